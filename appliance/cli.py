@@ -1,0 +1,71 @@
+"""The `appliance` command line.
+
+Each command group lives next to the code it drives (for example `appliance/mrz/commands.py`)
+and is imported only when used, so `appliance mrz check` never pays for loading ONNX models and
+one package's import error cannot break another's commands.
+
+Exit codes (DESIGN.md): 0 every check passed, 1 a check failed or a document was refused,
+2 usage errors and faults (no reader, unreadable file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# command name -> "module:attribute" of a click command or group
+_COMMANDS: dict[str, str] = {
+    "chip": "appliance.emrtd.commands:chip",
+    "mrz": "appliance.mrz.commands:mrz",
+    "trust": "appliance.emrtd.auth.commands:trust",
+    "history": "appliance.history.commands:history",
+    "demo": "appliance.inspection.commands:demo",
+    "face": "appliance.biometrics.face.commands:face",
+    "selftest": "appliance.selftest:selftest",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                return _unavailable(cmd_name)
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+def _unavailable(name: str) -> click.Command:
+    @click.command(name=name, help="(not available in this build)")
+    def _cmd() -> None:
+        click.echo(f"appliance {name}: not available in this build", err=True)
+        sys.exit(2)
+
+    return _cmd
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="border-appliance")
+def cli() -> None:
+    """Border-checkpoint appliance: read and verify ePassports, verify the holder, keep history."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point; click turns usage errors into exit code 2."""
+    return cli.main(args=argv, prog_name="appliance")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Appliance configuration: one TOML file validated by pydantic.
+
+Defaults give a working simulated appliance, so `appliance demo` needs no file at all.
+`APPLIANCE_CONFIG` names the file and `APPLIANCE_DATA_DIR` the state directory, so tests and
+several instances can run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChipConfig(_Section):
+    #: "virtual" (in-process simulated chip) or a PC/SC reader name (substring match)
+    reader: str = "virtual"
+    #: seconds to wait for a card to be presented
+    presence_timeout_s: float = 10.0
+    #: try PACE first and fall back to BAC (ICAO 9303-11 §4.2)
+    prefer_pace: bool = True
+    #: largest READ BINARY Le to start with; stepped down when the card refuses it
+    max_read_size: int = 0xDF
+    #: use extended-length READ BINARY when the card announces support
+    allow_extended_length: bool = True
+
+
+class DeviceConfig(_Section):
+    #: identifies this device in history and sync (not personal data)
+    device_id: str = "gate-sim-01"
+    location: str = "SIM-CHECKPOINT"
+    mode: Literal["egate", "handheld"] = "egate"
+
+
+class Config(_Section):
+    device: DeviceConfig = Field(default_factory=DeviceConfig)
+    chip: ChipConfig = Field(default_factory=ChipConfig)
+    data_dir: Path = Path("var")
+
+
+def data_dir(config: Config | None = None) -> Path:
+    """The state directory: `APPLIANCE_DATA_DIR`, else the config's, created mode 0700."""
+    env = os.environ.get("APPLIANCE_DATA_DIR")
+    path = Path(env) if env else (config.data_dir if config else Path("var"))
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate the config file (`APPLIANCE_CONFIG` when no path is given)."""
+    chosen = path or os.environ.get("APPLIANCE_CONFIG")
+    if not chosen:
+        return Config()
+    with open(chosen, "rb") as fh:
+        raw = tomllib.load(fh)
+    return Config.model_validate(raw)

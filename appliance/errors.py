@@ -1,0 +1,94 @@
+"""Stable reason codes and the exception that carries them.
+
+Reason codes are part of the public contract (JSON reports, exit codes, the kiosk's messages):
+never rename one; add new ones instead.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Stable reason codes, shared by every report the appliance produces."""
+
+    OK = "OK"
+    # Chip access and transport
+    CHIP_NOT_PRESENT = "CHIP_NOT_PRESENT"
+    CHIP_REMOVED = "CHIP_REMOVED"
+    CHIP_ACCESS_DENIED = "CHIP_ACCESS_DENIED"
+    CHIP_COMMUNICATION = "CHIP_COMMUNICATION"
+    CHIP_FILE_NOT_FOUND = "CHIP_FILE_NOT_FOUND"
+    CHIP_PROTOCOL_UNSUPPORTED = "CHIP_PROTOCOL_UNSUPPORTED"
+    READER_NOT_FOUND = "READER_NOT_FOUND"
+    SM_MAC_INVALID = "SM_MAC_INVALID"
+    SM_PROTOCOL = "SM_PROTOCOL"
+    PACE_FAILED = "PACE_FAILED"
+    BAC_FAILED = "BAC_FAILED"
+    # Logical data structure
+    LDS_MALFORMED = "LDS_MALFORMED"
+    LDS_UNSUPPORTED = "LDS_UNSUPPORTED"
+    # MRZ
+    MRZ_FORMAT = "MRZ_FORMAT"
+    MRZ_CHECK_DIGIT = "MRZ_CHECK_DIGIT"
+    MRZ_UNREADABLE = "MRZ_UNREADABLE"
+    # Passive / chip authentication (issue: document authenticity)
+    PA_SIGNATURE_INVALID = "PA_SIGNATURE_INVALID"
+    PA_DS_UNTRUSTED = "PA_DS_UNTRUSTED"
+    PA_DS_REVOKED = "PA_DS_REVOKED"
+    PA_CERT_EXPIRED = "PA_CERT_EXPIRED"
+    PA_DG_HASH_MISMATCH = "PA_DG_HASH_MISMATCH"
+    PA_DG_NOT_IN_SOD = "PA_DG_NOT_IN_SOD"
+    PA_SOD_COM_MISMATCH = "PA_SOD_COM_MISMATCH"
+    PA_COUNTRY_MISMATCH = "PA_COUNTRY_MISMATCH"
+    PA_NOT_CHECKED = "PA_NOT_CHECKED"
+    PA_DEVIATION_LISTED = "PA_DEVIATION_LISTED"
+    TRUST_LIST_INVALID = "TRUST_LIST_INVALID"
+    CA_FAILED = "CA_FAILED"
+    AA_FAILED = "AA_FAILED"
+    CAM_FAILED = "CAM_FAILED"
+    CHIP_CLONE_SUSPECTED = "CHIP_CLONE_SUSPECTED"
+    DG1_MRZ_MISMATCH = "DG1_MRZ_MISMATCH"
+    # Inspection / policy
+    DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
+    DOCUMENT_TYPE_NOT_ALLOWED = "DOCUMENT_TYPE_NOT_ALLOWED"
+    WATCHLIST_HIT = "WATCHLIST_HIT"
+    DOCUMENT_REUSED = "DOCUMENT_REUSED"
+    STEP_MISSING = "STEP_MISSING"
+    STEP_TIMEOUT = "STEP_TIMEOUT"
+    POLICY_UNSIGNED = "POLICY_UNSIGNED"
+    POLICY_INVALID = "POLICY_INVALID"
+    TAILGATING = "TAILGATING"
+    GATE_MANUAL_OPEN = "GATE_MANUAL_OPEN"
+    GATE_FAULT = "GATE_FAULT"
+    # History
+    HISTORY_TAMPERED = "HISTORY_TAMPERED"
+    HISTORY_STORAGE = "HISTORY_STORAGE"
+    # Biometrics
+    FACE_NO_MATCH = "FACE_NO_MATCH"
+    FACE_QUALITY = "FACE_QUALITY"
+    FACE_NOT_LIVE = "FACE_NOT_LIVE"
+    FACE_NOT_FOUND = "FACE_NOT_FOUND"
+    IMAGE_UNREADABLE = "IMAGE_UNREADABLE"
+    CAMERA_UNAVAILABLE = "CAMERA_UNAVAILABLE"
+    MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
+    # Usage / faults
+    USAGE = "USAGE"
+    FILE_UNREADABLE = "FILE_UNREADABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class ApplianceError(Exception):
+    """An error with a stable reason code; the message must never contain personal data."""
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+class LdsError(ApplianceError):
+    """Malformed or unsupported chip data (always `LDS_MALFORMED` unless stated)."""
+
+    def __init__(self, detail: str = "", reason: Reason = Reason.LDS_MALFORMED) -> None:
+        super().__init__(reason, detail)
