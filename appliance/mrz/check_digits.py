@@ -1,0 +1,42 @@
+"""ICAO 9303-3 §4.9 check digits and the MRZ information that keys BAC and PACE."""
+
+from __future__ import annotations
+
+_WEIGHTS = (7, 3, 1)
+
+
+def char_value(ch: str) -> int:
+    """Numeric value of an MRZ character: digits, A=10..Z=35, filler '<' = 0."""
+    if "0" <= ch <= "9":
+        return ord(ch) - ord("0")
+    if "A" <= ch <= "Z":
+        return ord(ch) - ord("A") + 10
+    if ch == "<":
+        return 0
+    raise ValueError("not an MRZ character")
+
+
+def check_digit(field: str) -> str:
+    """The check digit (as a character) of `field`, weights 7-3-1 modulo 10."""
+    total = sum(char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(field))
+    return str(total % 10)
+
+
+def mrz_information(document_number: str, date_of_birth: str, date_of_expiry: str) -> str:
+    """The 'MRZ information' of ICAO 9303-11 §4.3.2 / §9.7.3 used to derive BAC/PACE keys.
+
+    Document numbers shorter than 9 characters are padded with '<'; longer ones (TD1 long
+    numbers) are used in full, each followed by its check digit. Dates are YYMMDD.
+    """
+    number = document_number.upper().ljust(9, "<")
+    for value in (date_of_birth, date_of_expiry):
+        if len(value) != 6 or not value.isdigit():
+            raise ValueError("dates must be YYMMDD")
+    return (
+        number
+        + check_digit(number)
+        + date_of_birth
+        + check_digit(date_of_birth)
+        + date_of_expiry
+        + check_digit(date_of_expiry)
+    )
