@@ -1,1 +1,1 @@
-"""See docs/architecture.md."""
+"""Real hardware adapters behind the ports of `appliance/ports.py`."""

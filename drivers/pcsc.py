@@ -1,0 +1,192 @@
+"""PC/SC contactless reader adapter (pcsc-lite via pyscard's low-level `smartcard.scard` API).
+
+The low-level API is used rather than pyscard's object layer because a gate needs exact control:
+exclusive connections (no other process may interleave APDUs inside a Secure Messaging session),
+SCardGetStatusChange for insert/remove events with timeouts, and the precise error codes that tell
+"card pulled off the reader mid-read" (`CHIP_REMOVED`) from other faults.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from smartcard import scard
+
+from appliance.ports import CardEvent, CardEventKind, CardInfo, TransportError
+
+log = logging.getLogger(__name__)
+
+#: pcsc-lite error codes meaning the card left the field or the reader disappeared
+_REMOVED_ERRORS = {
+    scard.SCARD_W_REMOVED_CARD,
+    scard.SCARD_E_NO_SMARTCARD,
+    scard.SCARD_W_RESET_CARD,
+    scard.SCARD_E_READER_UNAVAILABLE,
+    scard.SCARD_E_UNKNOWN_READER,
+    getattr(scard, "SCARD_E_NO_READERS_AVAILABLE", 0x8010002E),
+}
+
+
+class ReaderNotFound(Exception):
+    """No PC/SC reader matches the configured name (or pcscd is not running)."""
+
+
+def _error_text(code: int) -> str:
+    try:
+        return str(scard.SCardGetErrorMessage(code))
+    except Exception:
+        return f"0x{code & 0xFFFFFFFF:08X}"
+
+
+class _Context:
+    """An owned SCARDCONTEXT, released on close."""
+
+    def __init__(self) -> None:
+        rv, self.handle = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if rv != scard.SCARD_S_SUCCESS:
+            raise ReaderNotFound(f"PC/SC service unavailable: {_error_text(rv)}")
+
+    def close(self) -> None:
+        if self.handle is not None:
+            scard.SCardReleaseContext(self.handle)
+            self.handle = None
+
+
+def list_readers() -> list[str]:
+    """Names of the readers pcscd knows now (empty when pcscd is not running)."""
+    try:
+        ctx = _Context()
+    except ReaderNotFound:
+        return []
+    try:
+        rv, names = scard.SCardListReaders(ctx.handle, [])
+        return list(names) if rv == scard.SCARD_S_SUCCESS else []
+    finally:
+        ctx.close()
+
+
+def find_reader(name: str) -> str:
+    """The full reader name for an exact name, else the first one containing `name`."""
+    names = list_readers()
+    if name in names:
+        return name
+    matches = [n for n in names if name.lower() in n.lower()]
+    if not matches:
+        raise ReaderNotFound(f"no PC/SC reader matches {name!r} (readers: {names})")
+    return matches[0]
+
+
+class PcscTransport:
+    """`CardTransport` over one PC/SC reader, connected exclusively with T=1 or T=0."""
+
+    def __init__(self, reader: str, *, max_apdu: int = 65544, share_exclusive: bool = True):
+        self.reader = reader
+        self._max_apdu = max_apdu
+        self._share = scard.SCARD_SHARE_EXCLUSIVE if share_exclusive else scard.SCARD_SHARE_SHARED
+        self._ctx: _Context | None = None
+        self._card: int | None = None
+        self._protocol = scard.SCARD_PROTOCOL_T1
+
+    def connect(self) -> CardInfo:
+        self.disconnect()
+        try:
+            self._ctx = _Context()
+        except ReaderNotFound as exc:
+            raise TransportError(str(exc)) from exc
+        rv, card, protocol = scard.SCardConnect(
+            self._ctx.handle,
+            self.reader,
+            self._share,
+            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+        )
+        if rv != scard.SCARD_S_SUCCESS:
+            self.disconnect()
+            raise TransportError(
+                f"connect failed: {_error_text(rv)}", removed=rv in _REMOVED_ERRORS
+            )
+        self._card, self._protocol = card, protocol
+        rv, _reader, _state, _proto, atr = scard.SCardStatus(card)
+        if rv != scard.SCARD_S_SUCCESS:
+            raise TransportError(f"status failed: {_error_text(rv)}", removed=True)
+        return CardInfo(atr=bytes(atr), reader=self.reader)
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if self._card is None:
+            raise TransportError("not connected")
+        rv, response = scard.SCardTransmit(self._card, self._protocol, list(apdu))
+        if rv != scard.SCARD_S_SUCCESS:
+            # pcsc-lite often reports a pulled card as a failed transaction: ask the reader.
+            removed = rv in _REMOVED_ERRORS or not _card_present(self.reader)
+            raise TransportError(f"transmit failed: {_error_text(rv)}", removed=removed)
+        return bytes(response)
+
+    def disconnect(self) -> None:
+        if self._card is not None:
+            scard.SCardDisconnect(self._card, scard.SCARD_LEAVE_CARD)
+            self._card = None
+        if self._ctx is not None:
+            self._ctx.close()
+            self._ctx = None
+
+    def card_present(self) -> bool:
+        return _card_present(self.reader)
+
+    def max_apdu_size(self) -> int:
+        return self._max_apdu
+
+
+def _reader_state(ctx: _Context, reader: str, current: int, timeout_ms: int) -> int | None:
+    rv, states = scard.SCardGetStatusChange(ctx.handle, timeout_ms, [(reader, current)])
+    if rv == scard.SCARD_E_TIMEOUT:
+        return None
+    if rv != scard.SCARD_S_SUCCESS:
+        raise ReaderNotFound(f"reader state unavailable: {_error_text(rv)}")
+    return int(states[0][1])
+
+
+def _card_present(reader: str) -> bool:
+    try:
+        ctx = _Context()
+    except ReaderNotFound:
+        return False
+    try:
+        state = _reader_state(ctx, reader, scard.SCARD_STATE_UNAWARE, 0)
+        return bool(state is not None and state & scard.SCARD_STATE_PRESENT)
+    except ReaderNotFound:
+        return False
+    finally:
+        ctx.close()
+
+
+class PcscReader:
+    """`CardReader` port: presence events and transports for one named PC/SC reader."""
+
+    def __init__(self, name: str, *, max_apdu: int = 65544) -> None:
+        self.name = find_reader(name)
+        self._max_apdu = max_apdu
+        self._known = scard.SCARD_STATE_UNAWARE
+
+    def wait_for_event(self, timeout_s: float) -> CardEvent | None:
+        ctx = _Context()
+        try:
+            known_present = bool(self._known & scard.SCARD_STATE_PRESENT)
+            state = _reader_state(ctx, self.name, self._known, int(timeout_s * 1000))
+            if state is None:
+                return None
+            self._known = state & ~scard.SCARD_STATE_CHANGED
+            present = bool(state & scard.SCARD_STATE_PRESENT)
+            if present and not known_present:
+                return CardEvent(CardEventKind.INSERTED, self.name)
+            if not present and known_present:
+                return CardEvent(CardEventKind.REMOVED, self.name)
+            return None
+        finally:
+            ctx.close()
+
+    def transport(self) -> PcscTransport:
+        return PcscTransport(self.name, max_apdu=self._max_apdu)
+
+
+def open_reader(name: str) -> PcscTransport:
+    """Factory used by the appliance's wiring: a transport for the reader matching `name`."""
+    return PcscTransport(find_reader(name))

@@ -1,0 +1,125 @@
+"""Puts a simulated card behind the real PC/SC stack through vsmartcard's vpcd driver.
+
+Debian's `vsmartcard-vpcd` adds a virtual reader ("Virtual PCD 00 00") to pcscd whose driver
+listens on TCP port 35963; a virtual card connects to it as a client. Every message in either
+direction is a 2-byte big-endian length followed by the payload. From the driver, a 1-byte payload
+is a control code (0 power off, 1 power on, 2 reset, 4 ask for the ATR); anything longer is a
+command APDU, answered with the response APDU. Power on/off/reset get no reply.
+
+With this bridge, `drivers/pcsc.py` and pyscard are exercised exactly as with a hardware reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+import threading
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+VPCD_PORT = 35963
+_CTRL_OFF, _CTRL_ON, _CTRL_RESET, _CTRL_ATR = 0, 1, 2, 4
+
+
+class SimulatedCard(Protocol):
+    """The card-side interface a bridge needs (implemented by `VirtualChip`)."""
+
+    def power_on(self) -> bytes: ...
+
+    def power_off(self) -> None: ...
+
+    def reset(self) -> bytes: ...
+
+    def process_apdu(self, apdu: bytes) -> bytes: ...
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("vpcd closed the connection")
+        buf += chunk
+    return bytes(buf)
+
+
+def handle_message(card: SimulatedCard, payload: bytes) -> bytes | None:
+    """One vpcd message in, the reply (or None) out: the sans-I/O core of the bridge."""
+    if len(payload) == 1:
+        code = payload[0]
+        if code == _CTRL_ATR:
+            return card.power_on()
+        if code == _CTRL_ON:
+            card.power_on()
+        elif code == _CTRL_OFF:
+            card.power_off()
+        elif code == _CTRL_RESET:
+            card.reset()
+        return None
+    return card.process_apdu(payload)
+
+
+class VpcdBridge:
+    """Connects one simulated card to vpcd; `insert()`/`remove()` model the card in the field.
+
+    While removed, the socket is closed, which vpcd reports to pcscd as "no card": exactly what a
+    traveller pulling the passport off the reader looks like to the terminal.
+    """
+
+    def __init__(self, card: SimulatedCard, host: str = "127.0.0.1", port: int = VPCD_PORT) -> None:
+        self.card = card
+        self.host = host
+        self.port = port
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.apdus = 0
+
+    def insert(self, timeout_s: float = 5.0) -> None:
+        """Connect to vpcd (retrying until pcscd has loaded the driver) and serve the card."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._sock = socket.create_connection((self.host, self.port), timeout=timeout_s)
+        self._sock.settimeout(None)
+        self._thread = threading.Thread(target=self._serve, name="vpcd-bridge", daemon=True)
+        self._thread.start()
+
+    def remove(self) -> None:
+        """Take the card out of the field: close the connection to vpcd."""
+        self._stop.set()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.card.power_off()
+
+    def _serve(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        try:
+            while not self._stop.is_set():
+                (length,) = struct.unpack(">H", _recv_exact(sock, 2))
+                payload = _recv_exact(sock, length)
+                reply = handle_message(self.card, payload)
+                if payload and len(payload) > 1:
+                    self.apdus += 1
+                if reply is not None:
+                    sock.sendall(struct.pack(">H", len(reply)) + reply)
+        except (ConnectionError, OSError) as exc:
+            if not self._stop.is_set():
+                log.warning("vpcd bridge stopped: %s", type(exc).__name__)
+
+    def __enter__(self) -> VpcdBridge:
+        self.insert()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
