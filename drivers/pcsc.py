@@ -9,6 +9,7 @@ SCardGetStatusChange for insert/remove events with timeouts, and the precise err
 from __future__ import annotations
 
 import logging
+import time
 
 from smartcard import scard
 
@@ -116,7 +117,7 @@ class PcscTransport:
         rv, response = scard.SCardTransmit(self._card, self._protocol, list(apdu))
         if rv != scard.SCARD_S_SUCCESS:
             # pcsc-lite often reports a pulled card as a failed transaction: ask the reader.
-            removed = rv in _REMOVED_ERRORS or not _card_present(self.reader)
+            removed = rv in _REMOVED_ERRORS or _card_gone(self.reader)
             raise TransportError(f"transmit failed: {_error_text(rv)}", removed=removed)
         return bytes(response)
 
@@ -156,6 +157,16 @@ def _card_present(reader: str) -> bool:
         return False
     finally:
         ctx.close()
+
+
+def _card_gone(reader: str, settle_s: float = 0.5) -> bool:
+    """After a failed transmit, whether the card left (the reader may need a moment to notice)."""
+    deadline = time.monotonic() + settle_s
+    while time.monotonic() < deadline:
+        if not _card_present(reader):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 class PcscReader:
