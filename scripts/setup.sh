@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One-step set-up for a fresh Debian 12 machine (run as root from the repository root).
+#
+#   scripts/setup.sh run    install everything, then start the appliance with simulated hardware
+#   scripts/setup.sh test   install everything, then run the whole test suite (what CI runs)
+#   scripts/setup.sh deps   install everything and stop
+#
+# Idempotent: a second run only checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-deps}"
+shift || true
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev gcc          # interpreter and builds of C extensions
+  pcscd libpcsclite-dev swig pcsc-tools         # PC/SC stack; pyscard builds from source
+  vsmartcard-vpcd                               # virtual reader that simulated chips plug into
+  fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [[ ! -e "$stamp" ]]; then
+  echo "setup: installing Python packages (pinned in pyproject.toml)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+case "$mode" in
+  deps) ;;
+  run)
+    exec .venv/bin/appliance demo "$@"
+    ;;
+  test)
+    exec scripts/run_tests.sh "$@"
+    ;;
+  *)
+    echo "usage: scripts/setup.sh run|test|deps" >&2
+    exit 2
+    ;;
+esac

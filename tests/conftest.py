@@ -1,0 +1,50 @@
+"""Shared fixtures: paths to ../shared, an isolated data directory, the real PC/SC stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"test data not found at {SHARED} (CI and developers have ../shared)")
+    return SHARED
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh APPLIANCE_DATA_DIR for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("APPLIANCE_DATA_DIR", str(path))
+    monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pcsc_stack() -> Iterator[str]:
+    """A running pcscd with vpcd's virtual readers; yields the first virtual reader's name.
+
+    In CI the stack must be there (the set-up installs it), so a missing stack fails there and
+    only skips on a developer machine that has not run the set-up.
+    """
+    from hardware_mocks.pcsc_stack import PcscStackUnavailable, ensure_pcscd
+
+    try:
+        proc = ensure_pcscd()
+    except PcscStackUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PC/SC stack unavailable in CI: {exc}")
+        pytest.skip(f"PC/SC stack unavailable: {exc}")
+    yield "Virtual PCD 00 00"
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=10)
