@@ -32,6 +32,15 @@ class ChipConfig(_Section):
     allow_extended_length: bool = True
 
 
+class HardwareConfig(_Section):
+    """Factories (``module:callable``) for each port; see `appliance.wiring`."""
+
+    #: in-process simulated chip, used for ``--reader virtual``
+    virtual_card: str = "hardware_mocks.virtual_chip.transport:open_virtual"
+    #: PC/SC reader by name
+    pcsc_card: str = "drivers.pcsc:open_reader"
+
+
 class DeviceConfig(_Section):
     #: identifies this device in history and sync (not personal data)
     device_id: str = "gate-sim-01"
@@ -42,6 +51,7 @@ class DeviceConfig(_Section):
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     data_dir: Path = Path("var")
 
 

@@ -1,0 +1,46 @@
+"""Composition root: turns configuration into port implementations without importing them.
+
+`appliance/` never imports `drivers/` or `hardware_mocks/`; the config names a factory as
+``"package.module:callable"`` and this module loads it at run time. Swapping a simulated reader
+for a real one is a config change, and the core cannot tell which one it talks to.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, cast
+
+from appliance.config import Config
+from appliance.errors import ApplianceError, Reason
+from appliance.ports import CardTransport
+
+#: the in-process simulated chip (`--reader virtual`)
+VIRTUAL_READER = "virtual"
+
+
+def load_factory(spec: str) -> Callable[..., Any]:
+    """Resolve ``"module:attribute"`` to a callable; configuration errors are usage errors."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ApplianceError(Reason.USAGE, f"factory must look like 'module:callable': {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ApplianceError(Reason.USAGE, f"cannot import {module_name!r}: {exc}") from exc
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ApplianceError(Reason.USAGE, f"{spec!r} is not callable")
+    return cast(Callable[..., Any], factory)
+
+
+def open_card_transport(config: Config, reader: str | None = None) -> CardTransport:
+    """The transport for `reader` (a PC/SC reader name, or ``virtual``), else the configured one."""
+    name = reader or config.chip.reader
+    if name == VIRTUAL_READER:
+        transport = load_factory(config.hardware.virtual_card)()
+    else:
+        transport = load_factory(config.hardware.pcsc_card)(name)
+    if not isinstance(transport, CardTransport):
+        raise ApplianceError(Reason.USAGE, "configured card factory did not return a transport")
+    return transport
