@@ -34,7 +34,7 @@ def _country(name: x509.Name) -> str | None:
 class Certificate:
     """The parts of a CSCA/DS/link certificate that Passive Authentication relies on."""
 
-    der: bytes
+    der: bytes = field(repr=False)
     subject: str
     issuer: str
     subject_key: str
@@ -49,9 +49,9 @@ class Certificate:
     is_ca: bool
     #: PrivateKeyUsagePeriod (2.5.29.16) when present: the window the key may sign in
     key_usage_period: tuple[datetime | None, datetime | None] | None
-    spki_der: bytes
-    tbs_der: bytes
-    signature: bytes
+    spki_der: bytes = field(repr=False)
+    tbs_der: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
     algorithm: SignatureAlgorithm | None
     algorithm_error: str | None = field(default=None, compare=False)
 
@@ -99,7 +99,12 @@ class Certificate:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.der).hexdigest()
+        return self.fingerprint_of(self.der)
+
+    @staticmethod
+    def fingerprint_of(der: bytes) -> str:
+        """SHA-256 of the DER, the store's primary key (defined for unparseable input too)."""
+        return hashlib.sha256(der).hexdigest()
 
     @property
     def is_self_issued(self) -> bool:

@@ -20,7 +20,7 @@ from appliance.emrtd.auth.algorithms import (
     signature_algorithm,
 )
 from appliance.emrtd.auth.certificates import Certificate, name_key
-from appliance.emrtd.auth.signatures import verify
+from appliance.emrtd.auth.signatures import describe_key, verify
 from appliance.errors import LdsError
 
 #: EF.SOD is the ContentInfo wrapped in the ICAO application tag 0x77 (9303-10 §4.6.2)
@@ -238,7 +238,7 @@ def verify_signer(signed: SignedData, certificate: Certificate) -> SignatureResu
         )
     except LdsError as exc:
         return SignatureResult(False, exc.detail)
-    algorithm = signer.algorithm.describe()
+    algorithm = f"{signer.algorithm.describe()} ({describe_key(certificate.spki_der)})"
     if not valid:
         return SignatureResult(False, f"{algorithm} signature does not verify")
     return SignatureResult(True, f"{algorithm} signature valid")

@@ -78,7 +78,9 @@ def _known_curves() -> dict[_DomainKey, ecdsa_curves.Curve]:
             continue  # Edwards curves are not X9.62 curves
         fp = curve.curve
         g = curve.generator
-        table[(fp.p(), fp.a(), fp.b(), g.x(), g.y(), curve.order)] = curve
+        p = fp.p()
+        # ecdsa keeps the NIST curves' a as -3: compare field elements reduced mod p
+        table[(p, fp.a() % p, fp.b() % p, g.x(), g.y(), curve.order)] = curve
     return table
 
 
@@ -120,7 +122,7 @@ def _explicit(params: keys.SpecifiedECDomain) -> tuple[str, ecdsa_curves.Curve]:
     except (MalformedPointError, AssertionError, ValueError) as exc:
         raise LdsError("EC base point not on the curve") from exc
     gx, gy = int(g.x()), int(g.y())
-    known = _known_curves().get((p, a, b, gx, gy, n))
+    known = _known_curves().get((p, a % p, b % p, gx, gy, n))
     if known is not None and h in (None, known.curve.cofactor()):
         return str(known.name), known
     fp = ellipticcurve.CurveFp(p, a, b, h or 1)

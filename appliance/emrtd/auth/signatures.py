@@ -50,6 +50,14 @@ def load_public_key(spki_der: bytes) -> PublicKey:
     raise LdsError(f"public key algorithm {kind} not supported", Reason.LDS_UNSUPPORTED)
 
 
+def describe_key(spki_der: bytes) -> str:
+    """Short key description for reports and benchmarks: "RSA-2048", "EC BRAINPOOLP256r1"."""
+    key = load_public_key(spki_der)
+    if isinstance(key, EcPublicKey):
+        return f"EC {key.curve_name}"
+    return f"RSA-{key.key_size}"
+
+
 def verify(
     spki_der: bytes, algorithm: SignatureAlgorithm, signature: bytes, message: bytes
 ) -> bool:

@@ -1,0 +1,289 @@
+"""The CSCA trust store: imported CSCA/link certificates and CRLs, in one SQLite file.
+
+SQLite gives atomic imports (a master list lands whole or not at all) and indexed look-ups by
+subject key identifier, subject DN and issuer+serial without parsing every certificate at each
+inspection. Certificates are kept as the exact DER bytes imported, including ones that could
+not be parsed, so a later parser fix can use them; look-ups only return parsed ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from appliance.config import Config, data_dir
+from appliance.emrtd.auth.certificates import Certificate
+from appliance.emrtd.auth.crl import Crl
+from appliance.errors import LdsError
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS certificates (
+    fingerprint TEXT PRIMARY KEY,
+    der BLOB NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    parse_error TEXT,
+    subject TEXT,
+    subject_key TEXT,
+    issuer_key TEXT,
+    serial TEXT,
+    ski TEXT,
+    aki TEXT,
+    country TEXT,
+    not_before TEXT,
+    not_after TEXT,
+    is_ca INTEGER
+);
+CREATE INDEX IF NOT EXISTS certificates_ski ON certificates (ski);
+CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject_key);
+CREATE INDEX IF NOT EXISTS certificates_issuer_serial ON certificates (issuer_key, serial);
+CREATE TABLE IF NOT EXISTS crls (
+    fingerprint TEXT PRIMARY KEY,
+    der BLOB NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    issuer_key TEXT NOT NULL,
+    aki TEXT,
+    this_update TEXT NOT NULL,
+    next_update TEXT,
+    revoked_count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS crls_issuer ON crls (issuer_key);
+"""
+
+DEFAULT_FILE = "trust_store.sqlite3"
+
+
+@dataclass(frozen=True)
+class StoredCertificate:
+    """One row of `trust list`: public certificate metadata, no key material."""
+
+    fingerprint: str
+    source: str
+    parse_error: str | None
+    subject: str | None
+    country: str | None
+    serial: str | None
+    not_before: str | None
+    not_after: str | None
+    ski: str | None
+    is_ca: bool | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fingerprint_sha256": self.fingerprint,
+            "country": self.country,
+            "subject": self.subject,
+            "serial": self.serial,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "ski": self.ski,
+            "is_ca": self.is_ca,
+            "source": self.source,
+            "parse_error": self.parse_error,
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A certificate to store: parsed, or raw DER with the reason it could not be parsed."""
+
+    der: bytes
+    certificate: Certificate | None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, certificate: Certificate) -> Candidate:
+        return cls(certificate.der, certificate)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _hex(value: bytes | None) -> str | None:
+    return value.hex() if value is not None else None
+
+
+class TrustStore:
+    """CSCA anchors and CRLs. Not thread-safe: open one per thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self._db = sqlite3.connect(str(path))
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        self._parsed: dict[str, Certificate] = {}
+
+    @classmethod
+    def open_default(cls, config: Config | None = None) -> TrustStore:
+        """The store in the data directory (`APPLIANCE_DATA_DIR`)."""
+        return cls(data_dir(config) / DEFAULT_FILE)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> TrustStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def add_certificates(self, candidates: Iterable[Candidate], source: str) -> int:
+        """Store every candidate in one transaction; returns how many were new."""
+        now = datetime.now(UTC).isoformat()
+        rows = []
+        for item in candidates:
+            cert = item.certificate
+            fingerprint = cert.fingerprint if cert else Certificate.fingerprint_of(item.der)
+            rows.append(
+                (
+                    fingerprint,
+                    item.der,
+                    source,
+                    now,
+                    item.error if cert is None else None,
+                    cert.subject if cert else None,
+                    cert.subject_key if cert else None,
+                    cert.issuer_key if cert else None,
+                    str(cert.serial) if cert else None,
+                    _hex(cert.subject_key_id) if cert else None,
+                    _hex(cert.authority_key_id) if cert else None,
+                    cert.country if cert else None,
+                    _iso(cert.not_before) if cert else None,
+                    _iso(cert.not_after) if cert else None,
+                    int(cert.is_ca) if cert else None,
+                )
+            )
+        with self._db:
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            return self._db.total_changes - before
+
+    def add_crl(self, crl: Crl, source: str) -> bool:
+        """Store a CRL (already verified by the caller); False when it was already there."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO crls VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    Certificate.fingerprint_of(crl.der),
+                    crl.der,
+                    source,
+                    datetime.now(UTC).isoformat(),
+                    crl.issuer,
+                    crl.issuer_key,
+                    _hex(crl.authority_key_id),
+                    crl.this_update.isoformat(),
+                    _iso(crl.next_update),
+                    len(crl.revoked),
+                ),
+            )
+            return cursor.rowcount == 1
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _load(self, rows: Iterable[tuple[str, bytes]]) -> list[Certificate]:
+        found = []
+        for fingerprint, der in rows:
+            cert = self._parsed.get(fingerprint)
+            if cert is None:
+                try:
+                    cert = Certificate.from_der(der)
+                except LdsError:
+                    continue
+                self._parsed[fingerprint] = cert
+            found.append(cert)
+        return found
+
+    def issuer_candidates(
+        self, authority_key_id: bytes | None, issuer_key: str
+    ) -> Iterator[Certificate]:
+        """Anchors that may have issued a certificate or CRL: by AKI first, then by issuer DN.
+
+        Both are tried (lazily, AKI matches first) because key identifiers are not unique in
+        the wild (one CSCA reused its SKI across key rollovers) and some CSCAs have no SKI.
+        """
+        seen: set[str] = set()
+        queries = []
+        if authority_key_id is not None:
+            queries.append(("ski", authority_key_id.hex()))
+        queries.append(("subject_key", issuer_key))
+        for column, value in queries:
+            rows = self._db.execute(
+                f"SELECT fingerprint, der FROM certificates WHERE {column} = ? "
+                "AND parse_error IS NULL ORDER BY not_before DESC",
+                (value,),
+            ).fetchall()
+            fresh = [(fp, der) for fp, der in rows if fp not in seen]
+            seen.update(fp for fp, _ in fresh)
+            yield from self._load(fresh)
+
+    def anchors(self) -> list[Certificate]:
+        """Every parsed certificate in the store."""
+        return self._load(
+            self._db.execute(
+                "SELECT fingerprint, der FROM certificates WHERE parse_error IS NULL"
+            ).fetchall()
+        )
+
+    def latest_crl(self, issuer: Certificate) -> Crl | None:
+        """The newest stored CRL issued under `issuer`'s name (and key, when it says which)."""
+        rows = self._db.execute(
+            "SELECT der, aki FROM crls WHERE issuer_key = ? ORDER BY this_update DESC",
+            (issuer.subject_key,),
+        ).fetchall()
+        for der, aki in rows:
+            known = issuer.subject_key_id
+            if aki is not None and known is not None and aki != known.hex():
+                continue  # same name, another key's CRL
+            return Crl.from_der(der)
+        return None
+
+    def certificates(self) -> Iterator[StoredCertificate]:
+        for row in self._db.execute(
+            "SELECT fingerprint, source, parse_error, subject, country, serial, not_before, "
+            "not_after, ski, is_ca FROM certificates ORDER BY country, subject, not_before"
+        ):
+            fingerprint, source, error, subject, country, serial, start, end, ski, is_ca = row
+            yield StoredCertificate(
+                fingerprint=fingerprint,
+                source=source,
+                parse_error=error,
+                subject=subject,
+                country=country,
+                serial=serial,
+                not_before=start,
+                not_after=end,
+                ski=ski,
+                is_ca=None if is_ca is None else bool(is_ca),
+            )
+
+    def crl_rows(self) -> list[dict[str, object]]:
+        cursor = self._db.execute(
+            "SELECT issuer, this_update, next_update, revoked_count, source, fingerprint "
+            "FROM crls ORDER BY issuer, this_update"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def counts(self) -> tuple[int, int]:
+        (certs,) = self._db.execute("SELECT count(*) FROM certificates").fetchone()
+        (crls,) = self._db.execute("SELECT count(*) FROM crls").fetchone()
+        return int(certs), int(crls)
