@@ -48,9 +48,17 @@ class DeviceConfig(_Section):
     mode: Literal["egate", "handheld"] = "egate"
 
 
+class HistoryConfig(_Section):
+    #: days after a retention period ends before its keys (and so its personal data) are destroyed
+    retention_days: int = Field(default=30, ge=0)
+    #: length of one retention period (the unit of key destruction), in whole UTC days
+    period_days: int = Field(default=1, ge=1)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     data_dir: Path = Path("var")
 
