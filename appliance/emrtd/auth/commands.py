@@ -1,0 +1,97 @@
+"""`appliance trust import FILE` and `appliance trust list`: the CSCA trust store.
+
+Exit codes (DESIGN.md): 0 imported, 1 the file's signature or issuer did not verify (nothing
+imported), 2 unreadable file or usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from appliance.config import load_config
+from appliance.emrtd.auth.importer import import_file
+from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.errors import LdsError, Reason
+
+
+def _store() -> TrustStore:
+    try:
+        return TrustStore.open_default(load_config())
+    except (OSError, ValueError) as exc:
+        click.echo(f"{Reason.FILE_UNREADABLE.value}: cannot open the trust store ({exc})", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def trust() -> None:
+    """CSCA master lists, CSCA/link certificates and CRLs used by Passive Authentication."""
+
+
+@trust.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_command(file: Path, as_json: bool) -> None:
+    """Import FILE: a master list, a DER/PEM certificate (bundle) or a CRL."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(Reason.FILE_UNREADABLE, f"cannot read the file ({exc.strerror})", as_json)
+    with _store() as store:
+        try:
+            report = import_file(data, store, source=file.name)
+        except LdsError as exc:
+            _fail(exc.reason, exc.detail, as_json)
+        certs, crls = store.counts()
+    if as_json:
+        click.echo(json.dumps({**report.to_dict(), "file": file.name}))
+    else:
+        click.echo(f"{file.name}: {report.kind.value}, {report.status.value}: {report.detail}")
+        if report.ok:
+            click.echo(
+                f"  {report.total} in file, {report.added} new, store now {certs} cert(s)"
+                f" and {crls} CRL(s)"
+            )
+        for problem in report.unparseable:
+            click.echo(f"  unparseable (stored as raw DER): {problem}")
+    sys.exit(0 if report.ok else 1)
+
+
+def _fail(reason: Reason, detail: str, as_json: bool) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps({"status": "fail", "reason": reason.value, "detail": detail}))
+    else:
+        click.echo(f"{reason.value}: {detail}", err=True)
+    sys.exit(2)
+
+
+@trust.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the store as JSON.")
+def list_command(as_json: bool) -> None:
+    """List the stored certificates (country, subject, serial, validity, SKI, source) and CRLs."""
+    with _store() as store:
+        certificates = list(store.certificates())
+        crls = store.crl_rows()
+    if as_json:
+        rows = [c.to_dict() for c in certificates]
+        click.echo(json.dumps({"certificates": rows, "crls": crls}))
+        return
+    for c in certificates:
+        if c.parse_error:
+            click.echo(f"??  unparseable  {c.fingerprint[:16]}  {c.parse_error}  [{c.source}]")
+            continue
+        start, end = str(c.not_before)[:10], str(c.not_after)[:10]
+        click.echo(
+            f"{c.country or '??':2}  {start}..{end}  serial {c.serial}  "
+            f"ski {c.ski or '-'}  {c.subject}  [{c.source}]"
+        )
+    for r in crls:
+        click.echo(
+            f"CRL {str(r['this_update'])[:10]}  {r['revoked_count']} revoked  "
+            f"{r['issuer']}  [{r['source']}]"
+        )
+    click.echo(f"{len(certificates)} certificate(s), {len(crls)} CRL(s)")
