@@ -1,0 +1,233 @@
+"""`appliance history`: where and how often a document was checked; verify; erase; retention.
+
+Every subcommand takes `--json` (one object on stdout with `status`, `reason`, `timings_ms`).
+Exit codes: 0 passed, 1 the history failed verification (or a shown record could not be proven
+in the signed tree), 2 usage errors and storage faults.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import click
+
+from appliance.config import data_dir, load_config
+from appliance.errors import ApplianceError, Reason
+from appliance.history.events import DocumentRef
+from appliance.history.ledger import Ledger, RecordView
+from appliance.history.retention import run_retention
+from appliance.history.verify import verify as verify_history
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(payload, sort_keys=True) if as_json else text)
+
+
+def _fail(as_json: bool, error: ApplianceError) -> NoReturn:
+    payload = {"status": "fail", "reason": error.reason.value, "detail": error.detail}
+    if as_json:
+        click.echo(json.dumps(payload, sort_keys=True))
+    else:
+        click.echo(f"{error.reason.value}: {error.detail}", err=True)
+    sys.exit(1 if error.reason is Reason.HISTORY_TAMPERED else 2)
+
+
+@contextmanager
+def _opened(as_json: bool) -> Iterator[Ledger]:
+    """Open the configured history; any fault becomes a reason code, never a traceback."""
+    try:
+        config = load_config()
+        ledger = Ledger.open_default(data_dir(config), config)
+    except ApplianceError as exc:
+        _fail(as_json, exc)
+    except (OSError, ValueError) as exc:
+        _fail(as_json, ApplianceError(Reason.FILE_UNREADABLE, type(exc).__name__))
+    except sqlite3.Error as exc:
+        _fail(as_json, ApplianceError(Reason.HISTORY_STORAGE, type(exc).__name__))
+    try:
+        yield ledger
+    except ApplianceError as exc:
+        _fail(as_json, exc)
+    except (OSError, sqlite3.Error) as exc:
+        _fail(as_json, ApplianceError(Reason.HISTORY_STORAGE, type(exc).__name__))
+    finally:
+        ledger.close()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+@click.group()
+def history() -> None:
+    """The tamper-evident local history of document checks."""
+
+
+def _record_json(view: RecordView) -> dict[str, Any]:
+    leaf = view.leaf
+    body: dict[str, Any] = {
+        "index": view.index,
+        "event_id": leaf.event_id,
+        "type": leaf.type,
+        "time": leaf.time,
+        "device_id": leaf.device_id,
+        "location": leaf.location,
+        "outcome": leaf.outcome,
+        "reasons": list(leaf.reasons),
+        "public": dict(leaf.public),
+        "personal_status": view.personal_status,
+        "leaf_hash": view.leaf_hash.hex(),
+        "proven": view.proven,
+    }
+    if view.personal is not None:
+        person = view.personal
+        body["personal"] = {
+            "surname": person.surname,
+            "given_names": person.given_names,
+            "date_of_birth": person.date_of_birth,
+            "document_number": person.document_number,
+            "nationality": person.nationality,
+            "face_image_bytes": len(person.face_image or b""),
+        }
+    return body
+
+
+def _record_line(view: RecordView) -> str:
+    leaf = view.leaf
+    reasons = ",".join(leaf.reasons) or "-"
+    proof = "proven" if view.proven else "NOT PROVEN"
+    line = (
+        f"#{view.index:<6} {leaf.time}  {leaf.device_id} @ {leaf.location}  {leaf.type}  "
+        f"{leaf.outcome}  {reasons}  personal: {view.personal_status}  {proof}"
+    )
+    if view.personal is not None:
+        p = view.personal
+        line += f"\n         {p.surname}, {p.given_names}  born {p.date_of_birth}"
+    return line
+
+
+@history.command()
+@click.option("--document", "number", help="Document number, as printed in the MRZ.")
+@click.option("--issuer", help="Issuing state (ICAO 9303 three-letter code).")
+@click.option("--type", "doc_type", default="P", show_default=True, help="Document type.")
+@click.option(
+    "--recent",
+    type=click.IntRange(min=1),
+    is_flag=False,
+    flag_value=20,
+    default=None,
+    help="Show the newest N records (default 20).",
+)
+@click.option("--personal", is_flag=True, help="Also decrypt names and dates of birth.")
+@_json_option
+def show(
+    number: str | None,
+    issuer: str | None,
+    doc_type: str,
+    recent: int | None,
+    personal: bool,
+    as_json: bool,
+) -> None:
+    """Every check of one document (when, where, outcome), or the most recent records."""
+    if (number is None) == (recent is None) or (number is not None) != (issuer is not None):
+        raise click.UsageError("give either --document NUM --issuer XXX, or --recent [N]")
+    started = time.perf_counter()
+    with _opened(as_json) as ledger:
+        if number is not None and issuer is not None:
+            views = ledger.checks_of(DocumentRef(issuer, number, doc_type), reveal=personal)
+            title = f"{len(views)} check(s) of this document within retention"
+        else:
+            views = ledger.recent(recent or 20, reveal=personal)
+            title = f"{len(views)} most recent record(s), newest first"
+    proven = all(v.proven for v in views)
+    payload = {
+        "status": "pass" if proven else "fail",
+        "reason": Reason.OK.value if proven else Reason.HISTORY_TAMPERED.value,
+        "count": len(views),
+        "records": [_record_json(v) for v in views],
+        "timings_ms": {"show": _ms(started)},
+    }
+    _emit(as_json, payload, "\n".join([title, *(_record_line(v) for v in views)]))
+    sys.exit(0 if proven else 1)
+
+
+@history.command(name="verify")
+@_json_option
+def verify_command(as_json: bool) -> None:
+    """Recompute the Merkle tree and every checkpoint signature; exit 1 on any tampering."""
+    with _opened(as_json) as ledger:
+        result = verify_history(ledger)
+    payload: dict[str, Any] = {
+        "status": "pass" if result.ok else "fail",
+        "reason": Reason.OK.value if result.ok else Reason.HISTORY_TAMPERED.value,
+        **result.to_json(),
+        "timings_ms": {"verify": round(result.elapsed_s * 1000, 3)},
+    }
+    if result.ok:
+        text = (
+            f"history verified: {result.size} records, {result.checkpoints} signed checkpoints, "
+            f"root {result.root.hex()}"
+        )
+    else:
+        lines = [f"HISTORY_TAMPERED: {result.problems_total} problem(s)"]
+        for problem in result.problems:
+            where = f"record {problem.index}" if problem.index is not None else "log"
+            size = (
+                f" (checkpoint size {problem.checkpoint_size})"
+                if problem.checkpoint_size is not None
+                else ""
+            )
+            lines.append(f"  {problem.kind}: {where}{size}: {problem.detail}")
+        text = "\n".join(lines)
+    _emit(as_json, payload, text)
+    sys.exit(0 if result.ok else 1)
+
+
+@history.command()
+@click.option("--document", "number", required=True, help="Document number.")
+@click.option("--issuer", required=True, help="Issuing state.")
+@click.option("--type", "doc_type", default="P", show_default=True, help="Document type.")
+@_json_option
+def erase(number: str, issuer: str, doc_type: str, as_json: bool) -> None:
+    """Destroy the personal data of every record of one document (the log still verifies)."""
+    started = time.perf_counter()
+    with _opened(as_json) as ledger:
+        result = ledger.erase(DocumentRef(issuer, number, doc_type))
+    payload = {
+        "status": "pass" if result.records else "warn",
+        "reason": Reason.OK.value,
+        "erased_records": result.records,
+        "audit_event_index": result.receipt.index,
+        "timings_ms": {"erase": _ms(started)},
+    }
+    _emit(as_json, payload, f"erased the personal data of {result.records} record(s)")
+
+
+@history.command()
+@_json_option
+def retention(as_json: bool) -> None:
+    """Destroy the keys of every retention period that has expired (run periodically)."""
+    started = time.perf_counter()
+    with _opened(as_json) as ledger:
+        report = run_retention(ledger)
+    payload = {
+        "status": "pass",
+        "reason": Reason.OK.value,
+        "destroyed_periods": list(report.destroyed_periods),
+        "records": report.records,
+        "kept_periods": report.kept_periods,
+        "timings_ms": {"retention": _ms(started)},
+    }
+    text = (
+        f"destroyed {len(report.destroyed_periods)} period key(s) "
+        f"({report.records} record key(s)); {report.kept_periods} period(s) kept"
+    )
+    _emit(as_json, payload, text)
