@@ -127,3 +127,35 @@ def encode_length(length: int) -> bytes:
 
 def encode(tag: int, value: bytes) -> bytes:
     return tag.to_bytes(tag_length(tag), "big") + encode_length(len(value)) + value
+
+
+def parse_exact(data: bytes, tag: int, what: str) -> Tlv:
+    """The single TLV `tag` that makes up all of `data` (an LDS file or a nested template).
+
+    Bytes after it are refused rather than ignored: the SOD hashes the whole file, so data that
+    a parser skips would be data nobody checked.
+    """
+    tlv = parse_one(data)
+    if tlv.tag != tag:
+        raise LdsError(f"{what}: expected tag {tag:X}, found {tlv.tag:X}")
+    if tlv.size != len(data):
+        raise LdsError(f"{what}: {len(data) - tlv.size} bytes after the {tag:X} template")
+    return tlv
+
+
+def parse_tag_list(data: bytes) -> list[int]:
+    """Tags listed back to back without lengths (the 5C tag lists of EF.COM, DG11, DG12)."""
+    tags: list[int] = []
+    pos = 0
+    while pos < len(data):
+        tag, pos = _read_tag(data, pos)
+        tags.append(tag)
+    return tags
+
+
+def encode_tag_list(tags: list[int]) -> bytes:
+    return b"".join(t.to_bytes(tag_length(t), "big") for t in tags)
+
+
+def encode_all(items: list[tuple[int, bytes]]) -> bytes:
+    return b"".join(encode(tag, value) for tag, value in items)
