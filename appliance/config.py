@@ -55,11 +55,27 @@ class HistoryConfig(_Section):
     period_days: int = Field(default=1, ge=1)
 
 
+class FaceConfig(_Section):
+    """Face verification (appliance/biometrics/face)."""
+
+    #: false-match-rate operating point of the 1:1 decision; thresholds come from the model
+    #: manifest: "fmr_0.001" (0.1 %, Frontex ABC guidance) or "fmr_0.0005" (0.05 %, EU EES)
+    operating_point: Literal["fmr_0.001", "fmr_0.0005"] = "fmr_0.001"
+    #: "virtual" (simulated camera) or a V4L2 device index or path such as /dev/video0
+    camera: str = "virtual"
+    #: frames per capture burst; the best by quality score is compared
+    burst_frames: int = Field(default=5, ge=1, le=30)
+    #: randomised head-turn challenges per liveness check, and seconds allowed for each
+    liveness_steps: int = Field(default=2, ge=1, le=5)
+    liveness_step_timeout_s: float = Field(default=4.0, gt=0)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
+    face: FaceConfig = Field(default_factory=FaceConfig)
     data_dir: Path = Path("var")
 
 
