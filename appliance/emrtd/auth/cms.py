@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import cms, core
+from asn1crypto import cms, core, parser
 
 from appliance.emrtd.auth.algorithms import (
     SignatureAlgorithm,
@@ -72,24 +72,29 @@ def unwrap_sod(data: bytes) -> bytes:
     """Strip the 0x77 application tag of EF.SOD; other input is returned unchanged."""
     if data[:1] != bytes([SOD_TAG]):
         return data
+    _, _, _, _, contents, _ = _outer(data)
+    return contents
+
+
+def _outer(data: bytes) -> tuple[int, int, int, bytes, bytes, bytes]:
+    """The first TLV (definite or indefinite length), allowing only padding after it.
+
+    Chip dumps sometimes carry the file's unused tail (0x00 or 0xFF) after the object.
+    """
     try:
-        outer = core.load(_strip_padding(data), strict=True)
+        parsed = parser.parse(data)
     except ValueError as exc:
-        raise LdsError("EF.SOD: outer 0x77 tag malformed") from exc
-    return bytes(outer.contents)
+        raise LdsError("ASN.1 structure malformed") from exc
+    class_, method, tag, header, contents, trailer = parsed
+    tail = data[len(header) + len(contents) + len(trailer) :]
+    if tail.strip(b"\x00") and tail.strip(b"\xff"):
+        raise LdsError("trailing data after the ASN.1 structure")
+    return class_, method, tag, header, contents, trailer
 
 
 def _strip_padding(data: bytes) -> bytes:
-    """Chip dumps sometimes carry the file's unused tail (0x00 or 0xFF) after the object."""
-    try:
-        info = core.load(data)
-    except ValueError as exc:
-        raise LdsError("ASN.1 structure malformed") from exc
-    size = len(info.dump())
-    tail = data[size:]
-    if tail.strip(b"\x00") and tail.strip(b"\xff"):
-        raise LdsError("trailing data after the ASN.1 structure")
-    return data[:size]
+    _, _, _, header, contents, trailer = _outer(data)
+    return header + contents + trailer
 
 
 def parse_signed_data(data: bytes) -> SignedData:
