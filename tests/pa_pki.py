@@ -175,7 +175,7 @@ def signed_data(
         {"type": "message_digest", "values": [hashlib.new(hash_name, content).digest()]},
     ]
     if signing_time is not None:
-        attrs.insert(1, {"type": "signing_time", "values": [{"utc_time": signing_time}]})
+        attrs.insert(1, {"type": "signing_time", "values": [cms.Time({"utc_time": signing_time})]})
     asn1_cert = asn1_x509.Certificate.load(signer.der)
     info = cms.SignerInfo(
         {
