@@ -411,6 +411,7 @@ class Ledger:
     # ------------------------------------------------------------------ reading
 
     def _pseudonyms(self, document: DocumentRef) -> dict[str, Period]:
+        document.normalised()  # refuse a malformed reference even when no period exists
         found: dict[str, Period] = {}
         for period in self.keys.periods():
             keys = self.keys.load(period)
