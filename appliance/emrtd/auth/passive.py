@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from appliance.emrtd import tlv
 from appliance.emrtd.auth.algorithms import digest
 from appliance.emrtd.auth.certificates import Certificate
 from appliance.emrtd.auth.checks import Check, CheckName
@@ -35,7 +34,8 @@ from appliance.emrtd.auth.cms import (
 )
 from appliance.emrtd.auth.countries import icao_to_alpha2
 from appliance.emrtd.auth.crl import Crl
-from appliance.emrtd.auth.lds_security_object import parse_lds_security_object
+from appliance.emrtd.lds import dg1 as dg1_file
+from appliance.emrtd.lds.sod import parse_security_object
 from appliance.errors import LdsError, Reason
 
 SIGNATURE_CHECKS = (
@@ -224,16 +224,16 @@ def passive_authentication(
     if verification.signed is None:
         return [*verification.checks, *_skip_all(PA_CHECKS[4:], "EF.SOD unreadable")]
     try:
-        security_object = parse_lds_security_object(verification.signed.content)
+        security_object = parse_security_object(verification.signed.content)
     except LdsError as exc:
         failed = [Check.failed(n, exc.reason, exc.detail) for n in PA_CHECKS[4:6]]
         return [*verification.checks, *failed, _country(verification, dgs, issuing_state)]
     unverified = "" if verification.signature_valid else " (EF.SOD signature NOT valid)"
-    sod_dgs = set(security_object.hashes)
+    sod_dgs = set(security_object.dg_hashes)
     return [
         *verification.checks,
         _com_consistency(sod_dgs, com_dg_list, unverified),
-        _dg_hashes(security_object.hash_name, security_object.hashes, dgs, unverified),
+        _dg_hashes(security_object.hash_algorithm, security_object.dg_hashes, dgs, unverified),
         _country(verification, dgs, issuing_state),
     ]
 
@@ -276,14 +276,8 @@ def _dg_hashes(
 
 
 def issuing_state_from_dg1(dg1: bytes) -> str:
-    """The issuing state (MRZ characters 3-5, every document format) from raw DG1 bytes."""
-    template = tlv.parse_one(dg1)
-    if template.tag != 0x61:
-        raise LdsError("DG1: tag 61 expected")
-    mrz = tlv.require(template.value, 0x5F1F, "DG1").value
-    if len(mrz) < 5:
-        raise LdsError("DG1: MRZ too short")
-    return mrz[2:5].decode("ascii", errors="replace")
+    """The issuing state (MRZ characters 3-5 in every document format) from raw DG1 bytes."""
+    return dg1_file.parse(dg1).lines[0][2:5]
 
 
 def _country(
