@@ -68,9 +68,10 @@ class Group(ABC, Generic[E]):
 
     def random_private(self, rng: Random) -> int:
         """A private key uniform in [1, order-1], by rejection sampling of `rng` bytes."""
-        size = (self.order.bit_length() + 7) // 8
+        bits = self.order.bit_length()
+        size = (bits + 7) // 8
         for _ in range(_MAX_KEYGEN_TRIES):
-            k = int.from_bytes(rng(size), "big")
+            k = int.from_bytes(rng(size), "big") & ((1 << bits) - 1)
             if 1 <= k < self.order:
                 return k
         raise ApplianceError(Reason.INTERNAL_ERROR, "random source keeps failing")
