@@ -32,6 +32,9 @@ class Reason(StrEnum):
     MRZ_FORMAT = "MRZ_FORMAT"
     MRZ_CHECK_DIGIT = "MRZ_CHECK_DIGIT"
     MRZ_UNREADABLE = "MRZ_UNREADABLE"
+    MRZ_COUNTRY_UNKNOWN = "MRZ_COUNTRY_UNKNOWN"  # warning: code not in ICAO 9303-3
+    MRZ_DATE_INVALID = "MRZ_DATE_INVALID"  # warning: well-formed digits, not a real date
+    MRZ_NAME_TRUNCATED = "MRZ_NAME_TRUNCATED"  # warning: the name fills its field
     # Passive / chip authentication (issue: document authenticity)
     PA_SIGNATURE_INVALID = "PA_SIGNATURE_INVALID"
     PA_DS_UNTRUSTED = "PA_DS_UNTRUSTED"
