@@ -1,0 +1,466 @@
+"""The virtual eMRTD chip: ISO/IEC 7816-4 file system and ICAO 9303 access control, sans-I/O.
+
+`process_apdu(bytes) -> bytes` is the whole interface (plus power on/off/reset), so the same
+chip runs in-process (`VirtualCardTransport`) and behind real pcscd (`hardware_mocks.vpcd`).
+
+The chip has a master file (EF.CardAccess, EF.ATR/INFO, EF.CardSecurity) and the LDS1 eMRTD
+application (EF.COM, DG1..DG16, EF.SOD). Application files are readable only inside a Secure
+Messaging session opened by BAC or PACE (EF.CardSecurity only after PACE). Once SM is up, every
+command must be protected: a plain one or a bad MAC ends the session (6987/6988).
+
+`ChipConfig` switches on the real-world quirks a robust reader has to survive: a maximum read
+size (6700 above it), SELECT/MSE that refuse an Le field, MSE that refuses the parameter-id tag
+84 (6A87), no extended length (or extended length not announced in EF.ATR/INFO), 6Cxx instead
+of 6282 for reads past the end of a file, and BAC-only chips without PACE.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from appliance.emrtd import tlv
+from appliance.emrtd.apdu import ApduFormatError, CommandApdu
+from appliance.emrtd.files import EMRTD_AID, MF_FID
+from appliance.errors import LdsError
+from hardware_mocks.virtual_chip.card_bac import BacRefused, CardBac
+from hardware_mocks.virtual_chip.card_pace import (
+    CardPace,
+    PaceOption,
+    PaceRefused,
+    PasswordRef,
+    oid_der,
+    pace_password,
+)
+from hardware_mocks.virtual_chip.card_sm import (
+    CardSecureMessaging,
+    SmViolation,
+    protected_size,
+)
+
+Random = Callable[[int], bytes]
+
+SW_OK = 0x9000
+SW_END_OF_FILE = 0x6282
+SW_AUTH_FAILED = 0x6300
+SW_WRONG_LENGTH = 0x6700
+SW_SECURITY_STATUS = 0x6982
+SW_CONDITIONS = 0x6985
+SW_NO_CURRENT_EF = 0x6986
+SW_SM_MISSING = 0x6987
+SW_WRONG_DATA = 0x6A80
+SW_FILE_NOT_FOUND = 0x6A82
+SW_WRONG_P1P2 = 0x6A86
+SW_LC_INCONSISTENT = 0x6A87
+SW_DATA_NOT_FOUND = 0x6A88
+SW_WRONG_OFFSET = 0x6B00
+SW_INS_NOT_SUPPORTED = 0x6D00
+SW_CLA_NOT_SUPPORTED = 0x6E00
+SW_NO_PRECISE_DIAGNOSIS = 0x6F00
+
+FID_CARD_ACCESS = 0x011C
+FID_CARD_SECURITY = 0x011D
+FID_ATR_INFO = 0x2F01
+#: DG3 (fingerprints) and DG4 (iris) need Extended Access Control, which this chip does not run
+EAC_PROTECTED = frozenset({0x0103, 0x0104})
+
+
+class Access(StrEnum):
+    """The security status reached in this session."""
+
+    NONE = "none"
+    BAC = "BAC"
+    PACE = "PACE"
+
+
+@dataclass(frozen=True)
+class ChipConfig:
+    """Behaviour knobs, defaults being a well-behaved modern passport."""
+
+    #: largest Ne READ BINARY accepts; above it the chip answers 6700 (real chips: 0xDF..0xFFFF)
+    max_read_size: int = 65536
+    rejects_le_on_select: bool = False
+    """SELECT and MSE:Set AT with an Le field are answered 6700 (seen on some chips)."""
+    rejects_tag84: bool = False
+    """MSE:Set AT with the parameter-id DO'84 is answered 6A87."""
+    extended_length: bool = True
+    #: whether EF.ATR/INFO and the ATR announce extended length (None: when it is supported)
+    announce_extended_length: bool | None = None
+    #: answer 6Cxx (xx = bytes left) instead of data + 6282 when Ne runs past the end of a file
+    strict_le: bool = False
+    #: no PACE: no EF.CardAccess, MSE:Set AT for PACE refused
+    bac_only: bool = False
+    #: source of RND.IC, K.IC, PACE nonces and keys (inject fixed bytes to replay ICAO examples)
+    rng: Random = field(default=os.urandom, compare=False)
+
+    @property
+    def announces_extended_length(self) -> bool:
+        if self.announce_extended_length is None:
+            return self.extended_length
+        return self.announce_extended_length
+
+
+@dataclass(frozen=True)
+class ChipContents:
+    """What a chip is personalised with: its files and the secrets its protocols need."""
+
+    #: master-file EFs by FID (EF.CardAccess 011C, EF.CardSecurity 011D); EF.ATR/INFO is added
+    mf_files: Mapping[int, bytes]
+    #: eMRTD application EFs by FID (EF.COM 011E, DG1 0101 .. DG16 0110, EF.SOD 011D)
+    lds_files: Mapping[int, bytes]
+    #: MRZ information (document number, birth and expiry dates with check digits): BAC/PACE key
+    mrz_information: str
+    can: str | None = None
+    #: the PACEInfos of EF.CardAccess, in the chip's order of preference
+    pace_options: tuple[PaceOption, ...] = ()
+
+
+class PersonalisationSource(Protocol):
+    """Anything that can personalise a chip (a `TravellerProfile`)."""
+
+    def chip_contents(self) -> ChipContents: ...
+
+
+def build_atr(extended_length: bool) -> bytes:
+    """ATR as a PC/SC reader builds it for a contactless card (PC/SC part 3, §3.1.3.2.3.1).
+
+    Historical bytes: category 80, then card capabilities (tag 7, 3 bytes): DF selection by
+    full name and by FID, command chaining, and extended Lc/Le when supported (ISO 7816-4
+    §8.1.1.2.7, third software function byte, b7).
+    """
+    third = 0x80 | (0x40 if extended_length else 0x00)
+    historical = bytes([0x80, 0x73, 0xA0, 0x21, third])
+    t0 = 0x80 | len(historical)
+    body = bytes([t0, 0x80, 0x01]) + historical
+    tck = 0
+    for b in body:
+        tck ^= b
+    return bytes([0x3B]) + body + bytes([tck])
+
+
+def build_atr_info(config: ChipConfig) -> bytes:
+    """EF.ATR/INFO (ISO 7816-4 §8.2.1.1): card capabilities, and extended length information."""
+    third = 0x80 | (0x40 if config.announces_extended_length else 0x00)
+    content = tlv.encode(0x47, bytes([0xA0, 0x21, third]))
+    if config.announces_extended_length:
+        max_command = 0xFFFF
+        max_response = min(0xFFFF, config.max_read_size + 64)
+        content += tlv.encode(
+            0x7F66,
+            tlv.encode(0x02, max_command.to_bytes(2, "big"))
+            + tlv.encode(0x02, max_response.to_bytes(2, "big")),
+        )
+    return content
+
+
+@dataclass
+class _Response:
+    data: bytes
+    sw: int
+
+
+class VirtualChip:
+    """One simulated eMRTD chip. Not thread-safe: one reader talks to a card at a time."""
+
+    def __init__(
+        self, contents: ChipContents | PersonalisationSource, config: ChipConfig | None = None
+    ) -> None:
+        if not isinstance(contents, ChipContents):
+            contents = contents.chip_contents()
+        self.contents = contents
+        self.config = config or ChipConfig()
+        self._mf: dict[int, bytes] = {FID_ATR_INFO: build_atr_info(self.config)}
+        for fid, data in contents.mf_files.items():
+            if self.config.bac_only and fid == FID_CARD_ACCESS:
+                continue
+            self._mf[fid] = bytes(data)
+        self._lds = {fid: bytes(data) for fid, data in contents.lds_files.items()}
+        self.atr = build_atr(self.config.extended_length and self.config.announces_extended_length)
+        self.powered = False
+        #: APDUs processed since power-on (the benchmark reports it)
+        self.apdu_count = 0
+        self._reset_state()
+
+    # --- power --------------------------------------------------------------------------------
+
+    def power_on(self) -> bytes:
+        """Power the chip (fresh session state unless it is already powered); return the ATR."""
+        if not self.powered:
+            self.powered = True
+            self._reset_state()
+        return self.atr
+
+    def power_off(self) -> None:
+        self.powered = False
+        self._reset_state()
+
+    def reset(self) -> bytes:
+        """Warm reset: security status and selections are lost, as on a real card."""
+        self.powered = True
+        self._reset_state()
+        return self.atr
+
+    def _reset_state(self) -> None:
+        self._in_application = False
+        self._current_ef: int | None = None
+        self._sm: CardSecureMessaging | None = None
+        self._access = Access.NONE
+        self._bac = CardBac(self.contents.mrz_information, self.config.rng)
+        self._pace: CardPace | None = None
+        #: keys of a PACE run completed under SM: they take over once its answer is protected
+        self._pending_sm: CardSecureMessaging | None = None
+        self.apdu_count = 0
+
+    @property
+    def access(self) -> Access:
+        return self._access
+
+    # --- APDU dispatch ------------------------------------------------------------------------
+
+    def process_apdu(self, apdu: bytes) -> bytes:
+        """One command APDU in, one response APDU (data + SW1 SW2) out. Never raises."""
+        if not self.powered:
+            return SW_NO_PRECISE_DIAGNOSIS.to_bytes(2, "big")
+        self.apdu_count += 1
+        try:
+            command = CommandApdu.decode(apdu)
+        except ApduFormatError:
+            return SW_WRONG_LENGTH.to_bytes(2, "big")
+        if command.is_extended and not self.config.extended_length:
+            return SW_WRONG_LENGTH.to_bytes(2, "big")
+        if command.cla & 0x80 or command.cla & 0x63:
+            return SW_CLA_NOT_SUPPORTED.to_bytes(2, "big")
+        if command.cla & 0x0C == 0x0C:
+            return self._process_protected(command)
+        if command.cla & 0x0C:
+            return SW_CLA_NOT_SUPPORTED.to_bytes(2, "big")
+        if self._sm is not None:
+            self._end_session()
+            return SW_SM_MISSING.to_bytes(2, "big")
+        response = self._dispatch(command)
+        return response.data + response.sw.to_bytes(2, "big")
+
+    def _end_session(self) -> None:
+        self._sm = None
+        self._access = Access.NONE
+        self._pace = None
+
+    def _process_protected(self, command: CommandApdu) -> bytes:
+        sm = self._sm
+        if sm is None:
+            return SW_SM_MISSING.to_bytes(2, "big")
+        try:
+            plain = sm.unprotect(command)
+        except SmViolation as exc:
+            self._end_session()
+            return exc.sw.to_bytes(2, "big")
+        response = self._dispatch(plain)
+        capacity = command.le or 0
+        if protected_size(len(response.data), sm.cipher.block_size) > capacity:
+            response = _Response(b"", SW_WRONG_LENGTH)
+        body = sm.protect(response.data, response.sw, odd_ins=bool(command.ins & 1))
+        if self._pending_sm is not None:  # PACE finished under an older SM session
+            self._sm, self._pending_sm = self._pending_sm, None
+        return body + response.sw.to_bytes(2, "big")
+
+    def _dispatch(self, command: CommandApdu) -> _Response:
+        handler = {
+            0xA4: self._select,
+            0xB0: self._read_binary,
+            0xB1: self._read_binary_odd,
+            0x84: self._get_challenge,
+            0x82: self._external_authenticate,
+            0x22: self._manage_security_environment,
+            0x86: self._general_authenticate,
+        }.get(command.ins)
+        if handler is None:
+            return _Response(b"", SW_INS_NOT_SUPPORTED)
+        return handler(command)
+
+    # --- file system --------------------------------------------------------------------------
+
+    def _files(self) -> dict[int, bytes]:
+        return self._lds if self._in_application else self._mf
+
+    def _select(self, command: CommandApdu) -> _Response:
+        if command.le is not None and self.config.rejects_le_on_select:
+            return _Response(b"", SW_WRONG_LENGTH)
+        p1, p2 = command.p1, command.p2
+        if p2 not in (0x00, 0x04, 0x0C):
+            return _Response(b"", SW_WRONG_P1P2)
+        if p1 == 0x04:
+            if command.data != EMRTD_AID:
+                return _Response(b"", SW_FILE_NOT_FOUND)
+            self._in_application = True
+            self._current_ef = None
+            fci = tlv.encode(0x6F, tlv.encode(0x84, EMRTD_AID))
+            return _Response(fci if p2 != 0x0C and command.le else b"", SW_OK)
+        if p1 not in (0x00, 0x02):
+            return _Response(b"", SW_WRONG_P1P2)
+        if p1 == 0x00 and command.data in (b"", MF_FID.to_bytes(2, "big")):
+            self._in_application = False
+            self._current_ef = None
+            return _Response(b"", SW_OK)
+        if len(command.data) != 2:
+            return _Response(b"", SW_WRONG_DATA)
+        fid = int.from_bytes(command.data, "big")
+        files = self._files()
+        if fid not in files:
+            return _Response(b"", SW_FILE_NOT_FOUND)
+        self._current_ef = fid
+        if p2 == 0x0C or not command.le:
+            return _Response(b"", SW_OK)
+        fcp = tlv.encode(
+            0x62,
+            tlv.encode(0x80, len(files[fid]).to_bytes(2, "big"))
+            + tlv.encode(0x82, b"\x01")
+            + tlv.encode(0x83, command.data),
+        )
+        return _Response(fcp, SW_OK)
+
+    def _readable(self, fid: int) -> bool:
+        if not self._in_application:
+            if fid == FID_CARD_SECURITY:
+                return self._access is Access.PACE
+            return True
+        return self._access is not Access.NONE and fid not in EAC_PROTECTED
+
+    def _read_binary(self, command: CommandApdu) -> _Response:
+        if command.p1 & 0x80:
+            if command.p1 & 0x60:
+                return _Response(b"", SW_WRONG_P1P2)
+            sfi = command.p1 & 0x1F
+            fid = next((f for f in self._files() if f & 0x1F == sfi), None)
+            if fid is None:
+                return _Response(b"", SW_FILE_NOT_FOUND)
+            self._current_ef = fid
+            offset = command.p2
+        else:
+            if self._current_ef is None:
+                return _Response(b"", SW_NO_CURRENT_EF)
+            offset = (command.p1 << 8) | command.p2
+        if command.le is None:
+            return _Response(b"", SW_WRONG_LENGTH)
+        return self._read(self._current_ef, offset, command.le, wrap=False)
+
+    def _read_binary_odd(self, command: CommandApdu) -> _Response:
+        """READ BINARY with odd INS: offset in DO'54 (for offsets beyond 32767), data in DO'53."""
+        file_id = (command.p1 << 8) | command.p2
+        if file_id:
+            if file_id not in self._files():
+                return _Response(b"", SW_FILE_NOT_FOUND)
+            self._current_ef = file_id
+        if self._current_ef is None:
+            return _Response(b"", SW_NO_CURRENT_EF)
+        try:
+            offset_do = tlv.parse_one(command.data)
+        except LdsError:
+            return _Response(b"", SW_WRONG_DATA)
+        if offset_do.tag != 0x54 or not 1 <= len(offset_do.value) <= 3:
+            return _Response(b"", SW_WRONG_DATA)
+        if offset_do.size != len(command.data) or command.le is None:
+            return _Response(b"", SW_WRONG_LENGTH)
+        offset = int.from_bytes(offset_do.value, "big")
+        return self._read(self._current_ef, offset, command.le, wrap=True)
+
+    def _read(self, fid: int, offset: int, ne: int, *, wrap: bool) -> _Response:
+        if not self._readable(fid):
+            return _Response(b"", SW_SECURITY_STATUS)
+        if ne > self.config.max_read_size:
+            return _Response(b"", SW_WRONG_LENGTH)
+        content = self._files()[fid]
+        if offset >= len(content):
+            return _Response(b"", SW_WRONG_OFFSET)
+        available = len(content) - offset
+        room = ne
+        if wrap:  # Ne counts the DO'53 header too
+            room = max(0, ne - 4 if ne > 259 else ne - 3 if ne > 130 else ne - 2)
+        count = min(room, available)
+        if room > available and self.config.strict_le:
+            exact = available + (len(tlv.encode(0x53, bytes(available))) - available if wrap else 0)
+            if exact < 256:
+                return _Response(b"", 0x6C00 | exact)
+        chunk = content[offset : offset + count]
+        data = tlv.encode(0x53, chunk) if wrap else chunk
+        return _Response(data, SW_END_OF_FILE if room > available else SW_OK)
+
+    # --- BAC ----------------------------------------------------------------------------------
+
+    def _get_challenge(self, command: CommandApdu) -> _Response:
+        if command.p1 or command.p2:
+            return _Response(b"", SW_WRONG_P1P2)
+        if command.le != 8 or command.data:
+            return _Response(b"", SW_WRONG_LENGTH)
+        return _Response(self._bac.get_challenge(), SW_OK)
+
+    def _external_authenticate(self, command: CommandApdu) -> _Response:
+        if self._sm is not None:
+            return _Response(b"", SW_CONDITIONS)
+        if self._bac.rnd_ic is None:
+            return _Response(b"", SW_CONDITIONS)
+        try:
+            answer, session = self._bac.external_authenticate(command.data)
+        except BacRefused:
+            return _Response(b"", SW_AUTH_FAILED)
+        self._sm = session
+        self._access = Access.BAC
+        return _Response(answer, SW_OK)
+
+    # --- PACE ---------------------------------------------------------------------------------
+
+    def _manage_security_environment(self, command: CommandApdu) -> _Response:
+        if (command.p1, command.p2) != (0xC1, 0xA4) or self.config.bac_only:
+            return _Response(b"", SW_WRONG_P1P2)
+        if command.le is not None and self.config.rejects_le_on_select:
+            return _Response(b"", SW_WRONG_LENGTH)
+        try:
+            objects = {item.tag: item.value for item in tlv.parse_all(command.data)}
+        except LdsError:
+            return _Response(b"", SW_WRONG_DATA)
+        if 0x84 in objects and self.config.rejects_tag84:
+            return _Response(b"", SW_LC_INCONSISTENT)
+        option = self._pace_option(objects.get(0x80), objects.get(0x84))
+        ref = objects.get(0x83)
+        if option is None or ref is None or len(ref) != 1 or ref[0] not in (1, 2):
+            return _Response(b"", SW_WRONG_DATA)
+        contents = self.contents
+        password = pace_password(PasswordRef(ref[0]), contents.mrz_information, contents.can)
+        if password is None:
+            return _Response(b"", SW_DATA_NOT_FOUND)
+        self._pace = CardPace(option, password, self.config.rng)
+        return _Response(b"", SW_OK)
+
+    def _pace_option(self, oid: bytes | None, parameter_id: bytes | None) -> PaceOption | None:
+        if oid is None:
+            return None
+        for option in self.contents.pace_options:
+            if oid_der(option.oid)[2:] != oid:
+                continue
+            if parameter_id is None or int.from_bytes(parameter_id, "big") == option.parameter_id:
+                return option
+        return None
+
+    def _general_authenticate(self, command: CommandApdu) -> _Response:
+        pace = self._pace
+        if pace is None or (command.p1, command.p2) != (0x00, 0x00):
+            return _Response(b"", SW_CONDITIONS)
+        last = not command.cla & 0x10
+        if last != (pace.step == 4):  # steps 1-3 are chained (CLA b5), step 4 ends the chain
+            self._pace = None
+            return _Response(b"", 0x6883 if pace.step == 4 else SW_CONDITIONS)
+        try:
+            answer, session = pace.general_authenticate(command.data)
+        except PaceRefused as exc:
+            self._pace = None
+            return _Response(b"", exc.sw)
+        if session is not None:
+            self._pace = None
+            self._access = Access.PACE
+            if self._sm is None:
+                self._sm = session
+            else:
+                self._pending_sm = session
+        return _Response(answer, SW_OK)
