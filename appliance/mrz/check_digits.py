@@ -26,12 +26,12 @@ def mrz_information(document_number: str, date_of_birth: str, date_of_expiry: st
     """The 'MRZ information' of ICAO 9303-11 §4.3.2 / §9.7.3 used to derive BAC/PACE keys.
 
     Document numbers shorter than 9 characters are padded with '<'; longer ones (TD1 long
-    numbers) are used in full, each followed by its check digit. Dates are YYMMDD.
+    numbers) are used in full, each followed by its check digit. Dates are YYMMDD as printed:
+    a birth date may hold '<' for an unknown month or day (9303-3 §4.7.1), the expiry may not.
     """
     number = document_number.upper().ljust(9, "<")
-    for value in (date_of_birth, date_of_expiry):
-        if len(value) != 6 or not value.isdigit():
-            raise ValueError("dates must be YYMMDD")
+    if not _is_yymmdd(date_of_birth, allow_filler=True) or not _is_yymmdd(date_of_expiry):
+        raise ValueError("dates must be YYMMDD")
     return (
         number
         + check_digit(number)
@@ -40,3 +40,8 @@ def mrz_information(document_number: str, date_of_birth: str, date_of_expiry: st
         + date_of_expiry
         + check_digit(date_of_expiry)
     )
+
+
+def _is_yymmdd(value: str, *, allow_filler: bool = False) -> bool:
+    allowed = "0123456789<" if allow_filler else "0123456789"
+    return len(value) == 6 and all(c in allowed for c in value)
