@@ -20,8 +20,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
-from asn1crypto.core import ObjectIdentifier
-
 from appliance.emrtd import files, tlv
 from appliance.emrtd.apdu import (
     SW_END_OF_FILE,
@@ -37,6 +35,7 @@ from appliance.emrtd.bac import GET_CHALLENGE, BacTerminal, Random
 from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.domain_parameters import is_standard, standard_group
 from appliance.emrtd.files import ElementaryFile
+from appliance.emrtd.lds import card_access as card_access_file
 from appliance.emrtd.pace import PacePassword, PaceProtocol, PaceTerminal, supported
 from appliance.emrtd.sm import SecureMessaging, SessionKeys
 from appliance.errors import ApplianceError, LdsError, Reason
@@ -51,6 +50,8 @@ _SFI_REFUSED = (0x6A86, 0x6B00, 0x6D00, 0x6A81, 0x6986, 0x6981, 0x6A00)
 _SM_RESPONSE_OVERHEAD = 5 + 4 + 10 + 2
 #: bytes read first to learn a file's length (tag, and a length of up to 0x82 LL LL)
 _FIRST_READ = 4
+#: largest DO'53 header around READ BINARY (B1) data: 53 82 LL LL
+_DO53_HEADER = 4
 #: LDS files that need Terminal Authentication (EAC): not attempted
 _EAC_PROTECTED = ("DG3", "DG4")
 
@@ -132,50 +133,25 @@ class FileRead:
 
 
 def parse_pace_options(card_access: bytes) -> list[PaceOption]:
-    """The supported PACEInfos of EF.CardAccess, strongest first (ICAO 9303-11 §9.2.1).
+    """The usable PACEInfos of EF.CardAccess, strongest first (ICAO 9303-11 §9.2.1).
 
-    PACEInfo ::= SEQUENCE { protocol OID, version INTEGER (2), parameterId INTEGER OPTIONAL }.
-    Other SecurityInfos, PACEInfos with unknown OIDs, mappings not plugged in and domain
+    PACEInfos with unknown OIDs, versions other than 2, mappings not plugged in, or domain
     parameters we cannot compute are skipped. Malformed DER is `LDS_MALFORMED`.
     """
-    outer = tlv.parse_one(card_access)
-    if outer.tag != 0x31:
-        raise LdsError("EF.CardAccess is not a SET OF SecurityInfo")
-    found: list[PaceOption] = []
-    for info in outer.children():
-        if info.tag != 0x30:
-            raise LdsError("SecurityInfo is not a SEQUENCE")
-        items = info.children()
-        if len(items) < 2 or items[0].tag != 0x06 or items[1].tag != 0x02:
-            continue
-        oid = _oid(items[0].value)
-        if not oid.startswith("0.4.0.127.0.7.2.2.4."):
-            continue
-        version = int.from_bytes(items[1].value, "big", signed=True)
-        parameter_id = (
-            int.from_bytes(items[2].value, "big", signed=True)
-            if len(items) > 2 and items[2].tag == 0x02
-            else None
-        )
+    infos = card_access_file.parse(card_access)
+    # DO'84 is needed when the chip offers several sets of domain parameters
+    ambiguous = len(infos.pace_infos) + len(infos.pace_domain_parameter_infos) > 1
+    options: list[PaceOption] = []
+    for info in infos.pace_infos:
         try:
-            protocol = PaceProtocol.from_oid(oid)
+            protocol = PaceProtocol.from_oid(info.protocol)
         except ApplianceError:
-            continue  # PACEDomainParameterInfo or an unknown suite
-        if version != 2 or parameter_id is None or not supported(protocol):
             continue
-        if is_standard(parameter_id):
-            found.append(PaceOption(protocol, parameter_id))
-    ambiguous = len(found) > 1
-    options = [PaceOption(o.protocol, o.parameter_id, ambiguous) for o in found]
+        if info.version != 2 or info.parameter_id is None or not supported(protocol):
+            continue
+        if is_standard(info.parameter_id):
+            options.append(PaceOption(protocol, info.parameter_id, ambiguous))
     return sorted(options, key=_strength, reverse=True)
-
-
-def _oid(content: bytes) -> str:
-    try:
-        dotted = ObjectIdentifier.load(tlv.encode(0x06, content)).dotted
-    except ValueError as exc:
-        raise LdsError("malformed OID in EF.CardAccess") from exc
-    return str(dotted)
 
 
 _CIPHER_RANK = {
@@ -435,7 +411,9 @@ class ChipSession:
                 data += chunk
         total = header + length
         while len(data) < total:
-            chunk, eof = self._read_at(len(data), min(self._chunk_size(), total - len(data)))
+            # beyond 32767 the data comes wrapped in DO'53: leave room for its header
+            wanted = total - len(data) + (_DO53_HEADER if len(data) > 0x7FFF else 0)
+            chunk, eof = self._read_at(len(data), min(self._chunk_size(), wanted))
             if not chunk:
                 raise LdsError(f"{ef.name}: file ends before its TLV does")
             data += chunk
