@@ -212,6 +212,7 @@ class QuirkyCard:
     extended: bool = False
     remove_after: int | None = None
     corrupt_macs: bool = False
+    denied: frozenset[int] = frozenset()  # FIDs whose access conditions this terminal lacks
     received: list[bytes] = field(default_factory=list)
     sm: CardSideSm | None = None
     current: int | None = None
@@ -297,6 +298,8 @@ class QuirkyCard:
             offset = int.from_bytes(offset_do.value, "big")
         if self.current is None:
             return b"", 0x6986, False
+        if self.current in self.denied:
+            return b"", 0x6982, False
         content = self.files[self.current]
         if offset > len(content):
             return b"", 0x6B00, False
@@ -425,3 +428,18 @@ def test_forged_response_mac_is_sm_mac_invalid() -> None:
 def test_keys_never_show_in_repr() -> None:
     assert "L898902C" not in repr(APPENDIX_D_KEY)
     assert "123456" not in repr(CanKey("123456"))
+
+
+def test_refused_and_absent_files_are_reported_and_the_read_goes_on() -> None:
+    lds = _lds()
+    com = tlv.encode(0x60, tlv.encode(0x5F01, b"0107") + tlv.encode(0x5C, b"\x61\x75\x6b\x6f"))
+    lds[0x011E] = com  # lists DG11, which the card does not have
+    card = QuirkyCard(lds, denied=frozenset({0x010F}))
+    session = ChipSession(card, APPENDIX_D_KEY)
+    session.open()
+    result = session.read_all()
+    assert result.unavailable == {
+        "DG11.bin": "CHIP_FILE_NOT_FOUND",
+        "DG15.bin": "CHIP_ACCESS_DENIED",
+    }
+    assert set(result.contents) == {"EF_COM.bin", "DG1.bin", "DG2.bin", "EF_SOD.bin"}

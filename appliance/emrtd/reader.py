@@ -375,11 +375,10 @@ class ChipSession:
             return None
 
     def _read_card_security(self) -> None:
-        try:
+        # Optional here: any refusal the card states (even in plain) leaves the session to the
+        # application SELECT that follows, which fails cleanly if the card dropped SM.
+        with suppress(ApduError):
             self.read_file(files.EF_CARD_SECURITY)
-        except ApplianceError as exc:
-            if exc.reason not in (Reason.CHIP_FILE_NOT_FOUND, Reason.CHIP_ACCESS_DENIED):
-                raise
 
     def read_file(self, ef: ElementaryFile) -> bytes:
         """The whole content of `ef` (cached for the session)."""
@@ -513,11 +512,13 @@ class ChipSession:
     def _read_into(self, result: FileRead, ef: ElementaryFile) -> bytes | None:
         try:
             data = self.read_file(ef)
-        except ApplianceError as exc:
-            if exc.reason in (Reason.CHIP_FILE_NOT_FOUND, Reason.CHIP_ACCESS_DENIED):
-                result.unavailable[ef.dump_name] = exc.reason.value
-                return None
-            raise
+        except ApduError as exc:
+            # The card refused this file (absent, access conditions, unsupported): note why and
+            # go on; a broken SM session (6987/6988) ends the read.
+            if exc.reason is Reason.SM_PROTOCOL:
+                raise
+            result.unavailable[ef.dump_name] = exc.reason.value
+            return None
         result.contents[ef.dump_name] = data
         return data
 
