@@ -86,6 +86,8 @@ def test_document_lookup_normalises_and_separates_documents(tmp_path: Path) -> N
         assert [v.index for v in ledger.checks_of(OTHER)] == [1]
         assert ledger.checks_of(DocumentRef("UTO", "X00000000")) == []
         assert [v.index for v in ledger.recent(2)] == [2, 1]
+        # The repeated-use window: only checks since a given time.
+        assert [v.index for v in ledger.checks_of(ANNA, since=clock.now)] == [2]
 
 
 def test_no_personal_data_on_disk_in_clear_or_in_logs(

@@ -419,19 +419,23 @@ class Ledger:
                 found[crypto.pseudonym(keys, document)] = period
         return found
 
-    def checks_of(self, document: DocumentRef, *, reveal: bool = False) -> list[RecordView]:
-        """Every record of this document still within retention, oldest first."""
+    def checks_of(
+        self, document: DocumentRef, *, since: datetime | None = None, reveal: bool = False
+    ) -> list[RecordView]:
+        """Every record of this document still within retention (or since `since`), oldest
+        first: where and how often it was checked, and the input to the repeated-use check."""
         pseudonyms = self._pseudonyms(document)
         if not pseudonyms:
             return []
         marks = ",".join("?" * len(pseudonyms))
+        after = format_time(since) if since is not None else ""
         with self._transaction("DEFERRED"):
             rows = self.conn.execute(
-                f"SELECT idx FROM records WHERE document IN ({marks}) ORDER BY idx",
-                list(pseudonyms),
+                f"SELECT idx FROM records WHERE document IN ({marks}) AND time >= ? ORDER BY idx",
+                [*pseudonyms, after],
             ).fetchall()
             views = self._views([int(r[0]) for r in rows], reveal)
-        return [v for v in views if v.leaf.document in pseudonyms]
+        return [v for v in views if v.leaf.document in pseudonyms and v.leaf.time >= after]
 
     def recent(self, count: int = 20, *, reveal: bool = False) -> list[RecordView]:
         """The newest `count` records, newest first."""
