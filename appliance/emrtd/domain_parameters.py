@@ -169,11 +169,18 @@ class DhGroup(Group[int]):
             raise _invalid("DH value outside the prime-order subgroup")
         return y
 
+    def _nontrivial(self, y: int) -> int:
+        # Results of operations on validated elements stay in the subgroup; only the
+        # degenerate values need catching here (the subgroup test is for peer input).
+        if not 1 < y < self.p - 1:
+            raise _invalid("DH operation gave a degenerate value")
+        return y
+
     def multiply(self, k: int, element: int) -> int:
-        return self._check(pow(element, k, self.p))
+        return self._nontrivial(pow(element, k, self.p))
 
     def combine(self, a: int, b: int) -> int:
-        return self._check(a * b % self.p)
+        return self._nontrivial(a * b % self.p)
 
     def encode(self, element: int) -> bytes:
         return element.to_bytes(self._size, "big")
