@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
+from appliance.emrtd.auth.certificates import Certificate
 from appliance.emrtd.auth.checks import CheckName, CheckStatus
 from appliance.emrtd.auth.importer import ImportKind, detect, import_file
 from appliance.emrtd.auth.masterlist import parse_master_list
@@ -154,3 +158,34 @@ def test_unreadable_files_raise_lds_errors(store: TrustStore, data: bytes) -> No
 def test_sod_is_not_a_master_list(store: TrustStore) -> None:
     with pytest.raises(LdsError, match="not a CSCA master list"):
         import_file((SHARED / "data/emrtd/real-sod/DE.sod").read_bytes(), store, "DE.sod")
+
+
+def test_certificates_pyca_refuses_still_parse_and_verify() -> None:
+    """Negative serials, explicit EC parameters, trailing TBS bytes: real CSCAs pyca rejects."""
+    master_list = parse_master_list(MASTER_LIST.read_bytes())
+    certificates = master_list.certificates
+    refused = []
+    for cert in certificates:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pyca warns about negative serials
+                x509.load_der_x509_certificate(cert.der).public_key()
+        except (ValueError, UnsupportedAlgorithm):
+            refused.append(cert)
+    assert len(refused) >= 100
+    assert any(c.serial < 0 for c in certificates)
+    verified = 0
+    for cert in refused:
+        issuers = [i for i in certificates if cert.might_be_issued_by(i)]
+        if any(_verifies(cert, issuer) for issuer in issuers):
+            verified += 1
+        else:
+            assert not issuers, cert.subject  # an issuer in the list must verify it
+    assert verified >= 95
+
+
+def _verifies(cert: Certificate, issuer: Certificate) -> bool:
+    try:
+        return cert.is_signed_by(issuer)
+    except LdsError:
+        return False
