@@ -1,0 +1,55 @@
+"""Image payloads of the LDS (DG2 face, DG7 signature): format by magic bytes, decoding by OpenCV.
+
+Chips store JPEG or JPEG 2000 (as a JP2 file or a bare J2K codestream). The format the record
+declares is cross-checked against the bytes, so a mislabelled image is refused, not guessed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Final
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from appliance.errors import LdsError
+
+_JPEG: Final = b"\xff\xd8\xff"
+_JP2: Final = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_J2K: Final = b"\xff\x4f\xff\x51"
+
+
+class ImageFormat(StrEnum):
+    JPEG = "jpeg"
+    JPEG2000 = "jpeg2000"
+
+
+def detect_format(data: bytes) -> ImageFormat:
+    if data.startswith(_JPEG):
+        return ImageFormat.JPEG
+    if data.startswith((_JP2, _J2K)):
+        return ImageFormat.JPEG2000
+    raise LdsError(
+        "image is neither JPEG nor JPEG 2000",
+    )
+
+
+def decode_image(data: bytes) -> NDArray[np.uint8]:
+    """Decode with OpenCV (pixels as stored: grey, BGR or BGRA); undecodable -> `LdsError`."""
+    detect_format(data)
+    image: NDArray[Any] | None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise LdsError("image does not decode")
+    if image.dtype == np.uint16:  # 16-bit JPEG 2000: scale to 8 bits for the face pipeline
+        image = np.right_shift(image, 8)
+    return image.astype(np.uint8, copy=False)
+
+
+def image_size(image: NDArray[Any]) -> tuple[int, int]:
+    """(width, height) of a decoded image."""
+    return int(image.shape[1]), int(image.shape[0])
