@@ -124,7 +124,9 @@ def record_golden(face_api_dir: Path, work: Path, faces_dir: Path | None) -> Non
     session = ort.InferenceSession(str(HERE / EMBEDDER_FILE))
     ours = session.run(None, {"image": inputs.astype(np.float32)})[0]
     err = float(np.abs(ours - expected).max())
-    print(f"golden: {len(inputs)} inputs, max |onnx - face-api| = {err:.2e} (tfjs {source['tfjs']})")
+    print(
+        f"golden: {len(inputs)} inputs, max |onnx - face-api| = {err:.2e} (tfjs {source['tfjs']})"
+    )
     if err > GOLDEN_ATOL:
         raise SystemExit("ONNX model does not reproduce the source model")
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +159,9 @@ def main() -> None:
 
     face_api = npm_pack(*PACKAGES["face-api"], work) / "package"
     model_dir = face_api / "model"
-    weights = read_weight_manifest(model_dir / "face_recognition_model-weights_manifest.json", model_dir)
+    weights = read_weight_manifest(
+        model_dir / "face_recognition_model-weights_manifest.json", model_dir
+    )
     onnx.save(build_model(weights), HERE / EMBEDDER_FILE)
     produced[f"face/{EMBEDDER_FILE}"] = sha256(HERE / EMBEDDER_FILE)
     update_manifest(produced)

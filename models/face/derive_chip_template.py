@@ -7,7 +7,8 @@ cuts dlib chips from a folder of face photos, runs BlazeFace on each chip, and p
 position of each keypoint. It also reports how close the ONNX embedder is to dlib's original
 float32 network on the same chips (a cross-check of the port, not the golden test).
 
-Usage (convert venv): python models/face/derive_chip_template.py FACES_DIR FACE_RECOGNITION_MODELS_DIR
+Usage (convert venv):
+  python models/face/derive_chip_template.py FACES_DIR FACE_RECOGNITION_MODELS_DIR
 """
 
 from __future__ import annotations

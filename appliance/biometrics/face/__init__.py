@@ -1,0 +1,1 @@
+"""Face verification: detect, align, check quality, embed, compare, liveness."""

@@ -1,0 +1,68 @@
+"""ICAO/ISO 19794-5 "token" face images, as stored in DG2: fixed eye geometry, small files.
+
+A token frontal image of width W has the eyes on a horizontal line 0.6 W from the top, centred,
+0.25 W apart; the height is W / 0.75. Chips store it as JPEG or JPEG 2000 of roughly 12-20 KB.
+Used to make chip-like references from ordinary photos (benchmark, virtual chip, tests).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from appliance.biometrics.face.align import similarity_transform
+from appliance.biometrics.face.detect import LEFT_EYE, RIGHT_EYE, DetectedFace
+
+TOKEN_WIDTH = 480
+TOKEN_HEIGHT = 640
+DG2_TARGET_BYTES = 15_000
+
+
+class TokenFormat(StrEnum):
+    JPEG = "jpeg"
+    JPEG2000 = "jpeg2000"
+
+
+def token_image(image_bgr: NDArray[np.uint8], face: DetectedFace) -> NDArray[np.uint8]:
+    """The 480x640 token crop of a face (eyes levelled, 120 px apart, at y = 288)."""
+    w = TOKEN_WIDTH
+    dst = np.array([[0.5 * w - 0.125 * w, 0.6 * w], [0.5 * w + 0.125 * w, 0.6 * w]])
+    src = face.keypoints[[RIGHT_EYE, LEFT_EYE]]
+    matrix = similarity_transform(src, dst, np.ones(2))
+    token = cv2.warpAffine(
+        image_bgr,
+        matrix,
+        (TOKEN_WIDTH, TOKEN_HEIGHT),
+        flags=cv2.INTER_AREA if np.hypot(*matrix[0, :2]) < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(token, dtype=np.uint8)
+
+
+def _encode(image: NDArray[np.uint8], fmt: TokenFormat, level: int) -> bytes:
+    if fmt is TokenFormat.JPEG:
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, level])
+    else:
+        ok, buf = cv2.imencode(".jp2", image, [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, level])
+    if not ok:
+        raise ValueError(f"{fmt} encoding failed")
+    return bytes(buf.tobytes())
+
+
+def encode_to_size(
+    image: NDArray[np.uint8], fmt: TokenFormat, target_bytes: int = DG2_TARGET_BYTES
+) -> bytes:
+    """The best-quality encoding that fits in target_bytes (bisection on the quality knob)."""
+    lo, hi = (1, 100) if fmt is TokenFormat.JPEG else (1, 1000)
+    best = _encode(image, fmt, lo)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data = _encode(image, fmt, mid)
+        if len(data) <= target_bytes:
+            best, lo = data, mid + 1
+        else:
+            hi = mid - 1
+    return best

@@ -1,0 +1,93 @@
+"""Model files and onnxruntime sessions: located once, checked against the manifest, cached.
+
+Models are never fetched at run time: they sit in `models/` (or `APPLIANCE_MODELS_DIR`) and
+every file's sha256 must match `models/manifest.json` before a session is created, so a
+corrupted or swapped model fails closed with `MODEL_UNAVAILABLE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from appliance.errors import ApplianceError, Reason
+
+_LOCK = threading.Lock()
+
+
+def models_dir() -> Path:
+    """`APPLIANCE_MODELS_DIR`, else the repository's `models/` next to the package."""
+    env = os.environ.get("APPLIANCE_MODELS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
+
+
+@cache
+def _manifest(directory: Path) -> dict[str, dict[str, Any]]:
+    path = directory / "manifest.json"
+    try:
+        entries = json.loads(path.read_text())["models"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ApplianceError(Reason.MODEL_UNAVAILABLE, "model manifest unreadable") from exc
+    return {entry["name"]: entry for entry in entries}
+
+
+def manifest_entry(name: str, directory: Path | None = None) -> dict[str, Any]:
+    """The manifest record of one model (file, sha256, input spec, operating points...)."""
+    entries = _manifest(directory or models_dir())
+    if name not in entries:
+        raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model {name} not in manifest")
+    return entries[name]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def session_options(intra_op_threads: int = 1) -> ort.SessionOptions:
+    """Deliberate CPU settings: one intra-op thread per session by default (the appliance
+    budgets one core per verification and runs other work beside it), sequential execution,
+    all graph optimisations (constant folding turns the embedder's uint8 weights into floats
+    once, at load), no spinning threads burning the shared core while idle."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
+
+
+@cache
+def _load_session(path: Path, sha256: str, threads: int) -> ort.InferenceSession:
+    if not path.is_file():
+        raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model file missing: {path.name}")
+    if _sha256(path) != sha256:
+        raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model file hash mismatch: {path.name}")
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model not loadable: {path.name}") from exc
+
+
+def load_session(
+    name: str, directory: Path | None = None, intra_op_threads: int = 1
+) -> ort.InferenceSession:
+    """The process-wide session of a manifest model (created, and hash-checked, once)."""
+    base = directory or models_dir()
+    entry = manifest_entry(name, base)
+    with _LOCK:
+        return _load_session(base / entry["file"], entry["sha256"], intra_op_threads)
