@@ -24,11 +24,11 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
@@ -47,6 +47,9 @@ from appliance.history.events import (
 )
 from appliance.history.files import private_dir
 from appliance.history.periods import Period, RetentionPolicy
+
+if TYPE_CHECKING:
+    from appliance.history.verify import VerifyResult
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +200,16 @@ class Ledger:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise ApplianceError(Reason.HISTORY_STORAGE, "commit failed") from exc
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A read transaction: one consistent view of the log, even while others append."""
+        return self._transaction("DEFERRED")
+
+    def verify(self) -> VerifyResult:
+        """Full verification (see `appliance.history.verify`); never raises for tampering."""
+        from appliance.history.verify import verify
+
+        return verify(self)
 
     def _initialise(self) -> str:
         """Create the schema and the signed empty-tree checkpoint on first open."""
@@ -429,7 +442,7 @@ class Ledger:
             return []
         marks = ",".join("?" * len(pseudonyms))
         after = format_time(since) if since is not None else ""
-        with self._transaction("DEFERRED"):
+        with self.snapshot():
             rows = self.conn.execute(
                 f"SELECT idx FROM records WHERE document IN ({marks}) AND time >= ? ORDER BY idx",
                 [*pseudonyms, after],
@@ -439,7 +452,7 @@ class Ledger:
 
     def recent(self, count: int = 20, *, reveal: bool = False) -> list[RecordView]:
         """The newest `count` records, newest first."""
-        with self._transaction("DEFERRED"):
+        with self.snapshot():
             rows = self.conn.execute(
                 "SELECT idx FROM records ORDER BY idx DESC LIMIT ?", (max(count, 0),)
             ).fetchall()
@@ -501,7 +514,7 @@ class Ledger:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
         """Proof that record `index` is in the signed tree of `size` (default: the latest)."""
-        with self._transaction("DEFERRED"):
+        with self.snapshot():
             checkpoint, note = (
                 self.latest_checkpoint() if size is None else self._checkpoint_at(size)
             )
@@ -515,7 +528,7 @@ class Ledger:
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """Proof that the signed tree of `new_size` extends the one of `old_size`."""
-        with self._transaction("DEFERRED"):
+        with self.snapshot():
             old, old_note = self._checkpoint_at(old_size)
             new, new_note = (
                 self.latest_checkpoint() if new_size is None else self._checkpoint_at(new_size)

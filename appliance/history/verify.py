@@ -90,7 +90,7 @@ def verify(ledger: Ledger) -> VerifyResult:
     started = time.perf_counter()
     result = VerifyResult()
     outside = cp.read_latest(ledger.latest_path)
-    with ledger._transaction("DEFERRED"):
+    with ledger.snapshot():
         _check_device_key(ledger, result)
         signed = _signed_roots(ledger, result)
         roots = _regrow(ledger, result, signed, outside_size=_outside_size(ledger, outside))
