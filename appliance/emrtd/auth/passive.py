@@ -174,7 +174,7 @@ def _validity(
     else:
         notes.append("no signing time in the security object")
     if csca is None:
-        return Check.warned(name, Reason.PA_DS_UNTRUSTED, "; ".join(notes))
+        return Check.warned(name, Reason.PA_NOT_CHECKED, "; ".join(notes))
     return Check.passed(name, "; ".join(notes))
 
 
