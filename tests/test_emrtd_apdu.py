@@ -129,6 +129,13 @@ def test_6cxx_resends_with_the_length_the_card_asked_for() -> None:
     assert response.data == b"\x01\x02\x03\x04" and response.ok
 
 
+def test_6cxx_to_a_protected_command_is_left_to_secure_messaging() -> None:
+    """Re-sending a protected APDU would replay its send sequence counter."""
+    card = ScriptedCard([Step(None, bytes.fromhex("99026C108E080102030405060708") + b"\x6c\x10")])
+    response = ApduChannel(card).send(CommandApdu(0x0C, 0xB0, 0, 0, b"\x97\x01\xdf", le=256))
+    assert response.sw == 0x6C10 and card.finished
+
+
 class _FailingTransport(ScriptedCard):
     def __init__(self, removed: bool) -> None:
         super().__init__([])

@@ -213,6 +213,7 @@ class QuirkyCard:
     remove_after: int | None = None
     corrupt_macs: bool = False
     denied: frozenset[int] = frozenset()  # FIDs whose access conditions this terminal lacks
+    strict_eof: bool = False  # Le past the end of the file: 6Cxx with the bytes left
     received: list[bytes] = field(default_factory=list)
     sm: CardSideSm | None = None
     current: int | None = None
@@ -303,6 +304,8 @@ class QuirkyCard:
         content = self.files[self.current]
         if offset > len(content):
             return b"", 0x6B00, False
+        if self.strict_eof and command.ins == 0xB0 and offset + command.le > len(content):
+            return b"", 0x6C00 | (len(content) - offset), False
         if command.ins == 0xB1:
             chunk = content[offset : offset + command.le - 4]
             return tlv.encode(0x53, chunk), 0x9000, True
@@ -443,3 +446,11 @@ def test_refused_and_absent_files_are_reported_and_the_read_goes_on() -> None:
         "DG15.bin": "CHIP_ACCESS_DENIED",
     }
     assert set(result.contents) == {"EF_COM.bin", "DG1.bin", "DG2.bin", "EF_SOD.bin"}
+
+
+def test_6cxx_at_the_end_of_a_file_does_not_shrink_later_reads() -> None:
+    lds = _lds()
+    card = QuirkyCard(lds, strict_eof=True)
+    session, contents = _read_all(card)
+    assert contents["DG2.bin"] == lds[0x0102]
+    assert session._read_size == 0xDF

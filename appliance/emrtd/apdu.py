@@ -239,9 +239,14 @@ class ApduChannel:
         return response
 
     def send(self, command: CommandApdu) -> ResponseApdu:
-        """Send `command`; follow 61xx with GET RESPONSE and re-send once on 6Cxx."""
+        """Send `command`; follow 61xx with GET RESPONSE and re-send once on 6Cxx.
+
+        A protected command is never re-sent here: its MAC binds the send sequence counter, so
+        the SM layer above must build a new one (the 6Cxx reaches it inside DO'99).
+        """
         response = ResponseApdu.decode(self.exchange(command.encode()))
-        if response.sw1 == 0x6C and command.le is not None:
+        protected = command.cla & 0x0C == 0x0C
+        if response.sw1 == 0x6C and command.le is not None and not protected:
             exact = response.sw2 or 256
             response = ResponseApdu.decode(self.exchange(replace(command, le=exact).encode()))
         data = bytearray(response.data)

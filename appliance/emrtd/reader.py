@@ -395,7 +395,7 @@ class ChipSession:
         data, eof = self._read_first(ef, first)
         if not ef.is_single_tlv:
             while not eof:
-                chunk, eof = self._read_at(len(data), self._chunk_size())
+                chunk, eof = self._read_at(len(data), self._chunk_size(), final=True)
                 data += chunk
                 eof = eof or not chunk
             return data
@@ -412,7 +412,8 @@ class ChipSession:
         while len(data) < total:
             # beyond 32767 the data comes wrapped in DO'53: leave room for its header
             wanted = total - len(data) + (_DO53_HEADER if len(data) > 0x7FFF else 0)
-            chunk, eof = self._read_at(len(data), min(self._chunk_size(), wanted))
+            size = min(self._chunk_size(), wanted)
+            chunk, eof = self._read_at(len(data), size, final=size == wanted)
             if not chunk:
                 raise LdsError(f"{ef.name}: file ends before its TLV does")
             data += chunk
@@ -434,10 +435,13 @@ class ChipSession:
         self._transmit(select).check(f"SELECT {ef.name}")
         return self._read_at(0, size)
 
-    def _read_at(self, offset: int, size: int, sfi: int | None = None) -> tuple[bytes, bool]:
+    def _read_at(
+        self, offset: int, size: int, sfi: int | None = None, final: bool = False
+    ) -> tuple[bytes, bool]:
         """READ BINARY at `offset` of the current EF, or of EF `sfi` (which becomes current).
 
-        Returns (data, end of file reached).
+        `final`: this read should reach the end of the file, so a 6Cxx asking for less says
+        where the file ends rather than what the card can send. Returns (data, end reached).
         """
         while True:
             if sfi is not None:
@@ -448,7 +452,7 @@ class ChipSession:
                 offset_do = tlv.encode(0x54, offset.to_bytes((offset.bit_length() + 7) // 8, "big"))
                 command = CommandApdu(0x00, 0xB1, 0x00, 0x00, offset_do, le=size)
             response = self._transmit(command)
-            smaller = self._smaller_size(response.sw, size)
+            smaller = self._smaller_size(response.sw, size, final)
             if smaller is None:
                 break
             size = smaller
@@ -465,10 +469,12 @@ class ChipSession:
             data = wrapped.value
         return data, eof
 
-    def _smaller_size(self, sw: int, size: int) -> int | None:
+    def _smaller_size(self, sw: int, size: int, final: bool) -> int | None:
         """The next read size after a refusal of `size`, or None when the answer is no refusal."""
         if sw >> 8 == 0x6C and 0 < (sw & 0xFF) < size:
             exact = sw & 0xFF
+            if final:
+                return exact  # the file ends there: no lesson about the card's read size
         elif sw == SW_WRONG_LENGTH:
             lower = [s for s in _READ_SIZE_LADDER if s < size]
             if not lower:
