@@ -95,6 +95,7 @@ def make_cert(
     serial: int | None = None,
     key_usage_period: tuple[datetime, datetime] | None = None,
     with_aki: bool = True,
+    key_cert_sign: bool = False,
 ) -> Issued:
     """A certificate for `key`, self-signed when `issuer` is None."""
     signer_key = issuer.key if issuer else key
@@ -113,6 +114,19 @@ def make_cert(
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), False
         )
+    if key_cert_sign:
+        usage = x509.KeyUsage(
+            digital_signature=False,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=True,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        builder = builder.add_extension(usage, True)
     if key_usage_period is not None:
         builder = builder.add_extension(
             x509.PrivateKeyUsagePeriod(key_usage_period[0], key_usage_period[1]), False

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from appliance.emrtd.auth.certificates import Certificate
 from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
 from appliance.emrtd.auth.cms import parse_signed_data
 from appliance.emrtd.auth.importer import import_file
 from appliance.emrtd.auth.passive import PA_CHECKS, passive_authentication
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.auth.trust_store import Candidate, TrustStore
 from appliance.errors import LdsError, Reason
 from tests import pa_pki
 from tests.pa_pki import NOW
@@ -206,3 +207,29 @@ def test_corrupted_sod_never_raises(store: TrustStore, pki: tuple, data: st.Data
         sod[at] = data.draw(st.integers(0, 255))
     checks = passive_authentication(bytes(sod), store, DGS, at=NOW)
     assert [c.name for c in checks] == list(PA_CHECKS)
+
+
+def test_end_entity_certificate_cannot_anchor_a_chain(tmp_path: Path, pki: tuple) -> None:
+    ds = pki[1]
+    below = pa_pki.make_cert(pa_pki.name("DS NZ 2", "NZ"), pa_pki.new_key(), ds, ca=False)
+    with TrustStore(tmp_path / "t.sqlite3") as trust:
+        trust.add_certificates([Candidate.of(Certificate.from_der(ds.der))], "smuggled")
+        checks = by_name(passive_authentication(pa_pki.sod(DGS, below), trust, at=NOW))
+    chain = checks[CheckName.DS_CERTIFICATE_CHAIN]
+    assert (chain.status, chain.reason) == (CheckStatus.FAIL, Reason.PA_DS_UNTRUSTED)
+    assert "not a CA" in chain.detail
+
+
+def test_csca_with_key_cert_sign_but_no_ca_flag_is_accepted(tmp_path: Path) -> None:
+    """Several real CSCAs (BE, IT, LU, PT, TR) omit cA=TRUE; keyCertSign makes them usable."""
+    csca = pa_pki.make_cert(
+        pa_pki.name("CSCA NZ", "NZ"), pa_pki.new_key(), None, ca=False, key_cert_sign=True
+    )
+    ds = pa_pki.document_signer(csca, "NZ")
+    with TrustStore(tmp_path / "t.sqlite3") as trust:
+        assert import_file(csca.der, trust, "csca.der").ok
+        chain = by_name(passive_authentication(pa_pki.sod(DGS, ds), trust, at=NOW))[
+            CheckName.DS_CERTIFICATE_CHAIN
+        ]
+    assert chain.status is CheckStatus.PASS
+    assert "keyCertSign" in chain.detail

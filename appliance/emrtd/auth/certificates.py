@@ -47,6 +47,8 @@ class Certificate:
     subject_key_id: bytes | None
     authority_key_id: bytes | None
     is_ca: bool
+    #: keyUsage keyCertSign: some real CSCAs (BE, IT, LU, PT, TR) assert it without cA=TRUE
+    key_cert_sign: bool
     #: PrivateKeyUsagePeriod (2.5.29.16) when present: the window the key may sign in
     key_usage_period: tuple[datetime | None, datetime | None] | None
     spki_der: bytes = field(repr=False)
@@ -62,6 +64,7 @@ class Certificate:
             cert = x509.Certificate.load(der, strict=True)
             tbs = cert["tbs_certificate"]
             bc = cert.basic_constraints_value
+            key_usage = cert.key_usage_value
             pkup = cert.private_key_usage_period_value
             algorithm: SignatureAlgorithm | None
             try:
@@ -83,6 +86,7 @@ class Certificate:
                 subject_key_id=cert.key_identifier,
                 authority_key_id=cert.authority_key_identifier,
                 is_ca=bool(bc is not None and bc["ca"].native),
+                key_cert_sign=key_usage is not None and "key_cert_sign" in key_usage.native,
                 key_usage_period=(
                     None if pkup is None else (pkup["not_before"].native, pkup["not_after"].native)
                 ),
@@ -105,6 +109,11 @@ class Certificate:
     def fingerprint_of(der: bytes) -> str:
         """SHA-256 of the DER, the store's primary key (defined for unparseable input too)."""
         return hashlib.sha256(der).hexdigest()
+
+    @property
+    def may_issue_certificates(self) -> bool:
+        """A CA by basicConstraints, or by keyUsage keyCertSign alone (a common CSCA defect)."""
+        return self.is_ca or self.key_cert_sign
 
     @property
     def is_self_issued(self) -> bool:

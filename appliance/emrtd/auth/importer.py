@@ -148,7 +148,7 @@ def _import_certificates(
     total = len(certificates)
     link = 0
     for index, cert in enumerate(certificates):
-        if not cert.is_ca:
+        if not cert.may_issue_certificates:
             return _invalid(kind, f"certificate {index} is not a CA certificate", total)
         siblings = [c for c in certificates if c is not cert]
         issuer = _verified_issuer(cert, store, siblings)

@@ -102,7 +102,7 @@ def verify_master_list(
     ]
     for source, anchors in sources:
         for anchor in anchors:
-            if not anchor.is_ca or not signer.might_be_issued_by(anchor):
+            if not anchor.may_issue_certificates or not signer.might_be_issued_by(anchor):
                 continue
             try:
                 if signer.is_signed_by(anchor):

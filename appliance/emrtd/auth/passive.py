@@ -133,9 +133,14 @@ def _chain(ds: Certificate, anchors: TrustAnchors) -> tuple[Check, Certificate |
     problems = set()
     for csca in anchors.issuer_candidates(ds.authority_key_id, ds.issuer_key):
         tried += 1
+        if not csca.may_issue_certificates:
+            problems.add("a candidate is not a CA certificate")
+            continue
         try:
             if ds.is_signed_by(csca):
                 detail = f"DS certificate signed by CSCA {csca.subject!r} ({csca.fingerprint[:16]})"
+                if not csca.is_ca:
+                    detail += "; the CSCA lacks basicConstraints cA, accepted on keyCertSign"
                 return Check.passed(CheckName.DS_CERTIFICATE_CHAIN, detail), csca
         except LdsError as exc:
             problems.add(exc.detail)
