@@ -331,7 +331,8 @@ class _Parser:
         """(number, its check digit, optional data 1, long?) with the TD1/TD2 long-number rule.
 
         A number longer than 9 characters shows its first 9, a '<' where the check digit
-        would be, then continues in the optional data up to its check digit (9303-5 §4.2.2).
+        would be, then continues in the optional data with its check digit and a '<'
+        (9303-5 §4.2.2); other optional data may follow.
         """
         number = self.text("document_number")
         check = self.text("document_number_check")
@@ -359,7 +360,7 @@ class _Parser:
                 "check digit of the long document number (in the optional data) does not match",
             )
         self.malformed.add("document_number_check")  # handled here, not by check_digits()
-        rest = optional[len(continued) :]
+        rest = optional[len(continued) + 1 :]  # after the check digit's separating '<'
         return full, long_check, _strip(rest), True
 
     def optional_data_1_or_none(self) -> str | None:
