@@ -214,13 +214,14 @@ class QuirkyCard:
     corrupt_macs: bool = False
     denied: frozenset[int] = frozenset()  # FIDs whose access conditions this terminal lacks
     strict_eof: bool = False  # Le past the end of the file: 6Cxx with the bytes left
+    atr: bytes = b"\x3b\x80\x80\x01\x01"
     received: list[bytes] = field(default_factory=list)
     sm: CardSideSm | None = None
     current: int | None = None
     rnd_ic: bytes = b""
 
     def connect(self) -> CardInfo:
-        return CardInfo(b"\x3b\x80\x80\x01\x01", "quirky")
+        return CardInfo(self.atr, "quirky")
 
     def disconnect(self) -> None:
         pass
@@ -454,3 +455,16 @@ def test_6cxx_at_the_end_of_a_file_does_not_shrink_later_reads() -> None:
     session, contents = _read_all(card)
     assert contents["DG2.bin"] == lds[0x0102]
     assert session._read_size == 0xDF
+
+
+def test_extended_length_announced_only_in_the_atr() -> None:
+    """Historical bytes 80 73 A0 21 C0: card capabilities, third byte b7 = extended Lc/Le."""
+    atr = bytes.fromhex("3B8580018073A021C0") + b"\x00"
+    lds = _lds(dg2_size=5000)
+    card = QuirkyCard(lds, atr=atr, extended=True)
+    session, contents = _read_all(card)
+    assert contents["DG2.bin"] == lds[0x0102]
+    assert session._extended_read_size == (1024 - 21) // 16 * 16 - 1
+    silent = QuirkyCard(lds, extended=True)
+    session, _ = _read_all(silent)
+    assert session._extended_read_size is None  # nothing announced: short length only

@@ -20,6 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
+from appliance.config import ChipConfig
 from appliance.emrtd import files, tlv
 from appliance.emrtd.apdu import (
     SW_END_OF_FILE,
@@ -48,6 +49,8 @@ _READ_SIZE_LADDER = (0xDF, 0xA0, 0x80, 0x68, 0x40, 0x20, 0x10)
 _SFI_REFUSED = (0x6A86, 0x6B00, 0x6D00, 0x6A81, 0x6986, 0x6981, 0x6A00)
 #: bytes of SM overhead around READ BINARY data in a response: 87 82 LL LL 01 | 99 02 SW | 8E 08
 _SM_RESPONSE_OVERHEAD = 5 + 4 + 10 + 2
+#: response buffer assumed when a card announces extended length without saying how much
+_UNSIZED_EXTENDED_RESPONSE = 1024
 #: bytes read first to learn a file's length (tag, and a length of up to 0x82 LL LL)
 _FIRST_READ = 4
 #: largest DO'53 header around READ BINARY (B1) data: 53 82 LL LL
@@ -92,6 +95,15 @@ class ReaderOptions:
     short_ef_ids: bool = True
     #: after PACE, read EF.CardSecurity (needed later for PACE-CAM and Chip Authentication)
     read_card_security: bool = True
+
+    @classmethod
+    def from_config(cls, chip: ChipConfig) -> ReaderOptions:
+        """The reader behaviour the appliance config's [chip] section asks for."""
+        return cls(
+            prefer_pace=chip.prefer_pace,
+            max_read_size=chip.max_read_size,
+            allow_extended_length=chip.allow_extended_length,
+        )
 
 
 @dataclass(frozen=True)
@@ -347,20 +359,31 @@ class ChipSession:
     # -- files -------------------------------------------------------------------------------
 
     def _learn_extended_length(self) -> None:
-        """EF.ATR/INFO (ISO 7816-4 §12.7.1) DO'7F66 announces the card's extended-length limits."""
-        data = self._read_plain_optional(files.EF_ATR_INFO)
-        if not data:
-            return
+        """Use extended length only when the card announces it (ISO/IEC 7816-4 §8.1.1.2.7).
+
+        EF.ATR/INFO may carry DO'7F66 with the card's buffer sizes: reads are sized to fit
+        them. A card-capabilities announcement without sizes (DO'47 in EF.ATR/INFO, or
+        compact-TLV tag 7 in the ATR's historical bytes) gets a modest extended read size.
+        """
+        data = self._read_plain_optional(files.EF_ATR_INFO) or b""
+        max_response: int | None = None
+        capabilities: bytes | None = None
         try:
-            info = tlv.find(data, 0x7F66)
-            if info is None:
-                return
-            limits = [item.value for item in info.children() if item.tag == 0x02]
+            info = tlv.find(data, 0x7F66) if data else None
+            if info is not None:
+                limits = [item.value for item in info.children() if item.tag == 0x02]
+                if len(limits) >= 2:
+                    max_response = int.from_bytes(limits[1], "big")
+            caps = tlv.find(data, 0x47) if data else None
+            capabilities = caps.value if caps is not None else None
         except LdsError:
-            return
-        if len(limits) < 2:
-            return
-        max_response = int.from_bytes(limits[1], "big")
+            pass
+        if capabilities is None and self.card is not None:
+            capabilities = card_capabilities_from_atr(self.card.atr)
+        if max_response is None:
+            if capabilities is None or len(capabilities) < 3 or not capabilities[2] & 0x40:
+                return
+            max_response = _UNSIZED_EXTENDED_RESPONSE
         max_data = ((max_response - _SM_RESPONSE_OVERHEAD) // 16) * 16 - 1
         if max_data > 0xFF:
             self._extended_read_size = min(max_data, 0xFFFF)
@@ -527,6 +550,34 @@ class ChipSession:
             return None
         result.contents[ef.dump_name] = data
         return data
+
+
+def card_capabilities_from_atr(atr: bytes) -> bytes | None:
+    """The card capabilities (compact-TLV tag 7) in the ATR's historical bytes, if any.
+
+    ISO/IEC 7816-3 §8.2 locates the historical bytes after the interface bytes; with category
+    indicator 80 they are compact-TLV objects (ISO/IEC 7816-4 §8.1.1).
+    """
+    if len(atr) < 2:
+        return None
+    count = atr[1] & 0x0F
+    pos, indicator = 2, atr[1]
+    while True:
+        pos += bin(indicator & 0xF0).count("1")
+        if not indicator & 0x80 or pos > len(atr):
+            break
+        indicator = atr[pos - 1]
+    historical = atr[pos : pos + count]
+    if len(historical) != count or not historical or historical[0] != 0x80:
+        return None
+    i = 1
+    while i < len(historical):
+        tag, length = historical[i] >> 4, historical[i] & 0x0F
+        value = historical[i + 1 : i + 1 + length]
+        if tag == 0x7:
+            return value
+        i += 1 + length
+    return None
 
 
 def _mse_accepted(sw: int) -> bool:
