@@ -34,6 +34,8 @@ from appliance.emrtd import tlv
 
 #: ICAO 9303-10: eContentType of the LDSSecurityObject
 LDS_SECURITY_OBJECT_OID = "2.23.136.1.1.1"
+#: BSI TR-03110-3: eContentType of EF.CardSecurity's SecurityInfos
+SECURITY_OBJECT_OID = "0.4.0.127.0.7.3.2.1"
 #: ICAO 9303-12 §7.1.1.3: Document Type List certificate extension
 DOCUMENT_TYPE_LIST_OID = x509.ObjectIdentifier("2.23.136.1.1.6.2")
 
@@ -110,16 +112,27 @@ class Signer:
     def certificate_der(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
-    def sign(self, data: bytes) -> bytes:
-        """Signature over `data` with SHA-256 in this PKI's scheme (ECDSA DER, PSS or PKCS#1)."""
+    def sign(self, data: bytes, digest: str = "sha256") -> bytes:
+        """Signature over `data` in this PKI's scheme (ECDSA DER, PSS or PKCS#1 v1.5)."""
+        hash_algorithm = _HASHES[digest]()
         if isinstance(self.key, ec.EllipticCurvePrivateKey):
-            return self.key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
-        return self.key.sign(data, _rsa_padding(self.algorithm), hashes.SHA256())
+            return self.key.sign(data, ec.ECDSA(hash_algorithm, deterministic_signing=True))
+        return self.key.sign(data, _rsa_padding(self.algorithm, digest), hash_algorithm)
 
 
-def _rsa_padding(algorithm: PkiAlgorithm) -> padding.AsymmetricPadding:
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+def _rsa_padding(algorithm: PkiAlgorithm, digest: str = "sha256") -> padding.PSS | padding.PKCS1v15:
     if algorithm is PkiAlgorithm.RSA_PSS:
-        return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        hash_algorithm = _HASHES[digest]()
+        return padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
     return padding.PKCS1v15()
 
 
@@ -336,11 +349,16 @@ def _key(algorithm: PkiAlgorithm, seed: int | str, label: str, path: Path, role:
     """EC: derived from the seed (nothing to cache). RSA: loaded from `path`, or made and saved."""
     if algorithm.is_ec:
         return derive_ec_key(algorithm, seed, label)
+    return cached_rsa_key(path, _RSA_SIZES[role])
+
+
+def cached_rsa_key(path: Path, bits: int) -> rsa.RSAPrivateKey:
+    """The RSA key stored at `path` (PEM, mode 0600), generated and saved on first use."""
     if path.is_file():
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if isinstance(loaded, rsa.RSAPrivateKey):
             return loaded
-    key = rsa.generate_private_key(65537, _RSA_SIZES[role])
+    key = rsa.generate_private_key(65537, bits)
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -357,26 +375,26 @@ def _key(algorithm: PkiAlgorithm, seed: int | str, label: str, path: Path, role:
 
 # --- EF.SOD -----------------------------------------------------------------------------------
 
-_DIGEST_NAMES = {"sha1", "sha224", "sha256", "sha384", "sha512"}
+_DIGEST_NAMES = frozenset(_HASHES)
 
 
-def _signature_algorithm(signer: Signer) -> cms.SignedDigestAlgorithm:
+def _signature_algorithm(signer: Signer, digest: str) -> cms.SignedDigestAlgorithm:
     if signer.algorithm.is_ec:
-        return cms.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
+        return cms.SignedDigestAlgorithm({"algorithm": f"{digest}_ecdsa"})
     if signer.algorithm is PkiAlgorithm.RSA_PSS:
         params = algos.RSASSAPSSParams(
             {
-                "hash_algorithm": {"algorithm": "sha256"},
+                "hash_algorithm": {"algorithm": digest},
                 "mask_gen_algorithm": {
                     "algorithm": "mgf1",
-                    "parameters": {"algorithm": "sha256"},
+                    "parameters": {"algorithm": digest},
                 },
-                "salt_length": 32,
+                "salt_length": _HASHES[digest]().digest_size,
                 "trailer_field": "trailer_field_bc",
             }
         )
         return cms.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
-    return cms.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+    return cms.SignedDigestAlgorithm({"algorithm": f"{digest}_rsa"})
 
 
 def sign_sod(
@@ -387,23 +405,49 @@ def sign_sod(
     signer_identifier: str = "issuer_serial",
     include_certificate: bool = True,
 ) -> bytes:
-    """EF.SOD: tag 77 around a CMS ContentInfo SignedData over `lds_security_object` (DER).
+    """EF.SOD: tag 77 around a CMS ContentInfo SignedData over `lds_security_object` (DER)."""
+    content_info = sign_signed_data(
+        lds_security_object,
+        LDS_SECURITY_OBJECT_OID,
+        signer,
+        digest_algorithm=digest_algorithm,
+        signer_identifier=signer_identifier,
+        include_certificate=include_certificate,
+    )
+    return tlv.encode(0x77, content_info)
 
-    The signature covers the DER SET OF signed attributes (content type = ldsSecurityObject,
-    message digest of the encapsulated content), as RFC 5652 §5.4 requires. The signer is
-    identified by issuer and serial number (SignerInfo v1) or by subject key identifier (v3).
+
+def sign_card_security(security_infos: bytes, signer: Signer) -> bytes:
+    """EF.CardSecurity (ICAO 9303-11 §9.2.2): SignedData over SecurityInfos, no tag 77."""
+    return sign_signed_data(security_infos, SECURITY_OBJECT_OID, signer)
+
+
+def sign_signed_data(
+    content: bytes,
+    content_type: str,
+    signer: Signer,
+    *,
+    digest_algorithm: str = "sha256",
+    signer_identifier: str = "issuer_serial",
+    include_certificate: bool = True,
+) -> bytes:
+    """DER ContentInfo of a CMS SignedData (RFC 5652) encapsulating `content`.
+
+    The signature covers the DER SET OF signed attributes (content type, message digest of
+    the encapsulated content), as RFC 5652 §5.4 requires. The signer is identified by issuer
+    and serial number (SignerInfo v1) or by subject key identifier (v3).
     """
     if digest_algorithm not in _DIGEST_NAMES:
         raise ValueError("unsupported digest algorithm")
-    digest = hashlib.new(digest_algorithm, lds_security_object).digest()
+    digest = hashlib.new(digest_algorithm, content).digest()
     attributes = [
-        cms.CMSAttribute({"type": "content_type", "values": [LDS_SECURITY_OBJECT_OID]}),
+        cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
         cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
     ]
     # DER orders a SET OF by the encodings of its elements (X.690 §11.6).
     attributes.sort(key=lambda attribute: attribute.dump())
     signed_attrs = cms.CMSAttributes(attributes)
-    signature = signer.sign(signed_attrs.dump())
+    signature = signer.sign(signed_attrs.dump(), digest_algorithm)
 
     certificate = asn1_x509.Certificate.load(signer.certificate_der)
     if signer_identifier == "issuer_serial":
@@ -428,7 +472,7 @@ def sign_sod(
             "sid": sid,
             "digest_algorithm": digest_algo,
             "signed_attrs": signed_attrs,
-            "signature_algorithm": _signature_algorithm(signer),
+            "signature_algorithm": _signature_algorithm(signer, digest_algorithm),
             "signature": signature,
         }
     )
@@ -437,12 +481,12 @@ def sign_sod(
             "version": "v3",
             "digest_algorithms": [digest_algo],
             "encap_content_info": {
-                "content_type": LDS_SECURITY_OBJECT_OID,
-                "content": core.ParsableOctetString(lds_security_object),
+                "content_type": content_type,
+                "content": core.ParsableOctetString(content),
             },
             "certificates": [certificate] if include_certificate else None,
             "signer_infos": [signer_info],
         }
     )
     content_info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    return tlv.encode(0x77, content_info.dump())
+    return bytes(content_info.dump())
