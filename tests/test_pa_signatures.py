@@ -157,3 +157,16 @@ def test_unsupported_or_weak_algorithms_are_refused(oid: str) -> None:
     with pytest.raises(LdsError) as info:
         signature_algorithm(algos.SignedDigestAlgorithm({"algorithm": oid}), "sha256")
     assert info.value.reason is Reason.LDS_UNSUPPORTED
+
+
+def test_oversized_explicit_curve_is_refused_before_any_arithmetic() -> None:
+    big = curves.Curve(
+        "big",
+        ellipticcurve.CurveFp(2**607 - 1, 1, 1),
+        ellipticcurve.PointJacobi(ellipticcurve.CurveFp(2**607 - 1, 1, 1), 1, 1, 1, 2**600),
+        None,
+    )
+    spki = explicit_spki(big, b"\x04" + b"\x01" * 152)
+    with pytest.raises(LdsError) as info:
+        load_ec_public_key(keys.PublicKeyInfo.load(spki))
+    assert info.value.reason is Reason.LDS_UNSUPPORTED

@@ -35,6 +35,9 @@ _PYCA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 
+#: P-521 is the largest curve ICAO 9303-12 (and BSI TR-03111) allows
+_MAX_FIELD_BITS = 521
+
 # (p, a, b, Gx, Gy, n)
 _DomainKey = tuple[int, int, int, int, int, int]
 
@@ -115,6 +118,9 @@ def _explicit(params: keys.SpecifiedECDomain) -> tuple[str, ecdsa_curves.Curve]:
     h = int(cofactor) if cofactor is not None else None
     if p < 5 or n < 2:
         raise LdsError("EC explicit parameters out of range")
+    if p.bit_length() > _MAX_FIELD_BITS or n.bit_length() > _MAX_FIELD_BITS + 1:
+        # an unauthenticated DS certificate must not buy seconds of pure-Python arithmetic
+        raise LdsError("EC field larger than 521 bits", Reason.LDS_UNSUPPORTED)
     try:
         g = ellipticcurve.PointJacobi.from_bytes(
             ellipticcurve.CurveFp(p, a, b), params["base"].native
