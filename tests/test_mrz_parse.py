@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -482,3 +484,15 @@ def test_results_never_show_personal_data_in_repr() -> None:
     result = parse_mrz(TD3, today=TODAY)
     text = repr(result) + repr(result.fields) + str(result.errors)
     assert "ERIKSSON" not in text and "L898902C3" not in text
+
+
+def test_import_stays_light() -> None:
+    """The chip reader and DG1 parser import this package: no OCR or country tables on import."""
+    for module, heavy in (
+        ("appliance.mrz", "{'cv2', 'onnxruntime', 'pycountry', 'numpy'}"),
+        ("appliance.mrz.commands", "{'cv2', 'onnxruntime'}"),  # `mrz check` pays no OCR start-up
+    ):
+        code = f"import sys, {module}; print(sorted({heavy} & set(sys.modules)))"
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == "[]", module
