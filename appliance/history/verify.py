@@ -25,7 +25,7 @@ from typing import Any
 from appliance.errors import ApplianceError
 from appliance.history import checkpoint as cp
 from appliance.history import merkle
-from appliance.history.events import decode_leaf
+from appliance.history.events import leaf_position
 from appliance.history.ledger import Ledger
 
 MAX_REPORTED = 100
@@ -209,14 +209,13 @@ def _check_leaf(
     result: VerifyResult, idx: int, leaf_bytes: bytes, document: str | None, period: str | None
 ) -> None:
     try:
-        leaf = decode_leaf(leaf_bytes)
+        index, leaf_document, leaf_period = leaf_position(leaf_bytes)
     except ValueError:
         result.add(Problem("record_modified", idx, "leaf is malformed"))
         return
-    if leaf.index != idx:
-        result.add(Problem("record_out_of_order", idx, f"holds the record signed as {leaf.index}"))
-    sealed_period = leaf.personal.period if leaf.personal is not None else None
-    if leaf.document != document or period != sealed_period:
+    if index != idx:
+        result.add(Problem("record_out_of_order", idx, f"holds the record signed as {index}"))
+    if leaf_document != document or period != leaf_period:
         result.add(Problem("record_modified", idx, "lookup columns differ from the leaf"))
 
 
