@@ -189,3 +189,10 @@ def test_ber_indefinite_lengths_verify_the_same(store: TrustStore, country: str)
     checks = by_name(passive_authentication(ber, store, at=AT))
     assert checks[CheckName.SOD_SIGNATURE].status is CheckStatus.PASS
     assert checks[CheckName.DS_CERTIFICATE_CHAIN].status is CheckStatus.PASS
+
+
+def test_card_security_content_is_withheld_without_a_trusted_chain(tmp_path: Path) -> None:
+    data = (REAL / "FI.cardsecurity").read_bytes()
+    with TrustStore(tmp_path / "empty.sqlite3") as empty:
+        result = verify_security_object(data, empty, content_type=OID_SECURITY_OBJECT, at=AT)
+    assert result.signature_valid and result.verified_content is None

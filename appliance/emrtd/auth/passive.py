@@ -18,7 +18,7 @@ present (warn: the extension is optional and informative in 9303-12).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -71,12 +71,16 @@ class SecurityObjectVerification:
     ds_certificate: Certificate | None = None
     csca: Certificate | None = None
     signature_valid: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def verified_content(self) -> bytes | None:
-        """The eContent, only when its signature verified (for the LDS / SecurityInfos parsers)."""
-        return self.signed.content if self.signed is not None and self.signature_valid else None
+        """The eContent, only when signed by a DS that chains to a trusted CSCA.
+
+        For callers that act on the content (PACE-CAM reads EF.CardSecurity's SecurityInfos);
+        validity and revocation remain separate checks in `checks`.
+        """
+        trusted = self.signature_valid and self.csca is not None
+        return self.signed.content if self.signed is not None and trusted else None
 
 
 def _skip_all(names: Iterable[CheckName], detail: str) -> list[Check]:
@@ -103,7 +107,7 @@ def verify_security_object(
         detail = f"eContent type {signed.content_type}, expected {content_type}"
         failed = Check.failed(CheckName.SOD_SIGNATURE, Reason.LDS_MALFORMED, detail)
         return SecurityObjectVerification(
-            [failed, *_skip_all(SIGNATURE_CHECKS[1:], "wrong content type")], signed
+            [failed, *_skip_all(SIGNATURE_CHECKS[1:], "wrong content type")]
         )
     ds = find_signer_certificate(signed)
     if ds is None:
@@ -227,7 +231,7 @@ def passive_authentication(
     verification = verify_security_object(sod_bytes, anchors, at=at)
     dgs = dict(dg_bytes or {})
     if verification.signed is None:
-        return [*verification.checks, *_skip_all(PA_CHECKS[4:], "EF.SOD unreadable")]
+        return [*verification.checks, *_skip_all(PA_CHECKS[4:], "EF.SOD not usable")]
     try:
         security_object = parse_security_object(verification.signed.content)
     except LdsError as exc:
