@@ -151,6 +151,14 @@ def test_a_checkpoint_signed_by_another_key_is_detected(history: Path) -> None:
     assert "checkpoint_invalid" in kinds(result)
 
 
+def test_a_removed_device_key_is_not_silently_replaced(history: Path) -> None:
+    (history / "device-ed25519.key").unlink()
+    with pytest.raises(ApplianceError) as err:
+        open_ledger(history)
+    assert err.value.reason is Reason.HISTORY_TAMPERED
+    assert not (history / "device-ed25519.key").exists()
+
+
 def test_a_moved_lookup_column_is_detected(history: Path) -> None:
     raw(history).execute("UPDATE records SET document = NULL WHERE idx = 3")
     assert ("record_modified", 3) in {(p.kind, p.index) for p in verified(history).problems}

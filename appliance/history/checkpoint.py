@@ -108,11 +108,16 @@ def _parse_body(lines: list[str], origin: str) -> Checkpoint:
     return Checkpoint(origin, size, root, time)
 
 
-def load_or_create_device_key(path: Path) -> Ed25519PrivateKey:
-    """The device signing key (32 raw bytes, mode 0600), created on first use."""
+def load_or_create_device_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
+    """The device signing key (32 raw bytes, mode 0600), created only with `create` (a new
+    history): silently replacing the key of an existing log would hide who signed it."""
     try:
         raw = files.read_private(path)
     except FileNotFoundError:
+        if not create:
+            raise ApplianceError(
+                Reason.HISTORY_TAMPERED, "device key missing for an existing history"
+            ) from None
         fresh = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.Raw,
             serialization.PrivateFormat.Raw,

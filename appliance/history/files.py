@@ -8,9 +8,11 @@ read, because a key that leaked is no longer a key that can be destroyed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 
 from appliance.errors import ApplianceError, Reason
@@ -95,3 +97,12 @@ def destroy(path: Path) -> bool:
     path.unlink()
     fsync_dir(path.parent)
     return True
+
+
+def remove_stale_temporaries(directory: Path, older_than_s: float = 600.0) -> None:
+    """Remove temporary files a crashed writer left behind (old enough to be nobody's)."""
+    limit = time.time() - older_than_s
+    for tmp in directory.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_mtime < limit:
+                tmp.unlink()

@@ -34,7 +34,7 @@ import sqlite_utils
 
 from appliance.errors import ApplianceError, Reason
 from appliance.history import checkpoint as cp
-from appliance.history import crypto, merkle
+from appliance.history import crypto, files, merkle
 from appliance.history.events import (
     DocumentRef,
     Event,
@@ -137,9 +137,12 @@ class Ledger:
         self.keys = crypto.KeyStore(self.directory / "keys")
         self.latest_path = self.directory / "checkpoint.latest"
         self._lock = threading.RLock()
-        self._signing_key = cp.load_or_create_device_key(self.directory / "device-ed25519.key")
-        self.public_key = self._signing_key.public_key()
         db_path = self.directory / "ledger.sqlite"
+        files.remove_stale_temporaries(self.directory)
+        self._signing_key = cp.load_or_create_device_key(
+            self.directory / "device-ed25519.key", create=not db_path.exists()
+        )
+        self.public_key = self._signing_key.public_key()
         try:
             if not db_path.exists():
                 os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600))
