@@ -84,3 +84,23 @@ def test_dg1_rejects_bad_mrz(mrz: bytes) -> None:
 def test_dg1_encoder_refuses_lines_of_the_wrong_width() -> None:
     with pytest.raises(LdsError):
         dg1.encode_lines((TD3[0][:40], TD3[1] + "<<<<"))
+
+
+@pytest.mark.parametrize(("lines", "layout"), [(TD1, "TD1"), (TD2, "TD2"), (TD3, "TD3")])
+def test_dg1_fields_come_from_the_mrz_parser(lines: tuple[str, ...], layout: str) -> None:
+    result = dg1.parse(dg1.encode_lines(lines)).fields()
+    assert result.valid and result.format is not None and result.format.value == layout
+    assert result.fields is not None
+    assert result.fields.surname == "ERIKSSON" and result.fields.given_names == "ANNA MARIA"
+    assert result.fields.date_of_birth == "740812"
+
+
+def test_dg1_bad_check_digit_is_a_finding_not_an_error() -> None:
+    broken = (TD3[0], TD3[1][:9] + "7" + TD3[1][10:])
+    result = dg1.parse(dg1.encode_lines(broken)).fields()
+    assert not result.valid
+    assert Reason.MRZ_CHECK_DIGIT in {issue.reason for issue in result.errors}
+
+
+def test_dg1_keeps_the_mrz_out_of_repr() -> None:
+    assert "ERIKSSON" not in repr(dg1.parse(dg1.encode_lines(TD3)))

@@ -7,13 +7,16 @@ MRV-A 2 of 44. Field parsing belongs to `appliance.mrz`; this module only frames
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from appliance.emrtd import tlv
 from appliance.errors import LdsError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import date
+
+    from appliance.mrz import MrzResult
 
 TAG = 0x61
 _MRZ = 0x5F1F
@@ -23,7 +26,7 @@ _LAYOUTS: Final[dict[int, tuple[int, int]]] = {90: (3, 30), 72: (2, 36), 88: (2,
 _FORMAT_NAMES: Final[dict[int, str]] = {90: "TD1", 72: "TD2", 88: "TD3"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the MRZ is personal data: never in logs
 class Dg1:
     lines: tuple[str, ...]
 
@@ -32,17 +35,12 @@ class Dg1:
         """TD1, TD2 (also MRV-B) or TD3 (also MRV-A): the length alone cannot tell visas apart."""
         return _FORMAT_NAMES[sum(len(line) for line in self.lines)]
 
-    def fields(self) -> Any | None:
-        """The MRZ parser's view of the lines, or None when that parser is not installed.
+    def fields(self, today: date | None = None) -> MrzResult:
+        """The MRZ parser's reading of the chip's MRZ: fields, and check-digit or format
+        errors as data (a chip MRZ with a bad check digit is a finding, not a crash)."""
+        from appliance.mrz import parse_mrz  # the MRZ package is the one owner of field rules
 
-        Raises `ApplianceError` (MRZ_FORMAT / MRZ_CHECK_DIGIT) when the chip's MRZ is invalid.
-        """
-        try:
-            from appliance.mrz import parse_mrz  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            return None
-        result: Any = parse_mrz(list(self.lines))
-        return result
+        return parse_mrz(list(self.lines), today=today)
 
 
 def split_mrz(mrz: bytes) -> tuple[str, ...]:

@@ -9,9 +9,7 @@ image OpenCV can decode and that its size is the declared one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
-
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from appliance.emrtd import tlv
 from appliance.emrtd.lds import biometric_template as bt
@@ -19,12 +17,15 @@ from appliance.emrtd.lds import face_19794, face_39794
 from appliance.emrtd.lds.images import ImageFormat, decode_image, detect_format, image_size
 from appliance.errors import LdsError, Reason
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
 TAG: Final = 0x75
 FORMAT_TYPE_19794_5: Final = 0x0008
 FORMAT_TYPE_39794_5: Final = 0x002A
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # biometric data: never in logs
 class FaceImage:
     format: ImageFormat
     data: bytes

@@ -34,7 +34,7 @@ class FeaturePoint:
     y: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # biometric data: never in logs
 class FaceImageRecord:
     """One facial image with its descriptive data (codes as in ISO/IEC 19794-5 §5.5-5.7)."""
 

@@ -46,7 +46,7 @@ _FORMATS: Final = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # biometric data: never in logs
 class Representation:
     image: bytes
     image_data_format: int = JPEG

@@ -7,13 +7,13 @@ declares is cross-checked against the bytes, so a mislabelled image is refused, 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Final
-
-import cv2
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any, Final
 
 from appliance.errors import LdsError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 _JPEG: Final = b"\xff\xd8\xff"
 _JP2: Final = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
@@ -37,6 +37,9 @@ def detect_format(data: bytes) -> ImageFormat:
 
 def decode_image(data: bytes) -> NDArray[np.uint8]:
     """Decode with OpenCV (pixels as stored: grey, BGR or BGRA); undecodable -> `LdsError`."""
+    import cv2  # imported here: reading a chip should not pay for OpenCV until a face is shown
+    import numpy as np
+
     detect_format(data)
     image: NDArray[Any] | None
     try:
