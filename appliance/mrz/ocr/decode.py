@@ -1,0 +1,349 @@
+"""MRZ-aware decoding: per-position alphabets, check-digit-guided repair, and an honest verdict.
+
+The classifier gives, for every cell, a probability for each of the 37 MRZ characters and for
+"junk". Decoding keeps only the characters the position may hold, then, where a check digit
+fails, looks for the *cheapest* change among characters the model itself found plausible
+(0/O, 1/I, 8/B, 5/S, 2/Z...) that makes every check digit - including the composite - pass.
+Every such change is reported; a read that needed too many, or an unsure guess, or whose
+unprotected characters (names, country codes) are doubtful, is refused as `MRZ_UNREADABLE`
+rather than returned as a checksum-valid but possibly wrong MRZ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import combinations, product
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.errors import Reason
+from appliance.mrz.formats import MrzFormat
+from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
+
+#: A character the model gives less than this is never used to repair a check digit.
+MIN_ALTERNATIVE = 0.02
+#: Below this a character is reported as unsure (status `warn`).
+UNSURE = 0.90
+#: Below this an unprotected character (no check digit covers it) makes the read unreadable.
+REJECT = 0.50
+#: A failing check digit is reported as the document's fault (`MRZ_CHECK_DIGIT`) only when every
+#: character it covers was read with at least this confidence; otherwise it is our misread.
+CERTAIN = 0.98
+#: More repairs than this and the read is refused.
+MAX_CORRECTIONS = 2
+#: Refuse a read whose risk (ambiguity left by the check digits + doubt on unprotected
+#: characters) exceeds this; flag it above WARN_RISK.
+MAX_RISK = 0.35
+WARN_RISK = 0.05
+
+Position = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A character changed to satisfy a check digit: what the model read, what was chosen."""
+
+    line: int
+    pos: int
+    read: str
+    chosen: str
+    confidence: float  # the model's probability for the chosen character
+
+
+@dataclass(frozen=True)
+class Decoded:
+    layout: Layout
+    lines: list[str]
+    confidence: npt.NDArray[np.float64]  # (lines, length): probability of each chosen char
+    failed_checks: list[str]
+    corrections: list[Correction]
+    score: float  # mean log-probability of the chosen characters (higher is better)
+    ambiguity: float  # relative likelihood of other checksum-valid readings (see _ambiguity)
+    raw: npt.NDArray[np.float32] = field(repr=False)  # (lines, length, 38) classifier output
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "pass" | "warn" | "fail"
+    reason: Reason
+    flags: list[str]
+
+
+@cache
+def _mask(fmt: MrzFormat) -> npt.NDArray[np.float64]:
+    layout = LAYOUT_OF[fmt]
+    mask = np.zeros((layout.lines, layout.length, len(CLASSES)))
+    for line in range(layout.lines):
+        for pos in range(layout.length):
+            for ch in layout.allowed(line, pos):
+                mask[line, pos, CLASSES.index(ch)] = 1.0
+    return mask
+
+
+def masked_probabilities(probs: npt.NDArray[np.float32], layout: Layout) -> npt.NDArray[np.float64]:
+    """(lines, length, 38) model output -> (lines, length, 37) over allowed characters only.
+
+    The junk probability stays in the denominator: a cell the model thinks is no glyph at all
+    gets a low confidence for whatever character is chosen there.
+    """
+    mask = _mask(layout.format)
+    allowed = probs[..., : len(CLASSES)].astype(np.float64) * mask
+    denom = allowed.sum(axis=-1, keepdims=True) + probs[..., len(CLASSES) :].astype(np.float64)
+    masked: npt.NDArray[np.float64] = allowed / np.maximum(denom, 1e-12)
+    return masked
+
+
+def _positions(group: CheckGroup) -> list[Position]:
+    return [(s.line, i) for s in group.spans for i in range(s.start, s.end)]
+
+
+_WEIGHTS = (7, 3, 1)
+_VALUE = {ch: (int(ch) if ch.isdigit() else 0 if ch == "<" else ord(ch) - 55) for ch in CLASSES}
+
+
+def _valid(group: CheckGroup, text: list[list[str]]) -> bool:
+    digit = text[group.line][group.pos]
+    if digit == "<":
+        if not group.filler_allowed:
+            return False
+        return group.long_number or all(text[line][i] == "<" for line, i in _positions(group))
+    total = sum(
+        _WEIGHTS[k % 3] * _VALUE[text[line][i]] for k, (line, i) in enumerate(_positions(group))
+    )
+    return digit.isdigit() and total % 10 == int(digit)
+
+
+class _Search:
+    """Cheapest repairs, scored by -log p(chosen) + log p(read), over the masked probabilities.
+
+    Check digits are weighted sums modulo 10, so the effect of changing one character is a
+    constant delta: candidates are tested arithmetically, not by rebuilding strings.
+    """
+
+    def __init__(self, q: npt.NDArray[np.float64], best: list[list[str]]) -> None:
+        self.q = q
+        self.best = best
+        self.logq = np.log(np.maximum(q, 1e-12))
+
+    def cost(self, pos: Position, ch: str) -> float:
+        line, i = pos
+        return float(
+            self.logq[line, i, CLASSES.index(self.best[line][i])]
+            - self.logq[line, i, CLASSES.index(ch)]
+        )
+
+    def alternatives(self, pos: Position, floor: float, text: list[list[str]]) -> list[str]:
+        line, i = pos
+        order = np.argsort(-self.q[line, i])[:4]
+        return [
+            CLASSES[k] for k in order if self.q[line, i, k] >= floor and CLASSES[k] != text[line][i]
+        ]
+
+    def repairs(
+        self, group: CheckGroup, text: list[list[str]], positions: list[Position], keep: int = 4
+    ) -> list[tuple[float, dict[Position, str]]]:
+        """Up to `keep` cheapest assignments (cost, changes) of at most two characters among
+        `positions` that make `group` valid; no change first when `text` already satisfies it."""
+        covered = _positions(group)
+        weight = {p: _WEIGHTS[k % 3] for k, p in enumerate(covered)}
+        total = sum(weight[p] * _VALUE[text[p[0]][p[1]]] for p in covered)
+        check_pos = (group.line, group.pos)
+        found: list[tuple[float, dict[Position, str]]] = []
+        if _valid(group, text):
+            found.append((0.0, {}))
+
+        def ok(delta: int, digit: str) -> bool:
+            if digit == "<":
+                return False  # filler check digits are handled by `_valid` on the text as is
+            return (total + delta) % 10 == int(digit)
+
+        moves: list[tuple[Position, str, int]] = []  # (position, new char, sum delta)
+        for p in positions:
+            for ch in self.alternatives(p, MIN_ALTERNATIVE, text):
+                if p == check_pos:
+                    moves.append((p, ch, 0))
+                else:
+                    delta = weight[p] * (_VALUE[ch] - _VALUE[text[p[0]][p[1]]])
+                    moves.append((p, ch, delta))
+        digit = text[group.line][group.pos]
+        for p, ch, delta in moves:
+            if ok(delta, ch if p == check_pos else digit):
+                found.append((self.cost(p, ch), {p: ch}))
+        strong = [m for m in moves if self.q[m[0][0], m[0][1], CLASSES.index(m[1])] >= 0.05]
+        for (p1, c1, d1), (p2, c2, d2) in combinations(strong, 2):
+            if p1 == p2:
+                continue
+            new_digit = c1 if p1 == check_pos else c2 if p2 == check_pos else digit
+            if ok(d1 + d2, new_digit):
+                found.append((self.cost(p1, c1) + self.cost(p2, c2), {p1: c1, p2: c2}))
+        found.sort(key=lambda item: item[0])
+        return found[:keep]
+
+
+def decode(probs: npt.NDArray[np.float32], layout: Layout) -> Decoded:
+    """Decode (lines, length, 38) classifier output for `layout`."""
+    q = masked_probabilities(probs, layout)
+    best = [[CLASSES[int(k)] for k in row] for row in q.argmax(axis=-1)]
+    search = _Search(q, best)
+    simple = [g for g in layout.checks if g.name != "composite"]
+    composite = next((g for g in layout.checks if g.name == "composite"), None)
+
+    options: list[list[tuple[float, dict[Position, str]]]] = []
+    failed: list[str] = []
+    for group in simple:
+        positions = [*_positions(group), (group.line, group.pos)]
+        found = search.repairs(group, best, positions, keep=3)
+        if not found:
+            failed.append(group.name)
+            found = [(0.0, {})]
+        options.append(found)
+
+    protected = {p for g in simple for p in [*_positions(g), (g.line, g.pos)]}
+    chosen: tuple[float, dict[Position, str]] | None = None
+    combos = sorted(product(*options), key=lambda combo: sum(c for c, _ in combo))
+    for combo in combos[:64]:
+        if chosen is not None and sum(c for c, _ in combo) >= chosen[0]:
+            break  # sorted by cost: nothing cheaper is left
+        changes: dict[Position, str] = {}
+        cost = 0.0
+        for part_cost, part in combo:
+            cost += part_cost
+            changes.update(part)
+        text = [list(row) for row in best]
+        for (line, i), ch in changes.items():
+            text[line][i] = ch
+        if composite is None or _valid(composite, text):
+            candidate = (cost, changes)
+        else:
+            free = [
+                p
+                for p in [*_positions(composite), (composite.line, composite.pos)]
+                if p not in protected
+            ]
+            fixes = search.repairs(composite, text, free, keep=1)
+            if not fixes:
+                continue
+            candidate = (cost + fixes[0][0], {**changes, **fixes[0][1]})
+        if chosen is None or candidate[0] < chosen[0]:
+            chosen = candidate
+    if chosen is None:
+        chosen = (0.0, {})
+        if composite is not None:
+            failed.append(composite.name)
+
+    text = [list(row) for row in best]
+    for (line, i), ch in chosen[1].items():
+        text[line][i] = ch
+    ambiguity = _ambiguity(search, simple, options, composite, protected, failed, chosen[1], text)
+    conf = np.array(
+        [
+            [q[line, i, CLASSES.index(text[line][i])] for i in range(layout.length)]
+            for line in range(layout.lines)
+        ]
+    )
+    corrections = [
+        Correction(line, i, best[line][i], ch, float(conf[line, i]))
+        for (line, i), ch in sorted(chosen[1].items())
+    ]
+    score = float(np.mean(np.log(np.maximum(conf, 1e-12))))
+    return Decoded(
+        layout, ["".join(r) for r in text], conf, failed, corrections, score, ambiguity, probs
+    )
+
+
+def _ambiguity(
+    search: _Search,
+    simple: list[CheckGroup],
+    options: list[list[tuple[float, dict[Position, str]]]],
+    composite: CheckGroup | None,
+    protected: set[Position],
+    failed: list[str],
+    changes: dict[Position, str],
+    text: list[list[str]],
+) -> float:
+    """How likely a *different* checksum-valid reading is, relative to the chosen one.
+
+    Check digits (weights 7-3-1, modulo 10) cannot tell every pair of errors apart: two unsure
+    characters can be wrong together and still pass. For each check group this sums, over the
+    other assignments that also satisfy every check, their likelihood relative to the chosen
+    one. Near 0: the check digits settled the read; near 1 or more: a coin toss.
+    """
+    total = 0.0
+    for group, found in zip(simple, options, strict=True):
+        if group.name in failed:
+            continue
+        cells = {*_positions(group), (group.line, group.pos)}
+        mine = {p: c for p, c in changes.items() if p in cells}
+        my_cost = sum(search.cost(p, c) for p, c in mine.items())
+        for cost, alt in found:
+            if alt == mine:
+                continue
+            trial = [list(row) for row in text]
+            for line, i in cells:
+                trial[line][i] = search.best[line][i]
+            for (line, i), ch in alt.items():
+                trial[line][i] = ch
+            if composite is None or _valid(composite, trial):
+                total += math.exp(-(cost - my_cost))
+    if composite is not None and composite.name not in failed:
+        free = [
+            p
+            for p in [*_positions(composite), (composite.line, composite.pos)]
+            if p not in protected
+        ]
+        mine = {p: c for p, c in changes.items() if p in free}
+        my_cost = sum(search.cost(p, c) for p, c in mine.items())
+        before = [list(row) for row in text]
+        for line, i in free:
+            before[line][i] = search.best[line][i]
+        for cost, alt in search.repairs(composite, before, free, keep=3):
+            if alt != mine:
+                total += math.exp(-(cost - my_cost))
+    return total
+
+
+def protected_positions(layout: Layout) -> set[Position]:
+    """Positions some check digit covers (or that are check digits themselves)."""
+    return {p for g in layout.checks for p in [*_positions(g), (g.line, g.pos)]}
+
+
+def verdict(decoded: Decoded) -> Verdict:
+    """pass / warn / fail with a stable reason, failing closed whenever the read is doubtful."""
+    layout, conf = decoded.layout, decoded.confidence
+    if decoded.failed_checks:
+        covered = [
+            p
+            for g in layout.checks
+            if g.name in decoded.failed_checks
+            for p in [*_positions(g), (g.line, g.pos)]
+        ]
+        passed = [g for g in layout.checks if g.name not in decoded.failed_checks]
+        # A genuinely misprinted check digit leaves the others intact; text that fails most
+        # of them is not an MRZ we read well (or not an MRZ at all).
+        if len(passed) >= 2 and all(conf[line, i] >= CERTAIN for line, i in covered):
+            return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "low_confidence"])
+    if len(decoded.corrections) > MAX_CORRECTIONS:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["too_many_corrections"])
+    protected = protected_positions(layout)
+    unprotected = [
+        float(conf[line, i])
+        for line in range(layout.lines)
+        for i in range(layout.length)
+        if (line, i) not in protected
+    ]
+    if unprotected and min(unprotected) < REJECT:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["low_confidence"])
+    # Expected number of wrong characters the check digits cannot catch, roughly.
+    risk = decoded.ambiguity + sum(1.0 - c for c in unprotected if c < UNSURE)
+    if risk > MAX_RISK:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["ambiguous"])
+    flags: list[str] = []
+    if decoded.corrections:
+        flags.append("check_digit_corrected")
+    if float(conf.min()) < UNSURE or risk > WARN_RISK:
+        flags.append("low_confidence")
+    return Verdict("warn" if flags else "pass", Reason.OK, flags)

@@ -1,0 +1,69 @@
+"""Fuse the reads of several camera frames of the same document by per-character voting.
+
+A single frame may catch glare or motion blur over a few characters. Per position, each
+frame's probabilities vote with a weight that grows steeply with that frame's confidence
+there, so one clear view of a character outvotes several damaged ones (a plain average would
+let a glare-hit frame dilute every clear one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.mrz.ocr.decode import decode, verdict
+from appliance.mrz.ocr.layout import Layout
+from appliance.mrz.ocr.reader import MrzImageReader, MrzRead, result_of, unreadable
+
+_SHARPNESS = 4.0  # vote weight = (frame's top probability at the position) ** _SHARPNESS
+
+
+def fuse(frames: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    """(lines, length, classes) outputs of several frames -> one fused output."""
+    stack = np.stack(frames).astype(np.float64)
+    weights = stack.max(axis=-1, keepdims=True) ** _SHARPNESS
+    fused: npt.NDArray[np.float32] = (
+        (stack * weights).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-12)
+    ).astype(np.float32)
+    return fused
+
+
+class FrameFuser:
+    """Feed frames with `add`; `confident` turns true once the fused read can be trusted."""
+
+    def __init__(self, reader: MrzImageReader, min_frames: int = 2, max_frames: int = 8) -> None:
+        self.reader = reader
+        self.min_frames = min_frames
+        self.max_frames = max_frames
+        self._frames: defaultdict[str, list[npt.NDArray[np.float32]]] = defaultdict(list)
+        self._layouts: dict[str, Layout] = {}
+        self.result: MrzRead = unreadable(["no_frames"])
+
+    @property
+    def frames_used(self) -> int:
+        return max((len(f) for f in self._frames.values()), default=0)
+
+    @property
+    def confident(self) -> bool:
+        """A fused read that passes every check with no doubt, seen in enough frames."""
+        return self.result.status == "pass" and self.frames_used >= self.min_frames
+
+    def add(self, image: npt.NDArray[np.uint8]) -> MrzRead:
+        """Read one more frame and return the fused result so far."""
+        single = self.reader.read(image)
+        if single.decoded is not None:
+            name = single.decoded.layout.name
+            frames = self._frames[name]
+            frames.append(single.decoded.raw)
+            del frames[: -self.max_frames]  # the document may have moved: keep recent frames
+            self._layouts[name] = single.decoded.layout
+        if not self._frames:
+            self.result = single
+            return single
+        name = max(self._frames, key=lambda k: len(self._frames[k]))
+        decoded = decode(fuse(self._frames[name]), self._layouts[name])
+        self.result = result_of(decoded, verdict(decoded))
+        self.result.timings_ms.update(single.timings_ms)
+        return self.result

@@ -1,0 +1,112 @@
+"""What the reader may expect at each MRZ position, derived from the parser's format tables.
+
+`appliance.mrz.formats` is the one table of ICAO 9303 fields, alphabets and check digits; this
+module only reshapes it for decoding (allowed characters per cell, check groups as positions) and
+adds two free constraints on dates that a reader can exploit: a month's tens digit is 0 or 1 and
+a day's is 0 to 3, which by themselves rule out many misreads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.mrz.formats import (
+    ALPHABET_CHARACTERS,
+    FILLER,
+    LAYOUTS,
+    Alphabet,
+    MrzFormat,
+    Span,
+    formats_with_geometry,
+)
+
+#: Output classes of the glyph classifier, in the model's order (a 38th class is "junk").
+CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """A check digit at (`line`, `pos`) computed over the concatenation of `spans`."""
+
+    name: str
+    spans: tuple[Span, ...]
+    line: int
+    pos: int
+    filler_allowed: bool = False  # '<' is a valid check digit when every covered char is '<'
+    long_number: bool = False  # TD1/TD2: '<' here means the number continues in optional data
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One MRZ format as the decoder sees it."""
+
+    format: MrzFormat
+    lines: int
+    length: int
+    alphabets: tuple[tuple[str, ...], ...]  # allowed characters, per line and position
+    checks: tuple[CheckGroup, ...]
+    fields: dict[str, tuple[Span, ...]]
+
+    @property
+    def name(self) -> str:
+        return self.format.value
+
+    @property
+    def is_visa(self) -> bool:
+        return self.format in (MrzFormat.MRV_A, MrzFormat.MRV_B)
+
+    def allowed(self, line: int, pos: int) -> str:
+        return self.alphabets[line][pos]
+
+
+def _date_tens(allowed: list[list[str]], span: Span) -> None:
+    month, day = span.start + 2, span.start + 4
+    for pos, tens in ((month, "01"), (day, "0123")):
+        keep = tens + (FILLER if FILLER in allowed[span.line][pos] else "")
+        allowed[span.line][pos] = keep
+
+
+def _build(fmt: MrzFormat) -> Layout:
+    table = LAYOUTS[fmt]
+    allowed = [[""] * table.line_length for _ in range(table.line_count)]
+    fields: dict[str, list[Span]] = {}
+    for run in table.fields:
+        chars = ALPHABET_CHARACTERS[run.alphabet]
+        for pos in range(run.span.start, run.span.end):
+            allowed[run.span.line][pos] = chars
+        fields.setdefault(run.name, []).append(run.span)
+    for name in ("date_of_birth", "date_of_expiry"):
+        for span in table.field_spans(name):
+            _date_tens(allowed, span)
+    checks = []
+    for spec in table.checks:
+        digit_alphabet = next(
+            f.alphabet
+            for f in table.fields
+            if f.span.line == spec.digit.line and f.span.start <= spec.digit.start < f.span.end
+        )
+        filler = digit_alphabet is Alphabet.DIGIT_OR_FILLER
+        long_number = (
+            filler and spec.name == "document_number" and table.long_number_overflow is not None
+        )
+        checks.append(
+            CheckGroup(
+                spec.name, spec.covers, spec.digit.line, spec.digit.start, filler, long_number
+            )
+        )
+    return Layout(
+        fmt,
+        table.line_count,
+        table.line_length,
+        tuple(tuple(row) for row in allowed),
+        tuple(checks),
+        {name: tuple(spans) for name, spans in fields.items()},
+    )
+
+
+LAYOUT_OF: dict[MrzFormat, Layout] = {fmt: _build(fmt) for fmt in MrzFormat}
+
+
+def layouts_for(lines: int, length: int) -> tuple[Layout, ...]:
+    """The formats with this many lines of this length (visas differ from TD2/TD3 by 'V')."""
+    return tuple(LAYOUT_OF[fmt] for fmt in formats_with_geometry(lines, length))

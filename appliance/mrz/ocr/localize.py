@@ -1,0 +1,178 @@
+"""Find the MRZ in a photo or scan: groups of 2 or 3 long, parallel, evenly spaced text lines.
+
+Works on a downscaled copy for speed. Dark text is lifted off uneven light with a black-hat
+filter, characters are joined into line blobs by a horizontal closing (lines tilted by up to
+±15° still join, since neighbouring glyphs overlap vertically), and each blob becomes a rotated
+rectangle. MRZ lines are then the blobs that come in parallel groups of equal length at the
+spacing of MRZ lines. Upside-down is *not* decided here (a rectangle has no "up"); the reader
+tries both readings of each group.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+#: OpenCV returns loosely typed arrays; grey uint8 images in practice.
+GrayImage = npt.NDArray[Any]
+
+#: Longest side of the working copy; MRZ glyphs stay >= ~6 px for MRZs spanning 30% of a frame.
+WORK_SIZE = 900
+
+
+@dataclass(frozen=True)
+class LineBox:
+    """One text line as a rotated rectangle in the *original* image's pixel coordinates."""
+
+    cx: float
+    cy: float
+    length: float
+    height: float
+    angle_deg: float  # direction of the line's baseline, in (-90, 90]
+
+    def scaled(self, factor: float) -> LineBox:
+        return LineBox(
+            self.cx * factor,
+            self.cy * factor,
+            self.length * factor,
+            self.height * factor,
+            self.angle_deg,
+        )
+
+
+def to_gray(image: npt.NDArray[np.uint8]) -> GrayImage:
+    """Grey copy of a BGR, BGRA or grey image."""
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _ink(small: GrayImage) -> GrayImage:
+    """Binary mask of thin dark strokes (text), independent of the light across the image."""
+    smooth = cv2.GaussianBlur(small, (3, 3), 0)  # sensor noise would otherwise pass as ink
+    blackhat = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, np.ones((9, 9), np.uint8))
+    _, ink = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    # Otsu on a mostly blank page can pick a threshold inside the noise: insist on real contrast.
+    floor = max(12.0, float(np.percentile(blackhat, 99)) * 0.25)
+    ink[blackhat < floor] = 0
+    return ink
+
+
+def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, join), np.uint8))
+    joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    min_length = 0.15 * max(ink.shape)
+    boxes: list[LineBox] = []
+    for contour in contours:
+        if len(contour) < 5:
+            continue
+        rect = cv2.minAreaRect(contour)
+        (cx, cy), (w, h) = rect[0], rect[1]
+        w, h = max(w, h), min(w, h)
+        angle = _long_side_angle(cv2.boxPoints(rect))
+        if w < min_length or h < 3 or w < 8 * h or abs(angle) > 35:
+            continue
+        # A line blob is mostly ink along its length: reject thin diagonal strokes / frames.
+        if cv2.contourArea(contour) < 0.45 * w * h:
+            continue
+        boxes.append(LineBox(cx, cy, w, h, angle))
+    return boxes
+
+
+def _long_side_angle(points: npt.NDArray[Any]) -> float:
+    """Direction of a rectangle's long side in degrees, folded into (-90, 90]."""
+    e1 = points[1] - points[0]
+    e2 = points[2] - points[1]
+    edge = e1 if float(np.hypot(*e1)) >= float(np.hypot(*e2)) else e2
+    angle = math.degrees(math.atan2(float(edge[1]), float(edge[0])))
+    while angle <= -90.0:
+        angle += 180.0
+    while angle > 90.0:
+        angle -= 180.0
+    return angle
+
+
+def _compatible(a: LineBox, b: LineBox, max_gap: float = 4.0) -> bool:
+    if abs(a.angle_deg - b.angle_deg) > 4.0:
+        return False
+    ratio = a.length / b.length
+    if not 0.8 <= ratio <= 1.25:
+        return False
+    if not 0.5 <= a.height / b.height <= 2.0:
+        return False
+    theta = math.radians((a.angle_deg + b.angle_deg) / 2)
+    dx, dy = b.cx - a.cx, b.cy - a.cy
+    along = dx * math.cos(theta) + dy * math.sin(theta)
+    across = -dx * math.sin(theta) + dy * math.cos(theta)
+    height = (a.height + b.height) / 2
+    return (
+        abs(along) < 0.12 * max(a.length, b.length)
+        and 1.1 * height < abs(across) < max_gap * height
+    )
+
+
+def _across(box: LineBox, origin: LineBox) -> float:
+    theta = math.radians(origin.angle_deg)
+    return -(box.cx - origin.cx) * math.sin(theta) + (box.cy - origin.cy) * math.cos(theta)
+
+
+def _group_lines(boxes: list[LineBox]) -> list[list[LineBox]]:
+    """Candidate MRZs, best first: 3-line groups (TD1) with even spacing, then pairs."""
+    groups: list[tuple[float, list[LineBox]]] = []
+    for trio in combinations(boxes, 3):
+        if all(_compatible(x, y, max_gap=8.0) for x, y in combinations(trio, 2)):
+            ordered = sorted(trio, key=lambda b: _across(b, trio[0]))
+            if not (_compatible(ordered[0], ordered[1]) and _compatible(ordered[1], ordered[2])):
+                continue
+            gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
+            if max(gaps) < 1.35 * min(gaps):
+                groups.append((sum(b.length for b in trio) * 1.5, ordered))
+    for pair in combinations(boxes, 2):
+        if _compatible(*pair):
+            ordered = sorted(pair, key=lambda b: _across(b, pair[0]))
+            groups.append((sum(b.length for b in pair), ordered))
+    groups.sort(key=lambda g: -g[0])
+    return [g for _, g in groups]
+
+
+def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
+    """Up to `limit` candidate line groups (in image coordinates), most MRZ-like first.
+
+    Lines inside a group are ordered top to bottom as the image lies; the reader also tries
+    the group turned by 180°.
+    """
+    scale = min(1.0, WORK_SIZE / max(gray.shape))
+    small = (
+        gray
+        if scale == 1.0
+        else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    )
+    ink = _ink(small)
+    seen: list[list[LineBox]] = []
+    # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
+    # tightly spaced lines apart, 25 bridges the gaps of large glyphs in close-up shots.
+    for join in (13, 7, 25):
+        for group in _group_lines(_line_blobs(ink, join)):
+            if not any(_same_group(group, other) for other in seen):
+                seen.append(group)
+        if len(seen) >= limit or any(len(g) == 3 for g in seen):
+            break
+    return [[box.scaled(1 / scale) for box in group] for group in seen[:limit]]
+
+
+def _same_group(a: list[LineBox], b: list[LineBox]) -> bool:
+    if len(a) != len(b):
+        return False
+    return all(
+        math.hypot(x.cx - y.cx, x.cy - y.cy) < 0.5 * max(x.height, y.height)
+        for x, y in zip(a, b, strict=True)
+    )

@@ -1,0 +1,186 @@
+"""Read the MRZ of one image: locate, try each reading (orientation, line length), decode, judge.
+
+`MrzImageReader` loads the ONNX model once and is then reused for every image or camera
+frame, so a batch of images pays the model start-up once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.errors import Reason
+from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
+from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
+from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates, to_gray
+from appliance.mrz.ocr.recognizer import GlyphRecognizer
+from appliance.mrz.ocr.segment import LineStrip, cut_glyphs, extract_strip
+
+#: Glyph width / text height of a full line, per line length, to try the likelier length first.
+_EXPECTED_RATIO = {44: 46.0, 36: 37.5, 30: 31.0}
+
+
+@dataclass(frozen=True)
+class MrzRead:
+    """The outcome for one image: `lines` is None unless the MRZ was read with confidence."""
+
+    status: str
+    reason: Reason
+    lines: list[str] | None
+    layout: str | None
+    flags: list[str]
+    field_confidence: dict[str, float]
+    corrections: list[dict[str, object]]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    decoded: Decoded | None = field(default=None, repr=False)
+
+
+def unreadable(flags: list[str], decoded: Decoded | None = None) -> MrzRead:
+    return MrzRead("fail", Reason.MRZ_UNREADABLE, None, None, flags, {}, [], decoded=decoded)
+
+
+def field_confidence(decoded: Decoded) -> dict[str, float]:
+    """Per field: the confidence of its least certain character."""
+    out: dict[str, float] = {}
+    for name, spans in decoded.layout.fields.items():
+        values = [
+            float(decoded.confidence[s.line, i]) for s in spans for i in range(s.start, s.end)
+        ]
+        out[name] = round(min(values), 4)
+    return out
+
+
+def result_of(decoded: Decoded, judged: Verdict) -> MrzRead:
+    show = judged.status != "fail" or judged.reason is Reason.MRZ_CHECK_DIGIT
+    if not show:
+        return unreadable(judged.flags, decoded)
+    return MrzRead(
+        judged.status,
+        judged.reason,
+        decoded.lines,
+        decoded.layout.name,
+        judged.flags,
+        field_confidence(decoded),
+        [
+            {
+                "line": c.line,
+                "position": c.pos,
+                "read": c.read,
+                "chosen": c.chosen,
+                "confidence": round(c.confidence, 4),
+            }
+            for c in decoded.corrections
+        ],
+        decoded=decoded,
+    )
+
+
+def _rank(decoded: Decoded, judged: Verdict) -> tuple[int, float]:
+    order = {"pass": 3, "warn": 2}.get(judged.status, 0)
+    if judged.reason is Reason.MRZ_CHECK_DIGIT:
+        order = 1
+    return order, decoded.score - 2.0 * len(decoded.failed_checks)
+
+
+class MrzImageReader:
+    """Reads MRZs from images; construct once, call `read` per image or frame."""
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
+        self.recognizer = GlyphRecognizer(model_path, threads)
+
+    def read(self, image: npt.NDArray[np.uint8]) -> MrzRead:
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        gray = to_gray(image)
+        groups = find_mrz_candidates(gray)
+        timings["localise"] = _ms(start)
+        best: tuple[tuple[int, float], Decoded, Verdict] | None = None
+        t_cut = t_rec = 0.0
+        for group in groups:
+            for upside_down in (False, True):
+                boxes = group[::-1] if upside_down else group
+                strips = _strips(gray, boxes, upside_down)
+                if strips is None:
+                    continue
+                for length in _lengths(strips):
+                    t0 = time.perf_counter()
+                    glyphs = np.concatenate([cut_glyphs(s, length) for s in strips])
+                    t1 = time.perf_counter()
+                    probs = self.recognizer.probabilities(glyphs)
+                    t2 = time.perf_counter()
+                    t_cut += t1 - t0
+                    t_rec += t2 - t1
+                    probs = probs.reshape(len(strips), length, -1)
+                    for layout in _layouts(probs, len(strips), length):
+                        decoded = decode(probs, layout)
+                        judged = verdict(decoded)
+                        rank = _rank(decoded, judged)
+                        if best is None or rank > best[0]:
+                            best = (rank, decoded, judged)
+                    if best is not None and best[2].status == "pass":
+                        return self._finish(best[1], best[2], timings, start, t_cut, t_rec)
+        if best is None:
+            result = unreadable(["no_mrz_found"])
+            result.timings_ms.update(timings, total=_ms(start))
+            return result
+        return self._finish(best[1], best[2], timings, start, t_cut, t_rec)
+
+    @staticmethod
+    def _finish(
+        decoded: Decoded,
+        judged: Verdict,
+        timings: dict[str, float],
+        start: float,
+        t_cut: float,
+        t_rec: float,
+    ) -> MrzRead:
+        result = result_of(decoded, judged)
+        result.timings_ms.update(
+            timings, segment=round(t_cut * 1000, 2), recognise=round(t_rec * 1000, 2)
+        )
+        result.timings_ms["total"] = _ms(start)
+        return result
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def _strips(gray: GrayImage, boxes: list[LineBox], upside_down: bool) -> list[LineStrip] | None:
+    strips = []
+    for box in boxes:
+        strip = extract_strip(gray, box, upside_down)
+        if strip is None:
+            return None
+        strips.append(strip)
+    return strips
+
+
+def _lengths(strips: list[LineStrip]) -> Iterator[int]:
+    """Line lengths to try, likeliest first from the lines' width-to-height ratio."""
+    if len(strips) == 3:
+        yield 30
+        return
+    ratio = float(np.median([(s.x1 - s.x0) / s.text_height for s in strips]))
+    yield from sorted((44, 36), key=lambda n: abs(_EXPECTED_RATIO[n] - ratio))
+
+
+def _layouts(probs: npt.NDArray[np.float32], lines: int, length: int) -> list[Layout]:
+    """Document or visa layout, by how strongly the first character reads as 'V'."""
+    candidates = layouts_for(lines, length)
+    if len(candidates) == 1:
+        return list(candidates)
+    p_visa = float(probs[0, 0, CLASSES.index("V")])
+    p_doc = float(sum(probs[0, 0, CLASSES.index(c)] for c in "ACIP"))
+    visa = [layout for layout in candidates if layout.is_visa]
+    docs = [layout for layout in candidates if not layout.is_visa]
+    if p_visa > 10 * p_doc:
+        return visa
+    if p_doc > 10 * p_visa:
+        return docs
+    return docs + visa

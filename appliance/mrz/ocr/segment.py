@@ -1,0 +1,189 @@
+"""Cut one located MRZ line into its N character cells, ready for the glyph classifier.
+
+MRZ text is OCR-B at a fixed pitch (ICAO 9303-3: 10 characters per 25.4 mm) and every position
+is printed (fillers are the '<' glyph), so a line of N characters is N equal cells between the
+first and the last glyph. The line is rotated upright and rescaled to a canonical height,
+light is flattened, and a pitch/phase grid is fitted to the ink so that cell borders fall in the
+gaps between glyphs. The same code cuts the training glyphs (`models/training/mrz/`), so the
+model learns exactly the crops it will see.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from appliance.mrz.ocr.localize import GrayImage, LineBox
+
+GLYPH_H = 32
+GLYPH_W = 24
+#: Height in strip pixels that a located line box is scaled to.
+STRIP_LINE_H = 24
+_PAD = 40
+
+FloatArray = npt.NDArray[np.float32]
+CvArray = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class LineStrip:
+    """An upright line: `ink` in [0, 1] (1 = darkest), the text band and the inked extent."""
+
+    ink: FloatArray
+    top: int
+    bottom: int
+    x0: int
+    x1: int
+
+    @property
+    def text_height(self) -> int:
+        return self.bottom - self.top + 1
+
+
+def extract_strip(gray: GrayImage, box: LineBox, upside_down: bool = False) -> LineStrip | None:
+    """Rotate and scale the line upright; None when no text band can be found in it."""
+    scale = STRIP_LINE_H / max(box.height, 1.0)
+    half_w = (box.length / 2 + 1.5 * box.height) * scale
+    half_h = 1.6 * box.height * scale
+    out_w, out_h = int(2 * half_w), int(2 * half_h)
+    if out_w < 8 or out_h < 8 or out_w > 8000:
+        return None
+    # Crop the region first and shrink it with area averaging (no aliasing of thin strokes),
+    # then rotate at the final scale.
+    reach = math.hypot(box.length / 2 + 1.5 * box.height, 1.6 * box.height) + 2
+    x_lo, x_hi = int(max(0, box.cx - reach)), int(min(gray.shape[1], box.cx + reach + 1))
+    y_lo, y_hi = int(max(0, box.cy - reach)), int(min(gray.shape[0], box.cy + reach + 1))
+    if x_hi - x_lo < 4 or y_hi - y_lo < 4:
+        return None
+    roi: CvArray = gray[y_lo:y_hi, x_lo:x_hi]
+    if scale < 1.0:
+        roi = cv2.resize(roi, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        sx, sy = roi.shape[1] / (x_hi - x_lo), roi.shape[0] / (y_hi - y_lo)
+        rot_scale = 1.0
+    else:
+        sx = sy = 1.0
+        rot_scale = scale
+    cx, cy = (box.cx - x_lo) * sx, (box.cy - y_lo) * sy
+    angle = box.angle_deg + (180.0 if upside_down else 0.0)
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, rot_scale)
+    matrix[0, 2] += half_w - cx
+    matrix[1, 2] += half_h - cy
+    strip: CvArray = cv2.warpAffine(
+        roi, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return _find_text(_flatten_light(strip))
+
+
+def _flatten_light(strip: CvArray) -> FloatArray:
+    """Ink darkness relative to the local paper brightness, scaled to [0, 1].
+
+    A black-hat (closing minus image) with a window wider than a stroke keeps exactly the
+    thin dark strokes, whatever the light gradient, glare or background print behind them.
+    """
+    smooth = cv2.GaussianBlur(strip, (3, 3), 0)
+    dark = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, np.ones((11, 11), np.uint8))
+    dark = dark.astype(np.float32)
+    top = float(np.percentile(dark, 99.5))
+    if top < 8.0:  # no contrast at all: nothing printed here
+        return np.zeros_like(dark)
+    return np.clip(dark / top, 0.0, 1.0)
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[start, end] index pairs of the True runs of a 1-D mask."""
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _find_text(ink: FloatArray) -> LineStrip | None:
+    h = ink.shape[0]
+    rows = cv2.blur(ink.mean(axis=1, keepdims=True), (1, 3)).ravel()
+    middle = rows[h // 3 : 2 * h // 3 + 1]
+    floor = float(np.percentile(rows, 10))
+    if middle.size == 0 or float(middle.max()) - floor <= 0.01:
+        return None
+    band = _runs(rows > floor + 0.3 * (float(middle.max()) - floor))
+    centre = h / 2
+    band = [
+        r for r in band if r[0] <= centre + STRIP_LINE_H / 2 and r[1] >= centre - STRIP_LINE_H / 2
+    ]
+    if not band:
+        return None
+    top, bottom = min(band, key=lambda r: abs((r[0] + r[1]) / 2 - centre))
+    height = bottom - top + 1
+    if not 0.35 * STRIP_LINE_H <= height <= 2.2 * STRIP_LINE_H:
+        return None
+    cols = ink[top : bottom + 1].max(axis=0)
+    runs = _runs(cols > max(0.35, float(np.percentile(cols, 20)) + 0.2))
+    if not runs:
+        return None
+    # Glyph runs closer than ~1 character height belong to the same line; keep the cluster
+    # around the box centre (the box may have caught a neighbouring word at either end).
+    clusters: list[list[int]] = []
+    for start, end in runs:
+        if clusters and start - clusters[-1][1] <= 1.3 * height:
+            clusters[-1][1] = end
+        else:
+            clusters.append([start, end])
+    x0, x1 = max(clusters, key=lambda c: c[1] - c[0])
+    return LineStrip(ink, top, bottom, x0, x1)
+
+
+def fit_grid(strip: LineStrip, n: int) -> tuple[float, float]:
+    """(origin, pitch) of the N-cell grid whose borders cross the least ink."""
+    band = strip.ink[strip.top : strip.bottom + 1]
+    profile = np.concatenate((np.zeros(_PAD), band.sum(axis=0), np.zeros(_PAD)))
+    span = strip.x1 - strip.x0 + 1
+    base = span / (n - 0.25)
+    pitches = base * (1.0 + np.linspace(-0.035, 0.035, 15))
+    phases = np.linspace(0.0, 0.35, 8)
+    best: tuple[float, float, float] | None = None
+    k = np.arange(n + 1)
+    for pitch in pitches:
+        origins = strip.x0 - phases * pitch
+        borders = origins[:, None] + k[None, :] * pitch + _PAD
+        idx = np.clip(np.rint(borders).astype(int), 0, profile.size - 1)
+        cost = profile[idx].sum(axis=1)
+        # Ink left outside the grid means the grid is too short or shifted.
+        right = origins + n * pitch
+        outside = np.maximum(0.0, strip.x1 + 1 - right) + np.maximum(0.0, origins - strip.x0)
+        cost = cost + outside * band.shape[0]
+        i = int(np.argmin(cost))
+        if best is None or cost[i] < best[0]:
+            best = (float(cost[i]), float(origins[i]), float(pitch))
+    assert best is not None
+    return best[1], best[2]
+
+
+def cut_glyphs(strip: LineStrip, n: int) -> FloatArray:
+    """The N cells of the line as an (N, GLYPH_H, GLYPH_W) float32 batch."""
+    origin, pitch = fit_grid(strip, n)
+    return cut_cells(strip, origin, pitch, np.arange(n, dtype=np.float64) + 0.5)
+
+
+def cut_cells(
+    strip: LineStrip, origin: float, pitch: float, centres: npt.NDArray[np.float64]
+) -> FloatArray:
+    """Cells centred at `origin + centres * pitch` (centres in units of the pitch)."""
+    height = strip.text_height
+    cy = (strip.top + strip.bottom) / 2
+    half_h = 0.78 * height
+    half_w = 0.62 * pitch
+    padded = cv2.copyMakeBorder(strip.ink, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=0)
+    out = np.empty((len(centres), GLYPH_H, GLYPH_W), np.float32)
+    y_lo = max(0, round(cy - half_h) + _PAD)
+    y_hi = max(y_lo + 2, round(cy + half_h) + _PAD)
+    for i, centre in enumerate(centres):
+        cx = origin + float(centre) * pitch + _PAD
+        x_lo = min(max(0, round(cx - half_w)), padded.shape[1] - 2)
+        x_hi = max(x_lo + 2, round(cx + half_w))
+        out[i] = cv2.resize(
+            padded[y_lo:y_hi, x_lo:x_hi], (GLYPH_W, GLYPH_H), interpolation=cv2.INTER_AREA
+        )
+    return out

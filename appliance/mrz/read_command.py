@@ -1,0 +1,138 @@
+"""`appliance mrz read IMAGE... [--json]`: MRZ from images, one JSON object per image.
+
+The model is loaded once for the whole call. Exit codes (DESIGN.md): 0 every MRZ was read,
+1 some image had no readable MRZ or a failing check digit, 2 an image file could not be read
+or the model is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import click
+
+from appliance.errors import ApplianceError, Reason
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def parsed_fields(lines: list[str]) -> dict[str, Any]:
+    """The fields as the MRZ parser (`appliance.mrz.parse_mrz`) reads them."""
+    try:
+        from appliance.mrz import parse_mrz
+    except ImportError:  # parser not in this build: raw positional fields only
+        return {}
+    parsed = parse_mrz(lines)
+    fields = getattr(parsed, "fields", None)
+    return _jsonable(fields) if fields is not None else {}
+
+
+def _record(image: str, started: float, reason: Reason, load_ms: float) -> dict[str, Any]:
+    return {
+        "image": image,
+        "lines": None,
+        "status": "fail",
+        "reason": reason.value,
+        "format": None,
+        "fields": {},
+        "confidence": {},
+        "flags": [],
+        "corrections": [],
+        "timings_ms": {"load": load_ms, "total": round((time.perf_counter() - started) * 1000, 2)},
+    }
+
+
+def read_one(reader: Any, image: str) -> tuple[dict[str, Any], int]:
+    """(JSON record, exit code contribution) for one image path."""
+    import cv2
+
+    from appliance.mrz.ocr.reader import MrzRead
+
+    started = time.perf_counter()
+    path = Path(image)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return _record(image, started, Reason.FILE_UNREADABLE, 0.0), 2
+    import numpy as np
+
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    load_ms = round((time.perf_counter() - started) * 1000, 2)
+    if pixels is None or pixels.size == 0:
+        return _record(image, started, Reason.IMAGE_UNREADABLE, load_ms), 2
+    result: MrzRead = reader.read(pixels)
+    record: dict[str, Any] = {
+        "image": image,
+        "lines": result.lines,
+        "status": result.status,
+        "reason": result.reason.value,
+        "format": result.layout,
+        "fields": parsed_fields(result.lines) if result.lines else {},
+        "confidence": result.field_confidence,
+        "flags": result.flags,
+        "corrections": result.corrections,
+        "timings_ms": {"load": load_ms, **result.timings_ms},
+    }
+    record["timings_ms"]["total"] = round((time.perf_counter() - started) * 1000, 2)
+    return record, 0 if result.status in ("pass", "warn") else 1
+
+
+def _human(record: dict[str, Any]) -> str:
+    head = f"{record['image']}: {record['status']} {record['reason']}"
+    if record["flags"]:
+        head += f" ({', '.join(record['flags'])})"
+    if record["lines"]:
+        head += "\n" + "\n".join(f"  {line}" for line in record["lines"])
+    return head + f"\n  {record['timings_ms'].get('total', 0):.1f} ms"
+
+
+@click.command("read")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per image.")
+@click.option(
+    "--model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ONNX glyph model (default: models/mrz/mrz_glyphs.onnx).",
+)
+def read(images: tuple[str, ...], as_json: bool, model: Path | None) -> None:
+    """Read the MRZ from photos or scans of data pages and ID cards."""
+    from appliance.mrz.ocr.reader import MrzImageReader
+
+    try:
+        reader = MrzImageReader(model)
+    except ApplianceError as exc:
+        click.echo(
+            json.dumps({"status": "fail", "reason": exc.reason.value})
+            if as_json
+            else f"appliance mrz read: {exc}",
+            err=not as_json,
+        )
+        sys.exit(2)
+    worst = 0
+    for image in images:
+        try:
+            record, code = read_one(reader, image)
+        except Exception:  # fail closed on anything unexpected, without a traceback or PII
+            record, code = _record(image, time.perf_counter(), Reason.INTERNAL_ERROR, 0.0), 2
+        worst = max(worst, code)
+        click.echo(json.dumps(record) if as_json else _human(record))
+    sys.exit(worst)

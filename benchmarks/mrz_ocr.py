@@ -1,0 +1,186 @@
+"""MRZ OCR benchmark: accuracy, safety and latency per difficulty level, side by side with
+PassportEye when its environment is installed.
+
+    .venv/bin/python -m benchmarks.mrz_ocr [--per-level 60] [--negatives 40] [--json-out F]
+
+The set comes from `benchmarks/mrz_synth.py` (its own generator and seed, never the training
+one): clean scans (200-600 dpi), 150 dpi scans, hand-held camera shots, upside-down camera
+shots, and pages without an MRZ. Our reader runs on one core (onnxruntime and OpenCV pinned to
+one thread). Figures: exact MRZ, per character, per field, wrong-but-checksum-valid reads,
+refusals (MRZ_UNREADABLE), MRZs reported on negatives, median / 95th-percentile latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from appliance.mrz import parse_mrz
+from appliance.mrz.ocr.layout import layouts_for
+from benchmarks.mrz_synth import LEVELS, Sample, write_set
+
+BENCH_PYTHON = Path(os.environ.get("MRZ_BENCH_PYTHON", "/work/venvs/bench/bin/python"))
+FIELDS = ("document_number", "date_of_birth", "date_of_expiry", "name", "nationality", "sex")
+
+
+@dataclass
+class Tally:
+    images: int = 0
+    positives: int = 0
+    exact: int = 0
+    chars: int = 0
+    chars_ok: int = 0
+    fields: int = 0
+    fields_ok: int = 0
+    wrong_valid: int = 0
+    wrong_flagged: int = 0
+    refused: int = 0
+    false_reports: int = 0
+    ms: list[float] = field(default_factory=list)
+
+    def add(self, truth: list[str] | None, lines: list[str] | None, ms: float) -> None:
+        self.images += 1
+        self.ms.append(ms)
+        if truth is None:
+            self.false_reports += lines is not None
+            return
+        self.positives += 1
+        layout = layouts_for(len(truth), len(truth[0]))[0]
+        same_shape = lines is not None and [len(x) for x in lines] == [len(x) for x in truth]
+        total = sum(len(x) for x in truth)
+        self.chars += total
+        if lines is None:
+            self.refused += 1
+        if same_shape and lines is not None:
+            self.chars_ok += sum(
+                a == b for t, r in zip(truth, lines, strict=True) for a, b in zip(t, r, strict=True)
+            )
+        for name in FIELDS:
+            self.fields += 1
+            if same_shape and lines is not None:
+                spans = layout.fields[name]
+                read = "".join(lines[s.line][s.start : s.end] for s in spans)
+                self.fields_ok += read == "".join(truth[s.line][s.start : s.end] for s in spans)
+        if lines == truth:
+            self.exact += 1
+        elif lines is not None and parse_mrz(lines).valid:
+            self.wrong_valid += 1
+
+    def row(self) -> dict[str, object]:
+        pct = lambda a, b: round(100.0 * a / b, 2) if b else None  # noqa: E731
+        ms = sorted(self.ms)
+        return {
+            "images": self.images,
+            "exact_mrz_pct": pct(self.exact, self.positives),
+            "char_pct": pct(self.chars_ok, self.chars),
+            "field_pct": pct(self.fields_ok, self.fields),
+            "wrong_but_valid": self.wrong_valid,
+            "refused_pct": pct(self.refused, self.positives),
+            "false_reports": self.false_reports if self.positives == 0 else None,
+            "median_ms": round(statistics.median(ms), 1) if ms else None,
+            "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1) if ms else None,
+        }
+
+
+def run_ours(items: list[tuple[Path, Sample]]) -> dict[str, Tally]:
+    from appliance.mrz.ocr.reader import MrzImageReader
+
+    cv2.setNumThreads(1)
+    reader = MrzImageReader(threads=1)
+    reader.read(items[0][1].image)  # warm-up: first-run allocations are not per-image cost
+    tallies = {level: Tally() for level in LEVELS}
+    for path, s in items:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        started = time.perf_counter()
+        result = reader.read(image)
+        ms = (time.perf_counter() - started) * 1000
+        tallies[s.level].add(s.lines, result.lines, ms)
+    return tallies
+
+
+def run_passporteye(items: list[tuple[Path, Sample]]) -> dict[str, Tally] | None:
+    if not BENCH_PYTHON.exists() or shutil.which("tesseract") is None:
+        print(
+            f"\nPassportEye comparison skipped: needs {BENCH_PYTHON} (see "
+            "benchmarks/requirements-mrz-compare.txt) and Debian tesseract-ocr."
+        )
+        return None
+    runner = Path(__file__).with_name("passporteye_runner.py")
+    env = dict(os.environ, OMP_THREAD_LIMIT="1", OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [str(BENCH_PYTHON), str(runner), *[str(p) for p, _ in items]],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    by_path = {}
+    for line in proc.stdout.splitlines():
+        record = json.loads(line)
+        by_path[record["image"]] = record
+    if not by_path:
+        print("\nPassportEye comparison failed:", proc.stderr.strip()[-500:])
+        return None
+    tallies = {level: Tally() for level in LEVELS}
+    for path, s in items:
+        record = by_path.get(str(path), {"lines": None, "ms": float("nan")})
+        tallies[s.level].add(s.lines, record["lines"], record["ms"])
+    return tallies
+
+
+def print_table(title: str, tallies: dict[str, Tally]) -> dict[str, dict[str, object]]:
+    rows = {level: t.row() for level, t in tallies.items() if t.images}
+    print(f"\n{title}")
+    head = f"{'level':20} {'n':>4} {'exact%':>7} {'char%':>7} {'field%':>7} {'wrong+valid':>11} "
+    head += f"{'refused%':>8} {'false MRZ':>9} {'med ms':>7} {'p95 ms':>7}"
+    print(head)
+    show = lambda v: "-" if v is None else str(v)  # noqa: E731
+    for level, r in rows.items():
+        print(
+            f"{level:20} {r['images']:>4} {show(r['exact_mrz_pct']):>7} {show(r['char_pct']):>7} "
+            f"{show(r['field_pct']):>7} {r['wrong_but_valid']:>11} {show(r['refused_pct']):>8} "
+            f"{show(r['false_reports']):>9} {show(r['median_ms']):>7} {show(r['p95_ms']):>7}"
+        )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--per-level", type=int, default=60)
+    ap.add_argument("--negatives", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=4242)
+    ap.add_argument("--keep", type=Path, help="write the image set here and keep it")
+    ap.add_argument("--json-out", type=Path, help="summary for models/manifest.json")
+    ap.add_argument("--no-compare", action="store_true", help="skip PassportEye")
+    args = ap.parse_args()
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="mrz_bench_"))
+    counts = {level: args.per_level for level in LEVELS if level != "negative"}
+    counts["negative"] = args.negatives
+    started = time.time()
+    items = write_set(folder, counts, args.seed)
+    print(f"generated {len(items)} images in {time.time() - started:.0f} s (seed {args.seed})")
+    ours = print_table("ours (onnxruntime, 1 thread)", run_ours(items))
+    summary: dict[str, object] = {"seed": args.seed, "images": len(items), "ours": ours}
+    if not args.no_compare:
+        theirs = run_passporteye(items)
+        if theirs is not None:
+            summary["passporteye"] = print_table("PassportEye 2.2.2 + tesseract", theirs)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(summary, indent=2) + "\n")
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Render MRZ blocks in OCR-B with heavy, randomised degradation (the *training* generator).
+
+The benchmark (`benchmarks/mrz_synth.py`) has its own, independent generator and seed, so the
+measured accuracy is not a measure of how well the model memorised this one.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import random
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIRS = ("/usr/share/fonts/opentype/ocr-b", "/usr/share/fonts/truetype/ocr-b")
+
+
+def ocrb_fonts() -> dict[str, str]:
+    """Paths of the Debian fonts-ocr-b faces we train on (regular, sharp, oblique)."""
+    found: dict[str, str] = {}
+    for folder in FONT_DIRS:
+        for path in glob.glob(f"{folder}/*.otf") + glob.glob(f"{folder}/*.ttf"):
+            name = path.rsplit("/", 1)[-1].split(".")[0].upper()
+            found[name] = path
+    if "OCRB" not in found:
+        raise SystemExit("OCR-B not found: apt-get install fonts-ocr-b")
+    return found
+
+
+@dataclass
+class Block:
+    image: np.ndarray  # grey uint8
+    upside_down: bool
+
+
+def _font(path: str, size: int, cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}):  # noqa: B006
+    key = (path, size)
+    if key not in cache:
+        cache[key] = ImageFont.truetype(path, size)
+    return cache[key]
+
+
+def render_lines(
+    lines: list[str], pitch: float, rng: random.Random, fonts: dict[str, str], hi: int = 3
+) -> np.ndarray:
+    """Ink mask (float32 0..1, 1 = ink) of the MRZ at `pitch` px, margins included."""
+    face = fonts["OCRB"] if rng.random() < 0.8 or "OCRBS" not in fonts else fonts["OCRBS"]
+    advance_ratio = 0.723  # OCR-B advance per em
+    size = max(8, round(pitch * hi / advance_ratio / rng.uniform(0.98, 1.12)))
+    font = _font(face, size)
+    p = pitch * hi
+    spacing = size * rng.uniform(1.35, 1.9)
+    margin_x = p * rng.uniform(1.0, 4.0)
+    margin_y = size * rng.uniform(0.8, 2.5)
+    width = int(2 * margin_x + len(lines[0]) * p)
+    height = int(2 * margin_y + (len(lines) - 1) * spacing + size)
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    jitter = rng.uniform(0.0, 0.04) * p
+    for row, text in enumerate(lines):
+        y0 = margin_y + row * spacing + rng.uniform(-0.03, 0.03) * size
+        for i, ch in enumerate(text):
+            x = margin_x + i * p + rng.uniform(-jitter, jitter)
+            draw.text((x, y0 + rng.uniform(-jitter, jitter) * 0.5), ch, font=font, fill=255)
+    ink = np.asarray(canvas, dtype=np.uint8)
+    weight = rng.random()
+    k = max(1, round(hi * rng.uniform(0.3, 1.0)))
+    if weight < 0.2:
+        ink = cv2.erode(ink, np.ones((k, k), np.uint8))
+    elif weight > 0.8:
+        ink = cv2.dilate(ink, np.ones((k, k), np.uint8))
+    small = cv2.resize(
+        ink, (max(1, width // hi), max(1, height // hi)), interpolation=cv2.INTER_AREA
+    )
+    return small.astype(np.float32) / 255.0
+
+
+def _paper(shape: tuple[int, int], rng: random.Random, nrng: np.random.Generator) -> np.ndarray:
+    h, w = shape
+    base = rng.uniform(140, 250)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    angle = rng.uniform(0, 2 * math.pi)
+    ramp = (np.cos(angle) * xx / max(w, 1) + np.sin(angle) * yy / max(h, 1)) * rng.uniform(0, 70)
+    paper = base - ramp
+    if rng.random() < 0.5:  # guilloche-like security background
+        f1, f2 = rng.uniform(0.02, 0.15), rng.uniform(0.02, 0.15)
+        paper += rng.uniform(3, 25) * np.sin(f1 * xx + 3 * np.sin(f2 * yy))
+    if rng.random() < 0.5:
+        texture = cv2.GaussianBlur(nrng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 2)
+        paper += texture * rng.uniform(2, 12)
+    return paper
+
+
+def degrade(img: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> np.ndarray:
+    """Camera/scanner faults on a float grey image: glare, blur, noise, JPEG."""
+    h, w = img.shape
+    if rng.random() < 0.3:  # glare spot
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        sx, sy = rng.uniform(0.05, 0.4) * w, rng.uniform(0.1, 1.0) * h
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        spot = np.exp(-(((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2))
+        img = img + spot * rng.uniform(40, 160)
+    r = rng.random()
+    if r < 0.5:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.6))
+    elif r < 0.65:
+        k = rng.randint(3, 7)
+        kernel = np.zeros((k, k), np.float32)
+        kernel[k // 2, :] = 1.0 / k
+        rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1.0)
+        kernel = cv2.warpAffine(kernel, rot, (k, k))
+        img = cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
+    img = img + nrng.normal(0, rng.uniform(0, 14), img.shape).astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.6:
+        _, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 95)])
+        out = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE)
+    return out
+
+
+def render_block(
+    lines: list[str], rng: random.Random, nrng: np.random.Generator, fonts: dict[str, str]
+) -> Block:
+    """An MRZ on paper, turned by up to ±15° (sometimes upside down), then degraded."""
+    pitch = rng.uniform(7.0, 36.0)
+    ink = render_lines(lines, pitch, rng, fonts)
+    upside_down = rng.random() < 0.2
+    angle = rng.uniform(-15, 15) + (180 if upside_down else 0)
+    h, w = ink.shape
+    diag = int(math.hypot(h, w)) + 4
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    rot[0, 2] += (diag - w) / 2
+    rot[1, 2] += (diag - h) / 2
+    matrix = np.vstack([rot, [0, 0, 1]])
+    if rng.random() < 0.4:  # mild perspective
+        src = np.float32([[0, 0], [diag, 0], [diag, diag], [0, diag]])
+        d = diag * 0.04
+        dst = src + np.float32([[rng.uniform(-d, d), rng.uniform(-d, d)] for _ in range(4)])
+        matrix = cv2.getPerspectiveTransform(src, dst) @ matrix
+    ink = cv2.warpPerspective(ink, matrix, (diag, diag), borderValue=0)
+    paper = _paper(ink.shape, rng, nrng)
+    img = paper * (1 - ink) + rng.uniform(0, 100) * ink
+    return Block(degrade(img, rng, nrng), upside_down)

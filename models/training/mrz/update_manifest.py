@@ -1,0 +1,57 @@
+"""Write the MRZ glyph model's entry in models/manifest.json (other models' entries are kept).
+
+Usage: update_manifest.py [BENCHMARK_JSON] - the optional file is `benchmarks/mrz_ocr.py
+--json-out`'s summary, recorded as the model's measured accuracy on the independent set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+MODEL = ROOT / "models" / "mrz" / "mrz_glyphs.onnx"
+MANIFEST = ROOT / "models" / "manifest.json"
+METRICS = Path(__file__).resolve().parent / "metrics.json"
+
+
+def main() -> None:
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {"models": []}
+    entry = {
+        "name": "mrz_glyphs",
+        "version": "1.0.0",
+        "file": "models/mrz/mrz_glyphs.onnx",
+        "sha256": hashlib.sha256(MODEL.read_bytes()).hexdigest(),
+        "task": "MRZ character classification (OCR-B glyph cells)",
+        "input": {
+            "name": "glyphs",
+            "shape": ["n", 1, 32, 24],
+            "dtype": "float32",
+            "range": "0..1, 1 = darkest ink (see appliance/mrz/ocr/segment.py)",
+        },
+        "output": {
+            "name": "logits",
+            "shape": ["n", 38],
+            "classes": "0-9 A-Z < then junk (no glyph / misplaced cell)",
+        },
+        "source": "trained in this repository on synthetic OCR-B MRZs (Debian fonts-ocr-b)",
+        "training_command": "models/training/mrz/train.sh",
+        "licence": "Apache-2.0 (weights trained here; OCR-B font: fonts-ocr-b, public domain)",
+        "training_metrics": json.loads(METRICS.read_text()) if METRICS.exists() else {},
+    }
+    if len(sys.argv) > 1:
+        entry["benchmark"] = json.loads(Path(sys.argv[1]).read_text())
+    else:
+        old = next((m for m in manifest["models"] if m.get("name") == "mrz_glyphs"), {})
+        if "benchmark" in old and old.get("sha256") == entry["sha256"]:
+            entry["benchmark"] = old["benchmark"]
+    manifest["models"] = [m for m in manifest["models"] if m.get("name") != "mrz_glyphs"]
+    manifest["models"].append(entry)
+    MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"models/manifest.json: mrz_glyphs sha256 {entry['sha256'][:16]}...")
+
+
+if __name__ == "__main__":
+    main()
