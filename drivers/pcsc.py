@@ -102,9 +102,8 @@ class PcscTransport:
         )
         if rv != scard.SCARD_S_SUCCESS:
             self.disconnect()
-            raise TransportError(
-                f"connect failed: {_error_text(rv)}", removed=rv in _REMOVED_ERRORS
-            )
+            # no session existed yet, so a missing card is "not present", not "removed"
+            raise TransportError(f"connect failed: {_error_text(rv)}")
         self._card, self._protocol = card, protocol
         rv, _reader, _state, _proto, atr = scard.SCardStatus(card)
         if rv != scard.SCARD_S_SUCCESS:
@@ -119,6 +118,9 @@ class PcscTransport:
             # pcsc-lite often reports a pulled card as a failed transaction: ask the reader.
             removed = rv in _REMOVED_ERRORS or _card_gone(self.reader)
             raise TransportError(f"transmit failed: {_error_text(rv)}", removed=removed)
+        if len(response) < 2:
+            # vpcd and some readers answer a card that left mid-command with no bytes at all
+            raise TransportError("no status word from the card", removed=_card_gone(self.reader))
         return bytes(response)
 
     def disconnect(self) -> None:
@@ -159,7 +161,7 @@ def _card_present(reader: str) -> bool:
         ctx.close()
 
 
-def _card_gone(reader: str, settle_s: float = 0.5) -> bool:
+def _card_gone(reader: str, settle_s: float = 1.5) -> bool:
     """After a failed transmit, whether the card left (the reader may need a moment to notice)."""
     deadline = time.monotonic() + settle_s
     while time.monotonic() < deadline:

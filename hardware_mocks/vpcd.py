@@ -69,8 +69,18 @@ class VpcdBridge:
     traveller pulling the passport off the reader looks like to the terminal.
     """
 
-    def __init__(self, card: SimulatedCard, host: str = "127.0.0.1", port: int = VPCD_PORT) -> None:
+    def __init__(
+        self,
+        card: SimulatedCard,
+        host: str = "127.0.0.1",
+        port: int = VPCD_PORT,
+        *,
+        remove_after_apdus: int | None = None,
+    ) -> None:
         self.card = card
+        #: leave the field (without answering) when this many APDUs have arrived: a traveller
+        #: pulling the passport away in the middle of a read
+        self.remove_after_apdus = remove_after_apdus
         self.host = host
         self.port = port
         self._sock: socket.socket | None = None
@@ -108,9 +118,15 @@ class VpcdBridge:
             while not self._stop.is_set():
                 (length,) = struct.unpack(">H", _recv_exact(sock, 2))
                 payload = _recv_exact(sock, length)
-                reply = handle_message(self.card, payload)
-                if payload and len(payload) > 1:
+                if len(payload) > 1:
                     self.apdus += 1
+                    if (
+                        self.remove_after_apdus is not None
+                        and self.apdus >= self.remove_after_apdus
+                    ):
+                        sock.close()
+                        return
+                reply = handle_message(self.card, payload)
                 if reply is not None:
                     sock.sendall(struct.pack(">H", len(reply)) + reply)
         except (ConnectionError, OSError) as exc:

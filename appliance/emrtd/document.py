@@ -1,0 +1,285 @@
+"""One chip, read and verified: the path shared by `chip read`, `chip verify DIR` and the gate.
+
+`read_chip` opens a session (PACE, BAC fallback), reads every file the chip lets us read and
+returns a `ChipDocument` of raw bytes plus how they were obtained. `verify_document` runs the
+authenticity checks on such a document (live, or loaded from a dump with `load_dump`), and
+`document_report` turns both into the stable JSON report. Raw bytes are kept exactly as read,
+so a dump verifies offline to the same result as the live read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from appliance.emrtd import files as ef
+from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
+from appliance.emrtd.auth.deviations import DeviationList, apply_deviations
+from appliance.emrtd.auth.passive import TrustAnchors, passive_authentication
+from appliance.emrtd.lds import com as com_file
+from appliance.emrtd.lds import dg1 as dg1_file
+from appliance.emrtd.lds import dg2 as dg2_file
+from appliance.emrtd.lds.images import decode_image, image_size
+from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderOptions
+from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.mrz import MrzResult, parse_mrz
+from appliance.ports import CardTransport
+
+#: dump names a chip dump directory may hold (DESIGN.md)
+DUMP_NAMES = (
+    ef.EF_COM.dump_name,
+    ef.EF_SOD.dump_name,
+    ef.EF_CARD_ACCESS.dump_name,
+    ef.EF_CARD_SECURITY.dump_name,
+    *(f"DG{n}.bin" for n in range(1, 17)),
+)
+
+
+@dataclass
+class ChipDocument:
+    """Raw files of one document (dump name -> bytes) and how they were obtained."""
+
+    files: dict[str, bytes]
+    #: dump name -> reason code for files the chip refused or lacks
+    unavailable: dict[str, str] = field(default_factory=dict)
+    access: AccessResult | None = None
+    reader: str | None = None
+    apdus: int = 0
+    bytes_read: int = 0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def data_groups(self) -> dict[int, bytes]:
+        """Raw data groups read, keyed by number."""
+        out: dict[int, bytes] = {}
+        for name, data in self.files.items():
+            if name.startswith("DG"):
+                out[int(name[2:].removesuffix(".bin"))] = data
+        return out
+
+
+def read_chip(
+    transport: CardTransport, key: AccessKey, options: ReaderOptions | None = None
+) -> ChipDocument:
+    """Open the chip and read every readable file; raises `ApplianceError` with its reason."""
+    session = ChipSession(transport, key, options)
+    start = time.perf_counter()
+    with session:
+        access = session.open()
+        result = session.read_all()
+        reader = session.card.reader if session.card else None
+    timings = dict(session.timings_ms)
+    timings["chip_total"] = round((time.perf_counter() - start) * 1000, 3)
+    return ChipDocument(
+        files=dict(result.contents),
+        unavailable=dict(result.unavailable),
+        access=access,
+        reader=reader,
+        apdus=session.apdus,
+        bytes_read=session.bytes_read,
+        timings_ms=timings,
+    )
+
+
+def save_dump(document: ChipDocument, directory: Path) -> list[Path]:
+    """Write one file per elementary file, raw bytes as read (mode 0600: it is personal data)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    written = []
+    for name, data in sorted(document.files.items()):
+        path = directory / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        written.append(path)
+    return written
+
+
+def load_dump(directory: Path) -> ChipDocument:
+    """Read a dump written by `save_dump` (any subset of the DESIGN.md file names)."""
+    if not directory.is_dir():
+        raise ApplianceError(Reason.FILE_UNREADABLE, "not a directory")
+    found: dict[str, bytes] = {}
+    try:
+        for name in DUMP_NAMES:
+            path = directory / name
+            if path.is_file():
+                found[name] = path.read_bytes()
+    except OSError as exc:
+        raise ApplianceError(Reason.FILE_UNREADABLE, type(exc).__name__) from exc
+    if not found:
+        raise ApplianceError(Reason.FILE_UNREADABLE, "no chip files (EF_SOD.bin, DG1.bin...)")
+    return ChipDocument(files=found)
+
+
+def _com_data_groups(document: ChipDocument) -> list[int] | None:
+    data = document.files.get(ef.EF_COM.dump_name)
+    if data is None:
+        return None
+    try:
+        return sorted(com_file.parse(data).data_groups)
+    except LdsError:
+        return None
+
+
+def dg1_vs_mrz(document: ChipDocument, printed: MrzResult | None) -> Check:
+    """DG1 must equal the MRZ printed on the data page, character for character."""
+    name = CheckName.DG1_VS_MRZ
+    if printed is None:
+        return Check.skipped(name, "no printed MRZ was read", Reason.OK)
+    data = document.files.get("DG1.bin")
+    if data is None:
+        return Check.skipped(name, "DG1 not read", Reason.OK)
+    try:
+        chip_lines = dg1_file.parse(data).lines
+    except LdsError as exc:
+        return Check.failed(name, exc.reason, exc.detail)
+    printed_lines = tuple(printed.lines)
+    if chip_lines == printed_lines:
+        return Check.passed(name, "DG1 equals the printed MRZ")
+    differing = sum(
+        a != b for a, b in zip("".join(chip_lines), "".join(printed_lines), strict=False)
+    )
+    detail = f"DG1 and the printed MRZ differ in {differing} character(s)"
+    if len("".join(chip_lines)) != len("".join(printed_lines)):
+        detail = "DG1 and the printed MRZ have different formats"
+    return Check.failed(name, Reason.DG1_MRZ_MISMATCH, detail)
+
+
+def verify_document(
+    document: ChipDocument,
+    anchors: TrustAnchors,
+    *,
+    printed_mrz: MrzResult | None = None,
+    deviations: DeviationList | None = None,
+    at: datetime | None = None,
+    extra_checks: list[Check] | None = None,
+) -> list[Check]:
+    """The authenticity checks of the report, in their stable order.
+
+    `extra_checks` are the chip-genuineness outcomes measured during the live session (Chip
+    Authentication, Active Authentication, PACE-CAM); a check not supplied is `skipped`.
+    """
+    sod = document.files.get(ef.EF_SOD.dump_name)
+    dg_bytes = document.data_groups()
+    if sod is None:
+        checks = [
+            Check.skipped(n, "EF.SOD not read")
+            for n in (
+                CheckName.SOD_SIGNATURE,
+                CheckName.DS_CERTIFICATE_CHAIN,
+                CheckName.CERTIFICATE_VALIDITY,
+                CheckName.DS_REVOCATION,
+                CheckName.SOD_COM_CONSISTENCY,
+                CheckName.DG_HASHES,
+                CheckName.ISSUER_COUNTRY,
+            )
+        ]
+    else:
+        checks = passive_authentication(sod, anchors, dg_bytes, _com_data_groups(document), at=at)
+    checks.append(dg1_vs_mrz(document, printed_mrz))
+    checks = apply_deviations(checks, sod, deviations or DeviationList())
+    supplied = {c.name: c for c in extra_checks or []}
+    for name in (
+        CheckName.CHIP_AUTHENTICATION,
+        CheckName.ACTIVE_AUTHENTICATION,
+        CheckName.PACE_CAM,
+    ):
+        checks.append(supplied.get(name) or Check.skipped(name, "not performed", Reason.OK))
+    return checks
+
+
+def _dg1_summary(document: ChipDocument) -> tuple[dict[str, Any] | None, list[Check]]:
+    data = document.files.get("DG1.bin")
+    if data is None:
+        return None, []
+    try:
+        lines = dg1_file.parse(data).lines
+    except LdsError as exc:
+        return None, [Check.failed(CheckName.DG1_VS_MRZ, exc.reason, exc.detail)]
+    parsed = parse_mrz(list(lines))
+    fields = parsed.to_dict().get("fields") or {}
+    keys = (
+        "document_type",
+        "issuing_state",
+        "document_number",
+        "date_of_birth",
+        "date_of_expiry",
+        "surname",
+        "given_names",
+        "nationality",
+        "sex",
+    )
+    summary: dict[str, Any] = {k: fields.get(k) for k in keys}
+    summary["document_type"] = fields.get("document_code")
+    for date_key in ("date_of_birth", "date_of_expiry"):
+        # ISO dates where the century rules decide them, the printed YYMMDD otherwise
+        summary[date_key] = fields.get(f"{date_key}_iso") or fields.get(date_key)
+    summary["format"] = parsed.format.value if parsed.format is not None else None
+    summary["mrz_valid"] = parsed.valid
+    return summary, []
+
+
+def _face_summary(document: ChipDocument) -> dict[str, Any] | None:
+    data = document.files.get("DG2.bin")
+    if data is None:
+        return None
+    try:
+        face = dg2_file.parse(data).face
+        width, height = face.width, face.height
+        if width is None or height is None:
+            width, height = image_size(decode_image(face.data))
+        else:
+            decode_image(face.data)  # the image must decode, not only be declared
+    except (LdsError, IndexError) as exc:
+        reason = exc.reason.value if isinstance(exc, LdsError) else Reason.LDS_MALFORMED.value
+        return {"format": None, "width": None, "height": None, "bytes": 0, "error": reason}
+    return {
+        "format": face.format.value,
+        "width": width,
+        "height": height,
+        "bytes": len(face.data),
+    }
+
+
+def document_report(document: ChipDocument, checks: list[Check] | None = None) -> dict[str, Any]:
+    """The stable JSON report of `chip read` / `chip verify` (see docs/chip-report.md)."""
+    dg1, dg1_problems = _dg1_summary(document)
+    all_checks = list(checks or []) + dg1_problems
+    status = overall_status(all_checks) if all_checks else CheckStatus.PASS
+    failing = [c for c in all_checks if c.status is CheckStatus.FAIL]
+    warning = [c for c in all_checks if c.status is CheckStatus.WARN]
+    reason = failing[0].reason if failing else warning[0].reason if warning else Reason.OK
+    return {
+        "status": status.value,
+        "reason": reason.value,
+        "reader": document.reader,
+        "access": document.access.as_dict() if document.access else None,
+        "files": {name: len(data) for name, data in sorted(document.files.items())},
+        "unavailable": dict(sorted(document.unavailable.items())),
+        "dg1": dg1,
+        "face_image": _face_summary(document),
+        "authenticity": [c.to_dict() for c in all_checks],
+        "apdus": document.apdus,
+        "bytes_read": document.bytes_read,
+        "timings_ms": dict(document.timings_ms),
+    }
+
+
+def failure_report(error: ApplianceError, timings_ms: Mapping[str, float]) -> dict[str, Any]:
+    """The report when the chip could not be read at all (no traceback for the user)."""
+    return {
+        "status": "fail",
+        "reason": error.reason.value,
+        "detail": error.detail,
+        "access": None,
+        "files": {},
+        "dg1": None,
+        "face_image": None,
+        "authenticity": [],
+        "apdus": 0,
+        "timings_ms": dict(timings_ms),
+    }
