@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from appliance.cli import cli
 from appliance.errors import ApplianceError, Reason
@@ -220,3 +223,35 @@ def test_cli_verify_exits_1_and_names_the_record(
     assert report["first_bad_index"] == 5
     text = runner.invoke(cli, ["history", "verify"])
     assert text.exit_code == 1 and "record_missing: record 5" in text.output
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("pristine")
+    with open_ledger(directory) as ledger:
+        for i in range(24):
+            ledger.append(check(n=i) if i % 4 == 0 else gate_event(i))
+    return directory
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    index=st.integers(min_value=0, max_value=23),
+    position=st.floats(min_value=0, max_value=1, exclude_max=True),
+    flip=st.integers(min_value=1, max_value=255),
+    fix_hash=st.booleans(),
+)
+def test_any_single_byte_edit_is_named(
+    pristine: Path, tmp_path: Path, index: int, position: float, flip: int, fix_hash: bool
+) -> None:
+    copy = tmp_path / f"copy-{index}-{flip}-{fix_hash}-{position}"
+    shutil.copytree(pristine, copy)
+    leaf = bytearray(leaf_of(copy, index))
+    leaf[int(position * len(leaf))] ^= flip
+    rewrite(copy, index, bytes(leaf), fix_hash=fix_hash)
+    result = verified(copy)
+    assert not result.ok
+    assert result.first_bad_index == index
+    shutil.rmtree(copy)
