@@ -62,7 +62,7 @@ def test_appendix_d_replay_byte_for_byte() -> None:
     session = ChipSession(
         card,
         APPENDIX_D_KEY,
-        ReaderOptions(short_ef_ids=False),
+        ReaderOptions(short_ef_ids=False, probe_length=True),  # the example probes 4 bytes
         rng=_fixed(hexval(BAC, "rnd_ifd"), hexval(BAC, "k_ifd")),
     )
     access = session.open()
@@ -147,7 +147,12 @@ def _g1_rng() -> bac.Random:
 
 def test_g1_pace_replay_then_secure_reads() -> None:
     card, _ = _g1_card()
-    session = ChipSession(card, MrzKey("T22000129", "640812", "101031"), rng=_g1_rng())
+    session = ChipSession(
+        card,
+        MrzKey("T22000129", "640812", "101031"),
+        ReaderOptions(probe_length=True),  # the scripted exchange probes 4 bytes first
+        rng=_g1_rng(),
+    )
     access = session.open()
     assert access.as_dict() == {
         "protocol": "PACE",
@@ -165,7 +170,12 @@ def test_mse_set_at_is_retried_with_do84_after_6a87() -> None:
     # the ICAO form goes first, the refused one is replaced by the form with DO'84
     card.steps[2].expect = hexval(G1, "mse_set_at_apdu_icao")
     card.steps[3].expect = hexval(G1, "mse_set_at_apdu_gmrtd_variant_with_84")
-    session = ChipSession(card, MrzKey("T22000129", "640812", "101031"), rng=_g1_rng())
+    session = ChipSession(
+        card,
+        MrzKey("T22000129", "640812", "101031"),
+        ReaderOptions(probe_length=True),  # the scripted exchange probes 4 bytes first
+        rng=_g1_rng(),
+    )
     assert session.open().protocol == "PACE"
 
 
@@ -352,9 +362,17 @@ def test_apdu_count_is_the_minimum_the_read_size_allows() -> None:
     lds = _lds(dg2_size=5000)
     card = QuirkyCard(lds)
     session, _ = _read_all(card)
-    # CardAccess, SELECT AID, GET CHALLENGE, EXT AUTH, then per file 1 header read + chunks
-    expected = 4 + sum(1 + -(-(len(c) - 4) // 0xDF) for c in lds.values())
+    # CardAccess, SELECT AID, GET CHALLENGE, EXT AUTH, then per file only its 0xDF chunks:
+    # the first chunk also tells the file's length, so no APDU is spent on a header probe
+    expected = 4 + sum(-(-len(c) // 0xDF) for c in lds.values())
     assert session.apdus == expected
+
+
+def test_length_probe_costs_one_apdu_per_file() -> None:
+    lds = _lds(dg2_size=5000)
+    session, contents = _read_all(QuirkyCard(lds), ReaderOptions(probe_length=True))
+    assert contents["DG2.bin"] == lds[0x0102]
+    assert session.apdus == 4 + sum(1 + -(-(len(c) - 4) // 0xDF) for c in lds.values())
 
 
 def test_read_size_steps_down_when_the_card_refuses_it() -> None:

@@ -95,6 +95,10 @@ class ReaderOptions:
     short_ef_ids: bool = True
     #: after PACE, read EF.CardSecurity (needed later for PACE-CAM and Chip Authentication)
     read_card_security: bool = True
+    #: read a file's first 4 bytes to learn its length before reading the rest (the ICAO
+    #: Appendix D sequence). Off by default: a first read of a whole chunk learns the length
+    #: from the same answer and saves one APDU per file.
+    probe_length: bool = False
 
     @classmethod
     def from_config(cls, chip: ChipConfig) -> ReaderOptions:
@@ -414,8 +418,9 @@ class ChipSession:
         return data
 
     def _read(self, ef: ElementaryFile) -> bytes:
-        first = _FIRST_READ if ef.is_single_tlv else self._chunk_size()
-        data, eof = self._read_first(ef, first)
+        probe = ef.is_single_tlv and self.options.probe_length
+        # A whole first chunk may run past a short file: a 6Cxx then tells where it ends.
+        data, eof = self._read_first(ef, _FIRST_READ if probe else self._chunk_size(), not probe)
         if not ef.is_single_tlv:
             while not eof:
                 chunk, eof = self._read_at(len(data), self._chunk_size(), final=True)
@@ -445,18 +450,18 @@ class ChipSession:
     def _chunk_size(self) -> int:
         return self._extended_read_size or self._read_size
 
-    def _read_first(self, ef: ElementaryFile, size: int) -> tuple[bytes, bool]:
+    def _read_first(self, ef: ElementaryFile, size: int, final: bool) -> tuple[bytes, bool]:
         """First READ BINARY: by short EF identifier when the card takes it, else SELECT first."""
         if self._sfi_ok:
             try:
-                return self._read_at(0, size, sfi=ef.sfi)
+                return self._read_at(0, size, sfi=ef.sfi, final=final)
             except ApduError as exc:
                 if exc.sw not in _SFI_REFUSED:
                     raise
             self._sfi_ok = False
         select = CommandApdu(0x00, 0xA4, 0x02, 0x0C, ef.fid_bytes)
         self._transmit(select).check(f"SELECT {ef.name}")
-        return self._read_at(0, size)
+        return self._read_at(0, size, final=final)
 
     def _read_at(
         self, offset: int, size: int, sfi: int | None = None, final: bool = False
