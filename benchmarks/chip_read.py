@@ -1,0 +1,176 @@
+"""Full chip read: CPU per read, APDUs and bytes per APDU, in-process and through pcscd.
+
+    .venv/bin/python -m benchmarks.chip_read [--reads N] [--no-pcsc] [--json]
+
+Reads EF.COM, EF.SOD, DG1, a ~20 KB DG2, DG14 and DG15 (plus EF.CardAccess/EF.CardSecurity
+where PACE is used) of the virtual chip with BAC and PACE (GM, ECDH brainpoolP256r1, AES-128),
+with short-length APDUs and with extended length. "CPU ms" is process CPU time per read: for the
+in-process rows it includes the simulated chip's own work, so the reader's share is lower.
+"min" is the fewest READ BINARY APDUs the read size allows: ceil(file size / read size) per
+file; "reads" is how many the reader sent (the difference is the EF.ATR/INFO probe when the
+reader carries extended length); the other APDUs are access control and SELECTs.
+Target (issue #2): <= 60 ms CPU per full in-process read on one core; APDUs at the minimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
+from hardware_mocks.virtual_chip import make_chip, make_profile
+from hardware_mocks.virtual_chip.transport import VirtualCardTransport
+
+SHORT_READ = 0xDF  # largest READ BINARY data that fits a short SM response
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    protocol: str
+    extended: bool
+    via_pcsc: bool = False
+
+
+CASES = [
+    Case("in-process BAC short", "BAC", False),
+    Case("in-process PACE short", "PACE", False),
+    Case("in-process BAC extended", "BAC", True),
+    Case("in-process PACE extended", "PACE", True),
+    Case("pcscd BAC short", "BAC", False, via_pcsc=True),
+    Case("pcscd PACE short", "PACE", False, via_pcsc=True),
+    Case("pcscd PACE extended", "PACE", True, via_pcsc=True),
+]
+
+
+class CountingTransport:
+    """Wraps a transport and counts READ BINARY commands (INS B0/B1, plain or protected)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.reads = 0
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if len(apdu) > 1 and apdu[1] in (0xB0, 0xB1):
+            self.reads += 1
+        response: bytes = self.inner.transmit(apdu)
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
+    profile = make_profile()
+    number, dob, doe = _mrz_key(profile.mrz_information)
+    key: Any = MrzKey(number, dob, doe) if case.protocol == "BAC" else CanKey(profile.can)
+    max_apdu = 65544 if case.extended else 261
+    cpu, wall = [], []
+    result: dict[str, Any] = {}
+    for _ in range(reads):
+        chip = make_chip(bac_only=case.protocol == "BAC", extended_length=case.extended)
+        bridge = None
+        if case.via_pcsc:
+            from drivers.pcsc import PcscTransport
+            from hardware_mocks.vpcd import VpcdBridge
+
+            assert reader is not None
+            bridge = VpcdBridge(chip)
+            bridge.insert()
+            inner: Any = PcscTransport(reader, max_apdu=max_apdu)
+            deadline = time.monotonic() + 5
+            while not inner.card_present() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        else:
+            inner = VirtualCardTransport(chip, max_apdu=max_apdu)
+        transport = CountingTransport(inner)
+        session = ChipSession(transport, key, ReaderOptions())
+        c0, w0 = time.process_time(), time.perf_counter()
+        with session:
+            access = session.open()
+            contents = session.read_all().contents
+        cpu.append((time.process_time() - c0) * 1000)
+        wall.append((time.perf_counter() - w0) * 1000)
+        if bridge is not None:
+            bridge.remove()
+            while inner.card_present():
+                time.sleep(0.01)
+        read_size = session._chunk_size()
+        files = dict(contents)
+        if session.card_access is not None:
+            files.setdefault("EF_CardAccess.bin", session.card_access)
+        # EF.ATR/INFO is probed in plain when the reader carries extended length: count it too
+        minimum_reads = sum(-(-len(d) // read_size) for d in files.values())
+        atr_info_reads = transport.reads - sum(-(-len(d) // read_size) for d in files.values())
+        result = {
+            "case": case.name,
+            "protocol": access.protocol,
+            "cipher": access.cipher,
+            "read_size": read_size,
+            "apdus": session.apdus,
+            "read_apdus": transport.reads,
+            "read_apdus_minimum": minimum_reads,
+            "other_apdus": session.apdus - transport.reads,
+            "bytes_read": session.bytes_read,
+            "bytes_per_read_apdu": round(session.bytes_read / max(transport.reads, 1), 1),
+            "files": {name: len(data) for name, data in sorted(files.items())},
+            "_atr_info_or_retry_reads": atr_info_reads,
+        }
+    result.update(
+        reads=reads,
+        cpu_ms_median=round(statistics.median(cpu), 2),
+        cpu_ms_p95=round(sorted(cpu)[int(0.95 * (len(cpu) - 1))], 2),
+        wall_ms_median=round(statistics.median(wall), 2),
+    )
+    return result
+
+
+def _mrz_key(info: str) -> tuple[str, str, str]:
+    return info[:9].rstrip("<"), info[10:16], info[17:23]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=30)
+    parser.add_argument("--no-pcsc", action="store_true", help="skip the pcscd rows")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    reader = None
+    proc = None
+    cases = [c for c in CASES if not (c.via_pcsc and args.no_pcsc)]
+    if any(c.via_pcsc for c in cases):
+        from hardware_mocks.pcsc_stack import ensure_pcscd
+
+        proc = ensure_pcscd()
+        reader = "Virtual PCD 00 00"
+    results = []
+    try:
+        for case in cases:
+            reads = args.reads if not case.via_pcsc else max(3, args.reads // 3)
+            results.append(run_case(case, reads, reader))
+    finally:
+        if proc is not None:
+            proc.terminate()
+    if args.json:
+        print(json.dumps({"results": results}, indent=1))
+        return
+    print(
+        f"{'case':<26}{'CPU ms':>8}{'p95':>7}{'wall ms':>9}{'APDUs':>7}"
+        f"{'reads':>7}{'min':>5}{'B/read':>8}{'Le':>6}"
+    )
+    for r in results:
+        print(
+            f"{r['case']:<26}{r['cpu_ms_median']:>8.1f}{r['cpu_ms_p95']:>7.1f}"
+            f"{r['wall_ms_median']:>9.1f}{r['apdus']:>7}{r['read_apdus']:>7}"
+            f"{r['read_apdus_minimum']:>5}{r['bytes_per_read_apdu']:>8.0f}{r['read_size']:>6}"
+        )
+    sizes = results[0]["files"]
+    print("files (bytes): " + ", ".join(f"{k} {v}" for k, v in sorted(sizes.items())))
+
+
+if __name__ == "__main__":
+    main()
