@@ -36,15 +36,24 @@ def pcsc_stack() -> Iterator[str]:
     In CI the stack must be there (the set-up installs it), so a missing stack fails there and
     only skips on a developer machine that has not run the set-up.
     """
+    import fcntl
+
     from hardware_mocks.pcsc_stack import PcscStackUnavailable, ensure_pcscd
 
+    # vpcd serves one simulated card per reader: test runs on one machine take turns.
+    lock = open("/tmp/border-appliance-vpcd.lock", "w")  # noqa: SIM115 - held for the session
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        proc = ensure_pcscd()
-    except PcscStackUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PC/SC stack unavailable in CI: {exc}")
-        pytest.skip(f"PC/SC stack unavailable: {exc}")
-    yield "Virtual PCD 00 00"
-    if proc is not None:
-        proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc = ensure_pcscd()
+        except PcscStackUnavailable as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"PC/SC stack unavailable in CI: {exc}")
+            pytest.skip(f"PC/SC stack unavailable: {exc}")
+        yield "Virtual PCD 00 00"
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
