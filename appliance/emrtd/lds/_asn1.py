@@ -39,9 +39,14 @@ def asn1_errors(what: str) -> Iterator[None]:
         raise LdsError(f"{what}: malformed DER ({type(exc).__name__})") from None
 
 
-def load(spec: type[T], data: bytes, what: str) -> T:
-    """Decode all of `data` as `spec`, forcing the lazy parse so errors show up here."""
+def load(spec: type[T], data: bytes, what: str, *, deep: bool = True) -> T:
+    """Decode all of `data` as `spec`, forcing the lazy parse so errors show up here.
+
+    `deep=False` leaves inner values lazy (a CMS message's certificates, which Passive
+    Authentication parses anyway): callers must then read them inside `asn1_errors`.
+    """
     with asn1_errors(what):
         value: T = spec.load(data, strict=True)
-        _ = value.native
+        if deep:
+            _ = value.native
     return value

@@ -102,7 +102,7 @@ def wrap_sod(content_info: bytes) -> bytes:
 
 def encapsulated_content(content_info: bytes, content_type: str = LDS_SECURITY_OBJECT_OID) -> bytes:
     """The signed eContent bytes of a CMS SignedData, refusing any other content type."""
-    info = load(cms.ContentInfo, content_info, "CMS ContentInfo")
+    info = load(cms.ContentInfo, content_info, "CMS ContentInfo", deep=False)
     with asn1_errors("CMS SignedData"):
         if info["content_type"].dotted != "1.2.840.113549.1.7.2":
             raise LdsError("CMS: not a SignedData")
@@ -113,6 +113,7 @@ def encapsulated_content(content_info: bytes, content_type: str = LDS_SECURITY_O
         if not isinstance(content, core.OctetString | core.ParsableOctetString):
             raise LdsError("CMS: encapsulated content is absent (detached signature)")
         data = bytes(content)
+        _ = info["content"]["signer_infos"].native  # framing checks; certificates stay lazy
     return data
 
 
