@@ -172,8 +172,16 @@ class BlazeFaceDetector:
             box_px = box * side + np.array([x0, y0, x0, y0])
             kps_px = kps * side + np.array([x0, y0])
             faces.append(self._refine(image, score, box_px, kps_px))
-        faces.sort(key=lambda f: -f.score)
-        return faces
+        return self._distinct(faces)
+
+    def _distinct(self, faces: list[DetectedFace]) -> list[DetectedFace]:
+        """Coarse candidates that refine onto the same face collapse to the most confident."""
+        kept: list[DetectedFace] = []
+        for face in sorted(faces, key=lambda f: -f.score):
+            box = np.array(face.box)
+            if all(_iou(np.array(k.box), box[None])[0] <= self.iou_threshold for k in kept):
+                kept.append(face)
+        return kept
 
     def _refine(
         self, image: NDArray[np.uint8], score: float, box: FloatArray, kps: FloatArray

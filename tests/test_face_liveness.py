@@ -1,0 +1,124 @@
+"""Head-turn challenge-response: real (3D) turns pass, flat artefacts and wrong moves do not."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from appliance.biometrics.face.detect import BlazeFaceDetector, DetectedFace
+from appliance.biometrics.face.icao_token import token_image
+from appliance.biometrics.face.liveness import Challenge, ChallengeSession
+from hardware_mocks.presentation_attacks import AttackType, attack_sequence
+from hardware_mocks.virtual_camera import VirtualCamera
+from tests.face_support import photo
+
+# a head in millimetres: x to the image's right, y down, z away from the camera
+HEAD = np.array(
+    [
+        [-32.0, 0.0, 0.0],  # right eye (the subject's), on the image's left
+        [32.0, 0.0, 0.0],  # left eye
+        [0.0, 38.0, -32.0],  # nose tip, in front of the eyes
+        [0.0, 72.0, -12.0],  # mouth centre
+        [-72.0, 20.0, 85.0],  # right ear tragion
+        [72.0, 20.0, 85.0],  # left ear tragion
+    ]
+)
+
+
+def head_face(yaw_deg: float, distance: float = 600.0) -> DetectedFace:
+    """Keypoints of a real head turned by yaw (positive: to the subject's left)."""
+    t = math.radians(yaw_deg)
+    x = HEAD[:, 0] * math.cos(t) - HEAD[:, 2] * math.sin(t)
+    z = HEAD[:, 0] * math.sin(t) + HEAD[:, 2] * math.cos(t) + distance
+    kp = np.stack([320 + 800 * x / z, 240 + 800 * HEAD[:, 1] / z], axis=1)
+    return DetectedFace((kp[:, 0].min() - 20, 150.0, kp[:, 0].max() + 20, 360.0), kp, 0.95)
+
+
+def perform(session: ChallengeSession, amplitude: float = 30.0, fps: float = 15.0) -> float:
+    """A cooperative traveller: faces the camera, then does each asked turn and comes back."""
+    t = 0.0
+    yaws = [0.0] * 4
+    for challenge in session.challenges:
+        sign = 1.0 if challenge is Challenge.TURN_LEFT else -1.0
+        ramp = np.concatenate([np.linspace(0, 1, 10), np.linspace(1, 0, 10)])
+        yaws.extend(sign * amplitude * ramp)
+    for yaw in yaws:
+        session.observe(t, [head_face(float(yaw))])
+        t += 1 / fps
+    return t
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cooperative_traveller_passes(seed: int) -> None:
+    session = ChallengeSession(steps=2, rng=random.Random(seed))
+    assert session.instruction() == "look at the camera"
+    perform(session)
+    result = session.result()
+    assert result.live, result
+    assert result.outcome == "ok" and result.completed == 2
+
+
+def test_challenges_are_randomised() -> None:
+    sequences = {ChallengeSession(steps=3, rng=random.Random(s)).challenges for s in range(20)}
+    assert len(sequences) > 3
+
+
+def test_turning_the_wrong_way_times_out() -> None:
+    session = ChallengeSession(steps=1, rng=random.Random(1))
+    wanted = session.challenges[0]
+    wrong = -30.0 if wanted is Challenge.TURN_LEFT else 30.0
+    t = 0.0
+    for yaw in [0.0] * 3 + [wrong] * 80:
+        session.observe(t, [head_face(yaw)])
+        t += 1 / 15
+    assert not session.result().live
+    assert session.result().outcome == "timeout"
+
+
+def test_standing_still_times_out_and_missing_face_expires() -> None:
+    still = ChallengeSession(steps=1, step_timeout_s=2.0, rng=random.Random(2))
+    for i in range(60):
+        still.observe(i / 15, [head_face(0.0)])
+    assert still.result().outcome == "timeout"
+
+    gone = ChallengeSession(steps=1, step_timeout_s=2.0, rng=random.Random(2))
+    gone.observe(0.0, [head_face(0.0)])
+    gone.expire(10.0)
+    assert gone.done and not gone.result().live
+
+
+def test_a_second_face_fails_the_check() -> None:
+    session = ChallengeSession(steps=1, rng=random.Random(3))
+    session.observe(0.0, [head_face(0.0), head_face(5.0)])
+    assert session.result().outcome == "multiple_faces"
+
+
+def test_photo_already_looking_sideways_gains_nothing() -> None:
+    """A turned photo shown flat: yaw reads ~17 degrees throughout, wobbling a little."""
+    session = ChallengeSession(steps=1, rng=random.Random(4))
+    t = 0.0
+    for yaw in [7.0, 7.5] + [17.0, 19.0, 18.5, 19.5] * 15:
+        face = head_face(yaw)
+        session.observe(t, [face])
+        t += 1 / 15
+    assert not session.result().live
+
+
+@pytest.mark.parametrize("attack", list(AttackType))
+def test_flat_artefacts_turned_by_the_attacker_are_refused(attack: AttackType) -> None:
+    detector = BlazeFaceDetector.from_models_dir()
+    image = photo("person01/img1.jpg")
+    token = token_image(image, detector.detect(image)[0])
+    session = ChallengeSession(steps=2, rng=random.Random(7))
+    frames = attack_sequence(token, attack, session.challenges, np.random.default_rng(7))
+    seen = 0
+    for frame in VirtualCamera(frames, fps=15.0).frames():
+        faces = detector.detect(frame.image)
+        seen += bool(faces)
+        session.observe(frame.timestamp_s, faces)
+    session.expire(frame.timestamp_s + 60)
+    assert seen >= len(frames) * 0.9  # the artefact is seen as a face: refused for its geometry
+    assert not session.result().live
