@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.emrtd import crypto
 from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
@@ -318,6 +320,19 @@ def test_power_cycle_clears_the_security_status() -> None:
 def test_garbage_gets_a_status_word_never_an_exception(apdu: str) -> None:
     response = make().process_apdu(bytes.fromhex(apdu))
     assert len(response) == 2 and response != b"\x90\x00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzzed_apdus_never_raise_plain_or_protected(raw: bytes) -> None:
+    chip = make()
+    send(chip, SELECT_APP)
+    for candidate in (raw, bytes([0x0C]) + raw[1:] if raw else raw):
+        response = chip.process_apdu(candidate)
+        assert len(response) >= 2
+    bac_session(chip)
+    response = chip.process_apdu(bytes([0x0C]) + raw[1:] if raw else raw)
+    assert len(response) >= 2
 
 
 def test_card_side_mac_helpers_match_the_shared_primitives() -> None:

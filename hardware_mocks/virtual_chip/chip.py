@@ -258,7 +258,9 @@ class VirtualChip:
             self._end_session()
             return exc.sw.to_bytes(2, "big")
         response = self._dispatch(plain)
-        capacity = command.le or 0
+        # Ne of the protected command bounds the protected answer; a missing Le is taken as the
+        # largest of its length form (some terminals leave it out of case 1 and 3 commands).
+        capacity = command.le or (65536 if command.is_extended else 256)
         if protected_size(len(response.data), sm.cipher.block_size) > capacity:
             response = _Response(b"", SW_WRONG_LENGTH)
         body = sm.protect(response.data, response.sw, odd_ins=bool(command.ins & 1))
