@@ -161,7 +161,7 @@ def test_rsa_keys_come_back_from_the_cache_directory(cache: Path) -> None:
     rsa_a = pki.load_or_create_pki("FR", "rsa", 1, cache)
     pki._memo.clear()  # as in a new process
     rsa_b = pki.load_or_create_pki("FR", "rsa", 1, cache)
-    assert rsa_a.csca.key.private_numbers() == rsa_b.csca.key.private_numbers()  # type: ignore[union-attr]
+    assert rsa_a.csca.key.private_numbers() == rsa_b.csca.key.private_numbers()
     key_file = cache / "FR-rsa-1" / "csca.key.pem"
     assert key_file.stat().st_mode & 0o077 == 0  # private keys are not world-readable
 

@@ -22,10 +22,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from asn1crypto import core
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 from appliance.emrtd import tlv
 from appliance.emrtd.apdu import ApduFormatError, CommandApdu
+from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.files import EMRTD_AID, MF_FID
 from appliance.errors import LdsError
+from hardware_mocks.virtual_chip.card_auth import (
+    AuthenticationRefused,
+    active_authentication_signature,
+    chip_authentication_cipher,
+    chip_authentication_session,
+)
 from hardware_mocks.virtual_chip.card_bac import BacRefused, CardBac
 from hardware_mocks.virtual_chip.card_pace import (
     CardPace,
@@ -116,6 +126,12 @@ class ChipContents:
     can: str | None = None
     #: the PACEInfos of EF.CardAccess, in the chip's order of preference
     pace_options: tuple[PaceOption, ...] = ()
+    #: private half of DG15's key (INTERNAL AUTHENTICATE); None: no Active Authentication
+    active_authentication_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = field(
+        default=None, repr=False
+    )
+    #: private half of DG14's ChipAuthenticationPublicKeyInfo; None: no Chip Authentication
+    chip_authentication_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
 
 
 class PersonalisationSource(Protocol):
@@ -210,6 +226,10 @@ class VirtualChip:
         self._access = Access.NONE
         self._bac = CardBac(self.contents.mrz_information, self.config.rng)
         self._pace: CardPace | None = None
+        #: cipher of a Chip Authentication armed by MSE:Set AT, waiting for GENERAL AUTHENTICATE
+        self._ca_cipher: CipherKind | None = None
+        #: Chip Authentication succeeded in this session (SM now runs on its keys)
+        self.chip_authenticated = False
         #: keys of a PACE run completed under SM: they take over once its answer is protected
         self._pending_sm: CardSecureMessaging | None = None
         self.apdu_count = 0
@@ -247,6 +267,8 @@ class VirtualChip:
         self._sm = None
         self._access = Access.NONE
         self._pace = None
+        self._ca_cipher = None
+        self.chip_authenticated = False
 
     def _process_protected(self, command: CommandApdu) -> bytes:
         sm = self._sm
@@ -277,6 +299,7 @@ class VirtualChip:
             0x82: self._external_authenticate,
             0x22: self._manage_security_environment,
             0x86: self._general_authenticate,
+            0x88: self._internal_authenticate,
         }.get(command.ins)
         if handler is None:
             return _Response(b"", SW_INS_NOT_SUPPORTED)
@@ -414,14 +437,22 @@ class VirtualChip:
     # --- PACE ---------------------------------------------------------------------------------
 
     def _manage_security_environment(self, command: CommandApdu) -> _Response:
-        if (command.p1, command.p2) != (0xC1, 0xA4) or self.config.bac_only:
-            return _Response(b"", SW_WRONG_P1P2)
         if command.le is not None and self.config.rejects_le_on_select:
             return _Response(b"", SW_WRONG_LENGTH)
         try:
             objects = {item.tag: item.value for item in tlv.parse_all(command.data)}
         except LdsError:
             return _Response(b"", SW_WRONG_DATA)
+        p1p2 = (command.p1, command.p2)
+        if p1p2 == (0xC1, 0xA4) and not self.config.bac_only:
+            return self._set_at_pace(objects)
+        if p1p2 == (0x41, 0xA4):
+            return self._set_at_chip_authentication(objects)
+        if p1p2 == (0x41, 0xA6):
+            return self._set_kat_chip_authentication(objects)
+        return _Response(b"", SW_WRONG_P1P2)
+
+    def _set_at_pace(self, objects: dict[int, bytes]) -> _Response:
         if 0x84 in objects and self.config.rejects_tag84:
             return _Response(b"", SW_LC_INCONSISTENT)
         option = self._pace_option(objects.get(0x80), objects.get(0x84))
@@ -435,6 +466,64 @@ class VirtualChip:
         self._pace = CardPace(option, password, self.config.rng)
         return _Response(b"", SW_OK)
 
+    # --- Chip Authentication and Active Authentication ------------------------------------------
+
+    def _set_at_chip_authentication(self, objects: dict[int, bytes]) -> _Response:
+        """CA with GENERAL AUTHENTICATE (AES suites): MSE:Set AT names the protocol OID."""
+        if self._access is Access.NONE:
+            return _Response(b"", SW_SECURITY_STATUS)
+        if self.contents.chip_authentication_key is None:
+            return _Response(b"", SW_DATA_NOT_FOUND)
+        oid = objects.get(0x80)
+        cipher = chip_authentication_cipher(_oid_text(oid)) if oid else None
+        if cipher is None:
+            return _Response(b"", SW_WRONG_DATA)
+        self._ca_cipher = cipher
+        return _Response(b"", SW_OK)
+
+    def _set_kat_chip_authentication(self, objects: dict[int, bytes]) -> _Response:
+        """CA for 3DES chips: MSE:Set KAT carries the terminal's ephemeral key in DO'91."""
+        if self._access is Access.NONE:
+            return _Response(b"", SW_SECURITY_STATUS)
+        if 0x91 not in objects:
+            return _Response(b"", SW_WRONG_DATA)
+        return self._chip_authenticate(objects[0x91], CipherKind.TDES, b"")
+
+    def _chip_authenticate(
+        self, terminal_key: bytes, cipher: CipherKind, answer: bytes
+    ) -> _Response:
+        key = self.contents.chip_authentication_key
+        if key is None:
+            return _Response(b"", SW_DATA_NOT_FOUND)
+        try:
+            session = chip_authentication_session(key, terminal_key, cipher)
+        except AuthenticationRefused:
+            return _Response(b"", SW_WRONG_DATA)
+        self._install_session(session)
+        self.chip_authenticated = True
+        return _Response(answer, SW_OK)
+
+    def _install_session(self, session: CardSecureMessaging) -> None:
+        """New SM keys: at once without SM, else after this command's answer is protected."""
+        if self._sm is None:
+            self._sm = session
+        else:
+            self._pending_sm = session
+
+    def _internal_authenticate(self, command: CommandApdu) -> _Response:
+        key = self.contents.active_authentication_key
+        if key is None:
+            return _Response(b"", SW_INS_NOT_SUPPORTED)
+        if self._access is Access.NONE:
+            return _Response(b"", SW_SECURITY_STATUS)
+        if command.p1 or command.p2:
+            return _Response(b"", SW_WRONG_P1P2)
+        try:
+            signature = active_authentication_signature(key, command.data, self.config.rng)
+        except AuthenticationRefused:
+            return _Response(b"", SW_WRONG_LENGTH)
+        return _Response(signature, SW_OK)
+
     def _pace_option(self, oid: bytes | None, parameter_id: bytes | None) -> PaceOption | None:
         if oid is None:
             return None
@@ -447,6 +536,8 @@ class VirtualChip:
 
     def _general_authenticate(self, command: CommandApdu) -> _Response:
         pace = self._pace
+        if pace is None and self._ca_cipher is not None:
+            return self._general_authenticate_ca(command, self._ca_cipher)
         if pace is None or (command.p1, command.p2) != (0x00, 0x00):
             return _Response(b"", SW_CONDITIONS)
         last = not command.cla & 0x10
@@ -461,8 +552,24 @@ class VirtualChip:
         if session is not None:
             self._pace = None
             self._access = Access.PACE
-            if self._sm is None:
-                self._sm = session
-            else:
-                self._pending_sm = session
+            self._install_session(session)
         return _Response(answer, SW_OK)
+
+    def _general_authenticate_ca(self, command: CommandApdu, cipher: CipherKind) -> _Response:
+        self._ca_cipher = None
+        try:
+            outer = tlv.parse_one(command.data)
+            inner = tlv.find(outer.value, 0x80) if outer.tag == 0x7C else None
+        except LdsError:
+            inner = None
+        if inner is None:
+            return _Response(b"", SW_WRONG_DATA)
+        return self._chip_authenticate(inner.value, cipher, b"\x7c\x00")
+
+
+def _oid_text(content: bytes) -> str:
+    """Dotted text of OID content octets (the value of DO'80, without tag and length)."""
+    try:
+        return str(core.ObjectIdentifier.load(b"\x06" + bytes([len(content)]) + content).dotted)
+    except (ValueError, TypeError):
+        return ""

@@ -200,6 +200,12 @@ class TravellerProfile:
             mrz_information=self.mrz_information,
             can=self.can,
             pace_options=self.pace_options,
+            active_authentication_key=(
+                self.active_authentication_key if self.active_authentication else None
+            ),
+            chip_authentication_key=(
+                self.chip_authentication_key if self.chip_authentication else None
+            ),
         )
 
 
