@@ -169,7 +169,10 @@ def render_page(
         ]
         draw.line(pts, fill=tint - rng.randint(12, 35), width=max(1, int(0.15 * mm)))
     # Photo block with a face-like shape and texture.
-    px, py, pw, ph = int(4 * mm), int(12 * mm), int(w_mm * 0.27 * mm), int(h_mm * 0.55 * mm)
+    # The MRZ has a clear zone (9303-3 §4.3): the photo ends above it.
+    mrz_zone_mm = (20 if fmt != "TD1" else 18) + 1.5
+    photo_h_mm = min(h_mm * 0.55, h_mm - mrz_zone_mm - 12)
+    px, py, pw, ph = int(4 * mm), int(12 * mm), int(w_mm * 0.27 * mm), int(photo_h_mm * mm)
     photo = Image.new("L", (pw, ph), rng.randint(120, 200))
     pdraw = ImageDraw.Draw(photo)
     pdraw.ellipse((pw * 0.2, ph * 0.1, pw * 0.8, ph * 0.7), fill=rng.randint(60, 170))

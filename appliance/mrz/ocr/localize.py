@@ -68,7 +68,6 @@ def _ink(small: GrayImage) -> GrayImage:
 
 def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
     joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, join), np.uint8))
-    joined = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     min_length = 0.15 * max(ink.shape)
     boxes: list[LineBox] = []

@@ -109,12 +109,14 @@ class MrzImageReader:
                     continue
                 for length in _lengths(strips):
                     t0 = time.perf_counter()
-                    glyphs = np.concatenate([cut_glyphs(s, length) for s in strips])
+                    cut = [cut_glyphs(s, length) for s in strips]
                     t1 = time.perf_counter()
-                    probs = self.recognizer.probabilities(glyphs)
-                    t2 = time.perf_counter()
                     t_cut += t1 - t0
-                    t_rec += t2 - t1
+                    if any(c is None for c in cut):
+                        continue  # these lines do not hold `length` characters each
+                    glyphs = np.concatenate([c for c in cut if c is not None])
+                    probs = self.recognizer.probabilities(glyphs)
+                    t_rec += time.perf_counter() - t1
                     probs = probs.reshape(len(strips), length, -1)
                     for layout in _layouts(probs, len(strips), length):
                         decoded = decode(probs, layout)

@@ -135,54 +135,122 @@ def _find_text(ink: FloatArray) -> LineStrip | None:
     return LineStrip(ink, top, bottom, x0, x1)
 
 
-def fit_grid(strip: LineStrip, n: int) -> tuple[float, float]:
-    """(origin, pitch) of the N-cell grid whose borders cross the least ink."""
+def _periodic_pitch(profile: FloatArray, lo: float, hi: float) -> float | None:
+    """The glyph pitch as the strongest period of the column-ink profile in [lo, hi] px.
+
+    Fixed-pitch text repeats every character; the autocorrelation finds that period from the
+    whole line at once, so it is not fooled by a stray blob at either end of the line.
+    """
+    x = profile - profile.mean()
+    n = x.size
+    if n < 3 * hi or hi - lo < 2:
+        return None
+    spectrum = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+    if ac[0] <= 0:
+        return None
+    a, b = int(np.ceil(lo)), int(np.floor(hi))
+    lag = a + int(np.argmax(ac[a : b + 1]))
+    if ac[lag] < 0.15 * ac[0] or lag <= a or lag >= b:
+        return None
+    left, mid, right = ac[lag - 1], ac[lag], ac[lag + 1]
+    denom = left - 2 * mid + right
+    shift = 0.5 * (left - right) / denom if denom < 0 else 0.0
+    return float(lag + shift)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """N cells along a line. Position c (in cells, 0..n) lies at
+    origin + pitch * (c + chirp * c * (c - n) / n): the chirp lets the pitch change linearly
+    along the line, as it does under perspective."""
+
+    origin: float
+    pitch: float
+    chirp: float
+    n: int
+
+    def at(self, cells: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        warped = cells + self.chirp * cells * (cells - self.n) / self.n
+        result: npt.NDArray[np.float64] = self.origin + self.pitch * warped
+        return result
+
+
+_CHIRPS = np.linspace(-0.08, 0.08, 9)
+
+
+def fit_grid(strip: LineStrip, n: int) -> Grid:
+    """The N-cell grid whose borders cross the least ink while leaving the least ink outside."""
     band = strip.ink[strip.top : strip.bottom + 1]
-    profile = np.concatenate((np.zeros(_PAD), band.sum(axis=0), np.zeros(_PAD)))
+    columns = band.sum(axis=0).astype(np.float64)
     span = strip.x1 - strip.x0 + 1
-    base = span / (n - 0.25)
-    pitches = base * (1.0 + np.linspace(-0.035, 0.035, 15))
-    phases = np.linspace(0.0, 0.35, 8)
-    best: tuple[float, float, float] | None = None
-    k = np.arange(n + 1)
-    for pitch in pitches:
-        origins = strip.x0 - phases * pitch
-        borders = origins[:, None] + k[None, :] * pitch + _PAD
+    from_span = span / (n - 0.25)
+    height = strip.text_height
+    periodic = _periodic_pitch(columns[strip.x0 : strip.x1 + 1], 0.7 * height, 1.6 * height)
+    # The period is exact but may lock onto a harmonic; the extent is robust but may include a
+    # stray blob. Trust the period when both roughly agree.
+    base = periodic if periodic and abs(periodic / from_span - 1) < 0.2 else from_span
+    profile = np.concatenate((np.zeros(_PAD), columns, np.zeros(_PAD)))
+    cumulative = np.concatenate(([0.0], np.cumsum(profile)))
+    total = cumulative[-1]
+    k = np.arange(n + 1, dtype=np.float64)
+    shapes = k[None, :] + _CHIRPS[:, None] * (k * (k - n) / n)[None, :]  # (chirps, n+1)
+    best: tuple[float, Grid] | None = None
+    for pitch in base * (1.0 + np.linspace(-0.04, 0.04, 17)):
+        first = strip.x0 - 0.5 * pitch
+        last = max(strip.x0, strip.x1 + 1 - n * pitch) + 0.5 * pitch
+        origins = np.arange(first, last + 1e-9, 0.08 * pitch)
+        borders = origins[:, None, None] + pitch * shapes[None, :, :] + _PAD
         idx = np.clip(np.rint(borders).astype(int), 0, profile.size - 1)
-        cost = profile[idx].sum(axis=1)
-        # Ink left outside the grid means the grid is too short or shifted.
-        right = origins + n * pitch
-        outside = np.maximum(0.0, strip.x1 + 1 - right) + np.maximum(0.0, origins - strip.x0)
-        cost = cost + outside * band.shape[0]
-        i = int(np.argmin(cost))
-        if best is None or cost[i] < best[0]:
-            best = (float(cost[i]), float(origins[i]), float(pitch))
+        crossed = profile[idx].sum(axis=2)
+        inside = cumulative[idx[:, :, -1]] - cumulative[idx[:, :, 0]]
+        cost = crossed + 0.3 * (total - inside)
+        o, c = np.unravel_index(int(np.argmin(cost)), cost.shape)
+        if best is None or cost[o, c] < best[0]:
+            best = (float(cost[o, c]), Grid(float(origins[o]), float(pitch), float(_CHIRPS[c]), n))
     assert best is not None
-    return best[1], best[2]
+    return best[1]
 
 
-def cut_glyphs(strip: LineStrip, n: int) -> FloatArray:
-    """The N cells of the line as an (N, GLYPH_H, GLYPH_W) float32 batch."""
-    origin, pitch = fit_grid(strip, n)
-    return cut_cells(strip, origin, pitch, np.arange(n, dtype=np.float64) + 0.5)
+def covers_line(strip: LineStrip, grid: Grid) -> bool:
+    """Whether the grid spans the printed line, end to end and no further.
+
+    Every MRZ position is printed (fillers too), so a grid of the wrong length shows: a
+    36-cell grid fitted on a 44-character line leaves glyphs uncovered, and would otherwise
+    read a visa's first 36 characters as a checksum-valid MRV-B.
+    """
+    start, end = grid.at(np.array([0.0, float(grid.n)]))
+    slack = 0.6 * grid.pitch
+    return bool(
+        start <= strip.x0 + slack
+        and end >= strip.x1 - slack
+        and start >= strip.x0 - 2 * slack
+        and end <= strip.x1 + 2 * slack
+    )
 
 
-def cut_cells(
-    strip: LineStrip, origin: float, pitch: float, centres: npt.NDArray[np.float64]
-) -> FloatArray:
-    """Cells centred at `origin + centres * pitch` (centres in units of the pitch)."""
+def cut_glyphs(strip: LineStrip, n: int) -> FloatArray | None:
+    """The N cells of the line as an (N, GLYPH_H, GLYPH_W) batch; None when the line does not
+    hold N characters."""
+    grid = fit_grid(strip, n)
+    if not covers_line(strip, grid):
+        return None
+    return cut_cells(strip, grid, np.arange(n, dtype=np.float64) + 0.5)
+
+
+def cut_cells(strip: LineStrip, grid: Grid, centres: npt.NDArray[np.float64]) -> FloatArray:
+    """Cells centred at grid positions `centres` (in cells; i + 0.5 is the middle of cell i)."""
     height = strip.text_height
     cy = (strip.top + strip.bottom) / 2
     half_h = 0.78 * height
-    half_w = 0.62 * pitch
+    half_w = 0.62 * grid.pitch
     padded = cv2.copyMakeBorder(strip.ink, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=0)
     out = np.empty((len(centres), GLYPH_H, GLYPH_W), np.float32)
     y_lo = max(0, round(cy - half_h) + _PAD)
     y_hi = max(y_lo + 2, round(cy + half_h) + _PAD)
-    for i, centre in enumerate(centres):
-        cx = origin + float(centre) * pitch + _PAD
-        x_lo = min(max(0, round(cx - half_w)), padded.shape[1] - 2)
-        x_hi = max(x_lo + 2, round(cx + half_w))
+    for i, cx in enumerate(grid.at(np.asarray(centres, dtype=np.float64)) + _PAD):
+        x_lo = min(max(0, round(float(cx) - half_w)), padded.shape[1] - 2)
+        x_hi = max(x_lo + 2, round(float(cx) + half_w))
         out[i] = cv2.resize(
             padded[y_lo:y_hi, x_lo:x_hi], (GLYPH_W, GLYPH_H), interpolation=cv2.INTER_AREA
         )

@@ -43,14 +43,14 @@ def glyphs_of_block(
         strip = extract_strip(block.image, box, upside_down=block.upside_down)
         if strip is None:
             return None
-        origin, pitch = fit_grid(strip, n)
+        grid = fit_grid(strip, n)
         centres = np.arange(n) + 0.5 + nrng.normal(0.0, 0.05, n)
-        xs.append(cut_cells(strip, origin, pitch, centres))
+        xs.append(cut_cells(strip, grid, centres))
         ys.append(np.array([CLASSES.index(c) for c in text]))
         straddle = nrng.choice(n - 1, size=3, replace=False) + 1.0 + nrng.normal(0, 0.06, 3)
         outside = np.array([-1.3 - rng.random(), n + 0.3 + rng.random()])
         junk = np.concatenate([straddle, outside])
-        xs.append(cut_cells(strip, origin, pitch, junk))
+        xs.append(cut_cells(strip, grid, junk))
         ys.append(np.full(len(junk), JUNK))
     return np.concatenate(xs), np.concatenate(ys)
 

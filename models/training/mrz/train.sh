@@ -15,5 +15,5 @@ nice -n 10 "$VENV/bin/python" models/training/mrz/make_dataset.py \
     --blocks 3000 --seed 20240401 --out "$WORK/glyphs.npz"
 nice -n 10 "$VENV/bin/python" models/training/mrz/train.py \
     --data "$WORK/glyphs.npz" --out models/mrz/mrz_glyphs.onnx \
-    --metrics models/training/mrz/metrics.json --epochs 4 --seed 7
+    --metrics models/training/mrz/metrics.json --epochs 5 --seed 7
 "$VENV/bin/python" models/training/mrz/update_manifest.py "$@"
