@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from appliance.biometrics.face.compare import OperatingPoint, threshold_for
-from appliance.biometrics.face.icao_token import TokenFormat
+from appliance.biometrics.face.icao_token import TokenFormat, token_image
 from appliance.biometrics.face.liveness import LivenessResult
 from appliance.biometrics.face.verifier import FaceVerifier
 from appliance.errors import Reason
@@ -118,3 +118,16 @@ def test_stricter_operating_point_has_a_higher_threshold() -> None:
     assert threshold_for(OperatingPoint.FMR_0_05_PERCENT) > threshold_for(
         OperatingPoint.FMR_0_1_PERCENT
     )
+
+
+def test_poor_chip_photo_is_reported_as_the_documents(verifier: FaceVerifier) -> None:
+    """No match against an unusable chip photo is not blamed on the traveller."""
+    image = photo("biden/biden.jpg")
+    face = verifier.detector.detect(image)[0]
+    token = (token_image(image, face).astype(np.float32) * 0.13).astype(np.uint8)
+    ok, encoded = cv2.imencode(".jpg", token, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    assert ok
+    result = verifier.verify(bytes(encoded.tobytes()), [photo("obama/obama-480p.jpg")])
+    assert result.reason is Reason.FACE_QUALITY
+    assert result.subject == "reference"
+    assert any(not f["ok"] for f in result.quality["reference"])
