@@ -9,11 +9,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.errors import Reason
+from appliance.mrz import parse_mrz
 from appliance.mrz.formats import MrzFormat
 from appliance.mrz.ocr.decode import decode, verdict
-from appliance.mrz.ocr.fusion import FrameFuser
+from appliance.mrz.ocr.fusion import FrameFuser, read_until_confident
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF
 from appliance.mrz.ocr.reader import MrzRead, result_of
 
@@ -185,3 +188,38 @@ def test_fusion_outvotes_damage_that_moves_between_frames() -> None:
     assert second.lines == TD3
     fuser.add(None)  # type: ignore[arg-type]
     assert fuser.confident and fuser.result.lines == TD3 and fuser.frames_used == 3
+
+
+def test_stream_reading_stops_at_the_first_confident_fused_read() -> None:
+    frames = [table(TD3, p=0.97) for _ in range(5)]
+    unsure(frames[0], 0, 8, Q=0.45, X=0.35)
+    source = _Frames(frames)
+    result = read_until_confident([None] * 5, source, min_frames=2)  # type: ignore[arg-type, list-item]
+    assert result.lines == TD3 and result.status == "pass"
+    assert len(source.tables) == 3  # two frames were enough; the rest were never read
+
+
+def test_stream_reading_gives_up_unreadable_after_max_frames() -> None:
+    frames = [table(TD3, p=0.97) for _ in range(4)]
+    for probs in frames:
+        unsure(probs, 0, 8, Q=0.45, X=0.40)  # the same character is hidden in every frame
+    result = read_until_confident([None] * 4, _Frames(frames), max_frames=3)  # type: ignore[arg-type, list-item]
+    assert result.lines is None and result.reason is Reason.MRZ_UNREADABLE
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    fmt=st.sampled_from(list(MrzFormat)),
+    noise=st.floats(0.0, 1.0),
+)
+def test_whatever_the_classifier_says_a_returned_read_passes_every_check_digit(
+    seed: int, fmt: MrzFormat, noise: float
+) -> None:
+    layout = LAYOUT_OF[fmt]
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(JUNK + 1, 0.05 + noise), (layout.lines, layout.length))
+    result = read(probs.astype(np.float32), fmt)
+    if result.lines is not None and result.reason is Reason.OK:
+        parsed = parse_mrz(result.lines)
+        assert not [e for e in parsed.errors if e.reason is Reason.MRZ_CHECK_DIGIT]

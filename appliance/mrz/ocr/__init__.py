@@ -5,7 +5,7 @@ glyph cells) -> `recognizer` (onnxruntime) -> `decode` (per-position alphabets, 
 repair, verdict) -> `reader.MrzImageReader`; `fusion.FrameFuser` votes across camera frames.
 """
 
-from appliance.mrz.ocr.fusion import FrameFuser
+from appliance.mrz.ocr.fusion import FrameFuser, read_until_confident
 from appliance.mrz.ocr.reader import MrzImageReader, MrzRead
 
-__all__ = ["FrameFuser", "MrzImageReader", "MrzRead"]
+__all__ = ["FrameFuser", "MrzImageReader", "MrzRead", "read_until_confident"]

@@ -9,6 +9,7 @@ let a glare-hit frame dilute every clear one).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -67,3 +68,22 @@ class FrameFuser:
         self.result = result_of(decoded, verdict(decoded))
         self.result.timings_ms.update(single.timings_ms)
         return self.result
+
+
+def read_until_confident(
+    frames: Iterable[npt.NDArray[np.uint8]],
+    reader: MrzImageReader,
+    min_frames: int = 2,
+    max_frames: int = 8,
+) -> MrzRead:
+    """Consume camera frames until the fused read is confident or `max_frames` were seen.
+
+    Returns the fused result; if never confident, whatever it says (typically
+    `MRZ_UNREADABLE`, so the kiosk asks for the document to be placed again).
+    """
+    fuser = FrameFuser(reader, min_frames=min_frames, max_frames=max_frames)
+    for count, frame in enumerate(frames, start=1):
+        fuser.add(frame)
+        if fuser.confident or count >= max_frames:
+            break
+    return fuser.result
