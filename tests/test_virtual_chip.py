@@ -15,18 +15,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd import crypto
+from appliance.emrtd import crypto, tlv
 from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
 from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.domain_parameters import standard_group
 from appliance.emrtd.sm import SecureMessaging, SessionKeys
-from hardware_mocks.virtual_chip.card_pace import PaceOption
+from hardware_mocks.virtual_chip.atr import build_atr
+from hardware_mocks.virtual_chip.card_pace import PaceOption, public_key_data_object
 from hardware_mocks.virtual_chip.chip import (
     Access,
     ChipConfig,
     ChipContents,
     VirtualChip,
-    build_atr,
 )
+from hardware_mocks.virtual_chip.file_system import do53_capacity
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 VECTORS = json.loads((SHARED / "vectors" / "icao9303-part11.json").read_text())
@@ -342,3 +344,44 @@ def test_card_side_mac_helpers_match_the_shared_primitives() -> None:
     k_enc, k_mac = document_keys(BAC["mrz_information"])
     assert (k_enc.hex().upper(), k_mac.hex().upper()) == (BAC["kenc"], BAC["kmac"])
     assert crypto.kdf(bytes.fromhex(BAC["kseed"]), 1, CipherKind.TDES) == k_enc
+
+
+@pytest.mark.parametrize(("ne", "capacity"), [(2, 0), (129, 127), (259, 255), (260, 256)])
+def test_do53_capacity_counts_the_header_that_length_needs(ne: int, capacity: int) -> None:
+    assert do53_capacity(ne) == capacity
+    assert len(tlv.encode(0x53, bytes(capacity))) <= ne
+
+
+def test_g2_dh_tokens_are_macs_over_the_public_value_in_do84() -> None:
+    g2 = {k: v["value"] for k, v in VECTORS["pace_g2_dh_gm_1024_160"]["values"].items()}
+    option = PaceOption.generic(ecdh=False, parameter_id=0)
+    group = standard_group(0)
+    ks_mac = bytes.fromhex(g2["ks_mac"])
+    chip_public = group.decode(bytes.fromhex(g2["chip_ephemeral_public_key"]))
+    terminal_public = group.decode(bytes.fromhex(g2["terminal_ephemeral_public_key"]))
+    t_ifd = crypto.token_mac(
+        CipherKind.AES128, ks_mac, public_key_data_object(option.oid, group, chip_public)
+    )
+    t_ic = crypto.token_mac(
+        CipherKind.AES128, ks_mac, public_key_data_object(option.oid, group, terminal_public)
+    )
+    assert (t_ifd.hex().upper(), t_ic.hex().upper()) == (
+        g2["auth_token_T_IFD"],
+        g2["auth_token_T_IC"],
+    )
+
+
+def test_g2_dh_chip_encrypts_the_nonce_as_printed() -> None:
+    g2 = {k: v["value"] for k, v in VECTORS["pace_g2_dh_gm_1024_160"]["values"].items()}
+    chip = VirtualChip(
+        ChipContents(
+            mf_files={},
+            lds_files={},
+            mrz_information=G1["mrz_information"],
+            pace_options=(PaceOption.generic(ecdh=False, parameter_id=0),),
+        ),
+        ChipConfig(rng=fixed_rng(g2["nonce_s"])),
+    )
+    chip.power_on()
+    assert send(chip, "0022C1A4" + "0F" + g2["mse_set_at_data"]).sw == 0x9000
+    assert send(chip, "10860000027C0000").data.hex().upper() == "7C128010" + g2["encrypted_nonce_z"]

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from appliance.emrtd import tlv
 from appliance.emrtd.apdu import ApduFormatError, CommandApdu
 from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.files import EMRTD_AID, MF_FID
 from appliance.errors import LdsError
+from hardware_mocks.virtual_chip.atr import build_atr, build_atr_info
 from hardware_mocks.virtual_chip.card_auth import (
     AuthenticationRefused,
     active_authentication_signature,
@@ -50,26 +50,26 @@ from hardware_mocks.virtual_chip.card_sm import (
     SmViolation,
     protected_size,
 )
+from hardware_mocks.virtual_chip.file_system import FileSystem
+from hardware_mocks.virtual_chip.status import (
+    SW_AUTH_FAILED,
+    SW_CLA_NOT_SUPPORTED,
+    SW_CONDITIONS,
+    SW_DATA_NOT_FOUND,
+    SW_INS_NOT_SUPPORTED,
+    SW_LAST_COMMAND_EXPECTED,
+    SW_LC_INCONSISTENT,
+    SW_NO_PRECISE_DIAGNOSIS,
+    SW_OK,
+    SW_SECURITY_STATUS,
+    SW_SM_MISSING,
+    SW_WRONG_DATA,
+    SW_WRONG_LENGTH,
+    SW_WRONG_P1P2,
+    Response,
+)
 
 Random = Callable[[int], bytes]
-
-SW_OK = 0x9000
-SW_END_OF_FILE = 0x6282
-SW_AUTH_FAILED = 0x6300
-SW_WRONG_LENGTH = 0x6700
-SW_SECURITY_STATUS = 0x6982
-SW_CONDITIONS = 0x6985
-SW_NO_CURRENT_EF = 0x6986
-SW_SM_MISSING = 0x6987
-SW_WRONG_DATA = 0x6A80
-SW_FILE_NOT_FOUND = 0x6A82
-SW_WRONG_P1P2 = 0x6A86
-SW_LC_INCONSISTENT = 0x6A87
-SW_DATA_NOT_FOUND = 0x6A88
-SW_WRONG_OFFSET = 0x6B00
-SW_INS_NOT_SUPPORTED = 0x6D00
-SW_CLA_NOT_SUPPORTED = 0x6E00
-SW_NO_PRECISE_DIAGNOSIS = 0x6F00
 
 FID_CARD_ACCESS = 0x011C
 FID_CARD_SECURITY = 0x011D
@@ -140,44 +140,6 @@ class PersonalisationSource(Protocol):
     def chip_contents(self) -> ChipContents: ...
 
 
-def build_atr(extended_length: bool) -> bytes:
-    """ATR as a PC/SC reader builds it for a contactless card (PC/SC part 3, §3.1.3.2.3.1).
-
-    Historical bytes: category 80, then card capabilities (tag 7, 3 bytes): DF selection by
-    full name and by FID, command chaining, and extended Lc/Le when supported (ISO 7816-4
-    §8.1.1.2.7, third software function byte, b7).
-    """
-    third = 0x80 | (0x40 if extended_length else 0x00)
-    historical = bytes([0x80, 0x73, 0xA0, 0x21, third])
-    t0 = 0x80 | len(historical)
-    body = bytes([t0, 0x80, 0x01]) + historical
-    tck = 0
-    for b in body:
-        tck ^= b
-    return bytes([0x3B]) + body + bytes([tck])
-
-
-def build_atr_info(config: ChipConfig) -> bytes:
-    """EF.ATR/INFO (ISO 7816-4 §8.2.1.1): card capabilities, and extended length information."""
-    third = 0x80 | (0x40 if config.announces_extended_length else 0x00)
-    content = tlv.encode(0x47, bytes([0xA0, 0x21, third]))
-    if config.announces_extended_length:
-        max_command = 0xFFFF
-        max_response = min(0xFFFF, config.max_read_size + 64)
-        content += tlv.encode(
-            0x7F66,
-            tlv.encode(0x02, max_command.to_bytes(2, "big"))
-            + tlv.encode(0x02, max_response.to_bytes(2, "big")),
-        )
-    return content
-
-
-@dataclass
-class _Response:
-    data: bytes
-    sw: int
-
-
 class VirtualChip:
     """One simulated eMRTD chip. Not thread-safe: one reader talks to a card at a time."""
 
@@ -188,13 +150,21 @@ class VirtualChip:
             contents = contents.chip_contents()
         self.contents = contents
         self.config = config or ChipConfig()
-        self._mf: dict[int, bytes] = {FID_ATR_INFO: build_atr_info(self.config)}
-        for fid, data in contents.mf_files.items():
-            if self.config.bac_only and fid == FID_CARD_ACCESS:
-                continue
-            self._mf[fid] = bytes(data)
-        self._lds = {fid: bytes(data) for fid, data in contents.lds_files.items()}
-        self.atr = build_atr(self.config.extended_length and self.config.announces_extended_length)
+        announce = self.config.extended_length and self.config.announces_extended_length
+        mf = {FID_ATR_INFO: build_atr_info(announce, self.config.max_read_size + 64)}
+        mf.update(
+            (fid, bytes(data))
+            for fid, data in contents.mf_files.items()
+            if not (self.config.bac_only and fid == FID_CARD_ACCESS)
+        )
+        self.files = FileSystem(
+            mf,
+            contents.lds_files,
+            max_read_size=self.config.max_read_size,
+            strict_le=self.config.strict_le,
+            rejects_le_on_select=self.config.rejects_le_on_select,
+        )
+        self.atr = build_atr(announce)
         self.powered = False
         #: APDUs processed since power-on (the benchmark reports it)
         self.apdu_count = 0
@@ -220,8 +190,7 @@ class VirtualChip:
         return self.atr
 
     def _reset_state(self) -> None:
-        self._in_application = False
-        self._current_ef: int | None = None
+        self.files.reset()
         self._sm: CardSecureMessaging | None = None
         self._access = Access.NONE
         self._bac = CardBac(self.contents.mrz_information, self.config.rng)
@@ -284,13 +253,13 @@ class VirtualChip:
         # largest of its length form (some terminals leave it out of case 1 and 3 commands).
         capacity = command.le or (65536 if command.is_extended else 256)
         if protected_size(len(response.data), sm.cipher.block_size) > capacity:
-            response = _Response(b"", SW_WRONG_LENGTH)
+            response = Response.status(SW_WRONG_LENGTH)
         body = sm.protect(response.data, response.sw, odd_ins=bool(command.ins & 1))
         if self._pending_sm is not None:  # PACE finished under an older SM session
             self._sm, self._pending_sm = self._pending_sm, None
         return body + response.sw.to_bytes(2, "big")
 
-    def _dispatch(self, command: CommandApdu) -> _Response:
+    def _dispatch(self, command: CommandApdu) -> Response:
         handler = {
             0xA4: self._select,
             0xB0: self._read_binary,
@@ -302,147 +271,58 @@ class VirtualChip:
             0x88: self._internal_authenticate,
         }.get(command.ins)
         if handler is None:
-            return _Response(b"", SW_INS_NOT_SUPPORTED)
+            return Response.status(SW_INS_NOT_SUPPORTED)
         return handler(command)
 
-    # --- file system --------------------------------------------------------------------------
+    # --- file system ---------------------------------------------------------------------------
 
-    def _files(self) -> dict[int, bytes]:
-        return self._lds if self._in_application else self._mf
-
-    def _select(self, command: CommandApdu) -> _Response:
-        if command.le is not None and self.config.rejects_le_on_select:
-            return _Response(b"", SW_WRONG_LENGTH)
-        p1, p2 = command.p1, command.p2
-        if p2 not in (0x00, 0x04, 0x0C):
-            return _Response(b"", SW_WRONG_P1P2)
-        if p1 == 0x04:
-            if command.data != EMRTD_AID:
-                return _Response(b"", SW_FILE_NOT_FOUND)
-            self._in_application = True
-            self._current_ef = None
-            fci = tlv.encode(0x6F, tlv.encode(0x84, EMRTD_AID))
-            return _Response(fci if p2 != 0x0C and command.le else b"", SW_OK)
-        if p1 not in (0x00, 0x02):
-            return _Response(b"", SW_WRONG_P1P2)
-        if p1 == 0x00 and command.data in (b"", MF_FID.to_bytes(2, "big")):
-            self._in_application = False
-            self._current_ef = None
-            return _Response(b"", SW_OK)
-        if len(command.data) != 2:
-            return _Response(b"", SW_WRONG_DATA)
-        fid = int.from_bytes(command.data, "big")
-        files = self._files()
-        if fid not in files:
-            return _Response(b"", SW_FILE_NOT_FOUND)
-        self._current_ef = fid
-        if p2 == 0x0C or not command.le:
-            return _Response(b"", SW_OK)
-        fcp = tlv.encode(
-            0x62,
-            tlv.encode(0x80, len(files[fid]).to_bytes(2, "big"))
-            + tlv.encode(0x82, b"\x01")
-            + tlv.encode(0x83, command.data),
-        )
-        return _Response(fcp, SW_OK)
-
-    def _readable(self, fid: int) -> bool:
-        if not self._in_application:
-            if fid == FID_CARD_SECURITY:
-                return self._access is Access.PACE
-            return True
+    def _readable(self, in_application: bool, fid: int) -> bool:
+        """Access conditions: MF files are free (EF.CardSecurity only after PACE); the eMRTD
+        application needs BAC or PACE, and DG3/DG4 would need EAC."""
+        if not in_application:
+            return fid != FID_CARD_SECURITY or self._access is Access.PACE
         return self._access is not Access.NONE and fid not in EAC_PROTECTED
 
-    def _read_binary(self, command: CommandApdu) -> _Response:
-        if command.p1 & 0x80:
-            if command.p1 & 0x60:
-                return _Response(b"", SW_WRONG_P1P2)
-            sfi = command.p1 & 0x1F
-            fid = next((f for f in self._files() if f & 0x1F == sfi), None)
-            if fid is None:
-                return _Response(b"", SW_FILE_NOT_FOUND)
-            self._current_ef = fid
-            offset = command.p2
-        else:
-            if self._current_ef is None:
-                return _Response(b"", SW_NO_CURRENT_EF)
-            offset = (command.p1 << 8) | command.p2
-        if command.le is None:
-            return _Response(b"", SW_WRONG_LENGTH)
-        return self._read(self._current_ef, offset, command.le, wrap=False)
+    def _select(self, command: CommandApdu) -> Response:
+        return self.files.select(command)
 
-    def _read_binary_odd(self, command: CommandApdu) -> _Response:
-        """READ BINARY with odd INS: offset in DO'54 (for offsets beyond 32767), data in DO'53."""
-        file_id = (command.p1 << 8) | command.p2
-        if file_id:
-            if file_id not in self._files():
-                return _Response(b"", SW_FILE_NOT_FOUND)
-            self._current_ef = file_id
-        if self._current_ef is None:
-            return _Response(b"", SW_NO_CURRENT_EF)
-        try:
-            offset_do = tlv.parse_one(command.data)
-        except LdsError:
-            return _Response(b"", SW_WRONG_DATA)
-        if offset_do.tag != 0x54 or not 1 <= len(offset_do.value) <= 3:
-            return _Response(b"", SW_WRONG_DATA)
-        if offset_do.size != len(command.data) or command.le is None:
-            return _Response(b"", SW_WRONG_LENGTH)
-        offset = int.from_bytes(offset_do.value, "big")
-        return self._read(self._current_ef, offset, command.le, wrap=True)
+    def _read_binary(self, command: CommandApdu) -> Response:
+        return self.files.read_binary(command, self._readable)
 
-    def _read(self, fid: int, offset: int, ne: int, *, wrap: bool) -> _Response:
-        if not self._readable(fid):
-            return _Response(b"", SW_SECURITY_STATUS)
-        if ne > self.config.max_read_size:
-            return _Response(b"", SW_WRONG_LENGTH)
-        content = self._files()[fid]
-        if offset >= len(content):
-            return _Response(b"", SW_WRONG_OFFSET)
-        available = len(content) - offset
-        room = ne
-        if wrap:  # Ne counts the DO'53 header too
-            room = max(0, ne - 4 if ne > 259 else ne - 3 if ne > 130 else ne - 2)
-        count = min(room, available)
-        if room > available and self.config.strict_le:
-            exact = available + (len(tlv.encode(0x53, bytes(available))) - available if wrap else 0)
-            if exact < 256:
-                return _Response(b"", 0x6C00 | exact)
-        chunk = content[offset : offset + count]
-        data = tlv.encode(0x53, chunk) if wrap else chunk
-        return _Response(data, SW_END_OF_FILE if room > available else SW_OK)
+    def _read_binary_odd(self, command: CommandApdu) -> Response:
+        return self.files.read_binary_odd(command, self._readable)
 
     # --- BAC ----------------------------------------------------------------------------------
 
-    def _get_challenge(self, command: CommandApdu) -> _Response:
+    def _get_challenge(self, command: CommandApdu) -> Response:
         if command.p1 or command.p2:
-            return _Response(b"", SW_WRONG_P1P2)
+            return Response.status(SW_WRONG_P1P2)
         if command.le != 8 or command.data:
-            return _Response(b"", SW_WRONG_LENGTH)
-        return _Response(self._bac.get_challenge(), SW_OK)
+            return Response.status(SW_WRONG_LENGTH)
+        return Response(self._bac.get_challenge(), SW_OK)
 
-    def _external_authenticate(self, command: CommandApdu) -> _Response:
+    def _external_authenticate(self, command: CommandApdu) -> Response:
         if self._sm is not None:
-            return _Response(b"", SW_CONDITIONS)
+            return Response.status(SW_CONDITIONS)
         if self._bac.rnd_ic is None:
-            return _Response(b"", SW_CONDITIONS)
+            return Response.status(SW_CONDITIONS)
         try:
             answer, session = self._bac.external_authenticate(command.data)
         except BacRefused:
-            return _Response(b"", SW_AUTH_FAILED)
+            return Response.status(SW_AUTH_FAILED)
         self._sm = session
         self._access = Access.BAC
-        return _Response(answer, SW_OK)
+        return Response(answer, SW_OK)
 
     # --- PACE ---------------------------------------------------------------------------------
 
-    def _manage_security_environment(self, command: CommandApdu) -> _Response:
+    def _manage_security_environment(self, command: CommandApdu) -> Response:
         if command.le is not None and self.config.rejects_le_on_select:
-            return _Response(b"", SW_WRONG_LENGTH)
+            return Response.status(SW_WRONG_LENGTH)
         try:
             objects = {item.tag: item.value for item in tlv.parse_all(command.data)}
         except LdsError:
-            return _Response(b"", SW_WRONG_DATA)
+            return Response.status(SW_WRONG_DATA)
         p1p2 = (command.p1, command.p2)
         if p1p2 == (0xC1, 0xA4) and not self.config.bac_only:
             return self._set_at_pace(objects)
@@ -450,58 +330,58 @@ class VirtualChip:
             return self._set_at_chip_authentication(objects)
         if p1p2 == (0x41, 0xA6):
             return self._set_kat_chip_authentication(objects)
-        return _Response(b"", SW_WRONG_P1P2)
+        return Response.status(SW_WRONG_P1P2)
 
-    def _set_at_pace(self, objects: dict[int, bytes]) -> _Response:
+    def _set_at_pace(self, objects: dict[int, bytes]) -> Response:
         if 0x84 in objects and self.config.rejects_tag84:
-            return _Response(b"", SW_LC_INCONSISTENT)
+            return Response.status(SW_LC_INCONSISTENT)
         option = self._pace_option(objects.get(0x80), objects.get(0x84))
         ref = objects.get(0x83)
         if option is None or ref is None or len(ref) != 1 or ref[0] not in (1, 2):
-            return _Response(b"", SW_WRONG_DATA)
+            return Response.status(SW_WRONG_DATA)
         contents = self.contents
         password = pace_password(PasswordRef(ref[0]), contents.mrz_information, contents.can)
         if password is None:
-            return _Response(b"", SW_DATA_NOT_FOUND)
+            return Response.status(SW_DATA_NOT_FOUND)
         self._pace = CardPace(option, password, self.config.rng)
-        return _Response(b"", SW_OK)
+        return Response.status(SW_OK)
 
     # --- Chip Authentication and Active Authentication ------------------------------------------
 
-    def _set_at_chip_authentication(self, objects: dict[int, bytes]) -> _Response:
+    def _set_at_chip_authentication(self, objects: dict[int, bytes]) -> Response:
         """CA with GENERAL AUTHENTICATE (AES suites): MSE:Set AT names the protocol OID."""
         if self._access is Access.NONE:
-            return _Response(b"", SW_SECURITY_STATUS)
+            return Response.status(SW_SECURITY_STATUS)
         if self.contents.chip_authentication_key is None:
-            return _Response(b"", SW_DATA_NOT_FOUND)
+            return Response.status(SW_DATA_NOT_FOUND)
         oid = objects.get(0x80)
         cipher = chip_authentication_cipher(_oid_text(oid)) if oid else None
         if cipher is None:
-            return _Response(b"", SW_WRONG_DATA)
+            return Response.status(SW_WRONG_DATA)
         self._ca_cipher = cipher
-        return _Response(b"", SW_OK)
+        return Response.status(SW_OK)
 
-    def _set_kat_chip_authentication(self, objects: dict[int, bytes]) -> _Response:
+    def _set_kat_chip_authentication(self, objects: dict[int, bytes]) -> Response:
         """CA for 3DES chips: MSE:Set KAT carries the terminal's ephemeral key in DO'91."""
         if self._access is Access.NONE:
-            return _Response(b"", SW_SECURITY_STATUS)
+            return Response.status(SW_SECURITY_STATUS)
         if 0x91 not in objects:
-            return _Response(b"", SW_WRONG_DATA)
+            return Response.status(SW_WRONG_DATA)
         return self._chip_authenticate(objects[0x91], CipherKind.TDES, b"")
 
     def _chip_authenticate(
         self, terminal_key: bytes, cipher: CipherKind, answer: bytes
-    ) -> _Response:
+    ) -> Response:
         key = self.contents.chip_authentication_key
         if key is None:
-            return _Response(b"", SW_DATA_NOT_FOUND)
+            return Response.status(SW_DATA_NOT_FOUND)
         try:
             session = chip_authentication_session(key, terminal_key, cipher)
         except AuthenticationRefused:
-            return _Response(b"", SW_WRONG_DATA)
+            return Response.status(SW_WRONG_DATA)
         self._install_session(session)
         self.chip_authenticated = True
-        return _Response(answer, SW_OK)
+        return Response(answer, SW_OK)
 
     def _install_session(self, session: CardSecureMessaging) -> None:
         """New SM keys: at once without SM, else after this command's answer is protected."""
@@ -510,19 +390,19 @@ class VirtualChip:
         else:
             self._pending_sm = session
 
-    def _internal_authenticate(self, command: CommandApdu) -> _Response:
+    def _internal_authenticate(self, command: CommandApdu) -> Response:
         key = self.contents.active_authentication_key
         if key is None:
-            return _Response(b"", SW_INS_NOT_SUPPORTED)
+            return Response.status(SW_INS_NOT_SUPPORTED)
         if self._access is Access.NONE:
-            return _Response(b"", SW_SECURITY_STATUS)
+            return Response.status(SW_SECURITY_STATUS)
         if command.p1 or command.p2:
-            return _Response(b"", SW_WRONG_P1P2)
+            return Response.status(SW_WRONG_P1P2)
         try:
             signature = active_authentication_signature(key, command.data, self.config.rng)
         except AuthenticationRefused:
-            return _Response(b"", SW_WRONG_LENGTH)
-        return _Response(signature, SW_OK)
+            return Response.status(SW_WRONG_LENGTH)
+        return Response(signature, SW_OK)
 
     def _pace_option(self, oid: bytes | None, parameter_id: bytes | None) -> PaceOption | None:
         if oid is None:
@@ -534,28 +414,28 @@ class VirtualChip:
                 return option
         return None
 
-    def _general_authenticate(self, command: CommandApdu) -> _Response:
+    def _general_authenticate(self, command: CommandApdu) -> Response:
         pace = self._pace
         if pace is None and self._ca_cipher is not None:
             return self._general_authenticate_ca(command, self._ca_cipher)
         if pace is None or (command.p1, command.p2) != (0x00, 0x00):
-            return _Response(b"", SW_CONDITIONS)
+            return Response.status(SW_CONDITIONS)
         last = not command.cla & 0x10
         if last != (pace.step == 4):  # steps 1-3 are chained (CLA b5), step 4 ends the chain
             self._pace = None
-            return _Response(b"", 0x6883 if pace.step == 4 else SW_CONDITIONS)
+            return Response.status(SW_LAST_COMMAND_EXPECTED if pace.step == 4 else SW_CONDITIONS)
         try:
             answer, session = pace.general_authenticate(command.data)
         except PaceRefused as exc:
             self._pace = None
-            return _Response(b"", exc.sw)
+            return Response.status(exc.sw)
         if session is not None:
             self._pace = None
             self._access = Access.PACE
             self._install_session(session)
-        return _Response(answer, SW_OK)
+        return Response(answer, SW_OK)
 
-    def _general_authenticate_ca(self, command: CommandApdu, cipher: CipherKind) -> _Response:
+    def _general_authenticate_ca(self, command: CommandApdu, cipher: CipherKind) -> Response:
         self._ca_cipher = None
         try:
             outer = tlv.parse_one(command.data)
@@ -563,7 +443,7 @@ class VirtualChip:
         except LdsError:
             inner = None
         if inner is None:
-            return _Response(b"", SW_WRONG_DATA)
+            return Response.status(SW_WRONG_DATA)
         return self._chip_authenticate(inner.value, cipher, b"\x7c\x00")
 
 
