@@ -55,13 +55,20 @@ def to_gray(image: npt.NDArray[np.uint8]) -> GrayImage:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def percentile_u8(image: GrayImage, q: float) -> float:
+    """Percentile of a uint8 image from its histogram (np.percentile sorts: 10x slower)."""
+    hist = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(hist)
+    return float(np.searchsorted(cumulative, cumulative[-1] * q / 100.0))
+
+
 def _ink(small: GrayImage) -> GrayImage:
     """Binary mask of thin dark strokes (text), independent of the light across the image."""
     smooth = cv2.GaussianBlur(small, (3, 3), 0)  # sensor noise would otherwise pass as ink
     blackhat = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, np.ones((9, 9), np.uint8))
     _, ink = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     # Otsu on a mostly blank page can pick a threshold inside the noise: insist on real contrast.
-    floor = max(12.0, float(np.percentile(blackhat, 99)) * 0.25)
+    floor = max(12.0, percentile_u8(blackhat, 99.0) * 0.25)
     ink[blackhat < floor] = 0
     return ink
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.mrz.ocr.localize import GrayImage, LineBox
+from appliance.mrz.ocr.localize import GrayImage, LineBox, percentile_u8
 
 GLYPH_H = 32
 GLYPH_W = 24
@@ -87,11 +87,10 @@ def _flatten_light(strip: CvArray) -> FloatArray:
     """
     smooth = cv2.GaussianBlur(strip, (3, 3), 0)
     dark = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, np.ones((11, 11), np.uint8))
-    dark = dark.astype(np.float32)
-    top = float(np.percentile(dark, 99.5))
+    top = percentile_u8(dark, 99.5)
     if top < 8.0:  # no contrast at all: nothing printed here
-        return np.zeros_like(dark)
-    return np.clip(dark / top, 0.0, 1.0)
+        return np.zeros(dark.shape, np.float32)
+    return np.clip(dark.astype(np.float32) / top, 0.0, 1.0)
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
