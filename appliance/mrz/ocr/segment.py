@@ -90,7 +90,8 @@ def _flatten_light(strip: CvArray) -> FloatArray:
     top = percentile_u8(dark, 99.5)
     if top < 8.0:  # no contrast at all: nothing printed here
         return np.zeros(dark.shape, np.float32)
-    return np.clip(dark.astype(np.float32) / top, 0.0, 1.0)
+    ink: FloatArray = np.clip(dark.astype(np.float32) / top, 0.0, 1.0)
+    return ink
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
