@@ -490,3 +490,41 @@ def sign_signed_data(
     )
     content_info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
     return bytes(content_info.dump())
+
+
+def write_trust_files(directory: Path, test_pki: TestPki) -> list[Path]:
+    """Write the CSCA certificate and CRL (DER) for `appliance trust import`, return the paths.
+
+    A simulated appliance trusts its simulated passports only once these are imported, exactly
+    as a real one trusts a country only once its CSCA is in the trust store.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{test_pki.country}-{test_pki.algorithm.value}"
+    # numbered so that a shell glob imports every CSCA before the CRLs they sign
+    csca = directory / f"1-csca-{stem}.der"
+    crl = directory / f"2-crl-{stem}.der"
+    csca.write_bytes(test_pki.csca_der)
+    crl.write_bytes(test_pki.crl_der)
+    return [csca, crl]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m hardware_mocks.pki DIR`: export the test CSCA and CRL of the simulated
+    passports (country DE, every algorithm) for `appliance trust import`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--country", default="DE")
+    parser.add_argument(
+        "--algorithm", choices=[a.value for a in PkiAlgorithm], action="append", default=None
+    )
+    args = parser.parse_args(argv)
+    for name in args.algorithm or [PkiAlgorithm.ECDSA_BRAINPOOL_P256.value]:
+        for path in write_trust_files(args.directory, load_or_create_pki(args.country, name)):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

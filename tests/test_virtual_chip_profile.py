@@ -183,3 +183,14 @@ def test_custom_face_and_pace_options_are_personalised(cache: Path) -> None:
     assert card_access.parse(files["EF_CardAccess.bin"]).infos == (
         PaceInfo("0.4.0.127.0.7.2.2.4.1.2", 2, 0),
     )
+
+
+def test_exported_trust_files_import_into_the_trust_store(cache: Path, tmp_path: Path) -> None:
+    test_pki = pki.load_or_create_pki("DE", pki.PkiAlgorithm.ECDSA_BRAINPOOL_P256, 0, cache)
+    paths = pki.write_trust_files(tmp_path / "trust", test_pki)
+    assert [p.name for p in sorted(paths)] == [p.name for p in paths]  # CSCA sorts first
+    store = TrustStore(tmp_path / "trust.sqlite")
+    with store:
+        store.add_certificates([Candidate.of(Certificate.from_der(paths[0].read_bytes()))], "t")
+        assert store.add_crl(load_crl(paths[1].read_bytes()), "t")
+        assert store.counts() == (1, 1)
