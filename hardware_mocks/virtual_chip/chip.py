@@ -6,7 +6,9 @@ chip runs in-process (`VirtualCardTransport`) and behind real pcscd (`hardware_m
 The chip has a master file (EF.CardAccess, EF.ATR/INFO, EF.CardSecurity) and the LDS1 eMRTD
 application (EF.COM, DG1..DG16, EF.SOD). Application files are readable only inside a Secure
 Messaging session opened by BAC or PACE (EF.CardSecurity only after PACE). Once SM is up, every
-command must be protected: a plain one or a bad MAC ends the session (6987/6988).
+command must be protected: a plain one or a bad MAC ends the session (6987/6988). Inside a
+session the chip also proves it is genuine on request: INTERNAL AUTHENTICATE (Active
+Authentication, DG15's key) and Chip Authentication (DG14's key, SM restarts on new keys).
 
 `ChipConfig` switches on the real-world quirks a robust reader has to survive: a maximum read
 size (6700 above it), SELECT/MSE that refuse an Le field, MSE that refuses the parameter-id tag
