@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from appliance.errors import Reason
+from appliance.errors import ApplianceError, Reason
 from appliance.mrz.ocr import recognizer
 from appliance.mrz.ocr.reader import MrzImageReader
 from appliance.mrz.read_command import read as read_command
 from benchmarks.mrz_synth import camera, render_page, scan
 
 pytestmark = pytest.mark.skipif(
-    not recognizer.DEFAULT_MODEL.exists(), reason="models/mrz/mrz_glyphs.onnx not built"
+    not recognizer.default_model_file().exists(), reason="models/mrz/mrz_glyphs.onnx not built"
 )
 
 
@@ -119,3 +119,22 @@ def test_cli_exit_code_is_0_when_every_image_is_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(read_command, [str(path)])
     assert result.exit_code == 0, result.output
     assert truth[0] in result.output
+
+
+def test_a_model_file_that_does_not_match_the_manifest_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mrz").mkdir()
+    model = recognizer.default_model_file().read_bytes()
+    (tmp_path / "mrz" / "mrz_glyphs.onnx").write_bytes(model[:-1] + bytes([model[-1] ^ 1]))
+    manifest = json.loads(
+        (recognizer.default_model_file().parents[1] / "manifest.json").read_text()
+    )
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("APPLIANCE_MODELS_DIR", str(tmp_path))
+    with pytest.raises(ApplianceError) as caught:
+        MrzImageReader()
+    assert caught.value.reason is Reason.MODEL_UNAVAILABLE
+    result = CliRunner().invoke(read_command, [str(tmp_path / "any.png"), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.output)["reason"] == "MODEL_UNAVAILABLE"

@@ -7,34 +7,45 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from appliance.biometrics.face.runtime import load_session, models_dir, session_options
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz.ocr.layout import CLASSES
 from appliance.mrz.ocr.segment import GLYPH_H, GLYPH_W
 
 #: Classes the model emits: the 37 MRZ characters, then "junk" (no glyph, or a misplaced cell).
 MODEL_CLASSES = len(CLASSES) + 1
-DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "mrz" / "mrz_glyphs.onnx"
+#: The model's name in models/manifest.json (file mrz/mrz_glyphs.onnx).
+MODEL_NAME = "mrz_glyphs"
+
+
+def default_model_file() -> Path:
+    return models_dir() / "mrz" / "mrz_glyphs.onnx"
 
 
 class GlyphRecognizer:
-    """Loads the model once; `probabilities` is then cheap enough to call per frame."""
+    """Loads the model once; `probabilities` is then cheap enough to call per frame.
+
+    By default the manifest's model is loaded, after its sha256 is checked (a swapped or
+    corrupted file fails closed with `MODEL_UNAVAILABLE`); an explicit `model_path` (a freshly
+    trained candidate, for evaluation) is loaded as given.
+    """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
         import onnxruntime as ort
 
-        path = model_path or DEFAULT_MODEL
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ApplianceError(
-                Reason.MODEL_UNAVAILABLE, "MRZ glyph model cannot be loaded"
-            ) from exc
+        if model_path is None:
+            self._session = load_session(MODEL_NAME, intra_op_threads=threads)
+        else:
+            try:
+                self._session = ort.InferenceSession(
+                    str(model_path),
+                    sess_options=session_options(threads),
+                    providers=["CPUExecutionProvider"],
+                )
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise ApplianceError(
+                    Reason.MODEL_UNAVAILABLE, "MRZ glyph model cannot be loaded"
+                ) from exc
         inputs = self._session.get_inputs()
         outputs = self._session.get_outputs()
         if (

@@ -22,9 +22,9 @@ def main() -> None:
     entry = {
         "name": "mrz_glyphs",
         "version": "1.0.0",
-        "file": "models/mrz/mrz_glyphs.onnx",
+        "file": "mrz/mrz_glyphs.onnx",
         "sha256": hashlib.sha256(MODEL.read_bytes()).hexdigest(),
-        "task": "MRZ character classification (OCR-B glyph cells)",
+        "task": "MRZ character classification: one OCR-B glyph cell -> 0-9 A-Z < or junk",
         "input": {
             "name": "glyphs",
             "shape": ["n", 1, 32, 24],
