@@ -17,7 +17,7 @@ from appliance.emrtd.auth.checks import CheckStatus
 from appliance.emrtd.auth.crl import load_crl
 from appliance.emrtd.auth.passive import passive_authentication, verify_security_object
 from appliance.emrtd.auth.trust_store import Candidate, TrustStore
-from appliance.emrtd.lds import card_access, com, dg1, dg2, dg14, sod
+from appliance.emrtd.lds import card_access, com, dg1, dg2, dg11, dg12, dg14, sod
 from appliance.emrtd.lds.security_infos import ChipAuthenticationPublicKeyInfo, PaceInfo
 from appliance.errors import Reason
 from appliance.mrz.parse import parse_mrz
@@ -64,7 +64,10 @@ def test_chip_files_parse_with_the_product_parsers(cache: Path) -> None:
     faces = dg2.parse(files["DG2.bin"]).faces
     assert len(faces) == 1 and faces[0].data == synthetic_face_jpeg(0)
     assert 15_000 < len(files["DG2.bin"]) < 21_000
-    assert com.parse(files["EF_COM.bin"]).data_groups == (1, 2, 14, 15)
+    assert com.parse(files["EF_COM.bin"]).data_groups == (1, 2, 11, 12, 14, 15)
+    details = dg11.parse(files["DG11.bin"])
+    assert (details.full_name, details.place_of_birth) == ("MUSTERMANN<<ERIKA", "BERLIN")
+    assert dg12.parse(files["DG12.bin"]).issuing_authority == "STADT KÖLN"  # UTF-8 on the chip
     infos = dg14.parse(files["DG14.bin"]).security_infos.infos
     ca_keys = [i for i in infos if isinstance(i, ChipAuthenticationPublicKeyInfo)]
     assert len(ca_keys) == 1
@@ -91,11 +94,12 @@ def test_sod_passes_passive_authentication(
     profile = TravellerProfile.synthetic(7, pki_algorithm=algorithm, pki_cache_dir=cache)
     files = profile.build_chip_files().by_name
     with trust_store(tmp_path, profile.pki) as store:
+        groups = com.parse(files["EF_COM.bin"]).data_groups
         checks = passive_authentication(
             files["EF_SOD.bin"],
             store,
-            {n: files[f"DG{n}.bin"] for n in (1, 2, 14, 15)},
-            [1, 2, 14, 15],
+            {n: files[f"DG{n}.bin"] for n in groups},
+            groups,
             at=NOW,
         )
     assert {c.name.value: c.status for c in checks} == {
@@ -194,3 +198,22 @@ def test_exported_trust_files_import_into_the_trust_store(cache: Path, tmp_path:
         store.add_certificates([Candidate.of(Certificate.from_der(paths[0].read_bytes()))], "t")
         assert store.add_crl(load_crl(paths[1].read_bytes()), "t")
         assert store.counts() == (1, 1)
+
+
+def test_39794_face_record_and_chip_without_optional_groups(cache: Path) -> None:
+    profile = TravellerProfile(
+        face_standard="39794-5", dg11=None, dg12=None, active_authentication=None,
+        pki_cache_dir=cache,
+    )  # fmt: skip
+    files = profile.build_chip_files().by_name
+    assert com.parse(files["EF_COM.bin"]).data_groups == (1, 2, 14)
+    assert dg2.parse(files["DG2.bin"]).faces[0].data == synthetic_face_jpeg(0)
+    assert (
+        files["DG2.bin"]
+        != TravellerProfile(pki_cache_dir=cache).build_chip_files().by_name["DG2.bin"]
+    )
+
+
+def test_profile_repr_shows_no_personal_data() -> None:
+    text = repr(TravellerProfile())
+    assert "MUSTERMANN" not in text and "C01X00T47" not in text and "640812" not in text

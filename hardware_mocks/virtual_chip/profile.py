@@ -12,7 +12,7 @@ by a Document Signer of the test PKI. The LDS encoders are the product's own
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,9 +20,21 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from appliance.emrtd import tlv
 from appliance.emrtd.auth.countries import icao_to_alpha2
-from appliance.emrtd.lds import card_access, com, dg1, dg2, dg14, security_infos, sod
+from appliance.emrtd.lds import (
+    card_access,
+    com,
+    dg1,
+    dg2,
+    dg11,
+    dg12,
+    dg14,
+    dg15,
+    security_infos,
+    sod,
+)
+from appliance.emrtd.lds.dg11 import Dg11
+from appliance.emrtd.lds.dg12 import Dg12
 from appliance.emrtd.lds.security_infos import (
     ActiveAuthenticationInfo,
     ChipAuthenticationInfo,
@@ -60,7 +72,14 @@ def _mrz_text(value: str, width: int) -> str:
     return "".join(out)[:width].ljust(width, "<")
 
 
-@dataclass(frozen=True)
+_SPECIMEN_DG11 = Dg11(
+    full_name="MUSTERMANN<<ERIKA", full_date_of_birth="19640812", place_of_birth="BERLIN"
+)
+_SPECIMEN_DG12 = Dg12(issuing_authority="STADT KÖLN", date_of_issue="20241101")
+_PLACES = ("BERLIN", "OSLO", "LYON", "TORINO", "BRNO", "PORTO", "KRAKÓW", "GÖTEBORG")
+
+
+@dataclass(frozen=True, repr=False)  # personal data: never in logs (see __repr__)
 class TravellerProfile:
     """The holder and document one chip is personalised for (defaults: a specimen passport)."""
 
@@ -77,7 +96,12 @@ class TravellerProfile:
     optional_data: str = ""
     can: str | None = "123456"
     #: portrait JPEG / JPEG 2000; None draws a synthetic one from `seed`
-    face_image: bytes | None = field(default=None, repr=False)
+    face_image: bytes | None = None
+    #: DG2 face record format: ISO/IEC 19794-5:2005 (most passports) or 39794-5 (LDS 1.8+)
+    face_standard: Literal["19794-5", "39794-5"] = "19794-5"
+    #: additional personal details (DG11) and document details (DG12); None: not on the chip
+    dg11: Dg11 | None = _SPECIMEN_DG11
+    dg12: Dg12 | None = _SPECIMEN_DG12
     #: Chip Authentication and Active Authentication keys, and the synthetic face, derive from it
     seed: int = 0
     #: PACEInfos in EF.CardAccess; empty for a BAC-only chip
@@ -88,6 +112,9 @@ class TravellerProfile:
     #: hash of the DG hashes in EF.SOD and of the SOD signature
     sod_digest: str = "sha256"
     pki_cache_dir: Path | None = None
+
+    def __repr__(self) -> str:
+        return f"TravellerProfile(seed={self.seed}, document_code={self.document_code!r})"
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.document_number) <= 9 or not self.document_number.isalnum():
@@ -104,15 +131,28 @@ class TravellerProfile:
         h = hashlib.sha256(f"traveller/{seed}".encode()).digest()
         alphabet = "CFGHJKLMNPRTVWXYZ0123456789"
         number = "".join(alphabet[b % len(alphabet)] for b in h[:9])
+        surname, given = _SURNAMES[h[9] % len(_SURNAMES)], _GIVEN[h[10] % len(_GIVEN)]
+        birth = f"{50 + h[11] % 50:02d}{1 + h[12] % 12:02d}{1 + h[13] % 28:02d}"
+        expiry = f"{30 + h[14] % 6:02d}{1 + h[15] % 12:02d}{1 + h[16] % 28:02d}"
         values: dict[str, object] = {
             "document_number": number,
-            "surname": _SURNAMES[h[9] % len(_SURNAMES)],
-            "given_names": _GIVEN[h[10] % len(_GIVEN)],
-            "date_of_birth": f"{50 + h[11] % 50:02d}{1 + h[12] % 12:02d}{1 + h[13] % 28:02d}",
-            "date_of_expiry": f"{30 + h[14] % 6:02d}{1 + h[15] % 12:02d}{1 + h[16] % 28:02d}",
+            "surname": surname,
+            "given_names": given,
+            "date_of_birth": birth,
+            "date_of_expiry": expiry,
             "sex": "MF"[h[17] % 2],
             "can": f"{int.from_bytes(h[18:22], 'big') % 1_000_000:06d}",
             "seed": seed,
+            "dg11": Dg11(
+                full_name=f"{surname}<<{given.replace(' ', '<')}",
+                full_date_of_birth="19" + birth,
+                place_of_birth=_PLACES[h[22] % len(_PLACES)],
+            ),
+            # issued ten years before it expires, as passports are
+            "dg12": Dg12(
+                issuing_authority="TEST AUTHORITY",
+                date_of_issue=f"20{int(expiry[:2]) - 10:02d}" + expiry[2:],
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -253,15 +293,22 @@ def _build(profile: TravellerProfile) -> ChipFiles:
     face = profile.face_image or synthetic_face_jpeg(profile.seed)
     groups: dict[int, bytes] = {
         1: dg1.encode_lines(profile.mrz_lines),
-        2: dg2.encode(dg2.for_image(face)),
+        2: dg2.encode(dg2.for_image(face, profile.face_standard)),
     }
+    if profile.dg11 is not None:
+        groups[11] = dg11.encode(profile.dg11)
+    if profile.dg12 is not None:
+        groups[12] = dg12.encode(profile.dg12)
     infos = _chip_authentication_infos(profile) + _pace_infos(profile)
     if profile.active_authentication == "ec":
         infos.append(ActiveAuthenticationInfo(ID_AA, 1, ECDSA_WITH_SHA256))
     if infos:
         groups[14] = dg14.encode(dg14.Dg14(SecurityInfos(tuple(infos))))
     if profile.active_authentication:
-        groups[15] = tlv.encode(0x6F, _spki(profile.active_authentication_key))
+        key = profile.active_authentication_key
+        curve = key.curve.name.lower() if isinstance(key, ec.EllipticCurvePrivateKey) else None
+        kind: Literal["rsa", "ec"] = "rsa" if curve is None else "ec"
+        groups[15] = dg15.encode(dg15.Dg15(_spki(key), kind, curve))
     files = {f"DG{n}.bin": data for n, data in sorted(groups.items())}
     files["EF_COM.bin"] = com.encode(com.EfCom("0107", "040000", tuple(sorted(groups))))
     security_object = sod.encode_security_object(
