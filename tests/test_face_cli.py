@@ -68,3 +68,19 @@ def test_human_output(reference_file: Path, data_dir: Path) -> None:
     code, out = run(str(reference_file), str(FACES / "obama/obama-480p.jpg"))
     assert code == 0
     assert out.startswith("pass: OK  score")
+
+
+def test_a_chip_dump_dg2_is_a_reference(
+    reference_file: Path, tmp_path: Path, data_dir: Path
+) -> None:
+    from appliance.emrtd.lds import dg2
+
+    dump = tmp_path / "DG2.bin"
+    dump.write_bytes(dg2.encode(dg2.for_image(reference_file.read_bytes())))
+    code, out = run(str(dump), str(FACES / "obama/obama-480p.jpg"), "--json")
+    assert code == 0 and json.loads(out)["reason"] == "OK"
+
+    broken = tmp_path / "DG2-broken.bin"
+    broken.write_bytes(dump.read_bytes()[:40])
+    code, out = run(str(broken), str(FACES / "obama/obama-480p.jpg"), "--json")
+    assert code == 2 and json.loads(out)["reason"] == "LDS_MALFORMED"

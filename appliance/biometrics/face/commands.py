@@ -14,7 +14,12 @@ import click
 from appliance.config import load_config
 from appliance.errors import ApplianceError, Reason
 
-_FAULTS = {Reason.IMAGE_UNREADABLE, Reason.FILE_UNREADABLE, Reason.MODEL_UNAVAILABLE}
+_FAULTS = {
+    Reason.IMAGE_UNREADABLE,
+    Reason.FILE_UNREADABLE,
+    Reason.MODEL_UNAVAILABLE,
+    Reason.LDS_MALFORMED,
+}
 
 
 @click.group()
@@ -48,9 +53,11 @@ def _emit(report: dict[str, object], as_json: bool) -> None:
     help="false match rate target (default: the config's)",
 )
 def compare(reference: Path, probe: Path, as_json: bool, operating_point: str | None) -> None:
-    """Compare REFERENCE (e.g. the DG2 photo: JPEG/JPEG 2000) with PROBE (a live capture)."""
+    """Compare REFERENCE (a chip dump's DG2.bin, or its JPEG/JPEG 2000 portrait) with PROBE
+    (a live capture)."""
     from appliance.biometrics.face.compare import OperatingPoint
     from appliance.biometrics.face.decode import decode_image
+    from appliance.biometrics.face.reference import reference_image
     from appliance.biometrics.face.verifier import FaceVerifier
 
     try:
@@ -64,10 +71,11 @@ def compare(reference: Path, probe: Path, as_json: bool, operating_point: str | 
             probe_image = decode_image(probe_bytes)
         except ApplianceError as exc:
             raise ApplianceError(exc.reason, "probe image unreadable") from exc
-        result = FaceVerifier.load(point).verify(ref_bytes, [probe_image])
+        portrait = reference_image(ref_bytes)
+        result = FaceVerifier.load(point).verify(portrait, [probe_image])
     except ApplianceError as exc:
         _emit({"status": "fail", "reason": exc.reason.value, "detail": exc.detail}, as_json)
-        sys.exit(2)
+        sys.exit(1 if exc.reason is Reason.FACE_NOT_FOUND else 2)
     _emit(result.as_dict(), as_json)
     if result.reason in _FAULTS:
         sys.exit(2)
