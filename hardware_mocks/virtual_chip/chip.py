@@ -18,6 +18,7 @@ of 6282 for reads past the end of a file, and BAC-only chips without PACE.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ from hardware_mocks.virtual_chip.status import (
 )
 
 Random = Callable[[int], bytes]
+log = logging.getLogger(__name__)
 
 FID_CARD_ACCESS = 0x011C
 FID_CARD_SECURITY = 0x011D
@@ -94,12 +96,14 @@ class ChipConfig:
 
     #: largest Ne READ BINARY accepts; above it the chip answers 6700 (real chips: 0xDF..0xFFFF)
     max_read_size: int = 65536
+    #: SELECT and MSE:Set AT with an Le field are answered 6700 (seen on some chips)
     rejects_le_on_select: bool = False
-    """SELECT and MSE:Set AT with an Le field are answered 6700 (seen on some chips)."""
+    #: MSE:Set AT with the parameter-id DO'84 is answered 6A87
     rejects_tag84: bool = False
-    """MSE:Set AT with the parameter-id DO'84 is answered 6A87."""
+    #: extended length APDUs accepted (else 6700)
     extended_length: bool = True
-    #: whether EF.ATR/INFO and the ATR announce extended length (None: when it is supported)
+    #: False: extended length works but neither EF.ATR/INFO nor the ATR says so (None: it does
+    #: whenever it is supported)
     announce_extended_length: bool | None = None
     #: answer 6Cxx (xx = bytes left) instead of data + 6282 when Ne runs past the end of a file
     strict_le: bool = False
@@ -234,6 +238,14 @@ class VirtualChip:
         response = self._dispatch(command)
         return response.data + response.sw.to_bytes(2, "big")
 
+    def _dispatch(self, command: CommandApdu) -> Response:
+        """Run one plain command; a fault in the chip itself is 6F00, as on a real card."""
+        try:
+            return self._run(command)
+        except Exception:  # the bridge thread must survive any input; the test sees 6F00
+            log.exception("virtual chip fault on INS %02X", command.ins)
+            return Response.status(SW_NO_PRECISE_DIAGNOSIS)
+
     def _end_session(self) -> None:
         self._sm = None
         self._access = Access.NONE
@@ -261,7 +273,7 @@ class VirtualChip:
             self._sm, self._pending_sm = self._pending_sm, None
         return body + response.sw.to_bytes(2, "big")
 
-    def _dispatch(self, command: CommandApdu) -> Response:
+    def _run(self, command: CommandApdu) -> Response:
         handler = {
             0xA4: self._select,
             0xB0: self._read_binary,
