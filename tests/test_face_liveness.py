@@ -96,15 +96,17 @@ def test_a_second_face_fails_the_check() -> None:
     assert session.result().outcome == "multiple_faces"
 
 
-def test_photo_already_looking_sideways_gains_nothing() -> None:
-    """A turned photo shown flat: yaw reads ~17 degrees throughout, wobbling a little."""
-    session = ChallengeSession(steps=1, rng=random.Random(4))
+@pytest.mark.parametrize("depth_cues", [True, False])
+def test_photo_already_looking_sideways_gains_nothing(depth_cues: bool) -> None:
+    """A photo of someone looking 18 degrees to their left, held flat: perspective wobble takes
+    its reading from 7 to 19.5 degrees. Only the absolute-yaw rule is fooled."""
+    session = ChallengeSession(steps=1, rng=random.Random(4), depth_cues=depth_cues)
+    session.challenges = (Challenge.TURN_LEFT,)
     t = 0.0
     for yaw in [7.0, 7.5] + [17.0, 19.0, 18.5, 19.5] * 15:
-        face = head_face(yaw)
-        session.observe(t, [face])
+        session.observe(t, [head_face(yaw)])
         t += 1 / 15
-    assert not session.result().live
+    assert session.result().live is (not depth_cues)
 
 
 @pytest.mark.parametrize("attack", list(AttackType))

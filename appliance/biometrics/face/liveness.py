@@ -67,7 +67,9 @@ class ChallengeSession:
     """One randomised head-turn challenge run.
 
     turn_deg: yaw that counts as a turn; frontal_deg: yaw that counts as facing the camera;
-    step_timeout_s: time allowed per step (a turn, or the return to frontal).
+    step_timeout_s: time allowed per step (a turn, or the return to frontal). depth_cues=False
+    drops both relative checks and accepts any absolute yaw past turn_deg: a weaker rule that
+    exists only so the benchmark can show what the depth cues are worth.
     """
 
     def __init__(
@@ -77,12 +79,14 @@ class ChallengeSession:
         frontal_deg: float = 8.0,
         step_timeout_s: float = 4.0,
         rng: random.Random | None = None,
+        depth_cues: bool = True,
     ) -> None:
         chooser = rng or secrets.SystemRandom()
         self.challenges = tuple(chooser.choice(list(Challenge)) for _ in range(steps))
         self.turn_deg = turn_deg
         self.frontal_deg = frontal_deg
         self.step_timeout_s = step_timeout_s
+        self.depth_cues = depth_cues
         self._completed = 0
         self._awaiting_frontal = True  # start by facing the camera
         self._step_started: float | None = None
@@ -130,6 +134,8 @@ class ChallengeSession:
         change = yaw - frontal_yaw if wanted is Challenge.TURN_LEFT else frontal_yaw - yaw
         squeeze = min(max(pose.width_ratio / max(frontal_ratio, 1e-6), 0.0), 1.0)
         implied = math.degrees(math.acos(squeeze))
+        if not self.depth_cues:
+            change, implied = (yaw if wanted is Challenge.TURN_LEFT else -yaw), 0.0
         if change >= self.turn_deg and change >= 0.5 * implied:
             self._completed += 1
             self._awaiting_frontal = True
