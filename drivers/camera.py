@@ -38,6 +38,13 @@ def parse_device(device: str) -> int | str:
     return int(device) if device.isdigit() else device
 
 
+def open_camera(device: str = "0") -> OpenCVCamera:
+    """The configured camera (`[face] camera`: an index or a /dev/video* path), opened."""
+    camera = OpenCVCamera(parse_device(device))
+    camera.open()
+    return camera
+
+
 class OpenCVCamera:
     """A V4L2 camera. `max_failed_reads` consecutive failed reads mean it is gone."""
 

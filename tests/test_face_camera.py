@@ -109,3 +109,23 @@ def test_virtual_camera_plays_a_video_file_and_a_folder(tmp_path: Path) -> None:
     for i in range(3):
         cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((10, 10, 3), i, np.uint8))
     assert len(list(VirtualCamera(folder).frames())) == 3
+
+
+def test_burst_best_frame_by_the_face_quality_score() -> None:
+    from appliance.biometrics.face.verifier import FaceVerifier
+    from tests.face_support import photo
+
+    verifier = FaceVerifier.load()
+    sharp = photo("person01/img1.jpg")
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 9)
+    blank = np.full_like(sharp, 100)
+    frames = VirtualCamera([blank, blurred, sharp, blurred]).frames()
+    best = best_frame(frames, lambda f: verifier.frame_quality(f.image))  # type: ignore[arg-type]
+    assert best is not None and best.timestamp_s == pytest.approx(2 / 15)
+
+
+def test_missing_camera_via_the_configured_device() -> None:
+    from drivers.camera import open_camera
+
+    with pytest.raises(CameraError):
+        open_camera("/dev/video-none-here")

@@ -58,3 +58,21 @@ def test_missing_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ApplianceError) as err:
         load_session("blazeface_back_256", copy)
     assert err.value.reason is Reason.MODEL_UNAVAILABLE
+
+
+def test_selftest_reports_each_model(tmp_path: Path) -> None:
+    from appliance.biometrics.face.runtime import selftest
+
+    report = {r["model"]: r for r in selftest()}
+    for name in ("blazeface_back_256", "blazeface_front_128", "face_embedder"):
+        assert report[name]["status"] == "pass"
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir(), copy, ignore=shutil.ignore_patterns("*.py", "*.cjs"))
+    (copy / "face" / "blazeface_front_128.onnx").write_bytes(b"not a model")
+    broken = {r["model"]: r for r in selftest(copy)}
+    assert broken["blazeface_front_128"] == {
+        "model": "blazeface_front_128",
+        "status": "fail",
+        "reason": "MODEL_UNAVAILABLE",
+    }
+    assert broken["face_embedder"]["status"] == "pass"

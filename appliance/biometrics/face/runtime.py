@@ -91,3 +91,20 @@ def load_session(
     entry = manifest_entry(name, base)
     with _LOCK:
         return _load_session(base / entry["file"], entry["sha256"], intra_op_threads)
+
+
+def selftest(directory: Path | None = None) -> list[dict[str, str]]:
+    """Each model of the manifest: present, hash-checked, loadable (for `appliance selftest`)."""
+    base = directory or models_dir()
+    report = []
+    try:
+        names = list(_manifest(base))
+    except ApplianceError as exc:
+        return [{"model": "manifest", "status": "fail", "reason": exc.reason.value}]
+    for name in names:
+        try:
+            load_session(name, base)
+            report.append({"model": name, "status": "pass", "reason": Reason.OK.value})
+        except ApplianceError as exc:
+            report.append({"model": name, "status": "fail", "reason": exc.reason.value})
+    return report

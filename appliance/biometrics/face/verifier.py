@@ -131,6 +131,16 @@ class FaceVerifier:
         timer.add("quality", t)
         return _Prepared(faces, chip, findings)
 
+    def frame_quality(self, image: NDArray[np.uint8]) -> float | None:
+        """A score for picking the best frame of a burst (`drivers.camera.best_frame`):
+        None without a face; frames passing every quality check outrank the others, then
+        sharper and larger faces win."""
+        prepared = self._prepare(image, Subject.LIVE, _Timer())
+        if prepared is None:
+            return None
+        passed, detail = prepared.rank()
+        return passed * 1e12 + detail
+
     def _result(self, reason: Reason, timer: _Timer, **kw: object) -> FaceResult:
         result = FaceResult(
             status="pass" if reason is Reason.OK else "fail",
