@@ -94,6 +94,32 @@ def threshold_at(impostors: np.ndarray, target: float) -> tuple[float, int]:
     return float(np.nextafter(ranked[allowed], np.float64(np.inf))), allowed
 
 
+def fmr_upper_bound(errors: int, trials: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson upper bound of a rate seen as errors/trials (treats pairs as
+    independent, which pairs sharing people are not: the true uncertainty is larger)."""
+
+    def cdf(p: float) -> float:  # P(X <= errors) for X ~ Binomial(trials, p)
+        return sum(
+            math.exp(
+                math.lgamma(trials + 1)
+                - math.lgamma(i + 1)
+                - math.lgamma(trials - i + 1)
+                + i * math.log(p)
+                + (trials - i) * math.log1p(-p)
+            )
+            for i in range(errors + 1)
+        )
+
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if mid > 0 and cdf(mid) > 1 - confidence:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
 def equal_error_rate(genuine: np.ndarray, impostors: np.ndarray) -> tuple[float, float]:
     best = (1.0, 0.0)
     for t in np.unique(np.concatenate([genuine, impostors])):
@@ -152,6 +178,8 @@ def error_rates(genuine: np.ndarray, impostors: np.ndarray) -> dict[str, object]
         out[f"fnmr_at_fmr_{target}"] = round(float(np.mean(genuine < t)), 4)
         out[f"impostor_pairs_above_threshold_at_fmr_{target}"] = int(np.sum(impostors >= t))
         out[f"impostor_pairs_allowed_at_fmr_{target}"] = allowed
+        above = int(np.sum(impostors >= t))
+        out[f"fmr_95_upper_at_fmr_{target}"] = round(fmr_upper_bound(above, len(impostors)), 5)
     return out
 
 
@@ -332,6 +360,7 @@ def write_manifest(report: dict[str, object]) -> None:
             "fnmr": report[f"fnmr_at_fmr_{t}"],
             "impostor_pairs": report["impostor_pairs"],
             "impostor_pairs_above_threshold": report[f"impostor_pairs_above_threshold_at_fmr_{t}"],
+            "fmr_95_upper_bound": report[f"fmr_95_upper_at_fmr_{t}"],
         }
         for t in TARGETS
     }
@@ -390,7 +419,8 @@ def main(argv: list[str] | None = None) -> None:
             f"FMR {t:.2%}: threshold {report[f'threshold_at_fmr_{t}']}, "
             f"FNMR {report[f'fnmr_at_fmr_{t}']:.2%} "
             f"({report[f'impostor_pairs_above_threshold_at_fmr_{t}']} of "
-            f"{report['impostor_pairs']} impostor pairs at or above it)"
+            f"{report['impostor_pairs']} impostor pairs at or above it; "
+            f"95% upper bound on FMR {report[f'fmr_95_upper_at_fmr_{t}']:.3%})"
         )
     print("latency ms (median):", report["latency_ms"])
     if isinstance(report.get("pad"), dict):
