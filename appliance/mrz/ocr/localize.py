@@ -131,7 +131,7 @@ def _across(box: LineBox, origin: LineBox) -> float:
     return -(box.cx - origin.cx) * math.sin(theta) + (box.cy - origin.cy) * math.cos(theta)
 
 
-def _group_lines(boxes: list[LineBox]) -> list[list[LineBox]]:
+def _group_lines(boxes: list[LineBox]) -> list[tuple[float, list[LineBox]]]:
     """Candidate MRZs, best first: 3-line groups (TD1) with even spacing, then pairs."""
     groups: list[tuple[float, list[LineBox]]] = []
     for trio in combinations(boxes, 3):
@@ -146,8 +146,7 @@ def _group_lines(boxes: list[LineBox]) -> list[list[LineBox]]:
         if _compatible(*pair):
             ordered = sorted(pair, key=lambda b: _across(b, pair[0]))
             groups.append((sum(b.length for b in pair), ordered))
-    groups.sort(key=lambda g: -g[0])
-    return [g for _, g in groups]
+    return groups
 
 
 def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
@@ -163,16 +162,21 @@ def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
         else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     )
     ink = _ink(small)
-    seen: list[list[LineBox]] = []
+    found: list[tuple[float, list[LineBox]]] = []
     # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
-    # tightly spaced lines apart, 25 bridges the gaps of large glyphs in close-up shots.
+    # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
+    # close-ups). Every distance is tried: printed text elsewhere on the page may group well
+    # at one distance while the MRZ only holds together at another.
     for join in (13, 7, 25):
-        for group in _group_lines(_line_blobs(ink, join)):
-            if not any(_same_group(group, other) for other in seen):
-                seen.append(group)
-        if len(seen) >= limit or any(len(g) == 3 for g in seen):
+        found.extend(_group_lines(_line_blobs(ink, join)))
+    found.sort(key=lambda item: -item[0])
+    seen: list[list[LineBox]] = []
+    for _, group in found:
+        if not any(_same_group(group, other) for other in seen):
+            seen.append(group)
+        if len(seen) == limit:
             break
-    return [[box.scaled(1 / scale) for box in group] for group in seen[:limit]]
+    return [[box.scaled(1 / scale) for box in group] for group in seen]
 
 
 def _same_group(a: list[LineBox], b: list[LineBox]) -> bool:
