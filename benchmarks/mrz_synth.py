@@ -246,9 +246,14 @@ def scan(
 
 
 def camera(
-    page: np.ndarray, rng: random.Random, nrng: np.random.Generator, upside_down: bool = False
+    page: np.ndarray,
+    rng: random.Random,
+    nrng: np.random.Generator,
+    upside_down: bool = False,
+    harsh: bool = False,
 ) -> np.ndarray:
-    """A hand-held camera shot of the page on a desk."""
+    """A hand-held camera shot of the page on a desk; `harsh`: a poor one (strong glare,
+    defocus or motion blur, low resolution, heavy JPEG, dim corners, stronger perspective)."""
     h, w = page.shape
     canvas_w, canvas_h = int(w * rng.uniform(1.25, 1.6)), int(h * rng.uniform(1.4, 1.9))
     angle = rng.uniform(-15, 15) + (180 if upside_down else 0)
@@ -260,27 +265,39 @@ def camera(
     rot[0, 2] += centre[0] - w / 2
     rot[1, 2] += centre[1] - h / 2
     src = np.float32([[0, 0], [canvas_w, 0], [canvas_w, canvas_h], [0, canvas_h]])
-    d = 0.05 * min(canvas_w, canvas_h)
+    d = (0.08 if harsh else 0.05) * min(canvas_w, canvas_h)
     dst = src + np.float32([[rng.uniform(-d, d), rng.uniform(-d, d)] for _ in range(4)])
     matrix = cv2.getPerspectiveTransform(src, dst) @ np.vstack([rot, [0, 0, 1]])
     desk = rng.randint(30, 110)
     img = cv2.warpPerspective(page, matrix, (canvas_w, canvas_h), borderValue=desk)
     img = img.astype(np.float32)
     yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
-    light = 1.0 - rng.uniform(0.1, 0.45) * (
+    light = 1.0 - (rng.uniform(0.3, 0.7) if harsh else rng.uniform(0.1, 0.45)) * (
         (xx - rng.uniform(0, canvas_w)) ** 2 + (yy - rng.uniform(0, canvas_h)) ** 2
     ) / (canvas_w**2 + canvas_h**2)
     img *= light
-    if rng.random() < 0.5:
+    if harsh or rng.random() < 0.5:
         gx, gy = rng.uniform(0, canvas_w), rng.uniform(0, canvas_h)
         r = rng.uniform(0.05, 0.15) * canvas_w
-        img += rng.uniform(50, 110) * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))
-    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.6))
-    img += nrng.normal(0, rng.uniform(3, 8), img.shape)
+        strength = rng.uniform(90, 170) if harsh else rng.uniform(50, 110)
+        img += strength * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))
+    if harsh and rng.random() < 0.4:  # hand shake: linear motion blur
+        k = rng.randint(5, 9)
+        kernel = np.zeros((k, k), np.float32)
+        kernel[k // 2, :] = 1.0 / k
+        turn = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1.0)
+        kernel = cv2.warpAffine(kernel, turn, (k, k))
+        img = cv2.filter2D(img, -1, kernel / kernel.sum())
+    else:
+        img = cv2.GaussianBlur(
+            img, (0, 0), rng.uniform(1.2, 2.2) if harsh else rng.uniform(0.5, 1.6)
+        )
+    img += nrng.normal(0, rng.uniform(6, 14) if harsh else rng.uniform(3, 8), img.shape)
     out = np.clip(img, 0, 255).astype(np.uint8)
-    scale = rng.uniform(0.9, 1.1) * 1600 / max(out.shape)  # a phone frame's resolution
+    frame = rng.uniform(1100, 1300) if harsh else 1600  # a phone frame's resolution
+    scale = rng.uniform(0.9, 1.1) * frame / max(out.shape)
     out = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return _jpeg(out, rng.randint(55, 85))
+    return _jpeg(out, rng.randint(30, 60) if harsh else rng.randint(55, 85))
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
@@ -289,7 +306,14 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE)
 
 
-LEVELS = ("clean_scan", "scan_150dpi", "camera", "camera_upside_down", "negative")
+LEVELS = (
+    "clean_scan",
+    "scan_150dpi",
+    "camera",
+    "camera_upside_down",
+    "camera_degraded",
+    "negative",
+)
 
 
 def sample(rng: random.Random, nrng: np.random.Generator, level: str) -> Sample:
@@ -303,6 +327,9 @@ def sample(rng: random.Random, nrng: np.random.Generator, level: str) -> Sample:
     elif level in ("camera", "camera_upside_down"):
         page, lines = render_page(rng, fmt, rng.choice([250, 300]))
         img = camera(page, rng, nrng, upside_down=level == "camera_upside_down")
+    elif level == "camera_degraded":
+        page, lines = render_page(rng, fmt, 250)
+        img = camera(page, rng, nrng, upside_down=rng.random() < 0.25, harsh=True)
     elif level == "negative":
         page, lines = render_page(rng, fmt, 200, with_mrz=False)
         img = camera(page, rng, nrng) if rng.random() < 0.5 else scan(page, rng, nrng, 85)

@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from appliance.biometrics.face.runtime import load_session, models_dir, session_options
+from appliance.biometrics.face.runtime import (
+    load_session,
+    manifest_entry,
+    models_dir,
+    session_options,
+)
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz.ocr.layout import CLASSES
 from appliance.mrz.ocr.segment import GLYPH_H, GLYPH_W
@@ -30,11 +35,16 @@ class GlyphRecognizer:
     trained candidate, for evaluation) is loaded as given.
     """
 
-    def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
+    def __init__(
+        self, model_path: Path | None = None, threads: int = 1, temperature: float = 1.0
+    ) -> None:
         import onnxruntime as ort
 
+        self.temperature = temperature
         if model_path is None:
             self._session = load_session(MODEL_NAME, intra_op_threads=threads)
+            calibration = manifest_entry(MODEL_NAME).get("calibration", {})
+            self.temperature = float(calibration.get("temperature", 1.0))
         else:
             try:
                 self._session = ort.InferenceSession(
@@ -63,6 +73,7 @@ class GlyphRecognizer:
         batch = np.ascontiguousarray(glyphs[:, None, :, :], dtype=np.float32)
         (logits,) = self._session.run(None, {self._input: batch})
         logits = np.asarray(logits, dtype=np.float32)
+        logits /= self.temperature  # calibration, fitted on held-out renders (manifest)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         probs: npt.NDArray[np.float32] = exp / exp.sum(axis=1, keepdims=True)

@@ -16,4 +16,6 @@ nice -n 10 "$VENV/bin/python" models/training/mrz/make_dataset.py \
 nice -n 10 "$VENV/bin/python" models/training/mrz/train.py \
     --data "$WORK/glyphs.npz" --out models/mrz/mrz_glyphs.onnx \
     --metrics models/training/mrz/metrics.json --epochs 5 --seed 7
+# The softmax temperature is fitted by models/training/mrz/calibrate.py (product venv, after
+# training); copy its result into TEMPERATURE in update_manifest.py when it changes.
 "$VENV/bin/python" models/training/mrz/update_manifest.py "$@"
