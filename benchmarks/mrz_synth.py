@@ -351,3 +351,14 @@ def write_set(folder: Path, per_level: dict[str, int], seed: int) -> list[tuple[
             cv2.imwrite(str(path), s.image)
             out.append((path, s))
     return out
+
+
+def burst(
+    rng: random.Random, nrng: np.random.Generator, frames: int
+) -> tuple[list[np.ndarray], list[str]]:
+    """Several poor camera frames of one page (the hand moves between frames)."""
+    fmt = rng.choices(["TD3", "TD1", "TD2", "MRV-A", "MRV-B"], weights=[45, 30, 10, 10, 5])[0]
+    page, lines = render_page(rng, fmt, 250)
+    assert lines is not None
+    shots = [camera(page, rng, nrng, harsh=True) for _ in range(frames)]
+    return [cv2.cvtColor(s, cv2.COLOR_GRAY2BGR) for s in shots], lines
