@@ -138,7 +138,9 @@ class Mapping(Protocol):
 class GenericMapping:
     """Generic mapping: G~ = s*G + H, with H from an anonymous Diffie-Hellman on the static G."""
 
-    def __init__(self, group: Group[Any], nonce: bytes, rng: Random) -> None:
+    def __init__(
+        self, group: Group[Any], nonce: bytes, rng: Random, protocol: PaceProtocol | None = None
+    ) -> None:
         self.group = group
         self._s = int.from_bytes(nonce, "big")
         self._private = group.random_private(rng)
@@ -155,7 +157,9 @@ class GenericMapping:
         return self.group.combine(self.group.multiply(self._s, self.group.generator), shared)
 
 
-MappingFactory = Callable[[Group[Any], bytes, Random], Mapping]
+#: (group, decrypted nonce s, random source, protocol) -> mapping; integrated mapping needs the
+#: protocol's cipher for its pseudo-random function
+MappingFactory = Callable[[Group[Any], bytes, Random, PaceProtocol], Mapping]
 
 _MAPPINGS: dict[str, MappingFactory] = {"GM": GenericMapping}
 
@@ -246,6 +250,11 @@ class PaceTerminal:
         # large DH groups need extended length for their public values
         self._le = 65536 if self.group.element_size > 200 else 256
 
+    @property
+    def mapping(self) -> Mapping | None:
+        """The mapping of this run, once step 2 created it (PACE-CAM reads the chip's key)."""
+        return self._mapping
+
     def mse_set_at(self, with_parameter_id: bool = False) -> CommandApdu:
         """MSE:Set AT (no Le: several chips reject one). DO'84 names the domain parameters."""
         data = tlv.encode(0x80, self.protocol.oid_bytes) + tlv.encode(
@@ -269,7 +278,9 @@ class PaceTerminal:
         if not z or len(z) % self.protocol.cipher.block_size:
             raise _fail("encrypted nonce is not whole cipher blocks")
         nonce = crypto.decrypt(self.protocol.cipher, self._k_pi, z)
-        self._mapping = _MAPPINGS[self.protocol.mapping](self.group, nonce, self._rng)
+        self._mapping = _MAPPINGS[self.protocol.mapping](
+            self.group, nonce, self._rng, self.protocol
+        )
         return self._general_authenticate(tlv.encode(0x81, self._mapping.terminal_data()))
 
     def step3(self, response: bytes) -> CommandApdu:
