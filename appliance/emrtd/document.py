@@ -20,11 +20,13 @@ from typing import Any
 from appliance.emrtd import files as ef
 from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
 from appliance.emrtd.auth.deviations import DeviationList, apply_deviations
+from appliance.emrtd.auth.genuineness import apply_clone_verdict
 from appliance.emrtd.auth.passive import TrustAnchors, passive_authentication
 from appliance.emrtd.lds import com as com_file
 from appliance.emrtd.lds import dg1 as dg1_file
 from appliance.emrtd.lds import dg2 as dg2_file
 from appliance.emrtd.lds.images import decode_image, image_size
+from appliance.emrtd.pace_cam import CamEvidence, pace_cam_check
 from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz import MrzResult, parse_mrz
@@ -52,6 +54,10 @@ class ChipDocument:
     apdus: int = 0
     bytes_read: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: chip genuineness checks of the live session (Chip/Active Authentication)
+    genuineness: list[Check] = field(default_factory=list)
+    #: PACE-CAM evidence of the live session, judged with the trust store in verify_document
+    cam_evidence: CamEvidence | None = None
 
     def data_groups(self) -> dict[int, bytes]:
         """Raw data groups read, keyed by number."""
@@ -82,6 +88,8 @@ def read_chip(
         apdus=session.apdus,
         bytes_read=session.bytes_read,
         timings_ms=timings,
+        genuineness=list(session.genuineness),
+        cam_evidence=session.cam_evidence,
     )
 
 
@@ -182,14 +190,20 @@ def verify_document(
         checks = passive_authentication(sod, anchors, dg_bytes, _com_data_groups(document), at=at)
     checks.append(dg1_vs_mrz(document, printed_mrz))
     checks = apply_deviations(checks, sod, deviations or DeviationList())
-    supplied = {c.name: c for c in extra_checks or []}
+    measured = extra_checks if extra_checks is not None else document.genuineness
+    supplied = {c.name: c for c in measured}
+    if CheckName.PACE_CAM not in supplied and document.cam_evidence is not None:
+        card_security = document.files.get(ef.EF_CARD_SECURITY.dump_name)
+        supplied[CheckName.PACE_CAM] = pace_cam_check(
+            document.cam_evidence, card_security, anchors, at=at
+        )
     for name in (
         CheckName.CHIP_AUTHENTICATION,
         CheckName.ACTIVE_AUTHENTICATION,
         CheckName.PACE_CAM,
     ):
         checks.append(supplied.get(name) or Check.skipped(name, "not performed", Reason.OK))
-    return checks
+    return apply_clone_verdict(checks)
 
 
 def _dg1_summary(document: ChipDocument) -> tuple[dict[str, Any] | None, list[Check]]:

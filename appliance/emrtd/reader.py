@@ -32,12 +32,16 @@ from appliance.emrtd.apdu import (
     CommandApdu,
     ResponseApdu,
 )
+from appliance.emrtd.auth.checks import Check, CheckName
+from appliance.emrtd.auth.genuineness import authenticate_chip
 from appliance.emrtd.bac import GET_CHALLENGE, BacTerminal, Random
 from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.domain_parameters import is_standard, standard_group
 from appliance.emrtd.files import ElementaryFile
 from appliance.emrtd.lds import card_access as card_access_file
 from appliance.emrtd.pace import PacePassword, PaceProtocol, PaceTerminal, supported
+from appliance.emrtd.pace_cam import CamEvidence, cam_evidence
+from appliance.emrtd.pace_im import IntegratedMapping
 from appliance.emrtd.sm import SecureMessaging, SessionKeys
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz.check_digits import mrz_information
@@ -99,6 +103,9 @@ class ReaderOptions:
     #: Appendix D sequence). Off by default: a first read of a whole chunk learns the length
     #: from the same answer and saves one APDU per file.
     probe_length: bool = False
+    #: prove the chip genuine after access: Chip Authentication (DG14), else Active
+    #: Authentication (DG15); PACE-CAM evidence is kept whenever PACE used that mapping
+    authenticate_chip: bool = True
 
     @classmethod
     def from_config(cls, chip: ChipConfig) -> ReaderOptions:
@@ -178,7 +185,7 @@ _CIPHER_RANK = {
 }
 
 
-def _strength(option: PaceOption) -> tuple[int, int, int]:
+def _strength(option: PaceOption) -> tuple[int, int, int, int]:
     group = standard_group(option.parameter_id)
     # security of the group in bits: half the curve order; DH is weighed by its subgroup
     bits = group.order.bit_length() // 2
@@ -186,6 +193,8 @@ def _strength(option: PaceOption) -> tuple[int, int, int]:
         _CIPHER_RANK[option.protocol.cipher],
         bits,
         1 if option.protocol.key_agreement == "ECDH" else 0,
+        # at equal strength CAM wins: it authenticates the chip inside PACE (ICAO 9303-11 J.1)
+        1 if option.protocol.mapping == "CAM" else 0,
     )
 
 
@@ -213,6 +222,12 @@ class ChipSession:
         self._extended_read_size: int | None = None
         self._sfi_ok = self.options.short_ef_ids
         self._cache: dict[str, bytes] = {}
+        self._pace_option: PaceOption | None = None
+        #: chip genuineness checks measured in this session (Chip/Active Authentication, and
+        #: pace_cam when the chip's CAM answer was unusable)
+        self.genuineness: list[Check] = []
+        #: what PACE-CAM showed, judged later against EF.CardSecurity and the trust store
+        self.cam_evidence: CamEvidence | None = None
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -327,6 +342,12 @@ class ChipSession:
         r4 = self._transmit_plain(terminal.step4(r3)).check("GENERAL AUTHENTICATE")
         result = terminal.finish(r4)
         self.sm = SecureMessaging(result.keys)
+        self._pace_option = option
+        if result.protocol.mapping == "CAM":
+            try:
+                self.cam_evidence = cam_evidence(result, terminal.mapping)
+            except ApplianceError as exc:
+                self.genuineness.append(Check.failed(CheckName.PACE_CAM, exc.reason, exc.detail))
         return AccessResult(
             protocol="PACE",
             cipher=result.protocol.cipher.value,
@@ -347,6 +368,50 @@ class ChipSession:
     def _select_application(self) -> None:
         select = CommandApdu(0x00, 0xA4, 0x04, 0x0C, files.EMRTD_AID)
         self._transmit(select).check("SELECT eMRTD application")
+
+    # -- chip genuineness (the `GenuinenessSession` the auth protocols drive) ---------------
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        """Send one command under the session's Secure Messaging."""
+        return self._transmit(command)
+
+    def restart_secure_messaging(self, keys: SessionKeys) -> None:
+        """Chip Authentication: from the next command on, SM runs on the agreed keys."""
+        if self.sm is None:
+            raise ApplianceError(Reason.SM_PROTOCOL, "no Secure Messaging session to restart")
+        self.sm.rekey(keys)
+
+    @property
+    def supports_extended_length(self) -> bool:
+        return self.channel.transport.max_apdu_size() > 261
+
+    @property
+    def chip_authenticated_by_pace(self) -> bool:
+        return self.cam_evidence is not None or any(
+            c.name is CheckName.PACE_CAM for c in self.genuineness
+        )
+
+    def read_optional(self, ef: ElementaryFile) -> bytes | None:
+        try:
+            return self.read_file(ef)
+        except ApduError as exc:
+            if exc.reason is Reason.SM_PROTOCOL:
+                raise
+            return None
+
+    def restart_access(self) -> None:
+        """A new PACE (same option) or BAC session, then the application again."""
+        self.sm = None
+        if self.access is not None and self.access.protocol == "PACE" and self._pace_option:
+            with self._timed("pace"):
+                self._pace(self._pace_option)
+            with self._timed("select_application"):
+                self._select_application()
+            return
+        with self._timed("select_application"):
+            self._select_application()
+        with self._timed("bac"):
+            self._bac()
 
     # -- transmission ------------------------------------------------------------------------
 
@@ -538,6 +603,10 @@ class ChipSession:
             # no usable EF.COM: try the data groups a passport commonly carries
             listed = [files.data_group(n) for n in (1, 2, 5, 7, 11, 12, 13, 14, 15, 16)]
         wanted = [ef for ef in listed if ef.name not in _EAC_PROTECTED]
+        if self.options.authenticate_chip:
+            numbers = [files.DATA_GROUPS.index(ef) + 1 for ef in wanted]
+            with self._timed("chip_genuineness"):
+                self.genuineness.extend(authenticate_chip(self, numbers, self._rng))
         for ef in wanted:
             self._read_into(result, ef)
         self._read_into(result, files.EF_SOD)
@@ -602,6 +671,8 @@ def _com_data_groups(com: bytes) -> list[ElementaryFile] | None:
     listed = {files.data_group_for_tag(t) for t in tags.value}
     return [ef for ef in files.DATA_GROUPS if ef in listed]
 
+
+_ = IntegratedMapping  # imported for its side effect: PACE-IM joins the supported mappings
 
 __all__ = [
     "AccessKey",

@@ -1,0 +1,115 @@
+"""Is this the chip the issuer made? Chip Authentication, Active Authentication, PACE-CAM.
+
+Passive Authentication proves the data is the issuer's, not that the chip is: a copy of every
+file verifies just as well. Only a chip holding the private key whose public half the issuer
+signed (DG14, DG15 or EF.CardSecurity) passes these protocols. Order (ICAO 9303-11 Appendix
+J.1): PACE-CAM already authenticated the chip when the session used it; else Chip
+Authentication when DG14 offers it (preferred: it also replaces the weak BAC keys); else Active
+Authentication when DG15 exists.
+
+`authenticate_chip` runs during the live session and returns the `chip_authentication` and
+`active_authentication` checks; `pace_cam` is judged with the trust store (`pace_cam.py`).
+`apply_clone_verdict` turns a failed genuineness check into `CHIP_CLONE_SUSPECTED` when the
+data itself verified: the signature of a genuine document on a chip that cannot prove itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from appliance.emrtd.auth.active_auth import run_active_authentication
+from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus
+from appliance.emrtd.auth.chip_auth import SecureChannel, run_chip_authentication
+from appliance.emrtd.files import ElementaryFile, data_group
+from appliance.errors import Reason
+
+Random = Callable[[int], bytes]
+
+GENUINENESS_CHECKS = (
+    CheckName.CHIP_AUTHENTICATION,
+    CheckName.ACTIVE_AUTHENTICATION,
+    CheckName.PACE_CAM,
+)
+#: the Passive Authentication checks that must pass for "valid data"
+_DATA_CHECKS = (
+    CheckName.SOD_SIGNATURE,
+    CheckName.DS_CERTIFICATE_CHAIN,
+    CheckName.DG_HASHES,
+)
+_GENUINENESS_FAILURES = (Reason.CA_FAILED, Reason.AA_FAILED, Reason.CAM_FAILED)
+
+
+class GenuinenessSession(SecureChannel, Protocol):
+    """A chip session, after access control, as the genuineness protocols drive it."""
+
+    @property
+    def chip_authenticated_by_pace(self) -> bool:
+        """True when PACE-CAM ran (its own check decides whether it proved anything)."""
+        ...
+
+    def read_optional(self, ef: ElementaryFile) -> bytes | None:
+        """The file's content, None when the chip lacks or refuses it."""
+        ...
+
+    def restart_access(self) -> None:
+        """New BAC/PACE session after the chip dropped Secure Messaging."""
+        ...
+
+
+def authenticate_chip(
+    session: GenuinenessSession, data_groups: list[int], rng: Random
+) -> list[Check]:
+    """The chip_authentication and active_authentication checks of this session."""
+    ca_name, aa_name = CheckName.CHIP_AUTHENTICATION, CheckName.ACTIVE_AUTHENTICATION
+    if session.chip_authenticated_by_pace:
+        detail = "PACE-CAM authenticates the chip (see pace_cam)"
+        return [
+            Check.skipped(ca_name, detail, Reason.OK),
+            Check.skipped(aa_name, detail, Reason.OK),
+        ]
+    dg14 = session.read_optional(data_group(14)) if 14 in data_groups else None
+    ca = run_chip_authentication(session, dg14, rng) if dg14 is not None else None
+    if ca is not None and ca.status is CheckStatus.FAIL:
+        session.restart_access()  # the chip (or our keys) dropped SM: read on in a new session
+    if ca is not None and ca.status is not CheckStatus.WARN:
+        return [ca, Check.skipped(aa_name, "Chip Authentication is preferred", Reason.OK)]
+    if ca is None:
+        why = "no DG14" if dg14 is None else "DG14 offers no Chip Authentication"
+        ca = Check.skipped(ca_name, why, Reason.OK)
+    dg15 = session.read_optional(data_group(15)) if 15 in data_groups else None
+    if dg15 is None:
+        return [ca, Check.skipped(aa_name, "no DG15", Reason.OK)]
+    return [ca, run_active_authentication(session, dg15, dg14, rng)]
+
+
+def apply_clone_verdict(checks: list[Check]) -> list[Check]:
+    """Valid data on a chip failing CA/AA/CAM -> that check's reason is CHIP_CLONE_SUSPECTED.
+
+    "Valid data": the SOD signature, the DS chain and the data group hashes all passed. When
+    the data is bad too, the failure keeps its protocol reason (a forgery, not a clone).
+    """
+    by_name = {c.name: c for c in checks}
+    data_valid = all(
+        by_name.get(name) is not None and by_name[name].status is CheckStatus.PASS
+        for name in _DATA_CHECKS
+    )
+    if not data_valid:
+        return checks
+    out = []
+    for check in checks:
+        if (
+            check.name in GENUINENESS_CHECKS
+            and check.status is CheckStatus.FAIL
+            and check.reason in _GENUINENESS_FAILURES
+        ):
+            check = Check.failed(
+                check.name,
+                Reason.CHIP_CLONE_SUSPECTED,
+                f"signed data on a chip that fails {check.reason.value}: {check.detail}",
+            )
+        out.append(check)
+    return out
+
+
+__all__ = ["GENUINENESS_CHECKS", "GenuinenessSession", "apply_clone_verdict", "authenticate_chip"]
