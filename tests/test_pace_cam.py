@@ -1,0 +1,197 @@
+"""PACE-CAM: ICAO 9303-11 Appendix I replayed by the terminal, CA_IC checked against the static
+key, and the `pace_cam` check with EF.CardSecurity signed by a test PKI (or not trusted).
+
+The vectors file holds Appendix I only in part; the remaining values (the ephemeral keys and
+the chip's mapping key) are copied from the appendix below. The static key is "checked": false
+in the vectors: CA_IC * PK_IC = PK_Map,IC proves it, since PK_Map,IC is also the mapping key
+that yields the checked session keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.emrtd import tlv
+from appliance.emrtd.auth.checks import CheckStatus
+from appliance.emrtd.auth.importer import import_file
+from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.lds import security_infos
+from appliance.emrtd.lds.security_infos import ChipAuthenticationPublicKeyInfo
+from appliance.emrtd.pace import ID_PACE, PacePassword, PaceProtocol, PaceTerminal
+from appliance.emrtd.pace_cam import (
+    CamEvidence,
+    ChipAuthenticationMapping,
+    cam_evidence,
+    decrypt_chip_authentication_data,
+    encrypt_chip_authentication_data,
+    pace_cam_check,
+    verify_chip_authentication_data,
+)
+from appliance.errors import ApplianceError, Reason
+from hardware_mocks.pki import PkiAlgorithm, load_or_create_pki, sign_card_security
+from tests.icao_vectors import hexval, text
+
+I1 = "pace_i1_ecdh_cam_brainpoolp256r1_partial"
+CAM_AES128 = PaceProtocol.from_oid(ID_PACE + ".6.2")
+
+# ICAO 9303-11 Appendix I.1 values absent from the vectors file
+ENCRYPTED_NONCE = bytes.fromhex("CB60E8E0D85B76A9BD304747C2AD42E2")
+TERMINAL_MAPPING_PRIVATE = bytes.fromhex(
+    "5D8BB87BD74D985A4B7D4325B9F7B976FE835122773400798914AA22738135CC"
+)
+TERMINAL_MAPPING_PUBLIC = bytes.fromhex(
+    "047F1D410ADB7DDB3B84BF1030800981A9105D7457B4A3ADE002384F3086C67EDE"
+    "1AB889104A27DB6D842B019020FBF3CEACB0DC627F7BDCAC29969E19D0E553C1"
+)
+CHIP_MAPPING_PUBLIC = bytes.fromhex(
+    "04A234236AA9B9621E8EFB73B5245C0E09D2576E5277183C1208BDD55280CAE8B3"
+    "04F365713A356E65A451E165ECC9AC0AC46E3771342C8FE5AEDD092685338E23"
+)
+TERMINAL_EPHEMERAL_PRIVATE = bytes.fromhex(
+    "76ECFDAA9841C323A3F5FC5E88B88DB3EFF7E35EBF57A7E6946CB630006C2120"
+)
+TERMINAL_EPHEMERAL_PUBLIC = bytes.fromhex(
+    "04446C934084D9DAB863944F219520076C29EE3F7AE6722B11FF319EC1C7728F95"
+    "5483400BFF60BF0C5929270009277DC2A515E12575010AD9BA916CF1BF86FEFC"
+)
+CHIP_EPHEMERAL_PUBLIC = bytes.fromhex(
+    "0402AD566F3C6EC7F9324509AD50A51FA52030782A4968FCFEDF737DAEA9933331"
+    "11C3B9B4C2287789BD137E7F8AA882E2A3C633CCD6ECC2C63C57AD401A09C2E1"
+)
+#: ChipAuthenticationPublicKeyInfo of EF.CardSecurity (standardized domain parameters, id 13)
+CA_PUBLIC_KEY_INFO = bytes.fromhex(
+    "3062060904007F0007020201023052300C060704007F0007010202010D034200041872709494399E"
+    "7470A6431BE25E83EEE24FEA568C2ED28DB48E05DB3A610DC884D256A40E35EFCB59BF6753D3A489"
+    "D28C7A4D973C2DA138A6E7A4A08F68E16F02010D"
+)
+
+
+def _static_key_info() -> ChipAuthenticationPublicKeyInfo:
+    [info] = security_infos.parse(tlv.encode(0x31, CA_PUBLIC_KEY_INFO)).infos
+    assert isinstance(info, ChipAuthenticationPublicKeyInfo) and info.key_id == 13
+    return info
+
+
+def _replay() -> tuple[PaceTerminal, bytes]:
+    """The terminal through Appendix I.1; returns it and the chip's last answer."""
+    randomness = [TERMINAL_MAPPING_PRIVATE, TERMINAL_EPHEMERAL_PRIVATE]
+    terminal = PaceTerminal(
+        CAM_AES128,
+        13,
+        PacePassword.from_mrz(text(I1, "mrz_information")),
+        rng=lambda n: randomness.pop(0),
+    )
+    assert terminal.mse_set_at().encode() == bytes.fromhex(
+        "0022C1A40F800A04007F00070202040602830101"
+    )
+    assert terminal.step1().encode() == bytes.fromhex("10860000027C0000")
+    step2 = terminal.step2(tlv.encode(0x7C, tlv.encode(0x80, ENCRYPTED_NONCE)))
+    assert step2.encode() == bytes.fromhex("10860000457C438141") + TERMINAL_MAPPING_PUBLIC + b"\0"
+    step3 = terminal.step3(tlv.encode(0x7C, tlv.encode(0x82, CHIP_MAPPING_PUBLIC)))
+    assert step3.encode() == bytes.fromhex("10860000457C438341") + TERMINAL_EPHEMERAL_PUBLIC + b"\0"
+    step4 = terminal.step4(tlv.encode(0x7C, tlv.encode(0x84, CHIP_EPHEMERAL_PUBLIC)))
+    assert step4.encode() == (
+        bytes.fromhex("008600000C7C0A8508") + hexval(I1, "auth_token_T_IFD") + b"\0"
+    )
+    last = tlv.encode(
+        0x7C,
+        tlv.encode(0x86, hexval(I1, "auth_token_T_IC"))
+        + tlv.encode(0x8A, hexval(I1, "encrypted_A_IC")),
+    )
+    return terminal, last
+
+
+def test_i1_terminal_replays_the_exchange_and_keys() -> None:
+    terminal, last = _replay()
+    result = terminal.finish(last)
+    assert result.keys.ks_enc == hexval(I1, "ks_enc")
+    assert result.keys.ks_mac == hexval(I1, "ks_mac")
+    assert isinstance(terminal.mapping, ChipAuthenticationMapping)
+    assert terminal.mapping.chip_mapping_key == CHIP_MAPPING_PUBLIC
+
+
+def test_i1_chip_authentication_data_decrypts_and_proves_the_static_key() -> None:
+    terminal, last = _replay()
+    evidence = cam_evidence(terminal.finish(last), terminal.mapping)
+    assert evidence.chip_authentication_data == hexval(I1, "chip_authentication_data_CA_IC")
+    assert evidence.chip_mapping_key == CHIP_MAPPING_PUBLIC
+    info = _static_key_info()
+    assert verify_chip_authentication_data(evidence, info)
+    assert info.public_key.endswith(hexval(I1, "chip_static_public_key_xy"))
+    ks_enc = hexval(I1, "ks_enc")
+    assert encrypt_chip_authentication_data(ks_enc, evidence.chip_authentication_data) == hexval(
+        I1, "encrypted_A_IC"
+    )
+
+
+def test_wrong_ca_data_or_static_key_does_not_verify() -> None:
+    terminal, last = _replay()
+    evidence = cam_evidence(terminal.finish(last), terminal.mapping)
+    altered = int.from_bytes(evidence.chip_authentication_data, "big") + 1
+    bad = CamEvidence(13, evidence.chip_mapping_key, altered.to_bytes(32, "big"))
+    assert not verify_chip_authentication_data(bad, _static_key_info())
+    zero = CamEvidence(13, evidence.chip_mapping_key, bytes(32))
+    assert not verify_chip_authentication_data(zero, _static_key_info())
+
+
+def test_missing_or_garbled_chip_authentication_data_is_cam_failed() -> None:
+    terminal, _ = _replay()
+    without = terminal.finish(tlv.encode(0x7C, tlv.encode(0x86, hexval(I1, "auth_token_T_IC"))))
+    with pytest.raises(ApplianceError) as err:
+        cam_evidence(without, terminal.mapping)
+    assert err.value.reason is Reason.CAM_FAILED
+    with pytest.raises(ApplianceError) as err:
+        decrypt_chip_authentication_data(CipherKind.AES128, bytes(16), bytes(32))  # no padding
+    assert err.value.reason is Reason.CAM_FAILED
+
+
+@pytest.fixture
+def signed_card_security() -> tuple[bytes, bytes]:
+    """EF.CardSecurity holding Appendix I's static key, signed by the test PKI; and the CSCA."""
+    pki = load_or_create_pki("DE", PkiAlgorithm.ECDSA_BRAINPOOL_P256)
+    infos = tlv.encode(0x31, CA_PUBLIC_KEY_INFO)
+    return sign_card_security(infos, pki.document_signer), pki.csca_der
+
+
+def _evidence() -> CamEvidence:
+    terminal, last = _replay()
+    return cam_evidence(terminal.finish(last), terminal.mapping)
+
+
+def test_pace_cam_check_passes_with_a_trusted_card_security(
+    tmp_path: Path, signed_card_security: tuple[bytes, bytes]
+) -> None:
+    card_security, csca = signed_card_security
+    with TrustStore(tmp_path / "t.sqlite3") as store:
+        assert import_file(csca, store, "csca.der").ok
+        check = pace_cam_check(_evidence(), card_security, store)
+    assert check.status is CheckStatus.PASS, check
+
+
+def test_pace_cam_check_fails_without_passive_authentication_of_card_security(
+    tmp_path: Path, signed_card_security: tuple[bytes, bytes]
+) -> None:
+    card_security, _ = signed_card_security
+    with TrustStore(tmp_path / "t.sqlite3") as store:  # the CSCA is not trusted
+        untrusted = pace_cam_check(_evidence(), card_security, store)
+        missing = pace_cam_check(_evidence(), None, store)
+        unused = pace_cam_check(None, card_security, store)
+    assert (untrusted.status, untrusted.reason) == (CheckStatus.FAIL, Reason.CAM_FAILED)
+    assert "PA_DS_UNTRUSTED" in untrusted.detail
+    assert (missing.status, missing.reason) == (CheckStatus.FAIL, Reason.CAM_FAILED)
+    assert unused.status is CheckStatus.SKIPPED
+
+
+def test_pace_cam_check_fails_when_the_chip_is_not_the_key_holder(
+    tmp_path: Path, signed_card_security: tuple[bytes, bytes]
+) -> None:
+    card_security, csca = signed_card_security
+    evidence = _evidence()
+    clone = CamEvidence(13, TERMINAL_MAPPING_PUBLIC, evidence.chip_authentication_data)
+    with TrustStore(tmp_path / "t.sqlite3") as store:
+        assert import_file(csca, store, "csca.der").ok
+        check = pace_cam_check(clone, card_security, store)
+    assert (check.status, check.reason) == (CheckStatus.FAIL, Reason.CAM_FAILED)
