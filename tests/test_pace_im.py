@@ -270,3 +270,50 @@ def test_mapping_object_sends_t_and_needs_the_protocol() -> None:
     assert mapping.terminal_data() == b"\x11" * 16
     with pytest.raises(ApplianceError):
         IntegratedMapping(_ec(), bytes(16), lambda n: b"\x11" * n)
+
+
+def test_chip_session_chooses_im_and_opens_with_the_h1_keys() -> None:
+    """ChipSession reads EF.CardAccess, runs Appendix H.1 and continues under its SM keys."""
+    from appliance.emrtd.reader import CanKey, ChipSession
+    from tests.scripted_card import CardSideSm, ScriptedCard, Step
+
+    pace_info = tlv.encode(
+        0x30,
+        tlv.encode(0x06, ECDH_IM_AES128.oid_bytes)
+        + tlv.encode(0x02, b"\x02")
+        + tlv.encode(0x02, b"\x0d"),
+    )
+    card_access = tlv.encode(0x31, pace_info)
+    sm = CardSideSm(CipherKind.AES128, hexval(H1, "ks_enc"), hexval(H1, "ks_mac"), 0)
+
+    def protected(expected_ins: int, data: bytes, sw: int) -> Any:
+        def answer(raw: bytes) -> bytes:
+            assert sm.command(raw).ins == expected_ins
+            return sm.response(data, sw)
+
+        return answer
+
+    chip_key = b"\x04" + hexval(H1, "chip_ephemeral_public_key_xy")
+    card = ScriptedCard(
+        [
+            Step(bytes.fromhex("00B09C00DF"), card_access + b"\x90\x00", "EF.CardAccess"),
+            Step(bytes.fromhex("0022C1A40F800A04007F00070202040402830102"), b"\x90\x00", "MSE"),
+            Step(
+                bytes.fromhex("10860000027C0000"),
+                tlv.encode(0x7C, tlv.encode(0x80, hexval(H1, "encrypted_nonce_z"))) + b"\x90\x00",
+            ),
+            Step(hexval(H1, "ga2_apdu_send_t"), bytes.fromhex("7C0282009000")),
+            Step(None, tlv.encode(0x7C, tlv.encode(0x84, chip_key)) + b"\x90\x00"),
+            Step(
+                bytes.fromhex("008600000C7C0A8508") + hexval(H1, "auth_token_T_IFD") + b"\x00",
+                tlv.encode(0x7C, tlv.encode(0x86, hexval(H1, "auth_token_T_IC"))) + b"\x90\x00",
+            ),
+            Step(None, protected(0xB0, b"", 0x6A82), "EF.CardSecurity absent"),
+            Step(None, protected(0xA4, b"", 0x9000), "SELECT eMRTD application"),
+        ]
+    )
+    randomness = [hexval(H1, "nonce_t"), hexval(H1, "terminal_ephemeral_private_key")]
+    session = ChipSession(card, CanKey(CAN), rng=lambda n: randomness.pop(0))
+    access = session.open()
+    assert card.finished
+    assert (access.protocol, access.mapping, access.parameter_id) == ("PACE", "IM", 13)
