@@ -195,3 +195,48 @@ def test_pace_cam_check_fails_when_the_chip_is_not_the_key_holder(
         assert import_file(csca, store, "csca.der").ok
         check = pace_cam_check(clone, card_security, store)
     assert (check.status, check.reason) == (CheckStatus.FAIL, Reason.CAM_FAILED)
+
+
+def test_chip_session_prefers_cam_and_keeps_its_evidence() -> None:
+    """EF.CardAccess offers GM and CAM: the session runs CAM (Appendix I) and keeps CA_IC."""
+    from typing import Any
+
+    from appliance.emrtd.reader import ChipSession, MrzKey
+    from tests.scripted_card import CardSideSm, ScriptedCard, Step
+
+    def pace_info(arc: int) -> bytes:
+        oid = PaceProtocol.from_oid(f"{ID_PACE}.{arc}.2").oid_bytes
+        body = tlv.encode(0x06, oid) + tlv.encode(0x02, b"\x02") + tlv.encode(0x02, b"\x0d")
+        return tlv.encode(0x30, body)
+
+    card_access = tlv.encode(0x31, pace_info(2) + pace_info(6))  # GM first, CAM second
+    sm = CardSideSm(CipherKind.AES128, hexval(I1, "ks_enc"), hexval(I1, "ks_mac"), 0)
+
+    def protected(expected_ins: int, sw: int) -> Any:
+        def answer(raw: bytes) -> bytes:
+            assert sm.command(raw).ins == expected_ins
+            return sm.response(b"", sw)
+
+        return answer
+
+    _, last = _replay()
+    card = ScriptedCard(
+        [
+            Step(bytes.fromhex("00B09C00DF"), card_access + b"\x90\x00", "EF.CardAccess"),
+            # two PACEInfos: DO'84 names the parameters
+            Step(bytes.fromhex("0022C1A412800A04007F0007020204060283010184010D"), b"\x90\x00"),
+            Step(None, tlv.encode(0x7C, tlv.encode(0x80, ENCRYPTED_NONCE)) + b"\x90\x00"),
+            Step(None, tlv.encode(0x7C, tlv.encode(0x82, CHIP_MAPPING_PUBLIC)) + b"\x90\x00"),
+            Step(None, tlv.encode(0x7C, tlv.encode(0x84, CHIP_EPHEMERAL_PUBLIC)) + b"\x90\x00"),
+            Step(None, last + b"\x90\x00", "T_IC and A_IC"),
+            Step(None, protected(0xB0, 0x6A82), "EF.CardSecurity"),
+            Step(None, protected(0xA4, 0x9000), "SELECT eMRTD application"),
+        ]
+    )
+    randomness = [TERMINAL_MAPPING_PRIVATE, TERMINAL_EPHEMERAL_PRIVATE]
+    key = MrzKey("C11T002JM", "960812", "231031")
+    session = ChipSession(card, key, rng=lambda n: randomness.pop(0))
+    assert session.open().mapping == "CAM"
+    assert card.finished
+    assert session.cam_evidence == _evidence()
+    assert session.chip_authenticated_by_pace
