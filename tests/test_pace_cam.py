@@ -240,3 +240,58 @@ def test_chip_session_prefers_cam_and_keeps_its_evidence() -> None:
     assert card.finished
     assert session.cam_evidence == _evidence()
     assert session.chip_authenticated_by_pace
+
+
+@pytest.mark.parametrize(
+    ("arc", "cipher"),
+    [(4, CipherKind.AES128), (4, CipherKind.AES256), (4, CipherKind.TDES), (3, CipherKind.AES192),
+     (6, CipherKind.AES128), (6, CipherKind.AES256)],
+)  # fmt: skip
+def test_virtual_chip_mappings_agree_with_the_terminal(arc: int, cipher: CipherKind) -> None:
+    """The card side of IM/CAM (hardware_mocks) and the terminal side reach the same generator;
+    CAM's chip authentication data proves the chip's static key."""
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from appliance.emrtd.domain_parameters import standard_group
+    from appliance.emrtd.pace_im import IntegratedMapping
+    from hardware_mocks.virtual_chip.card_mappings import card_mapping, nonce_length
+
+    key_agreement = "DH" if arc == 3 else "ECDH"
+    mapping_name = "IM" if arc in (3, 4) else "CAM"
+    protocol = PaceProtocol.build(key_agreement, mapping_name, cipher)  # type: ignore[arg-type]
+    group = standard_group(0 if arc == 3 else 13)
+    nonce = os.urandom(nonce_length(arc, cipher))
+    static = ec.derive_private_key(0xABCDEF, ec.BrainpoolP256R1())
+    terminal: IntegratedMapping | ChipAuthenticationMapping = (
+        IntegratedMapping(group, nonce, os.urandom, protocol)
+        if mapping_name == "IM"
+        else ChipAuthenticationMapping(group, nonce, os.urandom, protocol)
+    )
+    card = card_mapping(arc, group, nonce, cipher, os.urandom, static)
+    chip_data, card_generator = card.map(terminal.terminal_data())
+    assert group.encode(terminal.generator(chip_data)) == group.encode(card_generator)
+    ks_enc = os.urandom(cipher.key_length)
+    encrypted = card.chip_authentication_data(ks_enc)
+    if mapping_name == "IM":
+        assert encrypted is None and chip_data == b""
+        return
+    assert encrypted is not None and isinstance(terminal, ChipAuthenticationMapping)
+    assert terminal.chip_mapping_key is not None
+    data = decrypt_chip_authentication_data(cipher, ks_enc, encrypted)
+    spki = static.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    info = ChipAuthenticationPublicKeyInfo("0.4.0.127.0.7.2.2.1.2", spki)
+    evidence = CamEvidence(13, terminal.chip_mapping_key, data)
+    assert verify_chip_authentication_data(evidence, info)
+    other = ec.derive_private_key(0xABCDEE, ec.BrainpoolP256R1()).public_key()
+    other_info = ChipAuthenticationPublicKeyInfo(
+        "0.4.0.127.0.7.2.2.1.2",
+        other.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+    assert not verify_chip_authentication_data(evidence, other_info)
