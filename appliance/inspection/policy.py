@@ -1,0 +1,248 @@
+"""The decision policy: a pure function of an inspection report and a signed configuration.
+
+    decision = decide(report, policy)      # no I/O, no clock: the same inputs, the same answer
+
+E-gate mode answers `OPEN` or `REFER(reasons)`; handheld mode answers `ADVISE` with the same
+reasons for the officer, who decides. Fail closed: a failed step, a step that timed out, a
+required step that was skipped or is absent, or a warning the policy does not accept all refer.
+The exception cases of the Frontex ABC operational guidelines each have a stable reason and a
+line the officer sees (`OFFICER_GUIDANCE`).
+
+The policy file is TOML, signed with Ed25519 (`signed_config`); `load_policy` refuses an
+unsigned (`POLICY_UNSIGNED`), tampered, malformed or rolled-back (`POLICY_INVALID`) file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance.emrtd.auth.checks import CheckStatus
+from appliance.errors import ApplianceError, Reason
+from appliance.inspection import signed_config as sc
+from appliance.inspection.report import InspectionReport, StepName
+
+POLICY_FILE = "policy.toml"
+
+
+class Verdict(StrEnum):
+    OPEN = "OPEN"
+    REFER = "REFER"
+    ADVISE = "ADVISE"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModePolicy(_Model):
+    """What one mode (e-gate or handheld) requires."""
+
+    #: steps that must run and pass; skipped or absent refers (STEP_MISSING)
+    required_steps: tuple[StepName, ...]
+    #: seconds each step may take before it is abandoned (STEP_TIMEOUT); others: default
+    step_timeouts_s: dict[StepName, float] = Field(default_factory=dict)
+    default_step_timeout_s: float = Field(default=10.0, gt=0)
+    #: chip reads tried when the chip is pulled away or the link drops mid-read
+    chip_read_attempts: int = Field(default=2, ge=1, le=5)
+    #: warnings that do not refer (all others do)
+    accepted_warnings: tuple[Reason, ...] = (Reason.MRZ_NAME_TRUNCATED,)
+    #: first letter of the document code: P passports, I/A/C identity cards
+    allowed_document_types: tuple[str, ...] = ("P",)
+    #: ICAO issuing-state codes served at this lane; empty: every state
+    allowed_issuers: tuple[str, ...] = ()
+
+    def timeout_s(self, step: StepName) -> float:
+        return self.step_timeouts_s.get(step, self.default_step_timeout_s)
+
+
+_EGATE_REQUIRED = (
+    StepName.DOCUMENT_PRESENCE,
+    StepName.MRZ,
+    StepName.CHIP_ACCESS,
+    StepName.DATA_GROUPS,
+    StepName.AUTHENTICITY,
+    StepName.DOCUMENT_VALIDITY,
+    StepName.WATCHLIST,
+    StepName.REPEATED_USE,
+    StepName.BIOMETRICS,
+    StepName.GATE_SENSORS,
+)
+
+
+class PolicyConfig(_Model):
+    """The signed decision policy (`policy.toml`)."""
+
+    #: monotonic: a file with a lower version than one accepted before is refused
+    version: int = Field(ge=1)
+    name: str = "default"
+    egate: ModePolicy = ModePolicy(required_steps=_EGATE_REQUIRED)
+    handheld: ModePolicy = ModePolicy(
+        required_steps=_EGATE_REQUIRED[:-2],
+        allowed_document_types=("P", "I", "A", "C", "V"),
+    )
+    #: seconds back in the history in which an earlier passage counts as a repeated use
+    reuse_window_s: int = Field(default=12 * 3600, ge=0)
+    #: earlier passages (gate opened) within the window that a document may have
+    max_passages_in_window: int = Field(default=0, ge=0)
+    #: a watchlist older than this is stale: the watchlist step fails closed
+    watchlist_max_age_h: float = Field(default=48.0, gt=0)
+    #: days after the printed expiry date a document is still accepted (0: none)
+    expiry_grace_days: int = Field(default=0, ge=0)
+
+    def mode(self, mode: Literal["egate", "handheld"]) -> ModePolicy:
+        return self.egate if mode == "egate" else self.handheld
+
+
+class Decision(_Model):
+    """The policy's answer for one report; `officer` holds the guidance the officer sees."""
+
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    officer: tuple[str, ...]
+    policy_version: int
+
+    @property
+    def opens_gate(self) -> bool:
+        return self.verdict is Verdict.OPEN
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.model_dump(mode="json")
+        return data
+
+
+#: what the officer is shown per reason (Frontex ABC operational guidelines' exception cases)
+_FALSIFIED = "suspected falsification, second line"
+_CLONE = "chip may be cloned, second line"
+OFFICER_GUIDANCE: dict[Reason, str] = {
+    Reason.PA_SIGNATURE_INVALID: f"Chip data not signed by its issuer: {_FALSIFIED}",
+    Reason.PA_DS_UNTRUSTED: "Document signer not trusted (CSCA unknown): verify manually",
+    Reason.PA_DS_REVOKED: f"Document signer revoked by its issuer: {_FALSIFIED}",
+    Reason.PA_DG_HASH_MISMATCH: f"Chip data altered after issue: {_FALSIFIED}",
+    Reason.PA_DG_NOT_IN_SOD: f"Chip holds data its issuer did not sign: {_FALSIFIED}",
+    Reason.PA_SOD_COM_MISMATCH: "Chip file list differs from the signed data: inspect",
+    Reason.PA_COUNTRY_MISMATCH: "Signer country differs from the issuing state: inspect",
+    Reason.PA_CERT_EXPIRED: "Signer certificate expired: check the document manually",
+    Reason.PA_NOT_CHECKED: "Authenticity could not be checked: verify manually",
+    Reason.CA_FAILED: f"Chip Authentication failed: {_CLONE}",
+    Reason.AA_FAILED: f"Active Authentication failed: {_CLONE}",
+    Reason.CAM_FAILED: f"PACE-CAM chip authentication failed: {_CLONE}",
+    Reason.CHIP_CLONE_SUSPECTED: f"Chip could not prove it is genuine: {_CLONE}",
+    Reason.DG1_MRZ_MISMATCH: f"Chip data differs from the printed page: {_FALSIFIED}",
+    Reason.WATCHLIST_HIT: "Document reported lost or stolen: retain it, second line",
+    Reason.DOCUMENT_REUSED: "Document already used to pass in the window: check for sharing",
+    Reason.DOCUMENT_EXPIRED: "Document expired: manual processing",
+    Reason.DOCUMENT_TYPE_NOT_ALLOWED: "Document type or issuer not served by this lane",
+    Reason.FACE_NO_MATCH: "Face does not match the chip photo: compare in person",
+    Reason.FACE_NOT_LIVE: "Liveness failed (possible presentation attack): officer check",
+    Reason.FACE_QUALITY: "No usable face image: manual comparison",
+    Reason.FACE_NOT_FOUND: "No face found: manual comparison",
+    Reason.TAILGATING: "More than one person in the gate: attend, re-process both",
+    Reason.GATE_MANUAL_OPEN: "Exit door opened manually: attend the gate",
+    Reason.GATE_FAULT: "Gate controller fault: lane to manual mode",
+    Reason.STEP_TIMEOUT: "A check took too long: process manually",
+    Reason.STEP_MISSING: "A required check did not run: process manually",
+    Reason.WATCHLIST_STALE: "Watchlist out of date: query the central system manually",
+    Reason.WATCHLIST_INVALID: "Watchlist refused (signature): query the central system",
+    Reason.HISTORY_STORAGE: "Check could not be recorded: process manually",
+    Reason.MRZ_CHECK_DIGIT: "MRZ not read reliably: re-scan or read manually",
+    Reason.MRZ_UNREADABLE: "MRZ could not be read: re-scan or read manually",
+}
+_DEFAULT_GUIDANCE = "Refer to an officer"
+
+
+def guidance(reason: Reason) -> str:
+    return OFFICER_GUIDANCE.get(reason, f"{_DEFAULT_GUIDANCE} ({reason.value})")
+
+
+def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
+    """The decision for `report` under `policy` (pure: no I/O, no clock)."""
+    mode = policy.mode(report.mode)
+    reasons: list[Reason] = []
+    seen = {step.name for step in report.steps}
+    for step in report.steps:
+        failed = step.status is CheckStatus.FAIL
+        if failed or (
+            step.status is CheckStatus.WARN and step.reason not in mode.accepted_warnings
+        ):
+            reasons.append(step.reason)
+        elif (
+            step.status is CheckStatus.SKIPPED
+            and step.name in mode.required_steps
+            and not _explained(report, step.name)
+        ):
+            reasons.append(Reason.STEP_MISSING)
+    if any(name not in seen for name in mode.required_steps) or not report.steps:
+        reasons.append(Reason.STEP_MISSING)
+    unique = tuple(dict.fromkeys(reasons))
+    if report.mode == "handheld":
+        verdict = Verdict.ADVISE
+    else:
+        verdict = Verdict.REFER if unique else Verdict.OPEN
+    return Decision(
+        verdict=verdict,
+        reasons=unique or (Reason.OK,),
+        officer=tuple(guidance(r) for r in unique),
+        policy_version=policy.version,
+    )
+
+
+def _explained(report: InspectionReport, name: StepName, depth: int = 0) -> bool:
+    """A skipped step is explained when the step it waited for failed (its reason is already
+    among the decision's): the officer sees the cause, not a list of consequences."""
+    step = report.step(name)
+    if step is None or depth > len(report.steps):
+        return False
+    if step.status is CheckStatus.FAIL:
+        return True
+    blocker = step.facts.get("blocked_by")
+    if step.status is not CheckStatus.SKIPPED or not isinstance(blocker, str):
+        return False
+    try:
+        return _explained(report, StepName(blocker), depth + 1)
+    except ValueError:
+        return False
+
+
+def parse_policy(content: bytes) -> PolicyConfig:
+    """Validate policy TOML; anything malformed is `POLICY_INVALID` (no other exception)."""
+    try:
+        raw = tomllib.loads(content.decode("utf-8"))
+        return PolicyConfig.model_validate(raw)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ApplianceError(Reason.POLICY_INVALID, "policy is not TOML") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise ApplianceError(
+            Reason.POLICY_INVALID, f"policy field {where}: {first['msg']}"
+        ) from exc
+
+
+def load_policy(data_dir: Path, path: Path | None = None) -> PolicyConfig:
+    """The installed policy, verified against the data dir's trusted keys, or a refusal."""
+    policy_path = path or data_dir / POLICY_FILE
+    trusted = sc.TrustedKeys.load(data_dir / sc.KEYS_DIR)
+    content = sc.read_verified(policy_path, sc.ArtefactKind.POLICY, trusted)
+    policy = parse_policy(content)
+    sc.VersionGuard(data_dir).accept(sc.ArtefactKind.POLICY, policy.version)
+    return policy
+
+
+def default_policy_toml(version: int = 1, *, require_biometrics: bool = True) -> bytes:
+    """A policy file with the defaults above, for the central system (or demo) to sign."""
+    import tomli_w
+
+    policy = PolicyConfig(version=version)
+    data = policy.model_dump(mode="json")
+    if not require_biometrics:
+        data["name"] = "no-biometrics"
+        for mode in ("egate", "handheld"):
+            data[mode]["required_steps"] = [
+                s for s in data[mode]["required_steps"] if s != StepName.BIOMETRICS.value
+            ]
+    return tomli_w.dumps(data).encode("utf-8")
