@@ -39,6 +39,12 @@ class HardwareConfig(_Section):
     virtual_card: str = "hardware_mocks.virtual_chip.transport:open_virtual"
     #: PC/SC reader by name
     pcsc_card: str = "drivers.pcsc:open_reader"
+    #: exit-door controller on a serial port (called with the port)
+    gate: str = "drivers.gate:open_gate"
+    #: simulated exit-door controller on a pty, used when `inspection.gate_port` is "simulated"
+    gate_simulator: str = "hardware_mocks.gate:start_virtual_gate"
+    #: simulated travellers for `appliance demo` (called with seed and run number)
+    traveller_simulator: str = "hardware_mocks.traveller_sim:open_simulator"
 
 
 class DeviceConfig(_Section):
@@ -70,12 +76,23 @@ class FaceConfig(_Section):
     liveness_step_timeout_s: float = Field(default=4.0, gt=0)
 
 
+class InspectionConfig(_Section):
+    """The check workflow (appliance/inspection); the decision policy itself is a signed file."""
+
+    #: serial port of the exit-door controller, or "simulated" (virtual controller on a pty)
+    gate_port: str = "simulated"
+    #: factory (``module:callable``) of the face step, DG2 image bytes -> 1:1 result; empty:
+    #: no face verifier, the biometrics step is skipped (the signed policy decides if that refers)
+    face_verifier: str = ""
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     face: FaceConfig = Field(default_factory=FaceConfig)
+    inspection: InspectionConfig = Field(default_factory=InspectionConfig)
     data_dir: Path = Path("var")
 
 

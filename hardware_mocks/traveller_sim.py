@@ -1,0 +1,225 @@
+"""Simulated travellers for the headless e-gate: genuine, expired, watchlisted, reused, forged,
+cloned, tailgating... each carrying a virtual chip and the MRZ printed on its data page.
+
+`TravellerSimulator(seed, run).travellers(n)` draws a reproducible mix (the kinds depend on
+`seed` only; the documents also on `run`, so running the demo twice in one data directory
+presents new documents rather than "reusing" the previous run's). Authenticity defects come from
+`virtual_chip.defects` (real crypto: altered data groups, wrong signers, revoked or expired
+certificates, cloned chips). Lost/stolen documents are drawn from a fixed pool that
+`stolen_documents()` lists for the central system's watchlist; `trust_material()` is what the
+appliance must import to trust the simulated issuing state (CSCA, a CRL revoking the
+`revoked_ds` signer, the expired CSCA of `expired_csca`).
+
+Each traveller gives the appliance its devices: `scanner()` (the MRZ), and the chip either
+in-process (`transport()`) or behind real pcscd (`on_pcsc_reader()`, via vpcd).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from appliance.errors import Reason
+from hardware_mocks.virtual_chip import (
+    TravellerProfile,
+    VirtualCardTransport,
+    VirtualChip,
+    make_profile,
+)
+from hardware_mocks.virtual_chip.defects import (
+    EXPECTED,
+    Defect,
+    defective_contents,
+    trust_material,
+)
+from hardware_mocks.virtual_chip.face import synthetic_face_jpeg
+
+
+class Kind(StrEnum):
+    GENUINE = "genuine"
+    EXPIRED = "expired"
+    WATCHLISTED = "watchlisted"
+    REUSED = "reused"
+    ID_CARD = "id_card"
+    TAILGATING = "tailgating"
+    MANUAL_DOOR = "manual_door"
+    FORGED_DG = "forged_dg"
+    BAD_SOD_SIGNATURE = "bad_sod_signature"
+    UNKNOWN_CSCA = "unknown_csca"
+    REVOKED_DS = "revoked_ds"
+    EXPIRED_CSCA = "expired_csca"
+    COUNTRY_MISMATCH = "country_mismatch"
+    DG_NOT_IN_SOD = "dg_not_in_sod"
+    CLONED = "cloned"
+
+
+#: relative frequency of each kind in a simulated crowd
+DEFAULT_MIX: dict[Kind, int] = {
+    Kind.GENUINE: 60,
+    Kind.EXPIRED: 5,
+    Kind.WATCHLISTED: 4,
+    Kind.REUSED: 4,
+    Kind.ID_CARD: 2,
+    Kind.TAILGATING: 3,
+    Kind.MANUAL_DOOR: 1,
+    **{Kind(d.value): 2 for d in Defect},
+}
+
+_KIND_REASON: dict[Kind, Reason] = {
+    Kind.EXPIRED: Reason.DOCUMENT_EXPIRED,
+    Kind.WATCHLISTED: Reason.WATCHLIST_HIT,
+    Kind.REUSED: Reason.DOCUMENT_REUSED,
+    Kind.ID_CARD: Reason.DOCUMENT_TYPE_NOT_ALLOWED,
+    Kind.TAILGATING: Reason.TAILGATING,
+    Kind.MANUAL_DOOR: Reason.GATE_MANUAL_OPEN,
+    **{Kind(d.value): reason for d, (_, reason) in EXPECTED.items()},
+}
+
+#: seeds of the documents reported lost or stolen (the watchlist's pool)
+STOLEN_POOL = range(7_000_000, 7_000_040)
+#: the reader slot vpcd serves the demo's chips on (port 35963 is "Virtual PCD 00 00")
+PCSC_READER = "Virtual PCD 00 00"
+PCSC_PORT = 35963
+#: a small portrait keeps DG2, and so each simulated read, at a realistic 12 kB
+_FACE_BYTES = 12_000
+
+
+class StaticMrzScanner:
+    """An `MrzScanner` that reads one document's printed MRZ (the OCR already done)."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self._lines = lines
+
+    def lines(self, timeout_s: float) -> list[str] | None:
+        return list(self._lines)
+
+
+@dataclass
+class SimulatedTraveller:
+    """One traveller at the gate; `repr` shows no personal data."""
+
+    sequence: int
+    kind: Kind
+    profile: TravellerProfile = field(repr=False)
+    chip: VirtualChip = field(repr=False)
+    #: what the gate's sensors report while this traveller is inside
+    gate_events: tuple[str, ...] = ()
+
+    @property
+    def expected_reason(self) -> Reason:
+        """The reason the e-gate must refer this traveller for (OK: it should open)."""
+        return _KIND_REASON.get(self.kind, Reason.OK)
+
+    @property
+    def mrz_lines(self) -> tuple[str, ...]:
+        return self.profile.mrz_lines
+
+    def scanner(self) -> StaticMrzScanner:
+        return StaticMrzScanner(self.profile.mrz_lines)
+
+    def transport(self) -> VirtualCardTransport:
+        """The chip on an in-process reader."""
+        return VirtualCardTransport(self.chip)
+
+    @contextmanager
+    def on_pcsc_reader(self) -> Iterator[str]:
+        """The chip placed on vpcd's reader behind pcscd; yields the PC/SC reader name."""
+        from hardware_mocks.vpcd import VpcdBridge
+
+        with VpcdBridge(self.chip, port=PCSC_PORT):
+            yield PCSC_READER
+
+
+def _profile(seed: int, **overrides: object) -> TravellerProfile:
+    face = synthetic_face_jpeg(seed % 1000, _FACE_BYTES)
+    return make_profile(seed, face_image=face, **overrides)
+
+
+class TravellerSimulator:
+    def __init__(self, seed: int = 0, run: int = 0, mix: dict[Kind, int] | None = None) -> None:
+        self.seed = seed
+        self.run = run
+        self.mix = mix or DEFAULT_MIX
+        self._passed: list[TravellerProfile] = []
+
+    def _document_seed(self, sequence: int) -> int:
+        digest = hashlib.sha256(f"traveller/{self.seed}/{self.run}/{sequence}".encode()).digest()
+        return 1_000_000 + int.from_bytes(digest[:4], "big") % 900_000_000
+
+    def travellers(self, count: int) -> Iterator[SimulatedTraveller]:
+        rng = random.Random(self.seed)
+        kinds, weights = zip(*self.mix.items(), strict=True)
+        for sequence in range(1, count + 1):
+            kind = rng.choices(kinds, weights)[0]
+            if kind is Kind.REUSED and not self._passed:
+                kind = Kind.GENUINE  # nothing has passed yet that could be reused
+            yield self._make(sequence, kind, rng)
+
+    def _make(self, sequence: int, kind: Kind, rng: random.Random) -> SimulatedTraveller:
+        doc_seed = self._document_seed(sequence)
+        events: tuple[str, ...] = ()
+        if kind is Kind.REUSED:
+            profile = rng.choice(self._passed)
+        elif kind is Kind.WATCHLISTED:
+            profile = _profile(rng.choice(STOLEN_POOL))
+        elif kind is Kind.EXPIRED:
+            profile = _profile(doc_seed, date_of_expiry=f"{20 + rng.randrange(5):02d}0615")
+        elif kind is Kind.ID_CARD:
+            profile = _profile(doc_seed, document_code="ID")
+        else:
+            profile = _profile(doc_seed)
+        if kind is Kind.TAILGATING:
+            events = ("tailgating",)
+        elif kind is Kind.MANUAL_DOOR:
+            events = ("manual_open",)
+        try:
+            defect: Defect | None = Defect(kind.value)
+        except ValueError:
+            defect = None
+        chip = VirtualChip(defective_contents(profile, defect) if defect else profile)
+        if kind is Kind.GENUINE:
+            self._passed.append(profile)
+        return SimulatedTraveller(sequence, kind, profile, chip, events)
+
+    def stolen_documents(self) -> list[tuple[str, str, str, str]]:
+        """(issuing state, document type, number, category) of every reported document."""
+        out = []
+        for seed in STOLEN_POOL:
+            profile = make_profile(seed)
+            category = "stolen" if seed % 3 else "lost"
+            out.append((profile.issuing_state, profile.document_code[:1],
+                        profile.document_number, category))  # fmt: skip
+        return out
+
+    def trust_material(self) -> list[bytes]:
+        """CSCA certificates first, then CRLs (DER): what `appliance trust import` takes."""
+        specimen = make_profile()
+        files = trust_material(specimen, Defect.REVOKED_DS)
+        files += [f for f in trust_material(specimen, Defect.EXPIRED_CSCA) if f not in files]
+        crls = [f for f in files if _is_crl(f)]
+        return [f for f in files if f not in crls] + crls
+
+    def start_pcsc(self) -> None:
+        """Make sure pcscd with the vpcd reader runs (raises when it is not installed)."""
+        from hardware_mocks.pcsc_stack import ensure_pcscd
+
+        ensure_pcscd()
+
+
+def _is_crl(der: bytes) -> bool:
+    from cryptography import x509
+
+    try:
+        x509.load_der_x509_crl(der)
+    except ValueError:
+        return False
+    return True
+
+
+def open_simulator(seed: int = 0, run: int = 0) -> TravellerSimulator:
+    """Factory for `appliance.wiring` (config `hardware.traveller_simulator`)."""
+    return TravellerSimulator(seed, run)
