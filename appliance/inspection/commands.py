@@ -1,0 +1,111 @@
+"""`appliance demo`: the e-gate with simulated hardware (headless until the UIs exist).
+
+Exit codes: 0 when every simulated traveller got the decision the simulation expected (genuine
+travellers through, every planted problem referred with its reason), 1 when any did not,
+2 when the lane could not run (policy refused, no PC/SC stack, a device missing).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from appliance.config import data_dir, load_config
+from appliance.errors import ApplianceError, Reason
+from appliance.inspection.demo import (
+    DemoOptions,
+    Passage,
+    describe_data_dir,
+    render_summary,
+    run_demo,
+)
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_FAULT = 0, 1, 2
+_NO_UI_COUNT = 5
+
+
+class _Progress:
+    """A one-line progress bar on stderr, drawn only when stdout is a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done = total, enabled, 0
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            sys.stderr.flush()
+
+
+@click.command("demo")
+@click.option("--headless", is_flag=True, help="No UI: print one line per traveller.")
+@click.option(
+    "--travellers",
+    "count",
+    type=click.IntRange(1, 1_000_000),
+    default=20,
+    show_default=True,
+    help="How many simulated travellers go through the gate.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the traveller mix.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, then a summary object.")
+@click.option(
+    "--pcsc", is_flag=True, help="Read each chip through real pcscd (vpcd), as a hardware reader."
+)
+def demo(headless: bool, count: int, seed: int, as_json: bool, pcsc: bool) -> None:
+    """Run simulated travellers through the whole e-gate pipeline on simulated hardware."""
+    if not headless:
+        click.echo(
+            "The kiosk and guard UIs are not there yet (a later issue): running "
+            f"{_NO_UI_COUNT} travellers headless; use --headless --travellers N for more.",
+            err=True,
+        )
+        count = _NO_UI_COUNT
+    config = load_config()
+    directory = data_dir(config)
+    click.echo(describe_data_dir(directory), err=True)
+    progress = _Progress(count, sys.stdout.isatty() and not as_json)
+
+    def emit(passage: Passage) -> None:
+        progress.clear()
+        if as_json:
+            click.echo(json.dumps(passage.to_json()))
+        else:
+            click.echo(passage.line())
+        progress.advance()
+
+    def notes(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        summary = run_demo(config, directory, DemoOptions(count, seed, pcsc), emit, notes)
+    except ApplianceError as exc:
+        progress.clear()
+        _fail(exc.reason, exc.detail, as_json)
+    except OSError as exc:  # data directory not writable, a device path gone
+        progress.clear()
+        _fail(Reason.FILE_UNREADABLE, type(exc).__name__, as_json)
+    progress.clear()
+    if as_json:
+        click.echo(json.dumps({"summary": summary}))
+    else:
+        click.echo(render_summary(summary))
+    sys.exit(EXIT_OK if not summary["unexpected"] else EXIT_UNEXPECTED)
+
+
+def _fail(reason: Reason, detail: str, as_json: bool) -> Any:
+    if as_json:
+        click.echo(json.dumps({"status": "fail", "reason": reason.value, "detail": detail}))
+    else:
+        click.echo(f"demo refused to run: {reason.value}: {detail}", err=True)
+    sys.exit(EXIT_FAULT)
