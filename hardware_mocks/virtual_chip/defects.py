@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from asn1crypto import cms
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.emrtd import tlv
@@ -41,6 +41,8 @@ FID_COM, FID_SOD = 0x011E, 0x011D
 #: validity of the expired scenario's CSCA and DS (long over by any test date)
 _EXPIRED_FROM = dt.datetime(2010, 1, 1, tzinfo=dt.UTC)
 _EXPIRED_UNTIL = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+#: issue date of the CRL that revokes the `revoked_ds` signer (after the test PKI's first CRL)
+_NEXT_CRL = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 
 class Defect(StrEnum):
@@ -112,6 +114,19 @@ def _rogue_pki(country: str, algorithm: pki.PkiAlgorithm) -> pki.TestPki:
 @lru_cache(maxsize=8)
 def _revoked_signer(profile: TravellerProfile) -> pki.Signer:
     return profile.pki.new_document_signer("revoked")
+
+
+@lru_cache(maxsize=8)
+def _revoking_crl(profile: TravellerProfile) -> bytes:
+    """The issuing state's next CRL (number 2, issued after the first), revoking the DS."""
+    test_pki = profile.pki
+    crl = pki.build_crl(
+        test_pki.csca,
+        (_revoked_signer(profile).certificate.serial_number,),
+        number=2,
+        this_update=_NEXT_CRL,
+    )
+    return crl.public_bytes(serialization.Encoding.DER)
 
 
 def _redated_csca(
@@ -211,14 +226,13 @@ def defective_contents(profile: TravellerProfile, defect: Defect) -> ChipContent
 def trust_material(profile: TravellerProfile, defect: Defect | None = None) -> list[bytes]:
     """CSCA and CRL files (DER) the verifying side imports for this scenario.
 
-    Always the issuing state's genuine CSCA and a CRL (for `revoked_ds` one revoking that DS);
-    for `expired_csca` also the expired CSCA itself (trusted, but out of date).
+    Always the issuing state's genuine CSCA and CRL; for `revoked_ds` also its next CRL, which
+    revokes that DS; for `expired_csca` the expired CSCA itself (trusted, but out of date).
     """
     test_pki = profile.pki
-    if defect is Defect.REVOKED_DS:
-        # the issuing state's current CRL is the one that revokes the DS
-        return [test_pki.csca_der, test_pki.crl_revoking(_revoked_signer(profile).certificate)]
     files = [test_pki.csca_der, test_pki.crl_der]
+    if defect is Defect.REVOKED_DS:
+        files.append(_revoking_crl(profile))
     if defect is Defect.EXPIRED_CSCA:
         csca, _ = _expired_pki(test_pki.country)
         files.append(csca.certificate_der)
