@@ -26,9 +26,12 @@ from tests.inspection_support import lane, transaction
 
 DEVICE = DeviceInfo("gate-t", "TEST")
 NO_FACE = PolicyConfig(version=1).egate.model_copy(
-    update={"required_steps": tuple(n for n, _ in STEPS
-                                    if n not in (StepName.BIOMETRICS, StepName.GATE_SENSORS))}
-)  # fmt: skip
+    update={
+        "required_steps": tuple(
+            n for n, _ in STEPS if n not in (StepName.BIOMETRICS, StepName.GATE_SENSORS)
+        )
+    }
+)
 POLICY = PolicyConfig(version=1, egate=NO_FACE)
 TRAVELLER = make_profile(11)
 
@@ -165,8 +168,9 @@ def test_a_step_that_hangs_times_out_and_stops_the_check(tmp_path: Path) -> None
             release.wait(10)
             return None
 
-    policy = POLICY.model_copy(update={"egate": NO_FACE.model_copy(
-        update={"step_timeouts_s": {StepName.MRZ: 0.2}})})  # fmt: skip
+    policy = POLICY.model_copy(
+        update={"egate": NO_FACE.model_copy(update={"step_timeouts_s": {StepName.MRZ: 0.2}})}
+    )
     with lane(tmp_path, policy, watchlist=clean_watchlist()) as ln:
         tx = Transaction(VirtualCardTransport(VirtualChip(TRAVELLER)), HangingScanner())
         result = CheckSession(ln, DEVICE).run(tx)
@@ -219,10 +223,15 @@ class Face:
 
 
 def test_face_step_plugs_in(tmp_path: Path) -> None:
-    policy = PolicyConfig(version=1, egate=NO_FACE.model_copy(update={
-        "required_steps": (*NO_FACE.required_steps, StepName.BIOMETRICS)}))  # fmt: skip
-    with lane(tmp_path, policy, watchlist=clean_watchlist(),
-              face=Face("fail", Reason.FACE_NO_MATCH)) as ln:  # fmt: skip
+    policy = PolicyConfig(
+        version=1,
+        egate=NO_FACE.model_copy(
+            update={"required_steps": (*NO_FACE.required_steps, StepName.BIOMETRICS)}
+        ),
+    )
+    with lane(
+        tmp_path, policy, watchlist=clean_watchlist(), face=Face("fail", Reason.FACE_NO_MATCH)
+    ) as ln:
         result = CheckSession(ln, DEVICE).run(transaction(TRAVELLER))
     assert result.decision.reasons == (Reason.FACE_NO_MATCH,)
     with lane(tmp_path / "b", policy, watchlist=clean_watchlist()) as ln:

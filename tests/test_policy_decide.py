@@ -17,14 +17,22 @@ POLICY = PolicyConfig(version=3)
 ALL = list(StepName)
 
 
-def step(name: StepName, status: CheckStatus = CheckStatus.PASS, reason: Reason = Reason.OK,
-         **facts: str) -> StepResult:  # fmt: skip
+def step(
+    name: StepName, status: CheckStatus = CheckStatus.PASS, reason: Reason = Reason.OK, **facts: str
+) -> StepResult:
     return StepResult(name=name, status=status, reason=reason, duration_ms=1.0, facts=facts)
 
 
 def report(steps: list[StepResult], mode: str = "egate") -> InspectionReport:
-    return build_report(steps=steps, started_at=datetime(2026, 5, 1, tzinfo=UTC), device_id="g",
-                        location="L", mode=mode, document=None, total_ms=1.0)  # type: ignore[arg-type]  # fmt: skip
+    return build_report(
+        steps=steps,
+        started_at=datetime(2026, 5, 1, tzinfo=UTC),
+        device_id="g",
+        location="L",
+        mode=mode,
+        document=None,
+        total_ms=1.0,
+    )  # type: ignore[arg-type]
 
 
 def all_pass(**override: StepResult) -> list[StepResult]:
@@ -81,8 +89,12 @@ def test_required_step_skipped_or_absent_refers_as_missing() -> None:
 
 
 def test_policy_without_biometrics_lets_the_skipped_step_pass() -> None:
-    policy = PolicyConfig(version=1, egate=POLICY.egate.model_copy(update={
-        "required_steps": tuple(n for n in ALL if n is not StepName.BIOMETRICS)}))  # fmt: skip
+    policy = PolicyConfig(
+        version=1,
+        egate=POLICY.egate.model_copy(
+            update={"required_steps": tuple(n for n in ALL if n is not StepName.BIOMETRICS)}
+        ),
+    )
     skipped = all_pass(biometrics=StepResult.skipped(StepName.BIOMETRICS, "no verifier"))
     assert decide(report(skipped), policy).verdict is Verdict.OPEN
 
