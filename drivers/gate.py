@@ -132,7 +132,11 @@ class SerialGateController:
 
     def poll_events(self) -> list[str]:
         """Events reported since the last call, lower case (`tailgating`, `passed`...)."""
-        self._pump(None, 0.0)
+        try:
+            self._pump(None, 0.0)
+        except Exception as exc:  # the port is gone: that is a fault the lane must see
+            log.warning("gate: serial error %s", type(exc).__name__)
+            self._events.append("fault")
         events, self._events = self._events, []
         return events
 
@@ -166,7 +170,7 @@ class SerialGateController:
             self._pump(None, 0.0)  # events that arrived before the command stay events
             self._serial.write(encode_command(command))
             return self._pump(expect, self._timeout)
-        except OSError as exc:  # port gone (USB unplugged): fault, never an exception
+        except Exception as exc:  # port gone (USB unplugged, closed): fault, never a crash
             log.warning("gate: serial error %s", type(exc).__name__)
             return None
 
