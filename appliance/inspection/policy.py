@@ -170,6 +170,14 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
             step.status is CheckStatus.WARN and step.reason not in mode.accepted_warnings
         ):
             reasons.append(step.reason)
+            # every failed check inside the step: a forged DG1 is both a hash mismatch and
+            # a chip that disagrees with the printed page, and the officer sees both
+            reasons += [
+                c.reason
+                for c in step.checks
+                if c.status is CheckStatus.FAIL
+                or (c.status is CheckStatus.WARN and c.reason not in mode.accepted_warnings)
+            ]
         elif (
             step.status is CheckStatus.SKIPPED
             and step.name in mode.required_steps
