@@ -108,14 +108,13 @@ def every_kind(seed: int = 0, run: int = 0) -> TravellerSimulator:
     return TravellerSimulator(seed, run, mix=dict.fromkeys(Kind, 1))
 
 
-def test_every_exception_case_is_caught_end_to_end(data_dir: Path, tmp_path: Path) -> None:
+def test_every_exception_case_is_caught_end_to_end(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "appliance.toml"
     config.write_text('[hardware]\ntraveller_simulator = "tests.test_demo:every_kind"\n')
-    os.environ["APPLIANCE_CONFIG"] = str(config)
-    try:
-        code, lines, stderr = run("--headless", "--travellers", "60", "--seed", "4", "--json")
-    finally:
-        del os.environ["APPLIANCE_CONFIG"]
+    monkeypatch.setenv("APPLIANCE_CONFIG", str(config))
+    code, lines, stderr = run("--headless", "--travellers", "60", "--seed", "4", "--json")
     assert code == 0, stderr
     *passages, last = lines
     assert {p["simulated"] for p in passages} == {k.value for k in Kind}
