@@ -141,3 +141,18 @@ def test_pcsc_reads_each_chip_through_pcscd(data_dir: Path, pcsc_stack: str) -> 
     for passage in passages:
         chip = next(s for s in passage["report"]["steps"] if s["name"] == "chip_access")  # type: ignore[index]
         assert chip["status"] == "pass" and chip["facts"]["apdus"] > 5
+
+
+def test_tampered_watchlist_refers_everyone(data_dir: Path) -> None:
+    assert run("--headless", "--travellers", "1")[0] == 0
+    watchlist = data_dir / "watchlist.json"
+    body = json.loads(watchlist.read_bytes())
+    body["entries"] = []  # someone empties the list to let a stolen passport through
+    watchlist.write_text(json.dumps(body))
+    code, lines, _ = run("--headless", "--travellers", "4", "--json")
+    assert code == 1  # genuine travellers were not let through: not what the simulation expects
+    *passages, _summary = lines
+    for passage in passages:
+        decision = passage["decision"]
+        assert isinstance(decision, dict) and decision["verdict"] == "REFER"
+        assert "WATCHLIST_INVALID" in decision["reasons"]
