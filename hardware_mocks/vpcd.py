@@ -46,6 +46,14 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
+def _quick_ack(sock: socket.socket) -> None:
+    """Ask Linux to ACK at once (TCP_QUICKACK is not sticky, so it is set before each read)."""
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if quickack is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+
+
 def handle_message(card: SimulatedCard, payload: bytes) -> bytes | None:
     """One vpcd message in, the reply (or None) out: the sans-I/O core of the bridge."""
     if len(payload) == 1:
@@ -95,6 +103,8 @@ class VpcdBridge:
         self._stop.clear()
         self._sock = socket.create_connection((self.host, self.port), timeout=timeout_s)
         self._sock.settimeout(None)
+        # One small message each way per APDU: Nagle and delayed ACKs would add ~40 ms to each.
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._thread = threading.Thread(target=self._serve, name="vpcd-bridge", daemon=True)
         self._thread.start()
 
@@ -116,6 +126,7 @@ class VpcdBridge:
         assert sock is not None
         try:
             while not self._stop.is_set():
+                _quick_ack(sock)
                 (length,) = struct.unpack(">H", _recv_exact(sock, 2))
                 payload = _recv_exact(sock, length)
                 if len(payload) > 1:
