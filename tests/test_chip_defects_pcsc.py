@@ -20,8 +20,8 @@ from appliance.emrtd.document import read_chip, verify_document
 from appliance.emrtd.reader import MrzKey
 from appliance.ports import CardEventKind
 from drivers.pcsc import PcscReader
-from hardware_mocks.virtual_chip import VirtualChip, make_profile
-from hardware_mocks.virtual_chip.defects import EXPECTED, Defect, defective_contents, trust_material
+from hardware_mocks.virtual_chip import PaceOption, VirtualChip, make_chip, make_profile
+from hardware_mocks.virtual_chip.defects import EXPECTED, Defect, trust_material
 from hardware_mocks.virtual_chip.face import synthetic_face_jpeg
 from hardware_mocks.vpcd import VpcdBridge
 
@@ -74,10 +74,28 @@ def test_genuine_chip_passes_through_pcscd(reader: PcscReader, tmp_path: Path) -
 def test_defective_chip_fails_with_its_reason(
     reader: PcscReader, tmp_path: Path, defect: Defect
 ) -> None:
-    chip = VirtualChip(defective_contents(PROFILE, defect))
+    chip = make_chip(profile=PROFILE, variant=defect.value)
     checks = _verify(reader, chip, defect, tmp_path)
     name, reason = EXPECTED[defect]
     assert checks[name] == (CheckStatus.FAIL, reason.value), checks
     if defect is not Defect.CLONED:
         # the chip itself is genuine: only the data is wrong, never the chip's proof
         assert checks[CheckName.CHIP_AUTHENTICATION][0] is not CheckStatus.FAIL
+
+
+@pytest.mark.parametrize("variant", [None, Defect.CLONED])
+def test_pace_cam_chip_through_pcscd(
+    reader: PcscReader, tmp_path: Path, variant: Defect | None
+) -> None:
+    """PACE-CAM proves the genuine chip inside PACE; the clone's CA_IC gives it away."""
+    chip = make_chip(
+        profile=PROFILE,
+        variant=variant.value if variant else None,
+        pace_options=(PaceOption.mapped("CAM"),),
+    )
+    checks = _verify(reader, chip, variant, tmp_path)
+    assert checks[CheckName.CHIP_AUTHENTICATION][0] is CheckStatus.SKIPPED
+    if variant is None:
+        assert checks[CheckName.PACE_CAM] == (CheckStatus.PASS, "OK")
+    else:
+        assert checks[CheckName.PACE_CAM] == (CheckStatus.FAIL, "CHIP_CLONE_SUSPECTED")

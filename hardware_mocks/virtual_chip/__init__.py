@@ -4,8 +4,10 @@
 demo: `seed` picks the traveller (None: the specimen passport of `TravellerProfile()`), the
 knobs are `ChipConfig` fields (`max_read_size`, `rejects_le_on_select`, `rejects_tag84`,
 `extended_length`, `announce_extended_length`, `strict_le`, `bac_only`, `rng`) or profile
-fields (`pace_options`, `face_image`, `pki_algorithm`...). Files and keys are cached per
-profile, so making many chips is cheap.
+fields (`pace_options`, `face_image`, `pki_algorithm`...), and `variant`: one of the defects of
+`defects.Defect` (`forged_dg`, `bad_sod_signature`, `unknown_csca`, `revoked_ds`,
+`expired_csca`, `country_mismatch`, `dg_not_in_sod`, `cloned`) built into the chip. Files and
+keys are cached per profile, so making many chips is cheap.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ def make_profile(seed: int | None = None, **overrides: object) -> TravellerProfi
 
 
 def make_chip(
-    seed: int | None = None, profile: TravellerProfile | None = None, **knobs: object
+    seed: int | None = None,
+    profile: TravellerProfile | None = None,
+    variant: str | None = None,
+    **knobs: object,
 ) -> VirtualChip:
     """A chip for `profile` (or the traveller of `seed`), with `knobs` as described above."""
     unknown = set(knobs) - _CONFIG_FIELDS - _PROFILE_FIELDS
@@ -43,14 +48,22 @@ def make_chip(
         profile = make_profile(seed, **profile_knobs)
     elif profile_knobs:
         profile = replace(profile, **profile_knobs)  # type: ignore[arg-type]
-    return VirtualChip(profile, ChipConfig(**config_knobs))  # type: ignore[arg-type]
+    config = ChipConfig(**config_knobs)  # type: ignore[arg-type]
+    if variant is not None:
+        from hardware_mocks.virtual_chip.defects import Defect, defective_contents
+
+        return VirtualChip(defective_contents(profile, Defect(variant)), config)
+    return VirtualChip(profile, config)
 
 
 def make_transport(
-    seed: int | None = None, profile: TravellerProfile | None = None, **knobs: object
+    seed: int | None = None,
+    profile: TravellerProfile | None = None,
+    variant: str | None = None,
+    **knobs: object,
 ) -> VirtualCardTransport:
     """`make_chip(...)` already put in an in-process reader."""
-    return VirtualCardTransport(make_chip(seed, profile, **knobs))
+    return VirtualCardTransport(make_chip(seed, profile, variant, **knobs))
 
 
 __all__ = [

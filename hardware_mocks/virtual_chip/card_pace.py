@@ -1,11 +1,14 @@
-"""PACE v2 with generic mapping, card side (ICAO 9303-11 §4.4, BSI TR-03110-3).
+"""PACE v2, card side (ICAO 9303-11 §4.4, BSI TR-03110-3): generic, integrated and chip
+authentication mapping.
 
 MSE:Set AT selects the protocol, the password (MRZ or CAN) and the domain parameters; four
 GENERAL AUTHENTICATE steps then run: (1) the chip sends z = E(K_pi, s) for a random nonce s,
-(2) both sides exchange mapping keys and compute G~ = s*G + H, (3) both exchange ephemeral keys
-on G~ and agree on K, (4) both prove K with authentication tokens over the other side's
-ephemeral public key. ECDH and DH groups alike (the group arithmetic is
-`appliance.emrtd.domain_parameters`); a wrong password shows up as a wrong token at step 4.
+(2) the mapping (`card_mappings`): GM exchanges mapping keys and computes G~ = s*G + H, IM maps
+the terminal's nonce t with s, CAM is GM, (3) both exchange ephemeral keys on G~ and agree on K,
+(4) both prove K with authentication tokens over the other side's ephemeral public key; with
+CAM the chip adds its encrypted chip authentication data (DO'8A). ECDH and DH groups alike (the
+group arithmetic is `appliance.emrtd.domain_parameters`); a wrong password shows up as a wrong
+token at step 4.
 """
 
 from __future__ import annotations
@@ -18,25 +21,34 @@ from enum import IntEnum
 from typing import Any
 
 from asn1crypto import core
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.emrtd import crypto, tlv
 from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.domain_parameters import Group, standard_group
 from appliance.errors import ApplianceError, LdsError
+from hardware_mocks.virtual_chip.card_mappings import (
+    CAM_ARC,
+    GENERIC_ARCS,
+    INTEGRATED_ARCS,
+    CardMapping,
+    MappingRefused,
+    card_mapping,
+    nonce_length,
+)
 from hardware_mocks.virtual_chip.card_sm import CardSecureMessaging
 
 Random = Callable[[int], bytes]
 
 ID_PACE = "0.4.0.127.0.7.2.2.4"
-#: PACE OID arcs this chip implements: generic mapping with DH (1) or ECDH (2)
-GENERIC_MAPPING_ARCS = (1, 2)
+#: PACE OID arcs this chip implements: GM (1 DH, 2 ECDH), IM (3 DH, 4 ECDH), CAM (6 ECDH)
+MAPPING_ARCS = (*GENERIC_ARCS, *INTEGRATED_ARCS, CAM_ARC)
 _CIPHER_ARCS = {
     1: CipherKind.TDES,
     2: CipherKind.AES128,
     3: CipherKind.AES192,
     4: CipherKind.AES256,
 }
-_NONCE_LENGTH = 16
 
 
 class PaceRefused(Exception):
@@ -76,6 +88,16 @@ class PaceOption:
         cipher_arc = {v: k for k, v in _CIPHER_ARCS.items()}[cipher]
         return cls(f"{ID_PACE}.{2 if ecdh else 1}.{cipher_arc}", parameter_id)
 
+    @classmethod
+    def mapped(cls, mapping: str, ecdh: bool = True, cipher: CipherKind = CipherKind.AES128,
+               parameter_id: int = 13) -> PaceOption:  # fmt: skip
+        """id-PACE-<ka>-<mapping>-<cipher>: mapping "GM", "IM" or "CAM" (ECDH and AES only)."""
+        arcs = {"GM": 2 if ecdh else 1, "IM": 4 if ecdh else 3, "CAM": 6}
+        if mapping not in arcs or (mapping == "CAM" and (not ecdh or cipher is CipherKind.TDES)):
+            raise ValueError(f"no PACE protocol for {mapping} with these parameters")
+        cipher_arc = {v: k for k, v in _CIPHER_ARCS.items()}[cipher]
+        return cls(f"{ID_PACE}.{arcs[mapping]}.{cipher_arc}", parameter_id)
+
 
 def pace_password(ref: PasswordRef, mrz_information: str, can: str | None) -> bytes | None:
     """π: SHA-1 of the MRZ information, or the CAN's characters (None if the chip has no CAN)."""
@@ -98,10 +120,20 @@ def public_key_data_object(oid: str, group: Group[Any], element: Any) -> bytes:
 class CardPace:
     """One PACE run after MSE:Set AT; `step` expects GENERAL AUTHENTICATE number 1 to 4."""
 
-    def __init__(self, option: PaceOption, password: bytes, rng: Random) -> None:
-        if option.mapping_arc not in GENERIC_MAPPING_ARCS:
-            raise ValueError("only generic mapping is implemented")
+    def __init__(
+        self,
+        option: PaceOption,
+        password: bytes,
+        rng: Random,
+        static_key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> None:
+        if option.mapping_arc not in MAPPING_ARCS:
+            raise ValueError(f"PACE mapping arc {option.mapping_arc} not implemented")
+        if option.mapping_arc == CAM_ARC and static_key is None:
+            raise ValueError("PACE-CAM needs the chip's Chip Authentication key")
         self.option = option
+        self._static_key = static_key
+        self._mapping: CardMapping | None = None
         self.cipher = option.cipher
         self.group: Group[Any] = standard_group(option.parameter_id)
         self._k_pi = crypto.kdf(password, crypto.KDF_PACE_PASSWORD, self.cipher)
@@ -133,20 +165,24 @@ class CardPace:
         if self.step == 1:
             if objects:
                 raise PaceRefused(0x6A80, "step 1 carries no data")
-            self._nonce = self._rng(_NONCE_LENGTH)
+            self._nonce = self._rng(nonce_length(self.option.mapping_arc, self.cipher))
             z = crypto.encrypt(self.cipher, self._k_pi, self._nonce)
             self.step = 2
             return tlv.encode(0x7C, tlv.encode(0x80, z)), None
         if self.step == 2:
-            pk_map_ifd = self.group.decode(_require(objects, 0x81))
-            sk_map = self.group.random_private(self._rng)
-            pk_map_ic = self.group.multiply(sk_map, self.group.generator)
-            h = self.group.multiply(sk_map, pk_map_ifd)
-            s = int.from_bytes(self._nonce, "big")
-            self._generator = self.group.combine(self.group.multiply(s, self.group.generator), h)
-            self._pk_map_ifd = self.group.encode(pk_map_ifd)
+            terminal_data = _require(objects, 0x81)
+            self._mapping = card_mapping(
+                self.option.mapping_arc, self.group, self._nonce, self.cipher, self._rng,
+                self._static_key,
+            )  # fmt: skip
+            try:
+                chip_data, self._generator = self._mapping.map(terminal_data)
+            except MappingRefused as exc:
+                raise PaceRefused(0x6A80, str(exc)) from None
+            if self.option.mapping_arc not in INTEGRATED_ARCS:
+                self._pk_map_ifd = terminal_data
             self.step = 3
-            return tlv.encode(0x7C, tlv.encode(0x82, self.group.encode(pk_map_ic))), None
+            return tlv.encode(0x7C, tlv.encode(0x82, chip_data)), None
         if self.step == 3:
             raw_ifd = _require(objects, 0x83)
             if raw_ifd == self._pk_map_ifd:
@@ -174,7 +210,12 @@ class CardPace:
                 self.cipher, self._ks_mac, public_key_data_object(oid, self.group, self._pk_ifd)
             )
             session = CardSecureMessaging(self.cipher, self._ks_enc, self._ks_mac, ssc=0)
-            return tlv.encode(0x7C, tlv.encode(0x86, t_ic)), session
+            answer = tlv.encode(0x86, t_ic)
+            assert self._mapping is not None
+            encrypted = self._mapping.chip_authentication_data(self._ks_enc)
+            if encrypted is not None:
+                answer += tlv.encode(0x8A, encrypted)
+            return tlv.encode(0x7C, answer), session
         raise PaceRefused(0x6985, "PACE already finished")
 
 

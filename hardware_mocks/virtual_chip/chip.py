@@ -357,7 +357,12 @@ class VirtualChip:
         password = pace_password(PasswordRef(ref[0]), contents.mrz_information, contents.can)
         if password is None:
             return Response.status(SW_DATA_NOT_FOUND)
-        self._pace = CardPace(option, password, self.config.rng)
+        try:
+            self._pace = CardPace(
+                option, password, self.config.rng, contents.chip_authentication_key
+            )
+        except ValueError:  # PACE-CAM offered but this chip has no CA key: misconfigured chip
+            return Response.status(SW_DATA_NOT_FOUND)
         return Response.status(SW_OK)
 
     # --- Chip Authentication and Active Authentication ------------------------------------------
