@@ -9,7 +9,8 @@ Phases, each the median (and best) wall time over --rounds runs on this machine'
    PACE-CAM check CA_IC * PK_IC;
 2. the whole protocol against the in-process virtual chip, inside a real session (SM, APDUs,
    the chip's side of the arithmetic): Chip Authentication with its proof read, and Active
-   Authentication (EC and RSA-2048 chips). Reported with the APDUs each one adds.
+   Authentication (EC and RSA-2048 chips), reported with the APDUs each one adds; and PACE
+   per mapping (GM, IM, CAM).
 The card side is simulated in the same process, so phase 2 is an upper bound of the
 terminal's share and a lower bound of a real chip's latency (no air interface).
 """
@@ -36,7 +37,7 @@ from appliance.emrtd.lds import dg15
 from appliance.emrtd.lds.security_infos import ID_AA, ActiveAuthenticationInfo
 from appliance.emrtd.pace_im import map_nonces
 from appliance.emrtd.reader import ChipSession, MrzKey, ReaderOptions
-from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip, make_profile
+from hardware_mocks.virtual_chip import PaceOption, VirtualCardTransport, VirtualChip, make_profile
 from hardware_mocks.virtual_chip.card_auth import active_authentication_signature
 
 
@@ -146,6 +147,25 @@ def session_protocols(rounds: int) -> dict[str, Any]:
     return out
 
 
+def pace_sessions(rounds: int) -> dict[str, Any]:
+    """PACE itself per mapping (ECDH brainpoolP256r1, AES-128) against the virtual chip."""
+    out: dict[str, Any] = {}
+    for mapping in ("GM", "IM", "CAM"):
+        profile = make_profile(pace_options=(PaceOption.mapped(mapping),))
+        key = MrzKey(profile.document_number, profile.date_of_birth, profile.date_of_expiry)
+        samples = []
+        for _ in range(rounds):
+            session = ChipSession(VirtualCardTransport(VirtualChip(profile)), key)
+            session.open()
+            assert session.access is not None and session.access.mapping == mapping
+            samples.append(session.timings_ms["pace"])
+        out[f"PACE-{mapping} (both sides, in process)"] = {
+            "median_ms": round(statistics.median(samples), 3),
+            "min_ms": round(min(samples), 3),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
@@ -158,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "pace_im_mapping": pace_im_crypto(rounds),
         "pace_cam_check": cam_crypto(rounds),
         "in_session_virtual_chip": session_protocols(max(3, rounds // 3)),
+        "pace_virtual_chip": pace_sessions(max(3, rounds // 3)),
     }
     if args.json:
         print(json.dumps(report, indent=2))
