@@ -24,7 +24,6 @@ _COMMANDS: dict[str, str] = {
     "history": "appliance.history.commands:history",
     "demo": "appliance.inspection.commands:demo",
     "face": "appliance.biometrics.face.commands:face",
-    "selftest": "appliance.selftest:selftest",
 }
 
 

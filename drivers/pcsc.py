@@ -28,6 +28,16 @@ _REMOVED_ERRORS = {
 }
 
 
+#: connect errors of a card that is present but not yet (or no longer) powered
+_ACTIVATING = {
+    scard.SCARD_E_NO_SMARTCARD,
+    scard.SCARD_W_UNPOWERED_CARD,
+    scard.SCARD_W_UNRESPONSIVE_CARD,
+    scard.SCARD_W_REMOVED_CARD,
+    scard.SCARD_E_NOT_READY,
+}
+
+
 class ReaderNotFound(Exception):
     """No PC/SC reader matches the configured name (or pcscd is not running)."""
 
@@ -87,6 +97,8 @@ class PcscTransport:
         self._ctx: _Context | None = None
         self._card: int | None = None
         self._protocol = scard.SCARD_PROTOCOL_T1
+        #: how long to wait for a present card to become usable on connect
+        self.activation_timeout_s = 1.0
 
     def connect(self) -> CardInfo:
         self.disconnect()
@@ -94,12 +106,21 @@ class PcscTransport:
             self._ctx = _Context()
         except ReaderNotFound as exc:
             raise TransportError(str(exc)) from exc
-        rv, card, protocol = scard.SCardConnect(
-            self._ctx.handle,
-            self.reader,
-            self._share,
-            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
-        )
+        # A document just placed on the reader shows as present a moment before the reader has
+        # powered it: while it stays present, retry briefly instead of calling it absent.
+        deadline = time.monotonic() + self.activation_timeout_s
+        while True:
+            rv, card, protocol = scard.SCardConnect(
+                self._ctx.handle,
+                self.reader,
+                self._share,
+                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+            )
+            if rv not in _ACTIVATING or time.monotonic() >= deadline:
+                break
+            if not _card_present(self.reader):
+                break
+            time.sleep(0.02)
         if rv != scard.SCARD_S_SUCCESS:
             self.disconnect()
             # no session existed yet, so a missing card is "not present", not "removed"

@@ -47,7 +47,9 @@ fi
 case "$mode" in
   deps) ;;
   run)
-    exec .venv/bin/appliance demo "$@"
+    # Simulated travellers through the whole e-gate, each chip read through real pcscd.
+    if (($#)); then exec .venv/bin/appliance demo "$@"; fi
+    exec .venv/bin/appliance demo --headless --pcsc --travellers 20
     ;;
   test)
     exec scripts/run_tests.sh "$@"
