@@ -257,6 +257,7 @@ def crl(
     signer_key: PrivateKey | None = None,
     this_update: datetime = NOW - timedelta(days=1),
     next_update: datetime = NOW + timedelta(days=30),
+    number: int = 1,
 ) -> bytes:
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -266,7 +267,7 @@ def crl(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
         )
-        .add_extension(x509.CRLNumber(1), False)
+        .add_extension(x509.CRLNumber(number), False)
     )
     for serial in revoked_serials:
         builder = builder.add_revoked_certificate(

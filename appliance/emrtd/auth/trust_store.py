@@ -249,12 +249,17 @@ class TrustStore:
             "SELECT der, aki FROM crls WHERE issuer_key = ? ORDER BY this_update DESC",
             (issuer.subject_key,),
         ).fetchall()
-        for der, aki in rows:
-            known = issuer.subject_key_id
-            if aki is not None and known is not None and aki != known.hex():
-                continue  # same name, another key's CRL
-            return Crl.from_der(der)
-        return None
+        known = issuer.subject_key_id
+        candidates = [
+            Crl.from_der(der)
+            for der, aki in rows
+            # same name, another key's CRL: not this issuer's
+            if aki is None or known is None or aki == known.hex()
+        ]
+        if not candidates:
+            return None
+        # Newest by thisUpdate; two CRLs issued in the same second are ordered by CRL number.
+        return max(candidates, key=lambda crl: (crl.this_update, crl.crl_number or -1))
 
     def certificates(self) -> Iterator[StoredCertificate]:
         for row in self._db.execute(
