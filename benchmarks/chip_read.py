@@ -7,8 +7,10 @@ where PACE is used) of the virtual chip with BAC and PACE (GM, ECDH brainpoolP25
 with short-length APDUs and with extended length. "CPU ms" is process CPU time per read: for the
 in-process rows it includes the simulated chip's own work, so the reader's share is lower.
 "min" is the fewest READ BINARY APDUs the read size allows: ceil(file size / read size) per
-file; "reads" is how many the reader sent (the difference is the EF.ATR/INFO probe when the
-reader carries extended length); the other APDUs are access control and SELECTs.
+file; "reads" is how many the reader sent. The difference is exactly the probes and proofs a
+careful terminal makes: EF.ATR/INFO when the reader carries extended length, EF.CardAccess on a
+BAC-only chip (answered "not found"), and the re-read of DG14 under the new keys that proves Chip
+Authentication worked. The other APDUs are access control, SELECT, CA and AA.
 Target (issue #2): <= 60 ms CPU per full in-process read on one core; APDUs at the minimum.
 """
 
