@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.errors import Reason
 from hardware_mocks.virtual_chip import (
@@ -37,6 +39,11 @@ from hardware_mocks.virtual_chip.defects import (
     trust_material,
 )
 from hardware_mocks.virtual_chip.face import synthetic_face_jpeg
+
+if TYPE_CHECKING:  # the face models load only when the demo runs with --faces
+    from appliance.biometrics.face.verifier import FaceVerifier
+    from appliance.ports import Camera
+    from hardware_mocks.face_album import FaceAlbum, Portraits
 
 
 class Kind(StrEnum):
@@ -55,6 +62,8 @@ class Kind(StrEnum):
     COUNTRY_MISMATCH = "country_mismatch"
     DG_NOT_IN_SOD = "dg_not_in_sod"
     CLONED = "cloned"
+    #: holds someone else's genuine passport (needs `--faces`: a real face to mismatch)
+    IMPOSTOR = "impostor"
 
 
 #: relative frequency of each kind in a simulated crowd
@@ -67,6 +76,7 @@ DEFAULT_MIX: dict[Kind, int] = {
     Kind.TAILGATING: 3,
     Kind.MANUAL_DOOR: 1,
     **{Kind(d.value): 2 for d in Defect},
+    Kind.IMPOSTOR: 5,
 }
 
 _KIND_REASON: dict[Kind, Reason] = {
@@ -108,11 +118,24 @@ class SimulatedTraveller:
     chip: VirtualChip = field(repr=False)
     #: what the gate's sensors report while this traveller is inside
     gate_events: tuple[str, ...] = ()
+    #: with `--faces`: whose photo is on the chip and who faces the camera
+    portraits: Portraits | None = None
+    album: FaceAlbum | None = field(default=None, repr=False)
 
     @property
     def expected_reason(self) -> Reason:
-        """The reason the e-gate must refer this traveller for (OK: it should open)."""
-        return _KIND_REASON.get(self.kind, Reason.OK)
+        """The reason the e-gate must refer this traveller for (OK: it should open); the
+        document's own problem first, else what the face step should find."""
+        reason = _KIND_REASON.get(self.kind, Reason.OK)
+        if reason is Reason.OK and self.album is not None and self.portraits is not None:
+            return self.album.expected(self.portraits)
+        return reason
+
+    def camera(self) -> Camera:
+        """The e-gate camera with this traveller in front of it (needs `--faces`)."""
+        if self.album is None or self.portraits is None:
+            raise RuntimeError("simulated without --faces: no camera")
+        return self.album.camera(self.portraits)
 
     @property
     def mrz_lines(self) -> tuple[str, ...]:
@@ -134,17 +157,27 @@ class SimulatedTraveller:
             yield PCSC_READER
 
 
-def _profile(seed: int, **overrides: object) -> TravellerProfile:
-    face = synthetic_face_jpeg(seed % 1000, _FACE_BYTES)
+def _profile(seed: int, face: bytes | None = None, **overrides: object) -> TravellerProfile:
+    face = face or synthetic_face_jpeg(seed % 1000, _FACE_BYTES)
     return make_profile(seed, face_image=face, **overrides)
 
 
 class TravellerSimulator:
-    def __init__(self, seed: int = 0, run: int = 0, mix: dict[Kind, int] | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        run: int = 0,
+        mix: dict[Kind, int] | None = None,
+        album: FaceAlbum | None = None,
+    ) -> None:
         self.seed = seed
         self.run = run
-        self.mix = mix or DEFAULT_MIX
+        self.album = album
+        mix = mix or DEFAULT_MIX
+        # an impostor needs real faces: without an album there is no one to mismatch
+        self.mix = mix if album else {k: w for k, w in mix.items() if k is not Kind.IMPOSTOR}
         self._passed: list[TravellerProfile] = []
+        self._portraits: dict[str, Portraits] = {}
 
     def _document_seed(self, sequence: int) -> int:
         digest = hashlib.sha256(f"traveller/{self.seed}/{self.run}/{sequence}".encode()).digest()
@@ -162,16 +195,24 @@ class TravellerSimulator:
     def _make(self, sequence: int, kind: Kind, rng: random.Random) -> SimulatedTraveller:
         doc_seed = self._document_seed(sequence)
         events: tuple[str, ...] = ()
+        portraits: Portraits | None = None
+        face: bytes | None = None
+        if self.album is not None and kind is not Kind.REUSED:
+            portraits = self.album.draw(rng, impostor=kind is Kind.IMPOSTOR)
+            face = self.album.reference(portraits.reference_photo)
         if kind is Kind.REUSED:
             profile = rng.choice(self._passed)
+            earlier = self._portraits.get(profile.document_number)
+            if self.album is not None and earlier is not None:
+                portraits = self.album.again(rng, earlier)
         elif kind is Kind.WATCHLISTED:
-            profile = _profile(rng.choice(STOLEN_POOL))
+            profile = _profile(rng.choice(STOLEN_POOL), face)
         elif kind is Kind.EXPIRED:
-            profile = _profile(doc_seed, date_of_expiry=f"{20 + rng.randrange(5):02d}0615")
+            profile = _profile(doc_seed, face, date_of_expiry=f"{20 + rng.randrange(5):02d}0615")
         elif kind is Kind.ID_CARD:
-            profile = _profile(doc_seed, document_code="ID")
+            profile = _profile(doc_seed, face, document_code="ID")
         else:
-            profile = _profile(doc_seed)
+            profile = _profile(doc_seed, face)
         if kind is Kind.TAILGATING:
             events = ("tailgating",)
         elif kind is Kind.MANUAL_DOOR:
@@ -181,9 +222,12 @@ class TravellerSimulator:
         except ValueError:
             defect = None
         chip = VirtualChip(defective_contents(profile, defect) if defect else profile)
-        if kind is Kind.GENUINE:
-            self._passed.append(profile)
-        return SimulatedTraveller(sequence, kind, profile, chip, events)
+        traveller = SimulatedTraveller(sequence, kind, profile, chip, events, portraits, self.album)
+        if kind is Kind.GENUINE and traveller.expected_reason is Reason.OK:
+            self._passed.append(profile)  # only a document that went through can be reused
+            if portraits is not None:
+                self._portraits[profile.document_number] = portraits
+        return traveller
 
     def stolen_documents(self) -> list[tuple[str, str, str, str]]:
         """(issuing state, document type, number, category) of every reported document."""
@@ -220,6 +264,20 @@ def _is_crl(der: bytes) -> bool:
     return True
 
 
-def open_simulator(seed: int = 0, run: int = 0) -> TravellerSimulator:
-    """Factory for `appliance.wiring` (config `hardware.traveller_simulator`)."""
-    return TravellerSimulator(seed, run)
+def open_simulator(
+    seed: int = 0,
+    run: int = 0,
+    faces: Path | None = None,
+    verifier: FaceVerifier | None = None,
+    burst_frames: int = 3,
+) -> TravellerSimulator:
+    """Factory for `appliance.wiring` (config `hardware.traveller_simulator`); with `faces`
+    (a folder of photos per person) and the lane's `verifier`, travellers have real faces."""
+    album = None
+    if faces is not None:
+        if verifier is None:
+            raise ValueError("faces need the verifier that makes and screens the portraits")
+        from hardware_mocks.face_album import FaceAlbum
+
+        album = FaceAlbum(faces, verifier, burst_frames)
+    return TravellerSimulator(seed, run, album=album)

@@ -48,7 +48,7 @@ def test_headless_json_run(data_dir: Path) -> None:
             assert decision["verdict"] == "OPEN" and passage["gate"] == "open"
         else:
             assert decision["verdict"] == "REFER" and passage["gate"] == "closed"
-            assert passage["expected"] in decision["reasons"]  # type: ignore[operator]
+            assert passage["expected"] in decision["reasons"]
     times = summary["transaction_ms"]
     assert isinstance(times, dict) and 0 < times["p50"] <= times["p95"] <= times["max"]
     # every decision is in the history, which verifies
@@ -117,7 +117,8 @@ def test_every_exception_case_is_caught_end_to_end(
     code, lines, stderr = run("--headless", "--travellers", "60", "--seed", "4", "--json")
     assert code == 0, stderr
     *passages, last = lines
-    assert {p["simulated"] for p in passages} == {k.value for k in Kind}
+    # impostors need real faces (`--faces`, tests/test_demo_faces.py)
+    assert {p["simulated"] for p in passages} == {k.value for k in Kind} - {"impostor"}
     assert last["summary"]["as_expected"] == 60  # type: ignore[index]
 
 

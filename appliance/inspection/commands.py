@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -62,7 +63,15 @@ class _Progress:
 @click.option(
     "--pcsc", is_flag=True, help="Read each chip through real pcscd (vpcd), as a hardware reader."
 )
-def demo(headless: bool, count: int, seed: int, as_json: bool, pcsc: bool) -> None:
+@click.option(
+    "--faces",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of photos per person: chips carry real portraits, a different photo is "
+    "captured live, impostors appear, and the policy requires biometrics.",
+)
+def demo(
+    headless: bool, count: int, seed: int, as_json: bool, pcsc: bool, faces: Path | None
+) -> None:
     """Run simulated travellers through the whole e-gate pipeline on simulated hardware."""
     if not headless:
         click.echo(
@@ -88,7 +97,7 @@ def demo(headless: bool, count: int, seed: int, as_json: bool, pcsc: bool) -> No
         click.echo(line, err=True)
 
     try:
-        summary = run_demo(config, directory, DemoOptions(count, seed, pcsc), emit, notes)
+        summary = run_demo(config, directory, DemoOptions(count, seed, pcsc, faces), emit, notes)
     except ApplianceError as exc:
         progress.clear()
         _fail(exc.reason, exc.detail, as_json)

@@ -39,12 +39,12 @@ from appliance.history import DocumentRef
 from appliance.inspection import signed_config as sc
 from appliance.inspection.gate_events import GateEventSource, GateSimulator, parse_events
 from appliance.inspection.lane import face_check, load_installed_watchlist, open_lane
-from appliance.inspection.policy import POLICY_FILE, Verdict, default_policy_toml
+from appliance.inspection.policy import POLICY_FILE, Verdict, default_policy_toml, load_policy
 from appliance.inspection.report import StepName
-from appliance.inspection.steps import Transaction
+from appliance.inspection.steps import FaceCheck, Transaction
 from appliance.inspection.watchlist import WATCHLIST_FILE, build_watchlist, import_watchlist
 from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo, act_on
-from appliance.ports import CardTransport, GateController, GateState, MrzScanner
+from appliance.ports import Camera, CardTransport, GateController, GateState, MrzScanner
 from appliance.wiring import load_factory, open_card_transport
 
 DEMO_DIR = "demo"
@@ -82,6 +82,10 @@ class SimulatedTraveller(Protocol):
     def transport(self) -> CardTransport: ...
 
     def on_pcsc_reader(self) -> AbstractContextManager[str]: ...
+
+    def camera(self) -> Camera:
+        """The lane camera with this traveller in front of it (only with real faces)."""
+        ...
 
 
 class TravellerSource(Protocol):
@@ -197,6 +201,8 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"software throughput {summary['software_transactions_per_hour']} per lane-hour; "
         f"wall time {summary['wall_s']} s",
     ]
+    if "biometrics" in summary:
+        lines.append(f"biometrics: {summary['biometrics']}")
     return "\n".join(lines)
 
 
@@ -243,10 +249,12 @@ def provision(
                     raise ApplianceError(report.reason, report.detail)
         sc.write_private(demo_dir / TRUST_MARKER, b"1\n")
         done.append("imported the simulated issuing state's CSCA and CRLs into the trust store")
-    if not (directory / POLICY_FILE).exists():
-        content = default_policy_toml(1, require_biometrics=require_biometrics)
+    version = _policy_to_sign(directory, require_biometrics)
+    if version is not None:
+        content = default_policy_toml(version, require_biometrics=require_biometrics)
         sc.write_signed(directory / POLICY_FILE, sc.ArtefactKind.POLICY, content, key)
-        done.append(f"signed and installed the decision policy ({POLICY_FILE})")
+        needs = "biometrics required" if require_biometrics else "no biometrics"
+        done.append(f"signed and installed the decision policy v{version} ({POLICY_FILE}, {needs})")
     watchlist, error = load_installed_watchlist(directory)
     stale = watchlist is not None and watchlist.age(now) > timedelta(hours=max_watchlist_age_h / 2)
     if error is None and (watchlist is None or stale):
@@ -261,6 +269,20 @@ def provision(
             f"published watchlist v{version} ({len(documents)} documents, {WATCHLIST_FILE})"
         )
     return done
+
+
+def _policy_to_sign(directory: Path, require_biometrics: bool) -> int | None:
+    """The version of a new policy when none is installed or the installed one disagrees
+    with whether this run can verify faces; None to keep it. A policy that does not verify is
+    left alone, for the lane to refuse (the demo does not paper over tampering)."""
+    if not (directory / POLICY_FILE).exists():
+        return 1
+    try:
+        installed = load_policy(directory)
+    except ApplianceError:
+        return None
+    requires = StepName.BIOMETRICS in installed.egate.required_steps
+    return None if requires == require_biometrics else installed.version + 1
 
 
 def next_run(directory: Path) -> int:
@@ -282,6 +304,48 @@ class DemoOptions:
     count: int
     seed: int = 0
     pcsc: bool = False
+    #: one folder of photos per person: travellers get real faces and biometrics is required
+    faces: Path | None = None
+
+
+class _CameraAtTheGate:
+    """The lane's camera port: whoever the simulator has placed in front of it."""
+
+    def __init__(self) -> None:
+        self.traveller: SimulatedTraveller | None = None
+
+    def __call__(self) -> Camera:
+        if self.traveller is None:
+            raise ApplianceError(Reason.CAMERA_UNAVAILABLE, "no traveller at the camera")
+        return self.traveller.camera()
+
+
+def _face_lane(
+    config: Config, options: DemoOptions, run: int
+) -> tuple[TravellerSource, FaceCheck | None, _CameraAtTheGate | None]:
+    """The traveller source and face step: real faces with `--faces`, else the configured ones.
+
+    With real faces the verifier loads once and serves both the lane and the simulator (which
+    makes each chip's ICAO portrait with its detector); the liveness challenge stays off, as a
+    still photo cannot turn its head.
+    """
+    factory = load_factory(config.hardware.traveller_simulator)
+    if options.faces is None:
+        return cast(TravellerSource, factory(seed=options.seed, run=run)), face_check(config), None
+    from appliance.biometrics.face.compare import OperatingPoint
+    from appliance.biometrics.face.verifier import FaceVerifier
+    from appliance.inspection.face_step import CameraFaceCheck
+
+    verifier = FaceVerifier.load(OperatingPoint(config.face.operating_point))
+    burst = min(config.face.burst_frames, 3)  # a still photo: more identical frames add nothing
+    source = factory(seed=options.seed, run=run, faces=options.faces, verifier=verifier,
+                     burst_frames=burst)  # fmt: skip
+    camera = _CameraAtTheGate()
+    return (
+        cast(TravellerSource, source),
+        CameraFaceCheck(verifier, camera, burst_frames=burst),
+        camera,
+    )
 
 
 def _open_gate(config: Config, stack: ExitStack) -> tuple[DemoGate, GateSimulator | None]:
@@ -311,11 +375,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run `options.count` simulated travellers through the lane; returns the summary."""
     run = next_run(directory)
-    source = cast(
-        TravellerSource,
-        load_factory(config.hardware.traveller_simulator)(seed=options.seed, run=run),
-    )
-    face = face_check(config)
+    source, face, camera = _face_lane(config, options, run)
     now = datetime.now().astimezone()
     for line in provision(directory, source, require_biometrics=face is not None, now=now):
         notes(line)
@@ -332,18 +392,27 @@ def run_demo(
         if face is None:
             notes("biometrics: no face verifier configured, the step is skipped "
                   f"(policy '{lane.policy.name}' v{lane.policy.version})")  # fmt: skip
+        elif camera is not None:
+            notes("biometrics: real photos, live capture without the liveness challenge "
+                  f"(policy '{lane.policy.name}' v{lane.policy.version})")  # fmt: skip
         device = DeviceInfo(config.device.device_id, config.device.location, config.device.mode)
         session = CheckSession(lane, device)
         started = time.perf_counter()
         for traveller in source.travellers(options.count):
             # alarms between travellers are recorded as gate events, not held against the next
             session.record_gate_events(parse_events(gate.poll_events()))
+            if camera is not None:
+                camera.traveller = traveller
             passages.append(_one(config, session, gate, gate_sim, traveller, options.pcsc))
             emit(passages[-1])
         wall = time.perf_counter() - started
     summary = summarise(passages, wall)
     summary.update({"data_dir": str(directory), "run": run, "pcsc": options.pcsc,
                     "seed": options.seed})  # fmt: skip
+    summary["biometrics"] = (
+        "real faces, liveness challenge off" if camera is not None
+        else "configured verifier" if face is not None else "off"
+    )  # fmt: skip
     return summary
 
 
