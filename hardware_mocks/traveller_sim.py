@@ -10,6 +10,10 @@ certificates, cloned chips). Lost/stolen documents are drawn from a fixed pool t
 appliance must import to trust the simulated issuing state (CSCA, a CRL revoking the
 `revoked_ds` signer, the expired CSCA of `expired_csca`).
 
+With a `FaceAlbum` (`appliance demo --faces DIR`) every traveller is a real person: the chip
+carries an ICAO portrait made from one photo, `camera()` shows another, and `impostor`
+travellers present someone else's face (without an album that kind is left out of the mix).
+
 Each traveller gives the appliance its devices: `scanner()` (the MRZ), and the chip either
 in-process (`transport()`) or behind real pcscd (`on_pcsc_reader()`, via vpcd).
 """
