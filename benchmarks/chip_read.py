@@ -27,8 +27,6 @@ from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
 from hardware_mocks.virtual_chip import make_chip, make_profile
 from hardware_mocks.virtual_chip.transport import VirtualCardTransport
 
-SHORT_READ = 0xDF  # largest READ BINARY data that fits a short SM response
-
 
 @dataclass(frozen=True)
 class Case:
@@ -105,9 +103,7 @@ def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
         files = dict(contents)
         if session.card_access is not None:
             files.setdefault("EF_CardAccess.bin", session.card_access)
-        # EF.ATR/INFO is probed in plain when the reader carries extended length: count it too
         minimum_reads = sum(-(-len(d) // read_size) for d in files.values())
-        atr_info_reads = transport.reads - sum(-(-len(d) // read_size) for d in files.values())
         result = {
             "case": case.name,
             "protocol": access.protocol,
@@ -120,7 +116,7 @@ def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
             "bytes_read": session.bytes_read,
             "bytes_per_read_apdu": round(session.bytes_read / max(transport.reads, 1), 1),
             "files": {name: len(data) for name, data in sorted(files.items())},
-            "_atr_info_or_retry_reads": atr_info_reads,
+            "extra_reads": transport.reads - minimum_reads,
         }
     result.update(
         reads=reads,

@@ -21,7 +21,8 @@ from appliance.emrtd import files as ef
 from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
 from appliance.emrtd.auth.deviations import DeviationList, apply_deviations
 from appliance.emrtd.auth.genuineness import apply_clone_verdict
-from appliance.emrtd.auth.passive import TrustAnchors, passive_authentication
+from appliance.emrtd.auth.passive import PA_CHECKS, TrustAnchors, passive_authentication
+from appliance.emrtd.lds import FILE_NAMES
 from appliance.emrtd.lds import com as com_file
 from appliance.emrtd.lds import dg1 as dg1_file
 from appliance.emrtd.lds import dg2 as dg2_file
@@ -31,15 +32,6 @@ from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderO
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.ports import CardTransport
-
-#: dump names a chip dump directory may hold (DESIGN.md)
-DUMP_NAMES = (
-    ef.EF_COM.dump_name,
-    ef.EF_SOD.dump_name,
-    ef.EF_CARD_ACCESS.dump_name,
-    ef.EF_CARD_SECURITY.dump_name,
-    *(f"DG{n}.bin" for n in range(1, 17)),
-)
 
 
 @dataclass
@@ -112,7 +104,7 @@ def load_dump(directory: Path) -> ChipDocument:
         raise ApplianceError(Reason.FILE_UNREADABLE, "not a directory")
     found: dict[str, bytes] = {}
     try:
-        for name in DUMP_NAMES:
+        for name in FILE_NAMES:
             path = directory / name
             if path.is_file():
                 found[name] = path.read_bytes()
@@ -164,34 +156,21 @@ def verify_document(
     printed_mrz: MrzResult | None = None,
     deviations: DeviationList | None = None,
     at: datetime | None = None,
-    extra_checks: list[Check] | None = None,
 ) -> list[Check]:
     """The authenticity checks of the report, in their stable order.
 
-    `extra_checks` are the chip-genuineness outcomes measured during the live session (Chip
-    Authentication, Active Authentication, PACE-CAM); a check not supplied is `skipped`.
+    The chip-genuineness outcomes (Chip/Active Authentication, PACE-CAM) are those measured
+    during the live session and kept on the document; a dump has none, so they are `skipped`.
     """
     sod = document.files.get(ef.EF_SOD.dump_name)
     dg_bytes = document.data_groups()
     if sod is None:
-        checks = [
-            Check.skipped(n, "EF.SOD not read")
-            for n in (
-                CheckName.SOD_SIGNATURE,
-                CheckName.DS_CERTIFICATE_CHAIN,
-                CheckName.CERTIFICATE_VALIDITY,
-                CheckName.DS_REVOCATION,
-                CheckName.SOD_COM_CONSISTENCY,
-                CheckName.DG_HASHES,
-                CheckName.ISSUER_COUNTRY,
-            )
-        ]
+        checks = [Check.skipped(name, "EF.SOD not read") for name in PA_CHECKS]
     else:
         checks = passive_authentication(sod, anchors, dg_bytes, _com_data_groups(document), at=at)
     checks.append(dg1_vs_mrz(document, printed_mrz))
     checks = apply_deviations(checks, sod, deviations or DeviationList())
-    measured = extra_checks if extra_checks is not None else document.genuineness
-    supplied = {c.name: c for c in measured}
+    supplied = {c.name: c for c in document.genuineness}
     if CheckName.PACE_CAM not in supplied and document.cam_evidence is not None:
         card_security = document.files.get(ef.EF_CARD_SECURITY.dump_name)
         supplied[CheckName.PACE_CAM] = pace_cam_check(
