@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-_WEIGHTS = (7, 3, 1)
+#: ICAO 9303-3 §4.9 weights, repeated over the field (the OCR decoder reasons with them too)
+WEIGHTS = (7, 3, 1)
 
 
 def char_value(ch: str) -> int:
@@ -18,7 +19,7 @@ def char_value(ch: str) -> int:
 
 def check_digit(field: str) -> str:
     """The check digit (as a character) of `field`, weights 7-3-1 modulo 10."""
-    total = sum(char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(field))
+    total = sum(char_value(c) * WEIGHTS[i % 3] for i, c in enumerate(field))
     return str(total % 10)
 
 

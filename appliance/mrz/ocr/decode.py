@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from appliance.errors import Reason
+from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
 
@@ -100,8 +101,7 @@ def _positions(group: CheckGroup) -> list[Position]:
     return [(s.line, i) for s in group.spans for i in range(s.start, s.end)]
 
 
-_WEIGHTS = (7, 3, 1)
-_VALUE = {ch: (int(ch) if ch.isdigit() else 0 if ch == "<" else ord(ch) - 55) for ch in CLASSES}
+_VALUE = {ch: char_value(ch) for ch in CLASSES}
 
 
 def _valid(group: CheckGroup, text: list[list[str]]) -> bool:
@@ -111,7 +111,7 @@ def _valid(group: CheckGroup, text: list[list[str]]) -> bool:
             return False
         return group.long_number or all(text[line][i] == "<" for line, i in _positions(group))
     total = sum(
-        _WEIGHTS[k % 3] * _VALUE[text[line][i]] for k, (line, i) in enumerate(_positions(group))
+        WEIGHTS[k % 3] * _VALUE[text[line][i]] for k, (line, i) in enumerate(_positions(group))
     )
     return digit.isdigit() and total % 10 == int(digit)
 
@@ -148,7 +148,7 @@ class _Search:
         """Up to `keep` cheapest assignments (cost, changes) of at most two characters among
         `positions` that make `group` valid; no change first when `text` already satisfies it."""
         covered = _positions(group)
-        weight = {p: _WEIGHTS[k % 3] for k, p in enumerate(covered)}
+        weight = {p: WEIGHTS[k % 3] for k, p in enumerate(covered)}
         total = sum(weight[p] * _VALUE[text[p[0]][p[1]]] for p in covered)
         check_pos = (group.line, group.pos)
         found: list[tuple[float, dict[Position, str]]] = []
