@@ -32,9 +32,9 @@ import numpy as np
 from appliance.biometrics.face.decode import decode_image
 from appliance.biometrics.face.icao_token import TokenFormat, encode_to_size, token_image
 from appliance.biometrics.face.quality import Subject
-from appliance.biometrics.face.runtime import models_dir
 from appliance.biometrics.face.verifier import FaceVerifier, _Prepared, _Timer
 from appliance.errors import ApplianceError
+from appliance.models import models_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "faces"

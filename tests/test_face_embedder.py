@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 
 from appliance.biometrics.face.embed import FaceEmbedder
-from appliance.biometrics.face.runtime import load_session, models_dir, session_options
 from appliance.errors import ApplianceError, Reason
+from appliance.models import load_session, models_dir, session_options
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "face" / "embedder_golden.npz"
 
@@ -61,7 +61,7 @@ def test_missing_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_selftest_reports_each_model(tmp_path: Path) -> None:
-    from appliance.biometrics.face.runtime import selftest
+    from appliance.models import selftest
 
     report = {r["model"]: r for r in selftest()}
     for name in ("blazeface_back_256", "blazeface_front_128", "face_embedder"):

@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from appliance.biometrics.face.embed import EMBEDDER_MODEL
-from appliance.biometrics.face.runtime import manifest_entry
 from appliance.errors import ApplianceError, Reason
+from appliance.models import manifest_entry
 
 
 class OperatingPoint(StrEnum):

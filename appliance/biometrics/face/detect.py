@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
-from appliance.biometrics.face.runtime import load_session
+from appliance.models import load_session
 
 FloatArray = NDArray[np.float64]
 

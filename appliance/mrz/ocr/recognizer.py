@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from appliance.biometrics.face.runtime import (
+from appliance.errors import ApplianceError, Reason
+from appliance.models import (
     load_session,
     manifest_entry,
     models_dir,
     session_options,
 )
-from appliance.errors import ApplianceError, Reason
 from appliance.mrz.ocr.layout import CLASSES
 from appliance.mrz.ocr.segment import GLYPH_H, GLYPH_W
 

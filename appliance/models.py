@@ -25,7 +25,7 @@ _LOCK = threading.Lock()
 def models_dir() -> Path:
     """`APPLIANCE_MODELS_DIR`, else the repository's `models/` next to the package."""
     env = os.environ.get("APPLIANCE_MODELS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
 
 
 @cache
