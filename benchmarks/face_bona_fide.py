@@ -201,6 +201,7 @@ def bpcer(runs: Sequence[Run]) -> dict[str, object]:
 def evaluate(
     clip_frames: dict[str, tuple[float, int, dict[int, list[DetectedFace]]]],
     turn_deg: float | None = None,
+    presentations: Sequence[Presentation] = PRESENTATIONS,
 ) -> tuple[list[Run], list[Run]]:
     """Runs over the annotated presentations and over each annotated turn on its own."""
 
@@ -211,15 +212,15 @@ def evaluate(
         result = run_challenge(frames, [t.challenge for t in turns], turn_deg)
         return Run(label, turns[0].clip, (first, last), result, yaw_track(frames))
 
-    presentations = [run(p.label, p.turns) for p in PRESENTATIONS]
+    whole = [run(p.label, p.turns) for p in presentations]
     single = []
-    for p in PRESENTATIONS:
+    for p in presentations:
         for i, turn in enumerate(p.turns):
             before = p.turns[i - 1].last if i > 0 else -1
             after = p.turns[i + 1].first if i + 1 < len(p.turns) else sys.maxsize
             label = f"{turn.clip} {turn.challenge.value} frames {turn.first}-{turn.last}"
             single.append(run(label, (turn,), (before, after)))
-    return presentations, single
+    return whole, single
 
 
 def measure(cache: Path) -> dict[str, object]:
