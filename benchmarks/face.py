@@ -1,6 +1,7 @@
 """Face verification benchmark: chip-like references vs live-like probes, error rates, latency.
 
     python -m benchmarks.face [--data DIR] [--json] [--write-manifest]
+    python -m benchmarks.face --pad-only --pad-samples 40 --turn-deg 18 15 12 10
 
 DIR holds one folder of photos per person (default: the shared set, ../shared/data/faces).
 Every photo becomes (a) a chip-like reference: ISO 19794-5 token crop 480x640, encoded as
@@ -13,6 +14,11 @@ ISO/IEC 19795-1 prescribes; references with no face are counted too.
 Thresholds for an FMR target are set so that at most floor(target x impostor pairs) impostor
 pairs score at or above them; the figure is only as strong as that count (printed with it).
 `--write-manifest` stores the thresholds and figures in models/manifest.json (face_embedder).
+
+Liveness (head-turn challenge) is measured on both sides at each `--turn-deg`: APCER on
+simulated print and screen-replay attacks, BPCER on the real recordings of
+benchmarks/face_bona_fide.py (one person: not an operational figure), skipped with the reason
+when those clips are neither cached nor fetchable. `--pad-only` prints just these.
 """
 
 from __future__ import annotations
@@ -22,15 +28,26 @@ import json
 import math
 import os
 import statistics
-import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from appliance.biometrics.face.decode import decode_image
+from appliance.biometrics.face.detect import DetectedFace
 from appliance.biometrics.face.icao_token import TokenFormat, encode_to_size, token_image
+from appliance.biometrics.face.liveness import (
+    DEFAULT_FRONTAL_DEG,
+    DEFAULT_SETTLE_FRAMES,
+    DEFAULT_STEP_TIMEOUT_S,
+    DEFAULT_TURN_DEG,
+    Challenge,
+    ChallengeSession,
+    LivenessResult,
+)
 from appliance.biometrics.face.quality import Subject
 from appliance.biometrics.face.verifier import FaceVerifier, _Prepared, _Timer
 from appliance.errors import ApplianceError
@@ -40,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "faces"
 TARGETS = (0.001, 0.0005)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".jp2"}
+BONA = ROOT / "var" / "cache" / "bona_fide"  # benchmarks.face_bona_fide_fetch.DEFAULT_CACHE
 
 
 @dataclass
@@ -140,7 +158,8 @@ def pair_scores(
     ref_emb = verifier.embedder.embed(np.stack([r.chip for _, r in refs if r is not None]))
     probe_emb = verifier.embedder.embed(np.stack([p.probe.chip for p in probes if p.probe]))
     scores = ref_emb @ probe_emb.T
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for i, (ref_sample, _) in enumerate(refs):
         for j, probe in enumerate(probes):
             if probe.index == ref_sample.index:
@@ -215,28 +234,34 @@ def measure_latency(
     return {stage: round(statistics.median(v), 2) for stage, v in stages.items()}
 
 
-def pad_evaluation(data: Path, verifier: FaceVerifier, samples: int) -> dict[str, object]:
-    """APCER of the head-turn challenge against simulated print and screen-replay attacks.
+@dataclass(frozen=True)
+class Recorded:
+    """One presentation as the kiosk saw it: the challenges asked and each frame's detections,
+    so that every rule variant is judged on the very same frames."""
+
+    challenges: tuple[Challenge, ...]
+    frames: list[tuple[float, list[DetectedFace]]]
+
+
+def record_attacks(data: Path, verifier: FaceVerifier, samples: int) -> dict[str, list[Recorded]]:
+    """Simulated print and screen-replay presentations of up to `samples` photos per type.
 
     The attacker reads each challenge and turns the artefact up to 40 degrees that way (see
-    hardware_mocks/presentation_attacks.py). BPCER needs bona fide presentations, i.e. video of
-    real people turning their heads, which this data set does not have: it is not measured.
+    hardware_mocks/presentation_attacks.py); the challenges are drawn at random per photo.
     """
     import random
 
-    from appliance.biometrics.face.liveness import ChallengeSession
     from hardware_mocks.presentation_attacks import AttackType, attack_sequence
     from hardware_mocks.virtual_camera import VirtualCamera
 
     photos = sorted(p for p in data.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     rng = np.random.default_rng(30107)
     picker = random.Random(30107)
-    results: dict[str, dict[str, object]] = {}
+    recorded: dict[str, list[Recorded]] = {}
     for attack in AttackType:
-        outcomes: dict[str, int] = {}
-        accepted = presented = naive_accepted = 0
+        runs = recorded.setdefault(attack.value, [])
         for path in photos:
-            if presented >= samples:
+            if len(runs) >= samples:
                 break
             try:
                 image = decode_image(path.read_bytes())
@@ -245,41 +270,132 @@ def pad_evaluation(data: Path, verifier: FaceVerifier, samples: int) -> dict[str
             faces = verifier.detector.detect(image)
             if len(faces) != 1:
                 continue
-            session = ChallengeSession(steps=2, rng=picker)
-            naive = ChallengeSession(steps=2, depth_cues=False)
-            naive.challenges = session.challenges
-            frames = attack_sequence(token_image(image, faces[0]), attack, session.challenges, rng)
-            last = 0.0
-            for frame in VirtualCamera(frames, fps=15.0).frames():
-                found = verifier.detector.detect(frame.image)
-                session.observe(frame.timestamp_s, found)
-                naive.observe(frame.timestamp_s, found)
-                last = frame.timestamp_s
-            session.expire(last + 60.0)  # the attacker's frames ran out: the step times out
-            naive.expire(last + 60.0)
-            result = session.result()
-            presented += 1
-            accepted += int(result.live)
-            naive_accepted += int(naive.result().live)
-            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
-        results[attack.value] = {
-            "presentations": presented,
-            "accepted_as_live": accepted,
-            "apcer": round(accepted / max(presented, 1), 4),
-            "outcomes": outcomes,
-            "apcer_without_depth_cues": round(naive_accepted / max(presented, 1), 4),
-        }
+            challenges = ChallengeSession(steps=2, rng=picker).challenges
+            frames = attack_sequence(token_image(image, faces[0]), attack, challenges, rng)
+            seen = [
+                (frame.timestamp_s, verifier.detector.detect(np.asarray(frame.image, np.uint8)))
+                for frame in VirtualCamera(frames, fps=15.0).frames()
+            ]
+            runs.append(Recorded(challenges, seen))
+    return recorded
+
+
+def replay(recorded: Recorded, **rule: Any) -> LivenessResult:
+    """A fresh kiosk session (product defaults unless `rule` overrides them) over the frames."""
+    session = ChallengeSession(steps=len(recorded.challenges), **rule)
+    session.challenges = recorded.challenges
+    last = 0.0
+    for timestamp, faces in recorded.frames:
+        session.observe(timestamp, faces)
+        last = timestamp
+    session.expire(last + 60.0)  # the attacker's frames ran out: the step times out
+    return session.result()
+
+
+def highest_accepting_turn_deg(recorded: Recorded, **rule: Any) -> float | None:
+    """The largest turn_deg on a 0.5 degree grid at which this presentation is accepted as
+    live (None: not even at 0.5): how far the rule's threshold is from flipping it."""
+    for tenth in range(400, 0, -5):
+        if replay(recorded, turn_deg=tenth / 10, **rule).live:
+            return tenth / 10
+    return None
+
+
+def pad_evaluation(
+    recorded: dict[str, list[Recorded]],
+    turn_degs: Sequence[float],
+    settle_frames: int = DEFAULT_SETTLE_FRAMES,
+) -> dict[str, object]:
+    """APCER per attack type at each turn threshold, with counts and an exact 95% upper bound
+    (the same two-sided Clopper-Pearson end as the bona fide BPCER, so the two compare)."""
+    from benchmarks.face_bona_fide import clopper_pearson_upper
+
+    per_threshold: dict[str, dict[str, object]] = {}
+    for deg in turn_degs:
+        attacks: dict[str, object] = {}
+        for attack, runs in recorded.items():
+            results = [replay(r, turn_deg=deg, settle_frames=settle_frames) for r in runs]
+            naive = [replay(r, turn_deg=deg, depth_cues=False).live for r in runs]
+            outcomes: dict[str, int] = {}
+            for result in results:
+                outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+            accepted = sum(r.live for r in results)
+            attacks[attack] = {
+                "presentations": len(runs),
+                "accepted_as_live": accepted,
+                "apcer": round(accepted / max(len(runs), 1), 4),
+                "apcer_95_upper": clopper_pearson_upper(accepted, len(runs)),
+                "outcomes": outcomes,
+                "apcer_without_depth_cues": round(sum(naive) / max(len(runs), 1), 4),
+            }
+        per_threshold[f"{deg:g}"] = attacks
+    margins = {
+        attack: [highest_accepting_turn_deg(r, settle_frames=settle_frames) for r in runs]
+        for attack, runs in recorded.items()
+    }
     return {
-        "method": "randomised 2-step head-turn challenge, 18 deg turn, 4 s per step",
-        "attacks": results,
-        "bpcer": None,
-        "bpcer_note": "not measured: needs bona fide video of people turning their heads",
+        "method": (
+            f"randomised 2-step head-turn challenge, frontal {DEFAULT_FRONTAL_DEG:g} deg, "
+            f"reference settled over {settle_frames} frame(s), {DEFAULT_STEP_TIMEOUT_S:g} s per "
+            "step; attacker turns a print / screen up to 40 deg the asked way"
+        ),
+        "apcer_by_turn_deg": per_threshold,
+        "attack_accepted_up_to_turn_deg": {
+            attack: max((m for m in found if m is not None), default=None)
+            for attack, found in margins.items()
+        },
+        "attack_accepted_note": (
+            "largest turn_deg (0.5 deg grid) at which any simulated attack is accepted; "
+            "None: none is accepted even at 0.5 deg"
+        ),
     }
 
 
-def run(data: Path, latency_runs: int, pad_samples: int = 0) -> dict[str, object]:
+def bona_fide_evaluation(
+    cache: Path, turn_degs: Sequence[float], settle_frames: int = DEFAULT_SETTLE_FRAMES
+) -> dict[str, object]:
+    """BPCER on the real head-turn recordings (benchmarks/face_bona_fide.py) at the same
+    thresholds, or why it could not be measured."""
+    from benchmarks import face_bona_fide
+    from benchmarks.face_bona_fide_fetch import PinMismatch
+
+    try:
+        clip_frames = face_bona_fide.load_clip_frames(cache)
+    except (OSError, SystemExit, PinMismatch) as exc:
+        return {"measured": False, "why_not": f"bona fide clips unavailable: {exc}"}
+    return {"measured": True, **face_bona_fide.sweep(clip_frames, turn_degs, settle_frames)}
+
+
+def liveness_evaluation(
+    data: Path,
+    verifier: FaceVerifier,
+    samples: int,
+    turn_degs: Sequence[float],
+    bona_fide_cache: Path,
+    settle_frames: int = DEFAULT_SETTLE_FRAMES,
+) -> dict[str, object]:
+    """Both sides of the liveness threshold on the same rule: APCER on simulated attacks and
+    BPCER on the real recordings, at every turn threshold asked for."""
+    pad = pad_evaluation(record_attacks(data, verifier, samples), turn_degs, settle_frames)
+    return {**pad, "bona_fide": bona_fide_evaluation(bona_fide_cache, turn_degs, settle_frames)}
+
+
+def run(
+    data: Path,
+    latency_runs: int,
+    pad_samples: int = 0,
+    turn_degs: Sequence[float] = (DEFAULT_TURN_DEG,),
+    bona_fide_cache: Path | None = None,
+    pad_only: bool = False,
+) -> dict[str, object]:
     verifier = FaceVerifier.load() if _has_thresholds() else _uncalibrated_verifier()
     start = time.perf_counter()
+    pad = None
+    if pad_samples > 0:
+        cache = bona_fide_cache or BONA
+        pad = liveness_evaluation(data, verifier, pad_samples, turn_degs, cache)
+    if pad_only:
+        return {"pad": pad, "wall_s": round(time.perf_counter() - start, 1)}
     samples, skipped = load_samples(data, verifier)
     probes_fta = sum(1 for s in samples if s.probe is None or not s.probe.passed)
     no_face = sum(1 for s in samples if s.probe is None)
@@ -302,7 +418,6 @@ def run(data: Path, latency_runs: int, pad_samples: int = 0) -> dict[str, object
     }
     people = sorted({s.person for s in samples})
     latency = measure_latency(samples, data, verifier, latency_runs)
-    pad = pad_evaluation(data, verifier, pad_samples) if pad_samples > 0 else None
     return {
         "data": str(data),
         "people": len({s.person for s in samples}),
@@ -391,6 +506,37 @@ def pin_to_one_core() -> int | None:
     return cpu
 
 
+def print_liveness(pad: dict[str, Any]) -> None:
+    """APCER per attack type and BPCER side by side for every turn threshold."""
+    print(f"liveness: {pad['method']}")
+    bona = pad["bona_fide"]
+    if not bona["measured"]:
+        print(f"  BPCER not measured: {bona['why_not']}")
+    for deg, attacks in pad["apcer_by_turn_deg"].items():
+        line = []
+        for attack, a in attacks.items():
+            line.append(
+                f"APCER {attack} {a['accepted_as_live']}/{a['presentations']} "
+                f"(95% upper {a['apcer_95_upper']:.0%}; without depth cues "
+                f"{a['apcer_without_depth_cues']:.0%})"
+            )
+        if bona["measured"]:
+            p, t = (
+                bona["bpcer_by_turn_deg"][deg]["presentations"],
+                bona["bpcer_by_turn_deg"][deg]["turns"],
+            )
+            line.append(
+                f"BPCER {p['rejected']}/{p['presentations']} presentations "
+                f"(95% upper {p['bpcer_95_upper']:.0%}), {t['rejected']}/{t['presentations']} "
+                "single turns"
+            )
+        print(f"  turn {deg} deg: " + ", ".join(line))
+    print(f"  simulated attacks accepted up to turn: {pad['attack_accepted_up_to_turn_deg']} deg")
+    if bona["measured"]:
+        print(f"  bona fide: all pass up to turn {bona['all_pass_up_to_turn_deg']:g} deg")
+        print(f"  caveat: {bona['caveat']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="face verification benchmark")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -400,32 +546,52 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pad-samples", type=int, default=12, help="photos per attack type (0: skip PAD)"
     )
+    parser.add_argument(
+        "--turn-deg",
+        type=float,
+        nargs="+",
+        default=[DEFAULT_TURN_DEG],
+        help="liveness turn thresholds to measure APCER and BPCER at",
+    )
+    parser.add_argument("--pad-only", action="store_true", help="liveness figures only")
+    parser.add_argument("--bona-fide-cache", type=Path, default=BONA)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
+    if args.pad_only and (args.write_manifest or args.pad_samples <= 0):
+        parser.error("--pad-only needs --pad-samples > 0 and no --write-manifest")
     cpu = pin_to_one_core()
-    report = run(args.data, args.latency_runs, args.pad_samples)
+    report = run(
+        args.data,
+        args.latency_runs,
+        args.pad_samples,
+        args.turn_deg,
+        args.bona_fide_cache,
+        args.pad_only,
+    )
     report["pinned_cpu"] = cpu
     if args.write_manifest:
         write_manifest(report)
     if args.json:
         print(json.dumps(report))
         return
-    print(f"data: {report['photos']} photos of {report['people']} people")
-    print(f"pairs: {report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor")
-    print(f"EER {report['eer']:.2%}  FTA {report['fta']:.2%}")
-    for t in TARGETS:
-        print(
-            f"FMR {t:.2%}: threshold {report[f'threshold_at_fmr_{t}']}, "
-            f"FNMR {report[f'fnmr_at_fmr_{t}']:.2%} "
-            f"({report[f'impostor_pairs_above_threshold_at_fmr_{t}']} of "
-            f"{report['impostor_pairs']} impostor pairs at or above it; "
-            f"95% upper bound on FMR {report[f'fmr_95_upper_at_fmr_{t}']:.3%})"
-        )
-    print("latency ms (median):", report["latency_ms"])
-    if isinstance(report.get("pad"), dict):
-        print("PAD:", json.dumps(report["pad"]["attacks"]))
+    if not args.pad_only:
+        print(f"data: {report['photos']} photos of {report['people']} people")
+        print(f"pairs: {report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor")
+        print(f"EER {report['eer']:.2%}  FTA {report['fta']:.2%}")
+        for t in TARGETS:
+            print(
+                f"FMR {t:.2%}: threshold {report[f'threshold_at_fmr_{t}']}, "
+                f"FNMR {report[f'fnmr_at_fmr_{t}']:.2%} "
+                f"({report[f'impostor_pairs_above_threshold_at_fmr_{t}']} of "
+                f"{report['impostor_pairs']} impostor pairs at or above it; "
+                f"95% upper bound on FMR {report[f'fmr_95_upper_at_fmr_{t}']:.3%})"
+            )
+        print("latency ms (median):", report["latency_ms"])
+    pad = report.get("pad")
+    if isinstance(pad, dict):
+        print_liveness(pad)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

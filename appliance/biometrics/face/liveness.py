@@ -38,6 +38,12 @@ class Challenge(StrEnum):
     TURN_RIGHT = "turn_right"
 
 
+DEFAULT_TURN_DEG = 18.0
+DEFAULT_FRONTAL_DEG = 8.0
+DEFAULT_STEP_TIMEOUT_S = 4.0
+DEFAULT_SETTLE_FRAMES = 1
+SETTLE_SPREAD_DEG = 3.0
+
 INSTRUCTIONS = {
     Challenge.TURN_LEFT: "slowly turn your head to your left",
     Challenge.TURN_RIGHT: "slowly turn your head to your right",
@@ -75,11 +81,12 @@ class ChallengeSession:
     def __init__(
         self,
         steps: int = 2,
-        turn_deg: float = 18.0,
-        frontal_deg: float = 8.0,
-        step_timeout_s: float = 4.0,
+        turn_deg: float = DEFAULT_TURN_DEG,
+        frontal_deg: float = DEFAULT_FRONTAL_DEG,
+        step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
         rng: random.Random | None = None,
         depth_cues: bool = True,
+        settle_frames: int = DEFAULT_SETTLE_FRAMES,
     ) -> None:
         chooser = rng or secrets.SystemRandom()
         self.challenges = tuple(chooser.choice(list(Challenge)) for _ in range(steps))
@@ -87,6 +94,8 @@ class ChallengeSession:
         self.frontal_deg = frontal_deg
         self.step_timeout_s = step_timeout_s
         self.depth_cues = depth_cues
+        self.settle_frames = max(1, settle_frames)
+        self._settling: list[tuple[float, float]] = []  # yaw, width ratio of frontal frames
         self._completed = 0
         self._awaiting_frontal = True  # start by facing the camera
         self._step_started: float | None = None
@@ -123,10 +132,7 @@ class ChallengeSession:
         yaw = pose.yaw_deg
         self._max_yaw = max(self._max_yaw, abs(yaw))
         if self._awaiting_frontal:
-            if abs(yaw) <= self.frontal_deg:
-                self._awaiting_frontal = False
-                self._step_started = timestamp_s
-                self._frontal = (yaw, pose.width_ratio)
+            self._settle(timestamp_s, yaw, pose.width_ratio)
             return
         assert self._frontal is not None
         frontal_yaw, frontal_ratio = self._frontal
@@ -140,6 +146,22 @@ class ChallengeSession:
             self._completed += 1
             self._awaiting_frontal = True
             self._step_started = timestamp_s
+
+    def _settle(self, timestamp_s: float, yaw: float, width_ratio: float) -> None:
+        """Take the frontal reference once `settle_frames` frames in a row face the camera and
+        agree within SETTLE_SPREAD_DEG: their median, not a frame caught on the way back."""
+        if abs(yaw) > self.frontal_deg:
+            self._settling.clear()
+            return
+        self._settling.append((yaw, width_ratio))
+        recent = self._settling[-self.settle_frames :]
+        yaws = [y for y, _ in recent]
+        if len(recent) < self.settle_frames or max(yaws) - min(yaws) > SETTLE_SPREAD_DEG:
+            return
+        self._frontal = sorted(recent)[len(recent) // 2]
+        self._settling.clear()
+        self._awaiting_frontal = False
+        self._step_started = timestamp_s
 
     def expire(self, timestamp_s: float) -> None:
         """Call when no frame arrives, so a missing face still times out."""
