@@ -19,7 +19,7 @@ from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
 from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates, to_gray
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
-from appliance.mrz.ocr.segment import LineStrip, cut_glyphs, extract_strip
+from appliance.mrz.ocr.segment import LineStrip, aligned_strips, cut_glyphs, extract_strip
 
 #: Glyph width / text height of a full line, per line length, to try the likelier length first.
 _EXPECTED_RATIO = {44: 46.0, 36: 37.5, 30: 31.0}
@@ -107,9 +107,13 @@ class MrzImageReader:
                 strips = _strips(gray, boxes, upside_down)
                 if strips is None:
                     continue
+                aligned: list[LineStrip] | None = None
                 for length in _lengths(strips):
                     t0 = time.perf_counter()
                     cut = [cut_glyphs(s, length) for s in strips]
+                    if any(c is None for c in cut):  # a line's ends lost to glare?
+                        aligned = aligned or aligned_strips(gray, boxes, strips, upside_down)
+                        cut = [cut_glyphs(s, length) for s in aligned]
                     t1 = time.perf_counter()
                     t_cut += t1 - t0
                     if any(c is None for c in cut):
