@@ -45,6 +45,8 @@ class HardwareConfig(_Section):
     gate_simulator: str = "hardware_mocks.gate:start_virtual_gate"
     #: simulated travellers for `appliance demo` (called with seed and run number)
     traveller_simulator: str = "hardware_mocks.traveller_sim:open_simulator"
+    #: V4L2 camera of the face step (called with `face.camera`; see `face_step.from_config`)
+    camera: str = "drivers.camera:open_camera"
 
 
 class DeviceConfig(_Section):
@@ -67,11 +69,13 @@ class FaceConfig(_Section):
     #: false-match-rate operating point of the 1:1 decision; thresholds come from the model
     #: manifest: "fmr_0.001" (0.1 %, Frontex ABC guidance) or "fmr_0.0005" (0.05 %, EU EES)
     operating_point: Literal["fmr_0.001", "fmr_0.0005"] = "fmr_0.001"
-    #: "virtual" (simulated camera) or a V4L2 device index or path such as /dev/video0
+    #: "virtual" (simulated camera; the demo and tests supply its frames, the product refuses
+    #: it) or a V4L2 device index or path such as /dev/video0, opened by `hardware.camera`
     camera: str = "virtual"
     #: frames per capture burst; the best by quality score is compared
     burst_frames: int = Field(default=5, ge=1, le=30)
-    #: randomised head-turn challenges per liveness check, and seconds allowed for each
+    #: randomised head-turn challenges per liveness check, and seconds allowed for each (the
+    #: challenge runs unless `device.mode` is "handheld", where an officer watches the traveller)
     liveness_steps: int = Field(default=2, ge=1, le=5)
     liveness_step_timeout_s: float = Field(default=4.0, gt=0)
 
@@ -82,7 +86,8 @@ class InspectionConfig(_Section):
     #: serial port of the exit-door controller, or "simulated" (virtual controller on a pty)
     gate_port: str = "simulated"
     #: factory (``module:callable``) of the face step, DG2 image bytes -> 1:1 result; empty:
-    #: no face verifier, the biometrics step is skipped (the signed policy decides if that refers)
+    #: no face verifier, the biometrics step is skipped (the signed policy decides if that refers);
+    #: "appliance.inspection.face_step:from_config" is the product's, built from `[face]`
     face_verifier: str = ""
 
 

@@ -3,6 +3,9 @@ chip photo (DG2), with the head-turn liveness challenge where the lane is unatte
 
     lane.face = CameraFaceCheck(FaceVerifier.load(), open_camera, challenge=ChallengeSession)
 
+The product builds it from the configuration with `from_config`, enabled by
+``inspection.face_verifier = "appliance.inspection.face_step:from_config"``.
+
 The verifier (models) is loaded once per lane; a camera is opened per traveller and always
 closed. The result is the verifier's `FaceResult`, which the workflow reads through the
 `steps.FaceOutcome` protocol (status, reason, score, threshold).
@@ -11,11 +14,20 @@ closed. The result is the verifier's `FaceResult`, which the workflow reads thro
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from appliance.biometrics.face.capture import capture_and_verify
+from appliance.biometrics.face.compare import OperatingPoint
 from appliance.biometrics.face.liveness import ChallengeSession
 from appliance.biometrics.face.verifier import FaceResult, FaceVerifier
-from appliance.ports import Camera
+from appliance.config import Config
+from appliance.errors import ApplianceError, Reason
+from appliance.ports import Camera, CameraError
+from appliance.wiring import load_factory
+
+#: `face.camera` value of the simulated camera: the demo and tests supply its frames; the
+#: product has no frame source behind it
+VIRTUAL_CAMERA = "virtual"
 
 
 class CameraFaceCheck:
@@ -38,7 +50,17 @@ class CameraFaceCheck:
         self.burst_frames = burst_frames
 
     def __call__(self, reference: bytes) -> FaceResult:
-        camera = self.open_camera()
+        try:
+            camera = self.open_camera()
+        except CameraError:  # unplugged or busy: this traveller's face step fails, stated
+            return FaceResult(
+                status="fail",
+                reason=Reason.CAMERA_UNAVAILABLE,
+                score=None,
+                threshold=self.verifier.threshold,
+                operating_point=self.verifier.operating_point,
+                subject="live",
+            )
         try:
             return capture_and_verify(
                 camera,
@@ -50,3 +72,42 @@ class CameraFaceCheck:
             )
         finally:
             camera.close()
+
+
+def from_config(config: Config) -> CameraFaceCheck:
+    """The product's face step (`inspection.face_verifier`) from `[face]` and `[hardware]`.
+
+    Liveness is on unless the device is a handheld, where the officer holding it sees the
+    traveller (the policy's handheld mode only advises); an e-gate is unattended. Refuses
+    ``face.camera = "virtual"`` (`CAMERA_UNAVAILABLE`): a lane with no real camera must not
+    look as if it checked faces. Models load here, once per lane; the camera opens per traveller.
+    """
+    face = config.face
+    if face.camera == VIRTUAL_CAMERA:
+        raise ApplianceError(
+            Reason.CAMERA_UNAVAILABLE,
+            'face.camera is "virtual", which has no frame source in the product: configure a '
+            'V4L2 camera (an index such as "0" or a path such as "/dev/video0")',
+        )
+    open_device = load_factory(config.hardware.camera)
+
+    def open_camera() -> Camera:
+        camera = open_device(face.camera)
+        if not (
+            callable(getattr(camera, "frames", None)) and callable(getattr(camera, "close", None))
+        ):
+            raise ApplianceError(Reason.USAGE, "configured camera factory did not return a camera")
+        return cast(Camera, camera)
+
+    def challenge() -> ChallengeSession:
+        return ChallengeSession(
+            steps=face.liveness_steps, step_timeout_s=face.liveness_step_timeout_s
+        )
+
+    attended = config.device.mode == "handheld"
+    return CameraFaceCheck(
+        FaceVerifier.load(OperatingPoint(face.operating_point)),
+        open_camera,
+        challenge=None if attended else challenge,
+        burst_frames=face.burst_frames,
+    )
