@@ -77,7 +77,8 @@ class FaceConfig(_Section):
     #: randomised head-turn challenges per liveness check, and seconds allowed for each (the
     #: challenge runs unless `device.mode` is "handheld", where an officer watches the traveller)
     liveness_steps: int = Field(default=2, ge=1, le=5)
-    liveness_step_timeout_s: float = Field(default=4.0, gt=0)
+    #: (below 2 s a traveller at a normal pace cannot turn and face the camera again in time)
+    liveness_step_timeout_s: float = Field(default=4.0, ge=2.0, le=30.0)
 
 
 class InspectionConfig(_Section):

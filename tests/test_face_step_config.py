@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from appliance.biometrics.face.compare import OperatingPoint, threshold_for
-from appliance.biometrics.face.liveness import ChallengeSession
+from appliance.biometrics.face.liveness import Challenge, ChallengeSession
 from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.face_step import CameraFaceCheck, from_config
@@ -16,7 +17,7 @@ from appliance.inspection.lane import face_check
 from appliance.ports import CameraError, Frame
 from hardware_mocks.virtual_camera import VirtualCamera
 from tests.face_support import chip_reference, photo
-from tests.test_face_liveness import perform
+from tests.test_face_liveness import head_face, perform
 
 FAKE_CAMERA = "tests.test_face_step_config:fake_camera"
 MISSING_DEVICE = "/dev/video-unplugged"
@@ -74,7 +75,7 @@ def gate_check() -> CameraFaceCheck:
     sessions are cached per process, so the other checks built below reuse them)."""
     config = configured(
         liveness_steps=3,
-        liveness_step_timeout_s=1.0,
+        liveness_step_timeout_s=2.0,
         operating_point="fmr_0.0005",
         burst_frames=3,
     )
@@ -103,12 +104,22 @@ def test_liveness_steps_reach_the_challenge(gate_check: CameraFaceCheck, steps: 
 
 def test_step_time_limit_reaches_the_challenge(gate_check: CameraFaceCheck) -> None:
     default = new_session(from_config(configured(liveness_steps=3)))  # 4 s per step
-    short = new_session(gate_check)  # 1 s per step
+    short = new_session(gate_check)  # 2 s per step
     for session in (default, short):
-        perform(session, fps=5.0)  # a slow traveller: two seconds to the peak of each turn
-    assert default.result().live
-    assert not short.result().live and short.result().outcome == "timeout"
+        slow_first_turn(session)
+    assert default.result().completed == 1
     assert short.result().completed == 0
+    short.expire(60.0)
+    assert short.result().outcome == "timeout"
+
+
+def slow_first_turn(session: ChallengeSession, fps: float = 15.0) -> None:
+    """Faces the camera for a second, then turns the asked way slowly: 20 degrees over 3 s,
+    so the 15-degree turn counts after about 2.3 s."""
+    sign = 1.0 if session.challenges[0] is Challenge.TURN_LEFT else -1.0
+    yaws = [0.0] * int(fps) + list(sign * np.linspace(0.0, 20.0, int(3 * fps)))
+    for i, yaw in enumerate(yaws):
+        session.observe(i / fps, [head_face(float(yaw))])
 
 
 def test_unattended_capture_runs_the_configured_challenge(
@@ -120,8 +131,8 @@ def test_unattended_capture_runs_the_configured_challenge(
     assert result.liveness["outcome"] == "timeout"
     (camera,) = OPENED
     assert camera.device == "/dev/video7" and camera.closed
-    # settled and given up after the 1 s limit at 15 fps: the 4 s default would read ~60 frames
-    assert camera.frames_read < 30
+    # settled and given up after the 2 s limit at 15 fps: the 4 s default would read ~60 frames
+    assert camera.frames_read < 45
 
 
 def test_operating_point_reaches_the_verifier(gate_check: CameraFaceCheck) -> None:
