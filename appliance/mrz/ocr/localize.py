@@ -76,8 +76,7 @@ def _ink(small: GrayImage) -> GrayImage:
 def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
     joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, join), np.uint8))
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    min_length = 0.15 * max(ink.shape)
-    boxes: list[LineBox] = []
+    pieces: list[LineBox] = []
     for contour in contours:
         if len(contour) < 5:
             continue
@@ -85,13 +84,44 @@ def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
         (cx, cy), (w, h) = rect[0], rect[1]
         w, h = max(w, h), min(w, h)
         angle = _long_side_angle(cv2.boxPoints(rect))
-        if w < min_length or h < 3 or w < 8 * h or abs(angle) > 35:
+        if h < 3 or w < 2 * h or abs(angle) > 35:
             continue
         # A line blob is mostly ink along its length: reject thin diagonal strokes / frames.
         if cv2.contourArea(contour) < 0.45 * w * h:
             continue
-        boxes.append(LineBox(cx, cy, w, h, angle))
-    return boxes
+        pieces.append(LineBox(cx, cy, w, h, angle))
+    min_length = 0.15 * max(ink.shape)
+    return [b for b in _bridge_gaps(pieces) if b.length >= min_length and b.length >= 8 * b.height]
+
+
+def _bridge_gaps(boxes: list[LineBox], max_gap: float = 10.0) -> list[LineBox]:
+    """The blobs, plus lines rebuilt from pieces that lie end to end on one axis.
+
+    Glare can wipe a stretch of an MRZ line and split it in two blobs; nothing else is printed
+    in line with the MRZ (its clear zone, ICAO 9303-3), so pieces of the same height on the
+    same axis, at most `max_gap` heights apart, are joined. The pieces stay candidates too.
+    """
+    out = list(boxes)
+    for a, b in combinations(boxes, 2):
+        if abs(a.angle_deg - b.angle_deg) > 3.0 or not 0.6 <= a.height / b.height <= 1.6:
+            continue
+        theta = math.radians(
+            (a.angle_deg * a.length + b.angle_deg * b.length) / (a.length + b.length)
+        )
+        ux, uy = math.cos(theta), math.sin(theta)
+        height = (a.height + b.height) / 2
+        dx, dy = b.cx - a.cx, b.cy - a.cy
+        if abs(-dx * uy + dy * ux) > 0.5 * height:
+            continue  # not on the same axis
+        along = dx * ux + dy * uy
+        gap = abs(along) - (a.length + b.length) / 2
+        if gap < 0 or gap > max_gap * height:
+            continue
+        lo = min(-a.length / 2, along - b.length / 2)
+        hi = max(a.length / 2, along + b.length / 2)
+        mid = (lo + hi) / 2
+        out.append(LineBox(a.cx + mid * ux, a.cy + mid * uy, hi - lo, height, math.degrees(theta)))
+    return out
 
 
 def _long_side_angle(points: npt.NDArray[Any]) -> float:
