@@ -115,7 +115,7 @@ def _bridge_gaps(boxes: list[LineBox], max_gap: float = 10.0) -> list[LineBox]:
             continue  # not on the same axis
         along = dx * ux + dy * uy
         gap = abs(along) - (a.length + b.length) / 2
-        if gap < 0 or gap > max_gap * height:
+        if gap < -2 * height or gap > max_gap * height:
             continue
         lo = min(-a.length / 2, along - b.length / 2)
         hi = max(a.length / 2, along + b.length / 2)
