@@ -101,6 +101,21 @@ def test_each_classic_confusion_is_repaired_by_the_check_digits(pos: int, wrong:
     assert result.lines == TD3 and "check_digit_corrected" in result.flags
 
 
+def test_a_blurred_zero_read_confidently_as_o_is_repaired_by_its_check_digit() -> None:
+    probs = table(TD3)
+    unsure(probs, 1, 5, O=0.995, **{"0": 0.004})  # the twin is far below MIN_ALTERNATIVE
+    result = read(probs)
+    assert result.lines == TD3 and result.status == "warn"
+    assert result.corrections[0]["read"] == "O" and result.corrections[0]["chosen"] == "0"
+
+
+def test_an_unlikely_non_twin_is_still_never_used_for_a_repair() -> None:
+    probs = table(TD3)
+    unsure(probs, 1, 6, **{"3": 0.995, "2": 0.004})  # 2 read as 3: not OCR-B look-alikes
+    result = read(probs)
+    assert result.status == "fail" and result.corrections == []
+
+
 def test_a_misread_with_no_plausible_alternative_is_refused_not_returned() -> None:
     probs = table(TD3)
     unsure(probs, 1, 6, **{"3": 0.80})  # '2' read as '3', nothing else plausible, junk 0.2

@@ -24,8 +24,14 @@ from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
 
-#: A character the model gives less than this is never used to repair a check digit.
+#: A character the model gives less than this is never used to repair a check digit...
 MIN_ALTERNATIVE = 0.02
+#: ...unless it is the OCR-B look-alike of the character read (blur makes 0 and O, 1 and I,
+#: 8 and B, 5 and S, 2 and Z near-identical, and a blurred glyph can be read confidently as its
+#: twin): then the check digits may choose it down to this probability. The repair is still
+#: costed, reported, and refused when another repair is about as likely.
+TWIN_FLOOR = 0.001
+OCR_B_TWINS = {a: b for x, y in ("0O", "1I", "8B", "5S", "2Z") for a, b in ((x, y), (y, x))}
 #: Below this a character is reported as unsure (status `warn`).
 UNSURE = 0.90
 #: Below this an unprotected character (no check digit covers it) makes the read unreadable.
@@ -138,9 +144,12 @@ class _Search:
     def alternatives(self, pos: Position, floor: float, text: list[list[str]]) -> list[str]:
         line, i = pos
         order = np.argsort(-self.q[line, i])[:4]
-        return [
-            CLASSES[k] for k in order if self.q[line, i, k] >= floor and CLASSES[k] != text[line][i]
-        ]
+        current = text[line][i]
+        found = [CLASSES[k] for k in order if self.q[line, i, k] >= floor and CLASSES[k] != current]
+        twin = OCR_B_TWINS.get(current)
+        if twin and twin not in found and self.q[line, i, CLASSES.index(twin)] >= TWIN_FLOOR:
+            found.append(twin)
+        return found
 
     def repairs(
         self, group: CheckGroup, text: list[list[str]], positions: list[Position], keep: int = 4
