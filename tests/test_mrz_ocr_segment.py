@@ -19,6 +19,7 @@ from appliance.mrz.ocr.segment import (
     cut_glyphs,
     extract_strip,
     fit_grid,
+    stretched_strips,
 )
 from benchmarks.mrz_synth import render_page, scan
 
@@ -133,3 +134,29 @@ def test_a_line_whose_start_glare_wiped_is_cut_from_where_the_other_line_starts(
     aligned = aligned_strips(wiped, [boxes[0], short_box], lines, upside_down=False)
     assert all(cut_glyphs(s, n) is not None for s in aligned)
     assert np.linalg.norm(_start(aligned[1]) - _start(whole)) < 0.5 * pitch_px
+
+
+def test_when_glare_takes_the_start_of_every_line_one_candidate_starts_where_the_mrz_does() -> None:
+    image, boxes, n = _td3_scan(9)
+    pitch_px = boxes[0].length / n
+    whole = [extract_strip(image, box) for box in boxes]
+    wiped = image.copy()
+    paper = int(np.percentile(image, 95))
+    for b in boxes:  # the first six characters of both lines are gone
+        u = np.array([np.cos(np.radians(b.angle_deg)), np.sin(np.radians(b.angle_deg))])
+        centre = np.array([b.cx, b.cy]) - b.length / 2 * u + 2.5 * pitch_px * u
+        rect = ((float(centre[0]), float(centre[1])), (7 * pitch_px, 1.5 * b.height), b.angle_deg)
+        cv2.fillConvexPoly(wiped, np.intp(cv2.boxPoints(rect)), paper)
+    short = [_trimmed(b, 6, n) for b in boxes]
+    lines = [extract_strip(wiped, b) for b in short]
+    assert all(s is not None for s in lines)
+    strips = aligned_strips(wiped, short, [s for s in lines if s is not None], False)
+    assert any(cut_glyphs(s, n) is None for s in strips)
+    candidates = stretched_strips(wiped, short, strips, False, n)
+    assert len(candidates) == 2  # stretched at the start, or at the end
+    at_start = candidates[0]
+    assert all(cut_glyphs(s, n) is not None for s in at_start)
+    for got, full in zip(at_start, whole, strict=True):
+        assert np.linalg.norm(_start(got) - _start(full)) < 0.6 * pitch_px
+    # a 44-character MRZ is never stretched to be read as a shorter one
+    assert stretched_strips(image, boxes, [s for s in whole if s is not None], False, 36) == []

@@ -19,7 +19,14 @@ from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
 from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates, to_gray
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
-from appliance.mrz.ocr.segment import LineStrip, aligned_strips, cut_glyphs, extract_strip
+from appliance.mrz.ocr.segment import (
+    FloatArray,
+    LineStrip,
+    aligned_strips,
+    cut_glyphs,
+    extract_strip,
+    stretched_strips,
+)
 
 #: Glyph width / text height of a full line, per line length, to try the likelier length first.
 _EXPECTED_RATIO = {44: 46.0, 36: 37.5, 30: 31.0}
@@ -107,29 +114,24 @@ class MrzImageReader:
                 strips = _strips(gray, boxes, upside_down)
                 if strips is None:
                     continue
-                aligned: list[LineStrip] | None = None
+                common: dict[str, list[LineStrip]] = {}
                 for length in _lengths(strips):
                     t0 = time.perf_counter()
-                    cut = [cut_glyphs(s, length) for s in strips]
-                    if any(c is None for c in cut):  # a line's ends lost to glare?
-                        aligned = aligned or aligned_strips(gray, boxes, strips, upside_down)
-                        cut = [cut_glyphs(s, length) for s in aligned]
-                    t1 = time.perf_counter()
-                    t_cut += t1 - t0
-                    if any(c is None for c in cut):
-                        continue  # these lines do not hold `length` characters each
-                    glyphs = np.concatenate([c for c in cut if c is not None])
-                    probs = self.recognizer.probabilities(glyphs)
-                    t_rec += time.perf_counter() - t1
-                    probs = probs.reshape(len(strips), length, -1)
-                    for layout in _layouts(probs, len(strips), length):
-                        decoded = decode(probs, layout)
-                        judged = verdict(decoded)
-                        rank = _rank(decoded, judged)
-                        if best is None or rank > best[0]:
-                            best = (rank, decoded, judged)
-                    if best is not None and best[2].status == "pass":
-                        return self._finish(best[1], best[2], timings, start, t_cut, t_rec)
+                    cuts = _cuts(gray, boxes, strips, upside_down, length, common)
+                    t_cut += time.perf_counter() - t0
+                    for glyphs in cuts:
+                        t1 = time.perf_counter()
+                        probs = self.recognizer.probabilities(glyphs)
+                        t_rec += time.perf_counter() - t1
+                        probs = probs.reshape(len(strips), length, -1)
+                        for layout in _layouts(probs, len(strips), length):
+                            decoded = decode(probs, layout)
+                            judged = verdict(decoded)
+                            rank = _rank(decoded, judged)
+                            if best is None or rank > best[0]:
+                                best = (rank, decoded, judged)
+                        if best is not None and best[2].status == "pass":
+                            return self._finish(best[1], best[2], timings, start, t_cut, t_rec)
         if best is None:
             result = unreadable(["no_mrz_found"])
             result.timings_ms.update(timings, total=_ms(start))
@@ -165,6 +167,35 @@ def _strips(gray: GrayImage, boxes: list[LineBox], upside_down: bool) -> list[Li
             return None
         strips.append(strip)
     return strips
+
+
+def _cuts(
+    gray: GrayImage,
+    boxes: list[LineBox],
+    strips: list[LineStrip],
+    upside_down: bool,
+    length: int,
+    common: dict[str, list[LineStrip]],
+) -> list[FloatArray]:
+    """The lines cut into `length` cells each, as one batch per way of cutting them, likeliest
+    first: each line as found; else all at their common extent (glare shortened a line); else
+    stretched at the start or at the end (glare took the same end of every line). Empty when
+    the lines do not hold `length` characters. `common` caches the common extent per group."""
+    cut = [cut_glyphs(s, length) for s in strips]
+    if all(c is not None for c in cut):
+        return [np.concatenate([c for c in cut if c is not None])]
+    if "lines" not in common:
+        common["lines"] = aligned_strips(gray, boxes, strips, upside_down)
+    aligned = common["lines"]
+    cut = [cut_glyphs(s, length) for s in aligned]
+    if all(c is not None for c in cut):
+        return [np.concatenate([c for c in cut if c is not None])]
+    out = []
+    for lines in stretched_strips(gray, boxes, aligned, upside_down, length):
+        cut = [cut_glyphs(s, length) for s in lines]
+        if all(c is not None for c in cut):
+            out.append(np.concatenate([c for c in cut if c is not None]))
+    return out
 
 
 def _lengths(strips: list[LineStrip]) -> Iterator[int]:

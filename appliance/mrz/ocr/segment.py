@@ -230,6 +230,8 @@ class Grid:
 #: then refined to 0.5% (a 2% step leaves mid-line cells a fifth of a cell off on 44 cells).
 _CHIRPS = np.linspace(-0.2, 0.2, 17)
 _PITCH_PER_HEIGHT = (0.75, 1.35)
+#: A cell's ink is scaled up to its darkest pixel, but by no more than 1 / _CELL_FLOOR.
+_CELL_FLOOR = 0.3
 #: Cost, in mean ink columns per pitch, of a grid end that misses the inked line's end.
 _END_WEIGHT = 10.0
 
@@ -341,7 +343,11 @@ def cut_glyphs(strip: LineStrip, n: int) -> FloatArray | None:
 
 
 def cut_cells(strip: LineStrip, grid: Grid, centres: npt.NDArray[np.float64]) -> FloatArray:
-    """Cells centred at grid positions `centres` (in cells; i + 0.5 is the middle of cell i)."""
+    """Cells centred at grid positions `centres` (in cells; i + 0.5 is the middle of cell i).
+
+    Each cell is scaled to its own darkest ink (at most x1/_CELL_FLOOR): glare or a shadow
+    fades whole stretches of a line, and a faded glyph should look like a glyph to the model.
+    """
     height = strip.text_height
     cy = (strip.top + strip.bottom) / 2
     half_h = 0.78 * height
@@ -356,7 +362,10 @@ def cut_cells(strip: LineStrip, grid: Grid, centres: npt.NDArray[np.float64]) ->
         out[i] = cv2.resize(
             padded[y_lo:y_hi, x_lo:x_hi], (GLYPH_W, GLYPH_H), interpolation=cv2.INTER_AREA
         )
-    return out
+    darkest = out.reshape(len(out), -1).max(axis=1) if len(out) else np.zeros(0, np.float32)
+    gain = 1.0 / np.clip(darkest, _CELL_FLOOR, 1.0)
+    scaled: FloatArray = np.clip(out * gain[:, None, None], 0.0, 1.0).astype(np.float32)
+    return scaled
 
 
 def union_extents(strips: list[LineStrip]) -> list[tuple[int, int]]:
@@ -403,6 +412,72 @@ def aligned_strips(
         if all(s is not None for s in again):
             strips = [s for s in again if s is not None]
     return common_extent(strips)
+
+
+def line_period(strip: LineStrip) -> float | None:
+    """The glyph pitch of a line from the periodicity of its ink (None when it shows none)."""
+    columns = strip.ink[strip.top : strip.bottom + 1].sum(axis=0).astype(np.float64)
+    height = strip.text_height
+    return _periodic_pitch(columns[strip.x0 : strip.x1 + 1], 0.7 * height, 1.6 * height)
+
+
+def stretched_strips(
+    gray: GrayImage, boxes: list[LineBox], strips: list[LineStrip], upside_down: bool, n: int
+) -> list[list[LineStrip]]:
+    """When glare wipes the same end of every line, no line shows where the MRZ starts (or
+    ends). The lines then hold fewer than `n` glyphs at their own pitch: the candidates are
+    the lines stretched by the missing glyphs at the start, or at the end. Lines only grow,
+    so a longer MRZ is never read as a shorter one; a wrong guess reads blank or shifted cells,
+    which the decoder refuses."""
+    periods = [line_period(s) for s in strips]
+    if any(p is None for p in periods):
+        return []
+    pitch = [float(p) for p in periods if p is not None]
+    missing = float(
+        np.median([n - 0.25 - (s.x1 - s.x0 + 1) / p for s, p in zip(strips, pitch, strict=True)])
+    )
+    if missing < 1.0 or missing > 0.4 * n:
+        return []
+    candidates = []
+    for at_start in (True, False):
+        ends = []  # where each stretched line should start and end, as image points
+        for strip, p in zip(strips, pitch, strict=True):
+            grow = missing * p
+            x0, x1 = (strip.x0 - grow, strip.x1) if at_start else (strip.x0, strip.x1 + grow)
+            ends.append((strip.image_point(x0), strip.image_point(x1)))
+        stretched = _cut_to(gray, boxes, strips, upside_down, ends)
+        if stretched is not None:
+            candidates.append(stretched)
+    return candidates
+
+
+Point = tuple[float, float]
+
+
+def _cut_to(
+    gray: GrayImage,
+    boxes: list[LineBox],
+    strips: list[LineStrip],
+    upside_down: bool,
+    ends: list[tuple[Point, Point]],
+) -> list[LineStrip] | None:
+    """The lines with their extents moved to the given image points (cut again from the image
+    where a point lies outside a line's strip); extents never shrink."""
+    spans = [(s.strip_x(a), s.strip_x(b)) for s, (a, b) in zip(strips, ends, strict=True)]
+    if any(x0 < 0 or x1 > s.ink.shape[1] - 1 for s, (x0, x1) in zip(strips, spans, strict=True)):
+        again = [
+            extract_strip(gray, widened_box(s, box, x0, x1), upside_down)
+            for s, box, (x0, x1) in zip(strips, boxes, spans, strict=True)
+        ]
+        if any(s is None for s in again):
+            return None
+        strips = [s for s in again if s is not None]
+    out = []
+    for strip, (a, b) in zip(strips, ends, strict=True):
+        x0, x1 = round(strip.strip_x(a)), round(strip.strip_x(b))
+        last = strip.ink.shape[1] - 1
+        out.append(strip.with_extent(max(0, min(x0, strip.x0)), min(last, max(x1, strip.x1))))
+    return out
 
 
 def widened_box(strip: LineStrip, box: LineBox, x0: float, x1: float) -> LineBox:
