@@ -6,7 +6,8 @@ PassportEye when its environment is installed.
 The set comes from `benchmarks/mrz_synth.py` (its own generator and seed, never the training
 one): clean scans (200-600 dpi), 150 dpi scans, hand-held camera shots, upside-down camera
 shots, and pages without an MRZ. Our reader runs on one core (onnxruntime and OpenCV pinned to
-one thread). Figures: exact MRZ, per character, per field, wrong-but-checksum-valid reads,
+one thread). Figures: exact MRZ, per character, per field, wrong-but-checksum-valid reads (and
+how many of those came flagged `low_confidence`, status warn),
 refusals (MRZ_UNREADABLE), MRZs reported on negatives, median / 95th-percentile latency.
 """
 
@@ -50,7 +51,9 @@ class Tally:
     false_reports: int = 0
     ms: list[float] = field(default_factory=list)
 
-    def add(self, truth: list[str] | None, lines: list[str] | None, ms: float) -> None:
+    def add(
+        self, truth: list[str] | None, lines: list[str] | None, ms: float, status: str = ""
+    ) -> None:
         self.images += 1
         self.ms.append(ms)
         if truth is None:
@@ -77,6 +80,7 @@ class Tally:
             self.exact += 1
         elif lines is not None and parse_mrz(lines).valid:
             self.wrong_valid += 1
+            self.wrong_flagged += status == "warn"  # returned, but flagged low_confidence
 
     def row(self) -> dict[str, object]:
         pct = lambda a, b: round(100.0 * a / b, 2) if b else None  # noqa: E731
@@ -87,6 +91,7 @@ class Tally:
             "char_pct": pct(self.chars_ok, self.chars),
             "field_pct": pct(self.fields_ok, self.fields),
             "wrong_but_valid": self.wrong_valid,
+            "wrong_but_valid_flagged": self.wrong_flagged,
             "refused_pct": pct(self.refused, self.positives),
             "false_reports": self.false_reports if self.positives == 0 else None,
             "median_ms": round(statistics.median(ms), 1) if ms else None,
@@ -106,7 +111,7 @@ def run_ours(items: list[tuple[Path, Sample]]) -> dict[str, Tally]:
         started = time.perf_counter()
         result = reader.read(image)
         ms = (time.perf_counter() - started) * 1000
-        tallies[s.level].add(s.lines, result.lines, ms)
+        tallies[s.level].add(s.lines, result.lines, ms, result.status)
     return tallies
 
 
@@ -122,7 +127,7 @@ def run_fusion(bursts: int, frames: int, seed: int) -> Tally:
         shots, truth = burst(rng, nrng, frames)
         started = time.perf_counter()
         result = read_until_confident(shots, reader, min_frames=2, max_frames=frames)
-        tally.add(truth, result.lines, (time.perf_counter() - started) * 1000)
+        tally.add(truth, result.lines, (time.perf_counter() - started) * 1000, result.status)
     return tally
 
 
@@ -160,13 +165,15 @@ def print_table(title: str, tallies: dict[str, Tally]) -> dict[str, dict[str, ob
     rows = {level: t.row() for level, t in tallies.items() if t.images}
     print(f"\n{title}")
     head = f"{'level':20} {'n':>4} {'exact%':>7} {'char%':>7} {'field%':>7} {'wrong+valid':>11} "
+    head += f"{'flagged':>7} "
     head += f"{'refused%':>8} {'false MRZ':>9} {'med ms':>7} {'p95 ms':>7}"
     print(head)
     show = lambda v: "-" if v is None else str(v)  # noqa: E731
     for level, r in rows.items():
         print(
             f"{level:20} {r['images']:>4} {show(r['exact_mrz_pct']):>7} {show(r['char_pct']):>7} "
-            f"{show(r['field_pct']):>7} {r['wrong_but_valid']:>11} {show(r['refused_pct']):>8} "
+            f"{show(r['field_pct']):>7} {r['wrong_but_valid']:>11} "
+            f"{r['wrong_but_valid_flagged']:>7} {show(r['refused_pct']):>8} "
             f"{show(r['false_reports']):>9} {show(r['median_ms']):>7} {show(r['p95_ms']):>7}"
         )
     return rows

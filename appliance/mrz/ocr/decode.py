@@ -36,6 +36,9 @@ OCR_B_TWINS = {a: b for x, y in ("0O", "1I", "8B", "5S", "2Z") for a, b in ((x, 
 UNSURE = 0.90
 #: Below this an unprotected character (no check digit covers it) makes the read unreadable.
 REJECT = 0.50
+#: Below this an unprotected character flags the read (status `warn`): with nothing to check
+#: it against, a name letter whose stroke glare faded (E read as F) can still score ~0.9.
+UNSURE_UNPROTECTED = 0.97
 #: A failing check digit is reported as the document's fault (`MRZ_CHECK_DIGIT`) only when every
 #: character it covers was read with at least this confidence; otherwise it is our misread.
 CERTAIN = 0.98
@@ -353,6 +356,7 @@ def verdict(decoded: Decoded) -> Verdict:
     flags: list[str] = []
     if decoded.corrections:
         flags.append("check_digit_corrected")
-    if float(conf.min()) < UNSURE or risk > WARN_RISK:
+    doubtful_name = bool(unprotected) and min(unprotected) < UNSURE_UNPROTECTED
+    if float(conf.min()) < UNSURE or risk > WARN_RISK or doubtful_name:
         flags.append("low_confidence")
     return Verdict("warn" if flags else "pass", Reason.OK, flags)
