@@ -106,47 +106,58 @@ class MrzImageReader:
         gray = to_gray(image)
         groups = find_mrz_candidates(gray)
         timings["localise"] = _ms(start)
-        best: tuple[tuple[int, float], Decoded, Verdict] | None = None
+        best = _Best()
         t_cut = t_rec = 0.0
+        # (boxes, common-extent lines, upside down, length) whose lines did not hold `length`
+        # glyphs even at their common extent: tried stretched, last, only if nothing passed.
+        short: list[tuple[list[LineBox], list[LineStrip], bool, int]] = []
         for group in groups:
             for upside_down in (False, True):
                 boxes = group[::-1] if upside_down else group
                 strips = _strips(gray, boxes, upside_down)
                 if strips is None:
                     continue
-                common: dict[str, list[LineStrip]] = {}
+                common: list[LineStrip] | None = None
                 for length in _lengths(strips):
                     t0 = time.perf_counter()
-                    cuts = _cuts(gray, boxes, strips, upside_down, length, common)
+                    glyphs = _cut(strips, length)
+                    if glyphs is None:  # a line's ends lost to glare?
+                        common = common or aligned_strips(gray, boxes, strips, upside_down)
+                        glyphs = _cut(common, length)
+                        if glyphs is None:
+                            short.append((boxes, common, upside_down, length))
                     t_cut += time.perf_counter() - t0
-                    for glyphs in cuts:
-                        t1 = time.perf_counter()
-                        probs = self.recognizer.probabilities(glyphs)
-                        t_rec += time.perf_counter() - t1
-                        probs = probs.reshape(len(strips), length, -1)
-                        for layout in _layouts(probs, len(strips), length):
-                            decoded = decode(probs, layout)
-                            judged = verdict(decoded)
-                            rank = _rank(decoded, judged)
-                            if best is None or rank > best[0]:
-                                best = (rank, decoded, judged)
-                        if best is not None and best[2].status == "pass":
-                            return self._finish(best[1], best[2], timings, start, t_cut, t_rec)
-        if best is None:
+                    if glyphs is None:
+                        continue
+                    t1 = time.perf_counter()
+                    probs = self.recognizer.probabilities(glyphs)
+                    t_rec += time.perf_counter() - t1
+                    if best.offer(probs.reshape(len(strips), length, -1)):
+                        return self._finish(best, timings, start, t_cut, t_rec)
+        for boxes, lines, upside_down, length in short:
+            for stretched in stretched_strips(gray, boxes, lines, upside_down, length):
+                t0 = time.perf_counter()
+                glyphs = _cut(stretched, length)
+                t_cut += time.perf_counter() - t0
+                if glyphs is None:
+                    continue
+                t1 = time.perf_counter()
+                probs = self.recognizer.probabilities(glyphs)
+                t_rec += time.perf_counter() - t1
+                if best.offer(probs.reshape(len(lines), length, -1)):
+                    return self._finish(best, timings, start, t_cut, t_rec)
+        if best.entry is None:
             result = unreadable(["no_mrz_found"])
             result.timings_ms.update(timings, total=_ms(start))
             return result
-        return self._finish(best[1], best[2], timings, start, t_cut, t_rec)
+        return self._finish(best, timings, start, t_cut, t_rec)
 
     @staticmethod
     def _finish(
-        decoded: Decoded,
-        judged: Verdict,
-        timings: dict[str, float],
-        start: float,
-        t_cut: float,
-        t_rec: float,
+        best: _Best, timings: dict[str, float], start: float, t_cut: float, t_rec: float
     ) -> MrzRead:
+        assert best.entry is not None
+        _, decoded, judged = best.entry
         result = result_of(decoded, judged)
         result.timings_ms.update(
             timings, segment=round(t_cut * 1000, 2), recognise=round(t_rec * 1000, 2)
@@ -169,33 +180,31 @@ def _strips(gray: GrayImage, boxes: list[LineBox], upside_down: bool) -> list[Li
     return strips
 
 
-def _cuts(
-    gray: GrayImage,
-    boxes: list[LineBox],
-    strips: list[LineStrip],
-    upside_down: bool,
-    length: int,
-    common: dict[str, list[LineStrip]],
-) -> list[FloatArray]:
-    """The lines cut into `length` cells each, as one batch per way of cutting them, likeliest
-    first: each line as found; else all at their common extent (glare shortened a line); else
-    stretched at the start or at the end (glare took the same end of every line). Empty when
-    the lines do not hold `length` characters. `common` caches the common extent per group."""
-    cut = [cut_glyphs(s, length) for s in strips]
-    if all(c is not None for c in cut):
-        return [np.concatenate([c for c in cut if c is not None])]
-    if "lines" not in common:
-        common["lines"] = aligned_strips(gray, boxes, strips, upside_down)
-    aligned = common["lines"]
-    cut = [cut_glyphs(s, length) for s in aligned]
-    if all(c is not None for c in cut):
-        return [np.concatenate([c for c in cut if c is not None])]
-    out = []
-    for lines in stretched_strips(gray, boxes, aligned, upside_down, length):
-        cut = [cut_glyphs(s, length) for s in lines]
-        if all(c is not None for c in cut):
-            out.append(np.concatenate([c for c in cut if c is not None]))
-    return out
+def _cut(lines: list[LineStrip], length: int) -> FloatArray | None:
+    """All lines cut into `length` cells, as one batch; None when a line does not hold them."""
+    cells = [cut_glyphs(s, length) for s in lines]
+    if any(c is None for c in cells):
+        return None
+    return np.concatenate([c for c in cells if c is not None])
+
+
+class _Best:
+    """The best reading so far of one image, over groups, orientations, lengths, layouts."""
+
+    def __init__(self) -> None:
+        self.entry: tuple[tuple[int, float], Decoded, Verdict] | None = None
+
+    def offer(self, probs: npt.NDArray[np.float32]) -> bool:
+        """Decode (lines, length, classes) output under each plausible layout; True once a
+        reading passes outright."""
+        lines, length = probs.shape[0], probs.shape[1]
+        for layout in _layouts(probs, lines, length):
+            decoded = decode(probs, layout)
+            judged = verdict(decoded)
+            rank = _rank(decoded, judged)
+            if self.entry is None or rank > self.entry[0]:
+                self.entry = (rank, decoded, judged)
+        return self.entry is not None and self.entry[2].status == "pass"
 
 
 def _lengths(strips: list[LineStrip]) -> Iterator[int]:

@@ -93,11 +93,16 @@ def _extract(gray: GrayImage, box: LineBox, upside_down: bool) -> LineStrip | No
     out_w, out_h = int(2 * half_w), int(2 * half_h)
     if out_w < 8 or out_h < 8 or out_w > 8000:
         return None
-    # Crop the region first and shrink it with area averaging (no aliasing of thin strokes),
-    # then rotate at the final scale.
-    reach = math.hypot(box.length / 2 + 1.5 * box.height, 1.6 * box.height) + 2
-    x_lo, x_hi = int(max(0, box.cx - reach)), int(min(gray.shape[1], box.cx + reach + 1))
-    y_lo, y_hi = int(max(0, box.cy - reach)), int(min(gray.shape[0], box.cy + reach + 1))
+    # Crop the rotated strip's bounding box first and shrink it with area averaging (no
+    # aliasing of thin strokes), then rotate at the final scale.
+    along, across = box.length / 2 + 1.5 * box.height, 1.6 * box.height
+    cos, sin = (
+        abs(math.cos(math.radians(box.angle_deg))),
+        abs(math.sin(math.radians(box.angle_deg))),
+    )
+    reach_x, reach_y = along * cos + across * sin + 2, along * sin + across * cos + 2
+    x_lo, x_hi = int(max(0, box.cx - reach_x)), int(min(gray.shape[1], box.cx + reach_x + 1))
+    y_lo, y_hi = int(max(0, box.cy - reach_y)), int(min(gray.shape[0], box.cy + reach_y + 1))
     if x_hi - x_lo < 4 or y_hi - y_lo < 4:
         return None
     roi: CvArray = gray[y_lo:y_hi, x_lo:x_hi]
