@@ -205,6 +205,17 @@ def test_fusion_outvotes_damage_that_moves_between_frames() -> None:
     assert fuser.confident and fuser.result.lines == TD3 and fuser.frames_used == 3
 
 
+def test_two_frames_that_pass_alike_settle_it_whatever_a_ruined_frame_adds() -> None:
+    """A frame whose grid slipped by one cell reads every character confidently wrong; the
+    fused vote is then in doubt, but the two good frames agree exactly."""
+    slipped = [line[1:] + "<" for line in TD3]
+    frames = [table(slipped, p=0.9999), table(TD3, p=0.99), table(TD3, p=0.99)]
+    fuser = FrameFuser(_Frames(frames), min_frames=2)  # type: ignore[arg-type]
+    for _ in range(3):
+        fuser.add(None)  # type: ignore[arg-type]
+    assert fuser.confident and fuser.result.lines == TD3 and fuser.result.status == "pass"
+
+
 def test_stream_reading_stops_at_the_first_confident_fused_read() -> None:
     frames = [table(TD3, p=0.99) for _ in range(5)]
     unsure(frames[0], 0, 8, Q=0.45, X=0.35)

@@ -8,7 +8,7 @@ let a glare-hit frame dilute every clear one).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,6 +40,8 @@ class FrameFuser:
         self.max_frames = max_frames
         self._frames: defaultdict[str, list[npt.NDArray[np.float32]]] = defaultdict(list)
         self._layouts: dict[str, Layout] = {}
+        self._passes: Counter[tuple[str, ...]] = Counter()
+        self._agreed = False
         self.result: MrzRead = unreadable(["no_frames"])
 
     @property
@@ -48,12 +50,24 @@ class FrameFuser:
 
     @property
     def confident(self) -> bool:
-        """A fused read that passes every check with no doubt, seen in enough frames."""
+        """A fused read that passes every check with no doubt, seen in enough frames, or as
+        many frames that passed on their own with the very same lines."""
+        if self._agreed:
+            return True
         return self.result.status == "pass" and self.frames_used >= self.min_frames
 
     def add(self, image: npt.NDArray[np.uint8]) -> MrzRead:
-        """Read one more frame and return the fused result so far."""
+        """Read one more frame and return the fused result so far.
+
+        Frames that each pass on their own and agree exactly settle it too: one frame ruined by
+        glare or a misplaced grid can otherwise drag the fused vote into doubt."""
         single = self.reader.read(image)
+        if single.status == "pass" and single.lines is not None:
+            self._passes[tuple(single.lines)] += 1
+            if self._passes[tuple(single.lines)] >= self.min_frames:
+                self.result = single
+                self._agreed = True
+                return single
         if single.decoded is not None:
             name = single.decoded.layout.name
             frames = self._frames[name]
