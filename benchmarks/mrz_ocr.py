@@ -20,6 +20,7 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -197,7 +198,13 @@ def main() -> None:
     items = write_set(folder, counts, args.seed)
     print(f"generated {len(items)} images in {time.time() - started:.0f} s (seed {args.seed})")
     ours = print_table("ours (onnxruntime, 1 thread)", run_ours(items))
-    summary: dict[str, object] = {"seed": args.seed, "images": len(items), "ours": ours}
+    command = " ".join([".venv/bin/python -m benchmarks.mrz_ocr", *sys.argv[1:]])
+    summary: dict[str, object] = {
+        "command": command,
+        "seed": args.seed,
+        "images": len(items),
+        "ours": ours,
+    }
     if args.bursts:
         fused = run_fusion(args.bursts, 3, args.seed)
         summary["ours_fused_3_frames"] = print_table(

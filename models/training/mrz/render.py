@@ -97,26 +97,26 @@ def _paper(shape: tuple[int, int], rng: random.Random, nrng: np.random.Generator
 def degrade(img: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> np.ndarray:
     """Camera/scanner faults on a float grey image: glare, blur, noise, JPEG."""
     h, w = img.shape
-    if rng.random() < 0.3:  # glare spot
+    if rng.random() < 0.45:  # glare spot
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         sx, sy = rng.uniform(0.05, 0.4) * w, rng.uniform(0.1, 1.0) * h
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         spot = np.exp(-(((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2))
-        img = img + spot * rng.uniform(40, 160)
+        img = img + spot * rng.uniform(40, 180)
     r = rng.random()
-    if r < 0.5:
-        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.6))
-    elif r < 0.65:
-        k = rng.randint(3, 7)
+    if r < 0.45:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 2.2))
+    elif r < 0.75:  # hand shake
+        k = rng.randint(3, 9)
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2, :] = 1.0 / k
         rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1.0)
         kernel = cv2.warpAffine(kernel, rot, (k, k))
         img = cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
-    img = img + nrng.normal(0, rng.uniform(0, 14), img.shape).astype(np.float32)
+    img = img + nrng.normal(0, rng.uniform(0, 16), img.shape).astype(np.float32)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
-        _, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 95)])
+        _, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(20, 95)])
         out = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE)
     return out
 

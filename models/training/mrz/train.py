@@ -19,8 +19,9 @@ GLYPH_H, GLYPH_W, CLASSES = 32, 24, 38
 
 
 class GlyphNet(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64)) -> None:
         super().__init__()
+        c1, c2, c3 = channels
 
         def stage(cin: int, cout: int) -> nn.Sequential:
             return nn.Sequential(
@@ -30,10 +31,10 @@ class GlyphNet(nn.Module):
                 nn.MaxPool2d(2),
             )
 
-        self.features = nn.Sequential(stage(1, 16), stage(16, 32), stage(32, 64))
+        self.features = nn.Sequential(stage(1, c1), stage(c1, c2), stage(c2, c3))
         self.head = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(64 * 4 * 3, 128),
+            nn.Linear(c3 * 4 * 3, 128),
             nn.ReLU(inplace=True),
             nn.Dropout(0.2),
             nn.Linear(128, CLASSES),
@@ -55,27 +56,31 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--data", type=Path, nargs="+", required=True, help="glyph sets (shards)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--metrics", type=Path, required=True)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
+    # 32,64,96 was tried: the same accuracy on the benchmark sets at twice the inference cost
+    ap.add_argument("--channels", default="16,32,64", help="convolution widths of the 3 stages")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(args.seed)
 
-    data = np.load(args.data)
-    x = torch.from_numpy(data["x"]).float().div_(255.0).unsqueeze(1)
-    y = torch.from_numpy(data["y"].astype(np.int64))
-    block = data["block"]
+    shards = [np.load(path) for path in args.data]
+    x = torch.from_numpy(np.concatenate([d["x"] for d in shards])).float().div_(255.0).unsqueeze(1)
+    y = torch.from_numpy(np.concatenate([d["y"] for d in shards]).astype(np.int64))
+    # block ids restart in every shard: offset them so the hold-out stays per page
+    block = np.concatenate([d["block"] + 1_000_000 * i for i, d in enumerate(shards)])
     # Hold out whole blocks (not random glyphs) so validation glyphs come from unseen pages.
     val_mask = torch.from_numpy(block % 20 == 0)
     xt, yt, xv, yv = x[~val_mask], y[~val_mask], x[val_mask], y[val_mask]
     print(f"train {len(yt)} glyphs, validation {len(yv)}", flush=True)
 
-    model = GlyphNet()
+    c1, c2, c3 = (int(c) for c in args.channels.split(","))
+    model = GlyphNet((c1, c2, c3))
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     batch = 256
     steps = args.epochs * (len(yt) // batch)
