@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.biometrics.face.detect import DetectedFace
 from appliance.biometrics.face.liveness import Challenge
 from benchmarks.face_bona_fide import (
     PRESENTATIONS,
@@ -30,28 +29,9 @@ from benchmarks.face_bona_fide_fetch import (
     clip_path,
     unpack_clips,
 )
+from tests.test_face_liveness import head_face
 
-# a head in millimetres (x to the image's right, y down, z away): eyes, nose tip, mouth, ears
-HEAD = np.array(
-    [
-        [-32.0, 0.0, 0.0],
-        [32.0, 0.0, 0.0],
-        [0.0, 38.0, -32.0],
-        [0.0, 72.0, -12.0],
-        [-72.0, 20.0, 85.0],
-        [72.0, 20.0, 85.0],
-    ]
-)
 FPS = 25.0
-
-
-def head(yaw_deg: float) -> DetectedFace:
-    """Keypoints of a real head turned by yaw (positive: to the subject's left) at 60 cm."""
-    t = math.radians(yaw_deg)
-    x = HEAD[:, 0] * math.cos(t) - HEAD[:, 2] * math.sin(t)
-    z = HEAD[:, 0] * math.sin(t) + HEAD[:, 2] * math.cos(t) + 600.0
-    kp = np.stack([200 + 500 * x / z, 150 + 500 * HEAD[:, 1] / z], axis=1)
-    return DetectedFace((kp[:, 0].min() - 15, 80.0, kp[:, 0].max() + 15, 230.0), kp, 0.9)
 
 
 def turn(amplitude: float, frames: int = 20) -> list[float | None]:
@@ -59,7 +39,7 @@ def turn(amplitude: float, frames: int = 20) -> list[float | None]:
 
 
 def frames_of(yaws: Sequence[float | None]) -> list[Frame]:
-    return [Frame(i / FPS, [] if y is None else [head(y)]) for i, y in enumerate(yaws)]
+    return [Frame(i / FPS, [] if y is None else [head_face(y)]) for i, y in enumerate(yaws)]
 
 
 def test_asks_for_the_recorded_turns_in_their_order() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.biometrics.face.detect import DetectedFace
 from appliance.biometrics.face.liveness import Challenge
 from appliance.biometrics.face.quality import estimate_pose
 from benchmarks.face import (
@@ -19,33 +18,13 @@ from benchmarks.face import (
     pad_evaluation,
     replay,
 )
-
-# a head in millimetres (x to the image's right, y down, z away): eyes, nose tip, mouth, ears
-HEAD = np.array(
-    [
-        [-32.0, 0.0, 0.0],
-        [32.0, 0.0, 0.0],
-        [0.0, 38.0, -32.0],
-        [0.0, 72.0, -12.0],
-        [-72.0, 20.0, 85.0],
-        [72.0, 20.0, 85.0],
-    ]
-)
-
-
-def head(yaw_deg: float) -> DetectedFace:
-    """Keypoints of a real head turned by yaw (positive: to the subject's left) at 60 cm."""
-    t = math.radians(yaw_deg)
-    x = HEAD[:, 0] * math.cos(t) - HEAD[:, 2] * math.sin(t)
-    z = HEAD[:, 0] * math.sin(t) + HEAD[:, 2] * math.cos(t) + 600.0
-    kp = np.stack([320 + 800 * x / z, 240 + 800 * HEAD[:, 1] / z], axis=1)
-    return DetectedFace((kp[:, 0].min() - 20, 150.0, kp[:, 0].max() + 20, 360.0), kp, 0.95)
+from tests.test_face_liveness import head_face
 
 
 def turning(amplitude: float) -> Recorded:
     """A presentation whose frames show a real head turning left by `amplitude` and back."""
     yaws = [0.0] * 6 + [float(y) for y in amplitude * np.sin(np.linspace(0, math.pi, 20))]
-    frames = [(i / 15, [head(y)]) for i, y in enumerate(yaws + [0.0] * 6)]
+    frames = [(i / 15, [head_face(y)]) for i, y in enumerate(yaws + [0.0] * 6)]
     return Recorded((Challenge.TURN_LEFT,), frames)
 
 
