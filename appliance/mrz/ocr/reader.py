@@ -106,8 +106,7 @@ class MrzImageReader:
         gray = to_gray(image)
         groups = find_mrz_candidates(gray)
         timings["localise"] = _ms(start)
-        best = _Best()
-        t_cut = t_rec = 0.0
+        tries = _Attempts(self.recognizer)
         # (boxes, common-extent lines, upside down, length) whose lines did not hold `length`
         # glyphs even at their common extent: tried stretched, last, only if nothing passed.
         short: list[tuple[list[LineBox], list[LineStrip], bool, int]] = []
@@ -119,51 +118,22 @@ class MrzImageReader:
                     continue
                 common: list[LineStrip] | None = None
                 for length in _lengths(strips):
-                    t0 = time.perf_counter()
-                    glyphs = _cut(strips, length)
+                    glyphs = tries.cut(strips, length)
                     if glyphs is None:  # a line's ends lost to glare?
+                        t0 = time.perf_counter()
                         common = common or aligned_strips(gray, boxes, strips, upside_down)
-                        glyphs = _cut(common, length)
-                        if glyphs is None:
-                            short.append((boxes, common, upside_down, length))
-                    t_cut += time.perf_counter() - t0
+                        tries.segment_s += time.perf_counter() - t0
+                        glyphs = tries.cut(common, length)
                     if glyphs is None:
-                        continue
-                    t1 = time.perf_counter()
-                    probs = self.recognizer.probabilities(glyphs)
-                    t_rec += time.perf_counter() - t1
-                    if best.offer(probs.reshape(len(strips), length, -1)):
-                        return self._finish(best, timings, start, t_cut, t_rec)
+                        short.append((boxes, common or strips, upside_down, length))
+                    elif tries.recognise(glyphs, len(strips), length):
+                        return tries.finish(timings, start)
         for boxes, lines, upside_down, length in short:
             for stretched in stretched_strips(gray, boxes, lines, upside_down, length):
-                t0 = time.perf_counter()
-                glyphs = _cut(stretched, length)
-                t_cut += time.perf_counter() - t0
-                if glyphs is None:
-                    continue
-                t1 = time.perf_counter()
-                probs = self.recognizer.probabilities(glyphs)
-                t_rec += time.perf_counter() - t1
-                if best.offer(probs.reshape(len(lines), length, -1)):
-                    return self._finish(best, timings, start, t_cut, t_rec)
-        if best.entry is None:
-            result = unreadable(["no_mrz_found"])
-            result.timings_ms.update(timings, total=_ms(start))
-            return result
-        return self._finish(best, timings, start, t_cut, t_rec)
-
-    @staticmethod
-    def _finish(
-        best: _Best, timings: dict[str, float], start: float, t_cut: float, t_rec: float
-    ) -> MrzRead:
-        assert best.entry is not None
-        _, decoded, judged = best.entry
-        result = result_of(decoded, judged)
-        result.timings_ms.update(
-            timings, segment=round(t_cut * 1000, 2), recognise=round(t_rec * 1000, 2)
-        )
-        result.timings_ms["total"] = _ms(start)
-        return result
+                glyphs = tries.cut(stretched, length)
+                if glyphs is not None and tries.recognise(glyphs, len(lines), length):
+                    return tries.finish(timings, start)
+        return tries.finish(timings, start)
 
 
 def _ms(start: float) -> float:
@@ -188,16 +158,27 @@ def _cut(lines: list[LineStrip], length: int) -> FloatArray | None:
     return np.concatenate([c for c in cells if c is not None])
 
 
-class _Best:
-    """The best reading so far of one image, over groups, orientations, lengths, layouts."""
+class _Attempts:
+    """The readings tried on one image: the best so far, and where the time went."""
 
-    def __init__(self) -> None:
+    def __init__(self, recognizer: GlyphRecognizer) -> None:
+        self.recognizer = recognizer
         self.entry: tuple[tuple[int, float], Decoded, Verdict] | None = None
+        self.segment_s = 0.0
+        self.recognise_s = 0.0
 
-    def offer(self, probs: npt.NDArray[np.float32]) -> bool:
-        """Decode (lines, length, classes) output under each plausible layout; True once a
-        reading passes outright."""
-        lines, length = probs.shape[0], probs.shape[1]
+    def cut(self, lines: list[LineStrip], length: int) -> FloatArray | None:
+        started = time.perf_counter()
+        glyphs = _cut(lines, length)
+        self.segment_s += time.perf_counter() - started
+        return glyphs
+
+    def recognise(self, glyphs: FloatArray, lines: int, length: int) -> bool:
+        """Classify the cells, decode them under each plausible layout and keep the best
+        reading; True once one passes outright."""
+        started = time.perf_counter()
+        probs = self.recognizer.probabilities(glyphs).reshape(lines, length, -1)
+        self.recognise_s += time.perf_counter() - started
         for layout in _layouts(probs, lines, length):
             decoded = decode(probs, layout)
             judged = verdict(decoded)
@@ -205,6 +186,21 @@ class _Best:
             if self.entry is None or rank > self.entry[0]:
                 self.entry = (rank, decoded, judged)
         return self.entry is not None and self.entry[2].status == "pass"
+
+    def finish(self, timings: dict[str, float], start: float) -> MrzRead:
+        if self.entry is None:
+            result = unreadable(["no_mrz_found"])
+            result.timings_ms.update(timings, total=_ms(start))
+            return result
+        _, decoded, judged = self.entry
+        result = result_of(decoded, judged)
+        result.timings_ms.update(
+            timings,
+            segment=round(self.segment_s * 1000, 2),
+            recognise=round(self.recognise_s * 1000, 2),
+        )
+        result.timings_ms["total"] = _ms(start)
+        return result
 
 
 def _lengths(strips: list[LineStrip]) -> Iterator[int]:
