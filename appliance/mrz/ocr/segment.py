@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import cv2
@@ -59,6 +60,18 @@ class LineStrip:
 
     def with_extent(self, x0: int, x1: int) -> LineStrip:
         return replace(self, x0=x0, x1=x1)
+
+    @cached_property
+    def columns(self) -> npt.NDArray[np.float64]:
+        """Ink per column of the text band."""
+        band = self.ink[self.top : self.bottom + 1]
+        return np.asarray(band.sum(axis=0), dtype=np.float64)
+
+    @cached_property
+    def period(self) -> float | None:
+        """The glyph pitch from the periodicity of the line's ink (None when it shows none)."""
+        height = self.text_height
+        return _periodic_pitch(self.columns[self.x0 : self.x1 + 1], 0.7 * height, 1.6 * height)
 
 
 def extract_strip(gray: GrayImage, box: LineBox, upside_down: bool = False) -> LineStrip | None:
@@ -188,7 +201,7 @@ def _find_text(ink: FloatArray, to_strip: npt.NDArray[np.float64]) -> LineStrip 
     return LineStrip(ink, top, bottom, x0, x1, to_strip)
 
 
-def _periodic_pitch(profile: FloatArray, lo: float, hi: float) -> float | None:
+def _periodic_pitch(profile: npt.NDArray[np.float64], lo: float, hi: float) -> float | None:
     """The glyph pitch as the strongest period of the column-ink profile in [lo, hi] px.
 
     Fixed-pitch text repeats every character; the autocorrelation finds that period from the
@@ -248,14 +261,12 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
     Searched coarse to fine: pitch and chirp on a coarse lattice first, then a finer one
     around the best.
     """
-    columns = strip.ink[strip.top : strip.bottom + 1].sum(axis=0).astype(np.float64)
     from_span = (strip.x1 - strip.x0 + 1) / (n - 0.25)
-    height = strip.text_height
-    periodic = _periodic_pitch(columns[strip.x0 : strip.x1 + 1], 0.7 * height, 1.6 * height)
+    periodic = strip.period
     # The period is exact but may lock onto a harmonic; the extent is robust but may include a
     # stray blob. Trust the period when both roughly agree.
     base = periodic if periodic and abs(periodic / from_span - 1) < 0.2 else from_span
-    profile = _Profile(strip, columns)
+    profile = _Profile(strip)
     _, coarse = profile.search(n, base * (1.0 + np.linspace(-0.04, 0.04, 9)), _CHIRPS)
     _, fine = profile.search(
         n,
@@ -268,7 +279,8 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
 class _Profile:
     """The column-ink profile of a line, padded, with what every grid search reuses."""
 
-    def __init__(self, strip: LineStrip, columns: npt.NDArray[np.float64]) -> None:
+    def __init__(self, strip: LineStrip) -> None:
+        columns = strip.columns
         self.strip = strip
         self.profile = np.concatenate((np.zeros(_PAD), columns, np.zeros(_PAD)))
         self.cumulative = np.concatenate(([0.0], np.cumsum(self.profile)))
@@ -419,13 +431,6 @@ def aligned_strips(
     return common_extent(strips)
 
 
-def line_period(strip: LineStrip) -> float | None:
-    """The glyph pitch of a line from the periodicity of its ink (None when it shows none)."""
-    columns = strip.ink[strip.top : strip.bottom + 1].sum(axis=0).astype(np.float64)
-    height = strip.text_height
-    return _periodic_pitch(columns[strip.x0 : strip.x1 + 1], 0.7 * height, 1.6 * height)
-
-
 def stretched_strips(
     gray: GrayImage, boxes: list[LineBox], strips: list[LineStrip], upside_down: bool, n: int
 ) -> list[list[LineStrip]]:
@@ -434,7 +439,7 @@ def stretched_strips(
     the lines stretched by the missing glyphs at the start, or at the end. Lines only grow,
     so a longer MRZ is never read as a shorter one; a wrong guess reads blank or shifted cells,
     which the decoder refuses."""
-    periods = [line_period(s) for s in strips]
+    periods = [s.period for s in strips]
     if any(p is None for p in periods):
         return []
     pitch = [float(p) for p in periods if p is not None]
