@@ -235,8 +235,6 @@ class Grid:
     pitch: float
     chirp: float
     n: int
-    #: the line's own period (autocorrelation of its ink), when it shows one
-    period: float | None = None
 
     def at(self, cells: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         warped = cells + self.chirp * cells * (cells - self.n) / self.n
@@ -273,7 +271,7 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
         coarse.pitch * (1.0 + np.linspace(-0.005, 0.005, 3)),
         coarse.chirp + np.linspace(-0.015, 0.015, 7),
     )
-    return replace(fine, period=periodic)
+    return fine
 
 
 class _Profile:
@@ -344,7 +342,7 @@ def covers_line(strip: LineStrip, grid: Grid) -> bool:
     # A grid squeezed onto part of a line (or stretched past it) is not a reading of it: its
     # pitch must be the line's own period (within 4% on 99% of the benchmark's lines), and
     # about OCR-B's cap height (0.85-1.16 of the measured text band).
-    if grid.period is not None and abs(grid.pitch / grid.period - 1) > 0.06:
+    if strip.period is not None and abs(grid.pitch / strip.period - 1) > 0.06:
         return False
     plausible = _PITCH_PER_HEIGHT[0] <= grid.pitch / strip.text_height <= _PITCH_PER_HEIGHT[1]
     return plausible and bool(_spans(np.array(start), np.array(end), strip, grid.pitch))
