@@ -179,6 +179,48 @@ def test_td1_with_its_composite_check_decodes() -> None:
     assert result.corrections and result.corrections[0]["chosen"] == "5"
 
 
+TD1_OPTIONAL = [  # optional data "355936" after the document number: only the composite covers it
+    "IDFRA8R9CUENUN8355936<<<<<<<<<",
+    "4408165F3405097DNK<<<<<<<<<<<3",
+    "CHIFANUPER<<VEN<FABER<PERCHIXA",
+]
+
+
+def test_doubt_on_many_characters_only_the_composite_covers_adds_up_to_a_refusal() -> None:
+    # A filler and A, K, U or 0 share the value 0 mod 10: mistaking one for another never
+    # changes the composite sum. Each cell alone looks fine (0.92, no single rival above 2%),
+    # but over six blurred optional-data cells the chance of such a silent misread is ~0.45.
+    probs = table(TD1_OPTIONAL)
+    for pos in range(22, 28):
+        unsure(probs, 0, pos, filler=0.92, A=0.019, K=0.019, U=0.019, **{"0": 0.019})
+    result = read(probs, MrzFormat.TD1)
+    assert result.lines is None and result.reason is Reason.MRZ_UNREADABLE
+    # The same doubt on one cell is flagged, not refused.
+    probs = table(TD1_OPTIONAL)
+    unsure(probs, 0, 22, filler=0.92, A=0.019, K=0.019, U=0.019, **{"0": 0.019})
+    assert read(probs, MrzFormat.TD1).lines == TD1_OPTIONAL
+
+
+def test_faded_fillers_the_composite_covers_are_returned_flagged() -> None:
+    # Glare wiped the last two fillers: the model sees no glyph at all there (junk), which is
+    # doubt (flagged) but no rival reading the composite would let through.
+    probs = table(TD1_OPTIONAL)
+    unsure(probs, 0, 28, filler=0.06)
+    unsure(probs, 0, 29, filler=0.01)
+    result = read(probs, MrzFormat.TD1)
+    assert result.lines == TD1_OPTIONAL
+    assert result.status == "warn" and "low_confidence" in result.flags
+
+
+def test_a_misread_with_an_impossible_date_is_never_blamed_on_the_document() -> None:
+    # Confidently read, two checks pass, one fails: looks like a misprint, but a birth date of
+    # month 13 says the text is not this document's MRZ (a wrong line length, say).
+    lines = [TD3[0], TD3[1][:13] + "741312" + TD3[1][19:]]
+    result = read(table(lines, p=0.999))
+    assert (result.status, result.reason) == ("fail", Reason.MRZ_UNREADABLE)
+    assert result.lines is None
+
+
 class _Frames:
     """A stand-in reader that replays prepared classifier outputs, one per frame."""
 

@@ -48,6 +48,30 @@ def test_the_grid_spans_the_printed_line_with_one_cell_per_character(fmt: str, s
         assert cells is not None and cells.shape[0] == n
 
 
+@pytest.mark.parametrize("seed", [4, 6, 7, 10])
+def test_under_strong_perspective_the_grid_takes_the_mean_pitch_not_the_fillers_period(
+    seed: int,
+) -> None:
+    """The page turned away on one side: glyphs shrink along the line, and the period follows
+    the run of fillers at its end, up to 8% off the mean pitch the grid needs."""
+    flat, truth = render_page(random.Random(seed), "TD3", 300)
+    assert truth is not None
+    h, w = flat.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 0.12 * h], [w, 0], [w, h], [0, 0.88 * h]])
+    warp = cv2.getPerspectiveTransform(src, dst)
+    image = cv2.warpPerspective(flat, warp, (w, h), borderValue=255)
+    deviations = []
+    for box in find_mrz_candidates(image)[0]:
+        strip = extract_strip(image, box)
+        assert strip is not None and strip.period is not None
+        mean = (strip.x1 - strip.x0 + 1) / 43.75
+        deviations.append(abs(strip.period / mean - 1))
+        assert fit_grid(strip, 44).pitch / mean == pytest.approx(1.0, abs=0.01)
+        assert cut_glyphs(strip, 44) is not None
+    assert max(deviations) > 0.05  # the case this is about
+
+
 def test_a_visa_line_of_44_characters_never_yields_36_cells() -> None:
     """A 36-cell grid on an MRV-A line would read its first 36 characters as a valid MRV-B."""
     strips, truth = strips_of("MRV-A", 4)

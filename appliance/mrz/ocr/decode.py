@@ -23,6 +23,7 @@ from appliance.errors import Reason
 from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
+from appliance.mrz.parse import parse_mrz
 
 #: A character the model gives less than this is never used to repair a check digit...
 MIN_ALTERNATIVE = 0.02
@@ -317,9 +318,59 @@ def _ambiguity(
     return total
 
 
-def protected_positions(layout: Layout) -> set[Position]:
-    """Positions some check digit covers (or that are check digits themselves)."""
-    return {p for g in layout.checks for p in [*_positions(g), (g.line, g.pos)]}
+def protected_positions(layout: Layout, composite: bool = True) -> set[Position]:
+    """Positions some check digit covers (or that are check digits themselves); with
+    `composite` False, only those a field's own check digit covers."""
+    groups = [g for g in layout.checks if composite or g.name != "composite"]
+    return {p for g in groups for p in [*_positions(g), (g.line, g.pos)]}
+
+
+def _sound_but_for_check_digits(lines: list[str]) -> bool:
+    """Whether the text parses as an MRZ whose only faults are its check digits. A misread
+    (garbage, or a line cut at the wrong length) shows as well as a format error, an
+    impossible date or an unknown country: then the fault is ours, not the document's."""
+    parsed = parse_mrz(lines)
+    benign = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NAME_TRUNCATED)
+    return all(issue.reason in benign for issue in (*parsed.errors, *parsed.warnings))
+
+
+def composite_blind_spot(decoded: Decoded) -> float:
+    """Probability, by the model, that a character only the composite check digit covers (TD1
+    and TD2 optional data) is misread and the composite still passes.
+
+    One digit over most of a line is a weak guard: a substitution whose value differs by a
+    multiple of 10 (< 0 A K U) passes it, and so do two whose weighted changes cancel (any two
+    adjacent 5s read as fillers). Summed over single misreads and pairs of them; a cell the
+    model sees no glyph in counts for nothing here (its doubt is in its confidence).
+    """
+    layout = decoded.layout
+    composite = next((g for g in layout.checks if g.name == "composite"), None)
+    if composite is None:
+        return 0.0
+    own = protected_positions(layout, composite=False)
+    q = masked_probabilities(decoded.raw, layout)
+    values = np.array([_VALUE[c] for c in CLASSES])
+    errors = []  # per character: misread probability by the residue it shifts the sum by
+    cells = [*_positions(composite), (composite.line, composite.pos)]
+    for k, (line, i) in enumerate(cells):
+        if (line, i) in own:
+            continue
+        chosen = CLASSES.index(decoded.lines[line][i])
+        other = q[line, i].copy()
+        other[chosen] = 0.0
+        if (line, i) == (composite.line, composite.pos):
+            shift = values[chosen] - values  # the digit the sum must now match
+        else:
+            shift = WEIGHTS[k % 3] * (values - values[chosen])
+        errors.append(np.bincount(shift % 10, weights=other, minlength=10))
+    if not errors:
+        return 0.0
+    each = np.array(errors)
+    single = float(each[:, 0].sum())
+    total = each.sum(axis=0)
+    opposite = (-np.arange(10)) % 10
+    pairs = 0.5 * float(total @ total[opposite] - (each * each[:, opposite]).sum())
+    return single + pairs
 
 
 def verdict(decoded: Decoded) -> Verdict:
@@ -332,10 +383,17 @@ def verdict(decoded: Decoded) -> Verdict:
             if g.name in decoded.failed_checks
             for p in [*_positions(g), (g.line, g.pos)]
         ]
-        passed = [g for g in layout.checks if g.name not in decoded.failed_checks]
         # A genuinely misprinted check digit leaves the others intact; text that fails most
-        # of them is not an MRZ we read well (or not an MRZ at all).
-        if len(passed) >= 2 and all(conf[line, i] >= CERTAIN for line, i in covered):
+        # of them is not an MRZ we read well (or not an MRZ at all). A field read as all
+        # fillers passes its check trivially and says nothing.
+        passed = [
+            g
+            for g in layout.checks
+            if g.name not in decoded.failed_checks
+            and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
+        ]
+        certain = all(conf[line, i] >= CERTAIN for line, i in covered)
+        if len(passed) >= 2 and certain and _sound_but_for_check_digits(decoded.lines):
             return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "low_confidence"])
     if len(decoded.corrections) > MAX_CORRECTIONS:
@@ -350,7 +408,11 @@ def verdict(decoded: Decoded) -> Verdict:
     if unprotected and min(unprotected) < REJECT:
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["low_confidence"])
     # Expected number of wrong characters the check digits cannot catch, roughly.
-    risk = decoded.ambiguity + sum(1.0 - c for c in unprotected if c < UNSURE)
+    risk = (
+        decoded.ambiguity
+        + sum(1.0 - c for c in unprotected if c < UNSURE)
+        + composite_blind_spot(decoded)
+    )
     if risk > MAX_RISK:
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["ambiguous"])
     flags: list[str] = []
