@@ -4,8 +4,9 @@ Works on a downscaled copy for speed. Dark text is lifted off uneven light with 
 filter, characters are joined into line blobs by a horizontal closing (lines tilted by up to
 ±15° still join, since neighbouring glyphs overlap vertically), and each blob becomes a rotated
 rectangle. MRZ lines are then the blobs that come in parallel groups of equal length at the
-spacing of MRZ lines. Upside-down is *not* decided here (a rectangle has no "up"); the reader
-tries both readings of each group.
+spacing of MRZ lines (or half as long or more and flush with one end, where glare wiped part
+of a line; the reader takes the lost part's extent from the other lines). Upside-down is
+*not* decided here (a rectangle has no "up"); the reader tries both readings of each group.
 """
 
 from __future__ import annotations
@@ -138,22 +139,26 @@ def _long_side_angle(points: npt.NDArray[Any]) -> float:
 
 
 def _compatible(a: LineBox, b: LineBox, max_gap: float = 4.0) -> bool:
+    """Whether two lines could be neighbouring MRZ lines: parallel, about as high, at MRZ
+    line spacing, and equally long, or (glare having wiped part of one) half as long or more
+    and ending where the other starts or ends."""
     if abs(a.angle_deg - b.angle_deg) > 4.0:
         return False
-    ratio = a.length / b.length
-    if not 0.8 <= ratio <= 1.25:
-        return False
     if not 0.5 <= a.height / b.height <= 2.0:
+        return False
+    longer, shorter = max(a.length, b.length), min(a.length, b.length)
+    if shorter < 0.5 * longer:
         return False
     theta = math.radians((a.angle_deg + b.angle_deg) / 2)
     dx, dy = b.cx - a.cx, b.cy - a.cy
     along = dx * math.cos(theta) + dy * math.sin(theta)
     across = -dx * math.sin(theta) + dy * math.cos(theta)
     height = (a.height + b.height) / 2
-    return (
-        abs(along) < 0.12 * max(a.length, b.length)
-        and 1.1 * height < abs(across) < max_gap * height
-    )
+    if not 1.1 * height < abs(across) < max_gap * height:
+        return False
+    if shorter >= 0.8 * longer:
+        return abs(along) < 0.12 * longer
+    return abs(abs(along) - (longer - shorter) / 2) < 0.06 * longer
 
 
 def _across(box: LineBox, origin: LineBox) -> float:
