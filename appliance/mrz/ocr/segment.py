@@ -248,6 +248,8 @@ _CHIRPS = np.linspace(-0.2, 0.2, 17)
 _PITCH_PER_HEIGHT = (0.75, 1.35)
 #: A cell's ink is scaled up to its darkest pixel, but by no more than 1 / _CELL_FLOOR.
 _CELL_FLOOR = 0.3
+#: How far a grid's mean pitch may stray from its line's period (see `covers_line`).
+_PERIOD_SLACK = 0.10
 #: Cost, in mean ink columns per pitch, of a grid end that misses the inked line's end.
 _END_WEIGHT = 10.0
 
@@ -261,13 +263,16 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
     """
     from_span = (strip.x1 - strip.x0 + 1) / (n - 0.25)
     periodic = strip.period
-    # The period is exact on an even line but may lock onto a harmonic, and under perspective
-    # it follows the most repetitive stretch (a run of fillers at one end), not the mean pitch
-    # the grid needs; the extent is robust but may include a stray blob. When the two roughly
-    # agree, the pitches searched run from one to the other.
+    # The period is exact on an even line but may lock onto a harmonic; the extent is robust
+    # but may include a stray blob: trust the period when both roughly agree. Under perspective,
+    # though, the period follows the most repetitive stretch (a run of fillers at one end), not
+    # the mean pitch the grid needs: when the two differ by no more than `covers_line` allows,
+    # the pitches searched run from one to the other.
     ends = [from_span]
     if periodic and abs(periodic / from_span - 1) < 0.2:
-        ends.append(periodic)
+        ends = (
+            [periodic, from_span] if abs(periodic / from_span - 1) <= _PERIOD_SLACK else [periodic]
+        )
     lo, hi = 0.96 * min(ends), 1.04 * max(ends)
     pitches = np.geomspace(lo, hi, max(9, int(np.ceil(np.log(hi / lo) / 0.01)) + 1))
     profile = _Profile(strip)
@@ -349,7 +354,7 @@ def covers_line(strip: LineStrip, grid: Grid) -> bool:
     # pitch must be the line's own period (within 4% on 99% of the benchmark's lines, 8% under
     # strong perspective, where the period follows a run of fillers; a wrong line length is
     # 20% off), and about OCR-B's cap height (0.85-1.16 of the measured text band).
-    if strip.period is not None and abs(grid.pitch / strip.period - 1) > 0.10:
+    if strip.period is not None and abs(grid.pitch / strip.period - 1) > _PERIOD_SLACK:
         return False
     plausible = _PITCH_PER_HEIGHT[0] <= grid.pitch / strip.text_height <= _PITCH_PER_HEIGHT[1]
     return plausible and bool(_spans(np.array(start), np.array(end), strip, grid.pitch))
