@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -111,22 +112,24 @@ class MrzImageReader:
         # glyphs even at their common extent: tried stretched, last, only if nothing passed.
         short: list[tuple[list[LineBox], list[LineStrip], bool, int]] = []
         for group in groups:
-            for upside_down in (False, True):
-                boxes = group[::-1] if upside_down else group
-                strips = _strips(gray, boxes, upside_down)
-                if strips is None:
-                    continue
-                common: list[LineStrip] | None = None
-                for length in _lengths(strips):
-                    glyphs = tries.cut(strips, length)
+            sides = [_Side(gray, group, upside_down) for upside_down in (False, True)]
+            if sides[0].strips is None:
+                continue
+            # Each line length on both readings of the group, likeliest length first: an
+            # upside-down MRZ costs one failed attempt, not every length of the wrong reading.
+            for length in _lengths(sides[0].strips):
+                for side in sides:
+                    if side.strips is None:
+                        continue
+                    glyphs = tries.cut(side.strips, length)
                     if glyphs is None:  # a line's ends lost to glare?
                         t0 = time.perf_counter()
-                        common = common or aligned_strips(gray, boxes, strips, upside_down)
+                        common = side.common()
                         tries.segment_s += time.perf_counter() - t0
                         glyphs = tries.cut(common, length)
                     if glyphs is None:
-                        short.append((boxes, common or strips, upside_down, length))
-                    elif tries.recognise(glyphs, len(strips), length):
+                        short.append((side.boxes, side.common(), side.upside_down, length))
+                    elif tries.recognise(glyphs, len(side.strips), length):
                         return tries.finish(timings, start)
         for boxes, lines, upside_down, length in short:
             for stretched in stretched_strips(gray, boxes, lines, upside_down, length):
@@ -134,6 +137,27 @@ class MrzImageReader:
                 if glyphs is not None and tries.recognise(glyphs, len(lines), length):
                     return tries.finish(timings, start)
         return tries.finish(timings, start)
+
+
+class _Side:
+    """One reading of a candidate group (as it lies, or turned by 180°), its lines cut lazily."""
+
+    def __init__(self, gray: GrayImage, group: list[LineBox], upside_down: bool) -> None:
+        self.gray = gray
+        self.upside_down = upside_down
+        self.boxes = group[::-1] if upside_down else group
+        self._common: list[LineStrip] | None = None
+
+    @cached_property
+    def strips(self) -> list[LineStrip] | None:
+        return _strips(self.gray, self.boxes, self.upside_down)
+
+    def common(self) -> list[LineStrip]:
+        """The lines cut to their common extent (`aligned_strips`), computed once."""
+        assert self.strips is not None
+        if self._common is None:
+            self._common = aligned_strips(self.gray, self.boxes, self.strips, self.upside_down)
+        return self._common
 
 
 def _ms(start: float) -> float:
