@@ -88,6 +88,18 @@ class Sample:
     image: np.ndarray  # BGR uint8
     lines: list[str] | None  # ground truth, None for a page without MRZ
     level: str
+    #: Camera shots: grey-level contrast of the faintest MRZ glyph after light falloff and glare
+    #: (before blur, noise and JPEG). Near 0, glare washed a glyph out: nobody can read it.
+    glyph_contrast: float | None = None
+
+
+@dataclass(frozen=True)
+class PrintedMrz:
+    """Where the MRZ glyphs were printed on the page and in which grey levels."""
+
+    centres: np.ndarray  # (n, 2) glyph centres, page pixels
+    ink: int
+    paper: int
 
 
 def _surname(rng: random.Random) -> str:
@@ -151,9 +163,14 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
 
 
 def render_page(
-    rng: random.Random, fmt: str, dpi: float, with_mrz: bool = True
+    rng: random.Random,
+    fmt: str,
+    dpi: float,
+    with_mrz: bool = True,
+    printed: list[PrintedMrz] | None = None,
 ) -> tuple[np.ndarray, list[str] | None]:
-    """A flat data page (grey uint8) at `dpi`, and its MRZ lines."""
+    """A flat data page (grey uint8) at `dpi`, and its MRZ lines; where the MRZ glyphs lie is
+    appended to `printed` when given."""
     mm = dpi / 25.4
     w_mm, h_mm = _PAGE_MM[fmt]
     w, h = int(w_mm * mm), int(h_mm * mm)
@@ -215,23 +232,30 @@ def render_page(
     )
     lines = mrz_text(rng, fmt) if with_mrz else None
     if lines is not None:
-        _draw_mrz(draw, lines, mm, h, rng)
+        centres, ink = _draw_mrz(draw, lines, mm, h, rng)
+        if printed is not None:
+            printed.append(PrintedMrz(centres, ink, tint))
     return np.asarray(page), lines
 
 
 def _draw_mrz(
     draw: ImageDraw.ImageDraw, lines: list[str], mm: float, h: int, rng: random.Random
-) -> None:
-    """OCR-B at the ICAO size: 2.54 mm pitch, ~2.4 mm character height, 4.2 mm line spacing."""
+) -> tuple[np.ndarray, int]:
+    """OCR-B at the ICAO size: 2.54 mm pitch, ~2.4 mm character height, 4.2 mm line spacing.
+    Returns the glyph centres (page pixels) and the ink's grey level."""
     font = _font(OCRB, round(3.3 * mm))
     pitch, spacing = 2.54 * mm, rng.uniform(3.9, 4.4) * mm
     left = rng.uniform(3.5, 6.0) * mm
     bottom = h - rng.uniform(3.5, 6.0) * mm
     ink = rng.randint(0, 50)
+    centres = []
     for row, text in enumerate(lines):
         y = bottom - (len(lines) - row) * spacing
         for i, ch in enumerate(text):
             draw.text((left + i * pitch, y), ch, font=font, fill=ink)
+            x0, y0, x1, y1 = draw.textbbox((left + i * pitch, y), ch, font=font)
+            centres.append(((x0 + x1) / 2, (y0 + y1) / 2))
+    return np.array(centres, np.float32), ink
 
 
 def scan(
@@ -251,9 +275,13 @@ def camera(
     nrng: np.random.Generator,
     upside_down: bool = False,
     harsh: bool = False,
+    printed: PrintedMrz | None = None,
+    contrast: list[float] | None = None,
 ) -> np.ndarray:
     """A hand-held camera shot of the page on a desk; `harsh`: a poor one (strong glare,
-    defocus or motion blur, low resolution, heavy JPEG, dim corners, stronger perspective)."""
+    defocus or motion blur, low resolution, heavy JPEG, dim corners, stronger perspective).
+    With `printed` (the page's MRZ glyphs), the faintest glyph's contrast is appended to
+    `contrast` (see `Sample.glyph_contrast`)."""
     h, w = page.shape
     canvas_w, canvas_h = int(w * rng.uniform(1.25, 1.6)), int(h * rng.uniform(1.4, 1.9))
     angle = rng.uniform(-15, 15) + (180 if upside_down else 0)
@@ -276,11 +304,15 @@ def camera(
         (xx - rng.uniform(0, canvas_w)) ** 2 + (yy - rng.uniform(0, canvas_h)) ** 2
     ) / (canvas_w**2 + canvas_h**2)
     img *= light
+    glare = np.zeros_like(img)
     if harsh or rng.random() < 0.5:
         gx, gy = rng.uniform(0, canvas_w), rng.uniform(0, canvas_h)
         r = rng.uniform(0.05, 0.15) * canvas_w
         strength = rng.uniform(90, 170) if harsh else rng.uniform(50, 110)
-        img += strength * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))
+        glare = strength * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))
+        img += glare
+    if printed is not None and contrast is not None:
+        contrast.append(_faintest_glyph(printed, matrix, light, glare))
     if harsh and rng.random() < 0.4:  # hand shake: linear motion blur
         k = rng.randint(5, 9)
         kernel = np.zeros((k, k), np.float32)
@@ -298,6 +330,21 @@ def camera(
     scale = rng.uniform(0.9, 1.1) * frame / max(out.shape)
     out = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return _jpeg(out, rng.randint(30, 60) if harsh else rng.randint(55, 85))
+
+
+def _faintest_glyph(
+    printed: PrintedMrz, matrix: np.ndarray, light: np.ndarray, glare: np.ndarray
+) -> float:
+    """Grey-level difference between paper and ink at the glyph that light and glare left
+    the least of (both clip at white)."""
+    points = cv2.perspectiveTransform(printed.centres.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    h, w = light.shape
+    xs = np.clip(np.rint(points[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.rint(points[:, 1]).astype(int), 0, h - 1)
+    lit, added = light[ys, xs], glare[ys, xs]
+    paper = np.minimum(255.0, printed.paper * lit + added)
+    ink = np.minimum(255.0, printed.ink * lit + added)
+    return float((paper - ink).min())
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
@@ -318,6 +365,8 @@ LEVELS = (
 
 def sample(rng: random.Random, nrng: np.random.Generator, level: str) -> Sample:
     fmt = rng.choices(["TD3", "TD1", "TD2", "MRV-A", "MRV-B"], weights=[45, 30, 10, 10, 5])[0]
+    printed: list[PrintedMrz] = []
+    contrast: list[float] = []
     if level == "clean_scan":
         page, lines = render_page(rng, fmt, rng.choice([200, 300, 400, 600]))
         img = scan(page, rng, nrng, 92)
@@ -325,17 +374,21 @@ def sample(rng: random.Random, nrng: np.random.Generator, level: str) -> Sample:
         page, lines = render_page(rng, fmt, 150)
         img = scan(page, rng, nrng, rng.randint(70, 90))
     elif level in ("camera", "camera_upside_down"):
-        page, lines = render_page(rng, fmt, rng.choice([250, 300]))
-        img = camera(page, rng, nrng, upside_down=level == "camera_upside_down")
+        page, lines = render_page(rng, fmt, rng.choice([250, 300]), printed=printed)
+        upside_down = level == "camera_upside_down"
+        img = camera(page, rng, nrng, upside_down, printed=printed[0], contrast=contrast)
     elif level == "camera_degraded":
-        page, lines = render_page(rng, fmt, 250)
-        img = camera(page, rng, nrng, upside_down=rng.random() < 0.25, harsh=True)
+        page, lines = render_page(rng, fmt, 250, printed=printed)
+        upside_down = rng.random() < 0.25
+        img = camera(page, rng, nrng, upside_down, True, printed[0], contrast)
     elif level == "negative":
         page, lines = render_page(rng, fmt, 200, with_mrz=False)
         img = camera(page, rng, nrng) if rng.random() < 0.5 else scan(page, rng, nrng, 85)
     else:
         raise ValueError(level)
-    return Sample(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), lines, level)
+    return Sample(
+        cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), lines, level, contrast[0] if contrast else None
+    )
 
 
 def write_set(folder: Path, per_level: dict[str, int], seed: int) -> list[tuple[Path, Sample]]:
