@@ -89,7 +89,8 @@ class Sample:
     lines: list[str] | None  # ground truth, None for a page without MRZ
     level: str
     #: Camera shots: grey-level contrast of the faintest MRZ glyph after light falloff and glare
-    #: (before blur, noise and JPEG). Near 0, glare washed a glyph out: nobody can read it.
+    #: (before blur, noise and JPEG). Near 0, glare washed a glyph out (0: a glyph lies outside
+    #: the frame): nobody can read it.
     glyph_contrast: float | None = None
 
 
@@ -336,11 +337,13 @@ def _faintest_glyph(
     printed: PrintedMrz, matrix: np.ndarray, light: np.ndarray, glare: np.ndarray
 ) -> float:
     """Grey-level difference between paper and ink at the glyph that light and glare left
-    the least of (both clip at white)."""
+    the least of (both clip at white); 0 when a glyph lies outside the frame."""
     points = cv2.perspectiveTransform(printed.centres.reshape(-1, 1, 2), matrix).reshape(-1, 2)
     h, w = light.shape
-    xs = np.clip(np.rint(points[:, 0]).astype(int), 0, w - 1)
-    ys = np.clip(np.rint(points[:, 1]).astype(int), 0, h - 1)
+    inside = (points[:, 0] >= 0) & (points[:, 0] < w) & (points[:, 1] >= 0) & (points[:, 1] < h)
+    if not inside.all():
+        return 0.0
+    xs, ys = np.rint(points[:, 0]).astype(int), np.rint(points[:, 1]).astype(int)
     lit, added = light[ys, xs], glare[ys, xs]
     paper = np.minimum(255.0, printed.paper * lit + added)
     ink = np.minimum(255.0, printed.ink * lit + added)

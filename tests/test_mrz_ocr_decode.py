@@ -218,7 +218,15 @@ def test_a_misread_with_an_impossible_date_is_never_blamed_on_the_document() -> 
     lines = [TD3[0], TD3[1][:13] + "741312" + TD3[1][19:]]
     result = read(table(lines, p=0.999))
     assert (result.status, result.reason) == ("fail", Reason.MRZ_UNREADABLE)
-    assert result.lines is None
+    assert result.lines is None and "implausible" in result.flags
+
+
+def test_a_misprinted_check_digit_of_an_unknown_state_is_still_the_documents_fault() -> None:
+    # Specimens of fictional states (and codes newer than our list) carry unknown codes.
+    lines = [TD3[0].replace("UTO", "EOL"), TD3[1].replace("UTO", "EOL")]
+    lines[1] = lines[1][:9] + "7" + lines[1][10:]
+    result = read(table(lines, p=0.999))
+    assert (result.status, result.reason, result.lines) == ("fail", Reason.MRZ_CHECK_DIGIT, lines)
 
 
 class _Frames:

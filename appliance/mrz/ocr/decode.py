@@ -327,10 +327,11 @@ def protected_positions(layout: Layout, composite: bool = True) -> set[Position]
 
 def _sound_but_for_check_digits(lines: list[str]) -> bool:
     """Whether the text parses as an MRZ whose only faults are its check digits. A misread
-    (garbage, or a line cut at the wrong length) shows as well as a format error, an
-    impossible date or an unknown country: then the fault is ours, not the document's."""
+    (garbage, or a line cut at the wrong length) shows as well as a format error or an
+    impossible date: then the fault is ours, not the document's. An unknown country code
+    alone proves nothing (specimens of fictional states, codes newer than our list)."""
     parsed = parse_mrz(lines)
-    benign = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NAME_TRUNCATED)
+    benign = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NAME_TRUNCATED, Reason.MRZ_COUNTRY_UNKNOWN)
     return all(issue.reason in benign for issue in (*parsed.errors, *parsed.warnings))
 
 
@@ -393,8 +394,10 @@ def verdict(decoded: Decoded) -> Verdict:
             and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
         ]
         certain = all(conf[line, i] >= CERTAIN for line, i in covered)
-        if len(passed) >= 2 and certain and _sound_but_for_check_digits(decoded.lines):
-            return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
+        if len(passed) >= 2 and certain:
+            if _sound_but_for_check_digits(decoded.lines):
+                return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
+            return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "implausible"])
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "low_confidence"])
     if len(decoded.corrections) > MAX_CORRECTIONS:
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["too_many_corrections"])
