@@ -253,6 +253,8 @@ _PITCH_PER_HEIGHT = (0.75, 1.45)
 _CELL_FLOOR = 0.3
 #: How far a grid's mean pitch may stray from its line's period (see `covers_line`).
 _PERIOD_SLACK = 0.10
+#: The period is trusted over the extent when both agree within this (see `fit_grid`).
+_PERIOD_TRUST = 0.2
 #: Cost, in mean ink columns per pitch, of a grid end that misses the inked line's end.
 _END_WEIGHT = 10.0
 
@@ -264,7 +266,7 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
     Searched coarse to fine: pitch and chirp on a coarse lattice first, then a finer one
     around the best.
     """
-    from_span = (strip.x1 - strip.x0 + 1) / (n - 0.25)
+    from_span = _span_pitch(strip, n)
     periodic = strip.period
     # The period is exact on an even line but may lock onto a harmonic; the extent is robust
     # but may include a stray blob: trust the period when both roughly agree. Under perspective,
@@ -272,7 +274,7 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
     # the mean pitch the grid needs: when the two differ by no more than `covers_line` allows,
     # the pitches searched run from one to the other.
     ends = [from_span]
-    if periodic and abs(periodic / from_span - 1) < 0.2:
+    if periodic and abs(periodic / from_span - 1) <= _PERIOD_TRUST:
         ends = (
             [periodic, from_span] if abs(periodic / from_span - 1) <= _PERIOD_SLACK else [periodic]
         )
@@ -286,6 +288,11 @@ def fit_grid(strip: LineStrip, n: int) -> Grid:
         coarse.chirp + np.linspace(-0.015, 0.015, 7),
     )
     return fine
+
+
+def _span_pitch(strip: LineStrip, n: int) -> float:
+    """The pitch at which n glyphs fill the inked extent (the last glyph ends 1/4 pitch early)."""
+    return (strip.x1 - strip.x0 + 1) / (n - 0.25)
 
 
 class _Profile:
@@ -366,6 +373,11 @@ def covers_line(strip: LineStrip, grid: Grid) -> bool:
 def cut_glyphs(strip: LineStrip, n: int) -> FloatArray | None:
     """The N cells of the line as an (N, GLYPH_H, GLYPH_W) batch; None when the line does not
     hold N characters."""
+    period = strip.period
+    if period is not None and abs(_span_pitch(strip, n) / period - 1) > _PERIOD_TRUST:
+        # n cells at the line's own period fall far short of it or overrun it: the grid
+        # search could only end in a grid `covers_line` refuses (5x the time of a good one).
+        return None
     grid = fit_grid(strip, n)
     if not covers_line(strip, grid):
         return None
