@@ -1,8 +1,9 @@
 """Write the MRZ glyph model's entry in models/manifest.json (other models' entries are kept).
 
-Usage: update_manifest.py [BENCHMARK_JSON [LARGER_JSON]] - `benchmarks/mrz_ocr.py --json-out`
-summaries, recorded as the model's measured accuracy on the independent set: the default run,
-and optionally a larger draw (e.g. --per-level 300 --seed 2026 --no-compare).
+Usage: update_manifest.py [BENCHMARK_JSON [LARGER_JSON [REAL_JSON]]] - `benchmarks/mrz_ocr.py
+--json-out` summaries, recorded as the model's measured accuracy on the independent set: the
+default run, optionally a larger draw (e.g. --per-level 300 --seed 2026 --no-compare), and the
+totals of `benchmarks/mrz_real.py --json-out` (real specimen images).
 """
 
 from __future__ import annotations
@@ -54,10 +55,21 @@ def main() -> None:
     if len(sys.argv) > 2:
         entry["benchmark_larger_draw"] = json.loads(Path(sys.argv[2]).read_text())
         entry["benchmark_larger_draw"]["machine"] = MACHINE
-    else:
+    if len(sys.argv) > 3:
+        real = json.loads(Path(sys.argv[3]).read_text())
+        entry["benchmark_real_specimens"] = {
+            "command": real["command"],
+            "images": sorted(real["images"]),
+            "ours": real["ours"]["totals"],
+            **({"passporteye": real["passporteye"]["totals"]} if "passporteye" in real else {}),
+            "machine": MACHINE,
+        }
+    if len(sys.argv) == 1:
         old = next((m for m in manifest["models"] if m.get("name") == "mrz_glyphs"), {})
-        if "benchmark" in old and old.get("sha256") == entry["sha256"]:
-            entry["benchmark"] = old["benchmark"]
+        if old.get("sha256") == entry["sha256"]:
+            for key in ("benchmark", "benchmark_larger_draw", "benchmark_real_specimens"):
+                if key in old:
+                    entry[key] = old[key]
     manifest["models"] = [m for m in manifest["models"] if m.get("name") != "mrz_glyphs"]
     manifest["models"].append(entry)
     MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
