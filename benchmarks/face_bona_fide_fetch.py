@@ -17,13 +17,14 @@ is not used.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.pinned import PinMismatch, extract_pinned, require_pinned
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "var" / "cache" / "bona_fide"
@@ -54,21 +55,6 @@ CLIPS = (
 )
 
 
-class PinMismatch(Exception):
-    """A fetched file is not the pinned one: refuse it rather than measure something else."""
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def require_pinned(path: Path, expected: str) -> Path:
-    actual = sha256(path)
-    if actual != expected:
-        raise PinMismatch(f"{path.name}: sha256 {actual} is not the pinned {expected}")
-    return path
-
-
 def clip_path(cache: Path, clip: Clip) -> Path:
     return cache / f"{clip.name}.mp4"
 
@@ -84,14 +70,7 @@ def unpack_clips(tarball: Path, cache: Path) -> dict[str, Path]:
     cache.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tarball) as tar:
         for clip in CLIPS:
-            source = tar.extractfile(clip.member)
-            if source is None:
-                raise PinMismatch(f"{clip.member}: not a regular file in {tarball.name}")
-            partial = clip_path(cache, clip).with_suffix(".part")
-            with source, partial.open("wb") as out:
-                shutil.copyfileobj(source, out)
-            require_pinned(partial, clip.sha256)
-            partial.replace(clip_path(cache, clip))
+            extract_pinned(tar, clip.member, clip_path(cache, clip), clip.sha256)
     return cached(cache)
 
 

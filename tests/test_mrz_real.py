@@ -14,7 +14,8 @@ import pytest
 from appliance.mrz import parse_mrz
 from benchmarks import mrz_real_fetch
 from benchmarks.mrz_real import ORIENTATIONS, TRUTHS, load, oriented
-from benchmarks.mrz_real_fetch import DEFAULT_CACHE, XMRZAPP, Image, PinMismatch, unpack_images
+from benchmarks.mrz_real_fetch import DEFAULT_CACHE, XMRZAPP, Image, unpack_images
+from benchmarks.pinned import PinMismatch, sha256
 
 
 def test_ground_truth_check_digits_are_as_noted() -> None:
@@ -50,7 +51,7 @@ def test_an_altered_image_never_lands_in_the_cache(
 ) -> None:
     member = "pkg/examples/passport.jpg"
     fake = _tarball(tmp_path / "pkg.tar.gz", member, b"not the pinned image")
-    package = replace(XMRZAPP, sha256=mrz_real_fetch.sha256(fake))
+    package = replace(XMRZAPP, sha256=sha256(fake))
     monkeypatch.setattr(mrz_real_fetch, "IMAGES", (Image("p", package, member, "0" * 64),))
     cache = tmp_path / "cache"
     with pytest.raises(PinMismatch):
