@@ -133,6 +133,35 @@ class Row:
     wrong_but_valid: bool
     lines: list[str] | None  # as returned (specimen data only)
 
+    @classmethod
+    def judged(
+        cls,
+        truth: Truth,
+        orientation: str,
+        lines: list[str] | None,
+        outcome: tuple[str, str, list[str]],
+        ms: float,
+        decoded: list[str] | None = None,
+    ) -> Row:
+        """A reader's answer (`outcome`: status, reason, flags) held against the print."""
+        exact, wrong_valid = judge(truth, lines)
+        status, reason, flags = outcome
+        decoded_pct = None if decoded is None else char_pct(truth.lines, decoded)
+        return cls(
+            truth.image,
+            orientation,
+            truth.kind,
+            exact,
+            status,
+            reason,
+            flags,
+            char_pct(truth.lines, lines),
+            decoded_pct,
+            round(ms, 1),
+            wrong_valid,
+            lines,
+        )
+
 
 def char_pct(truth: tuple[str, ...] | None, lines: list[str] | None) -> float | None:
     """Share of the printed characters read right, position by position (0 when refused)."""
@@ -184,23 +213,9 @@ def run_ours(paths: dict[str, Path], repeat: int) -> list[Row]:
                 reader.read(frame)
                 times.append((time.perf_counter() - started) * 1000)
             decoded = result.decoded.lines if result.decoded is not None else None
-            exact, wrong_valid = judge(truth, result.lines)
-            rows.append(
-                Row(
-                    truth.image,
-                    orientation,
-                    truth.kind,
-                    exact,
-                    result.status,
-                    result.reason.value,
-                    list(result.flags),
-                    char_pct(truth.lines, result.lines),
-                    char_pct(truth.lines, decoded),
-                    round(statistics.median(times), 1),
-                    wrong_valid,
-                    result.lines,
-                )
-            )
+            outcome = (result.status, result.reason.value, list(result.flags))
+            ms = statistics.median(times)
+            rows.append(Row.judged(truth, orientation, result.lines, outcome, ms, decoded))
     return rows
 
 
@@ -236,24 +251,11 @@ def run_passporteye(paths: dict[str, Path]) -> list[Row] | None:
         for orientation in ORIENTATIONS:
             record = records.get(str(files[truth.image, orientation]), {})
             lines = record.get("lines")
-            exact, wrong_valid = judge(truth, lines)
             valid = bool(record.get("valid"))
-            rows.append(
-                Row(
-                    truth.image,
-                    orientation,
-                    truth.kind,
-                    exact,
-                    "" if lines is None else ("valid" if valid else "invalid"),
-                    record.get("error") or "",
-                    [],
-                    char_pct(truth.lines, lines),
-                    None,
-                    round(float(record.get("ms", float("nan"))), 1),
-                    wrong_valid,
-                    lines,
-                )
-            )
+            status = "" if lines is None else ("valid" if valid else "invalid")
+            outcome = (status, record.get("error") or "", [])
+            ms = float(record.get("ms", float("nan")))
+            rows.append(Row.judged(truth, orientation, lines, outcome, ms))
     return rows
 
 
