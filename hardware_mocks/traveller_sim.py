@@ -66,6 +66,8 @@ class Kind(StrEnum):
     COUNTRY_MISMATCH = "country_mismatch"
     DG_NOT_IN_SOD = "dg_not_in_sod"
     CLONED = "cloned"
+    NO_SOD = "no_sod"
+    STRIPPED_CHIP_KEYS = "stripped_chip_keys"
     #: holds someone else's genuine passport (needs `--faces`: a real face to mismatch)
     IMPOSTOR = "impostor"
 

@@ -132,12 +132,16 @@ def test_dump_verifies_offline_like_the_live_read(trusted: Path, tmp_path: Path)
     assert names == sorted(live["files"])  # type: ignore[arg-type]
     assert all((p.stat().st_mode & 0o777) == 0o600 for p in out.iterdir())
     offline = run("chip", "verify", str(out), "--json")
-    assert offline.exit_code == 0
-    # chip genuineness needs the chip itself: a dump reports it as not performed
+    # chip genuineness needs the chip itself: EF.SOD lists DG14, and a dump (what a cloner
+    # has) cannot prove the chip's key, so the dump is not a pass and exits 1
+    assert offline.exit_code == 1
+    assert (report(offline)["status"], report(offline)["reason"]) == ("warn", "PA_NOT_CHECKED")
     genuineness = ("chip_authentication", "active_authentication", "pace_cam")
     offline_checks, live_checks = checks(report(offline)), checks(live)
     assert live_checks["chip_authentication"]["status"] == "pass"
-    assert all(offline_checks.pop(name)["status"] == "skipped" for name in genuineness)
+    ca = offline_checks.pop("chip_authentication")
+    assert (ca["status"], ca["reason"]) == ("warn", "PA_NOT_CHECKED")
+    assert all(offline_checks.pop(name)["status"] == "skipped" for name in genuineness[1:])
     assert offline_checks == {k: v for k, v in live_checks.items() if k not in genuineness}
 
 
@@ -224,3 +228,95 @@ def test_unknown_reader_is_a_fault(data_dir: Path) -> None:
     result = run("chip", "read", "--reader", "No Such Reader 99", "--can", "123456", "--json")
     assert result.exit_code == 2
     assert report(result)["reason"] == "READER_NOT_FOUND"
+
+
+def _forged_dump_without_sod(tmp_path: Path) -> tuple[Path, tuple[str, str]]:
+    """A genuine dump with EF.SOD deleted and the holder renamed in DG1 and in the print."""
+    from appliance.emrtd.lds import dg1
+
+    out = tmp_path / "dump"
+    run("chip", "read", "--reader", "virtual", "--can", "123456", "--out", str(out))
+    first, second = PROFILE.mrz_lines
+    renamed = first[:5] + ("Q" if first[5] != "Q" else "X") + first[6:]
+    (out / "DG1.bin").write_bytes(dg1.encode_lines((renamed, second)))
+    (out / "EF_SOD.bin").unlink()
+    return out, (renamed, second)
+
+
+def test_dump_without_sod_never_passes_with_or_without_the_print(
+    trusted: Path, tmp_path: Path
+) -> None:
+    """A renamed holder and no EF.SOD once printed PASS (with --mrz) or SKIPPED, exit 0."""
+    out, printed = _forged_dump_without_sod(tmp_path)
+    for extra in (["--mrz", printed[0], "--mrz", printed[1]], []):
+        result = run("chip", "verify", str(out), "--json", *extra)
+        rep = report(result)
+        assert result.exit_code == 1, rep
+        assert (rep["status"], rep["reason"]) == ("fail", "PA_SOD_MISSING")
+        got = checks(rep)
+        for name in ("sod_signature", "ds_certificate_chain", "dg_hashes"):
+            assert got[name]["status"] == "fail", name
+        # DG14 is on the chip but nothing authenticates it: its key proves nothing
+        assert got["chip_authentication"]["status"] != "pass"
+    text = run("chip", "verify", str(out), "--mrz", printed[0], "--mrz", printed[1])
+    assert text.exit_code == 1 and text.output.startswith("Result: FAIL (PA_SOD_MISSING)")
+
+
+def test_a_warning_or_an_unchecked_document_exits_1(
+    trusted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 0 means every required check passed: a missing CRL (revocation unknown) is not."""
+    out = tmp_path / "dump"
+    live = run("chip", "read", "--reader", "virtual", "--can", "123456", "--out", str(out))
+    assert live.exit_code == 0
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    monkeypatch.setenv("APPLIANCE_DATA_DIR", str(fresh))
+    (tmp_path / "csca.der").write_bytes(PROFILE.pki.csca_der)
+    assert run("trust", "import", str(tmp_path / "csca.der")).exit_code == 0
+    result = run("chip", "read", "--reader", "virtual", "--can", "123456", "--json")
+    assert checks(report(result))["ds_revocation"]["status"] == "warn"
+    assert report(result)["status"] == "warn"
+    assert result.exit_code == 1
+
+
+def test_defective_chip_with_empty_files_still_reports_what_was_read(tmp_path: Path) -> None:
+    """A chip whose DG2 and EF.SOD are empty: the guard sees the access, DG1, which files are
+    malformed and the failed checks, not an empty report."""
+    from dataclasses import replace
+
+    from appliance.emrtd.auth.trust_store import TrustStore
+    from appliance.emrtd.document import document_report, read_chip, verify_document
+    from appliance.emrtd.reader import CanKey
+    from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip
+
+    contents = PROFILE.chip_contents()
+    lds = dict(contents.lds_files)
+    lds[0x0102] = b""  # DG2
+    lds[0x011D] = b""  # EF.SOD
+    chip = VirtualChip(replace(contents, lds_files=lds))
+    document = read_chip(VirtualCardTransport(chip), CanKey("123456"))
+    with TrustStore(tmp_path / "trust.sqlite3") as store:
+        rep = document_report(document, verify_document(document, store))
+    assert rep["status"] == "fail" and rep["reason"] == "PA_SOD_MISSING"
+    assert rep["access"] is not None and rep["apdus"] > 0  # type: ignore[operator]
+    assert rep["dg1"] is not None
+    assert rep["unavailable"] == {"DG2.bin": "LDS_MALFORMED", "EF_SOD.bin": "LDS_MALFORMED"}
+    assert checks(rep)["dg_hashes"]["status"] == "fail"
+
+
+def test_card_security_with_a_broken_signature_fails_the_report(
+    trusted: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dump"
+    run("chip", "read", "--reader", "virtual", "--can", "123456", "--out", str(out))
+    genuine = report(run("chip", "verify", str(out), "--json"))
+    assert checks(genuine)["card_security"]["status"] == "pass"
+    data = bytearray((out / "EF_CardSecurity.bin").read_bytes())
+    data[-2] ^= 0x01  # inside the signature, which ends the SignerInfo
+    (out / "EF_CardSecurity.bin").write_bytes(bytes(data))
+    result = run("chip", "verify", str(out), "--json")
+    rep = report(result)
+    assert result.exit_code == 1
+    assert (checks(rep)["card_security"]["status"], rep["status"]) == ("fail", "fail")
+    assert checks(rep)["card_security"]["reason"] == "PA_SIGNATURE_INVALID"

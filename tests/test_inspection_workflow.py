@@ -139,6 +139,8 @@ def test_missing_watchlist_is_a_missing_required_step(tmp_path: Path) -> None:
         (Defect.UNKNOWN_CSCA, Reason.PA_DS_UNTRUSTED),
         (Defect.REVOKED_DS, Reason.PA_DS_REVOKED),
         (Defect.CLONED, Reason.CHIP_CLONE_SUSPECTED),
+        (Defect.NO_SOD, Reason.PA_SOD_MISSING),
+        (Defect.STRIPPED_CHIP_KEYS, Reason.CHIP_CLONE_SUSPECTED),
     ],
 )
 def test_falsified_or_cloned_document_is_referred(
@@ -149,6 +151,28 @@ def test_falsified_or_cloned_document_is_referred(
         result = CheckSession(ln, DEVICE).run(transaction(TRAVELLER, chip))
         assert result.decision.verdict is Verdict.REFER
         assert result.decision.reasons[0] is reason
+
+
+@pytest.mark.parametrize("bac_only", [False, True])
+def test_forged_chip_without_sod_or_chip_keys_is_referred(tmp_path: Path, bac_only: bool) -> None:
+    """A forger's chip: any holder's DG1 (equal to the forged print), DG2, no EF.SOD, and
+    neither DG14 nor DG15 that a genuineness check could use. It once opened the gate."""
+    forged = make_profile(
+        13,
+        chip_authentication=False,
+        active_authentication=None,
+        pace_options=() if bac_only else TRAVELLER.pace_options,
+    )
+    chip = VirtualChip(defective_contents(forged, Defect.NO_SOD))
+    with lane(tmp_path, POLICY, watchlist=clean_watchlist()) as ln:
+        result = CheckSession(ln, DEVICE).run(transaction(forged, chip))
+    assert result.decision.verdict is Verdict.REFER
+    assert Reason.PA_SOD_MISSING in result.decision.reasons
+    step = result.report.step(StepName.AUTHENTICITY)
+    assert step is not None and step.status is CheckStatus.FAIL
+    by_name = {c.name: c for c in step.checks}
+    for name in ("sod_signature", "ds_certificate_chain", "dg_hashes"):
+        assert by_name[name].status is CheckStatus.FAIL, name
 
 
 def test_expired_document_is_referred(tmp_path: Path) -> None:

@@ -94,7 +94,9 @@ def _emit(report: dict[str, Any], as_json: bool) -> None:
 
 
 def _exit_code(report: dict[str, Any]) -> int:
-    if report["status"] in ("pass", "warn", "skipped"):
+    """0 only when every check the document needs passed; a warning or a check that could
+    not be made is not a pass (exit 1), a fault of the set-up is exit 2."""
+    if report["status"] == "pass":
         return EXIT_OK
     return EXIT_FAULT if Reason(report["reason"]) in _FAULTS else EXIT_FAILED
 

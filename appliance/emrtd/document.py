@@ -19,14 +19,21 @@ from typing import Any
 
 from appliance.emrtd import files as ef
 from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
+from appliance.emrtd.auth.completeness import require_complete
 from appliance.emrtd.auth.deviations import DeviationList, apply_deviations
 from appliance.emrtd.auth.genuineness import apply_clone_verdict
-from appliance.emrtd.auth.passive import PA_CHECKS, TrustAnchors, passive_authentication
+from appliance.emrtd.auth.passive import (
+    PA_CHECKS,
+    TrustAnchors,
+    passive_authentication,
+    verify_security_object,
+)
 from appliance.emrtd.lds import FILE_NAMES
 from appliance.emrtd.lds import com as com_file
 from appliance.emrtd.lds import dg1 as dg1_file
 from appliance.emrtd.lds import dg2 as dg2_file
 from appliance.emrtd.lds.images import decode_image, image_size
+from appliance.emrtd.lds.sod import SECURITY_OBJECT_OID
 from appliance.emrtd.pace_cam import CamEvidence, pace_cam_check
 from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
@@ -149,6 +156,26 @@ def dg1_vs_mrz(document: ChipDocument, printed: MrzResult | None) -> Check:
     return Check.failed(name, Reason.DG1_MRZ_MISMATCH, detail)
 
 
+def card_security_check(
+    data: bytes | None, anchors: TrustAnchors, *, at: datetime | None = None
+) -> Check | None:
+    """EF.CardSecurity's own signature and DS chain, wherever the file was read (None: absent).
+
+    Its SecurityInfos confirm what EF.CardAccess announced and carry the PACE-CAM key: a chip
+    that presents a badly signed one is refused, whether or not PACE-CAM used it.
+    """
+    if data is None:
+        return None
+    name = CheckName.CARD_SECURITY
+    verification = verify_security_object(data, anchors, content_type=SECURITY_OBJECT_OID, at=at)
+    for status in (CheckStatus.FAIL, CheckStatus.WARN):
+        worst = next((c for c in verification.checks if c.status is status), None)
+        if worst is not None:
+            detail = f"{worst.name.value}: {worst.detail}"
+            return Check(name, status, worst.reason, detail)
+    return Check.passed(name, "EF.CardSecurity signed by a DS of a trusted CSCA")
+
+
 def verify_document(
     document: ChipDocument,
     anchors: TrustAnchors,
@@ -157,22 +184,32 @@ def verify_document(
     deviations: DeviationList | None = None,
     at: datetime | None = None,
 ) -> list[Check]:
-    """The authenticity checks of the report, in their stable order.
+    """The authenticity checks of the report, in their stable order, fail closed.
 
     The chip-genuineness outcomes (Chip/Active Authentication, PACE-CAM) are those measured
-    during the live session and kept on the document; a dump has none, so they are `skipped`.
+    during the live session and kept on the document; a dump has none. What a genuine document
+    needs and did not show fails (`appliance.emrtd.auth.completeness`): a chip without EF.SOD,
+    or one that hides DG14/DG15, is never reported as genuine.
     """
     sod = document.files.get(ef.EF_SOD.dump_name)
     dg_bytes = document.data_groups()
     if sod is None:
-        checks = [Check.skipped(name, "EF.SOD not read") for name in PA_CHECKS]
+        why = document.unavailable.get(ef.EF_SOD.dump_name, "not on the chip")
+        checks = [
+            Check.failed(
+                CheckName.SOD_SIGNATURE,
+                Reason.PA_SOD_MISSING,
+                f"EF.SOD not read ({why}): nothing vouches for the chip's data",
+            ),
+            *(Check.skipped(name, "EF.SOD not read") for name in PA_CHECKS[1:]),
+        ]
     else:
         checks = passive_authentication(sod, anchors, dg_bytes, _com_data_groups(document), at=at)
     checks.append(dg1_vs_mrz(document, printed_mrz))
     checks = apply_deviations(checks, sod, deviations or DeviationList())
+    card_security = document.files.get(ef.EF_CARD_SECURITY.dump_name)
     supplied = {c.name: c for c in document.genuineness}
     if CheckName.PACE_CAM not in supplied and document.cam_evidence is not None:
-        card_security = document.files.get(ef.EF_CARD_SECURITY.dump_name)
         supplied[CheckName.PACE_CAM] = pace_cam_check(
             document.cam_evidence, card_security, anchors, at=at
         )
@@ -182,6 +219,10 @@ def verify_document(
         CheckName.PACE_CAM,
     ):
         checks.append(supplied.get(name) or Check.skipped(name, "not performed", Reason.OK))
+    card_security_result = card_security_check(card_security, anchors, at=at)
+    if card_security_result is not None:
+        checks.append(card_security_result)
+    checks = require_complete(checks, sod, dg_bytes, live=document.access is not None)
     return apply_clone_verdict(checks)
 
 
@@ -242,10 +283,13 @@ def document_report(document: ChipDocument, checks: list[Check] | None = None) -
     """The stable JSON report of `chip read` / `chip verify` (see docs/chip-report.md)."""
     dg1, dg1_problems = _dg1_summary(document)
     all_checks = list(checks or []) + dg1_problems
-    status = overall_status(all_checks) if all_checks else CheckStatus.PASS
+    # nothing verified is never a pass: the status is `skipped` and the commands exit 1
+    status = overall_status(all_checks) if all_checks else CheckStatus.SKIPPED
     failing = [c for c in all_checks if c.status is CheckStatus.FAIL]
     warning = [c for c in all_checks if c.status is CheckStatus.WARN]
     reason = failing[0].reason if failing else warning[0].reason if warning else Reason.OK
+    if status is CheckStatus.SKIPPED:
+        reason = Reason.PA_NOT_CHECKED
     return {
         "status": status.value,
         "reason": reason.value,

@@ -6,7 +6,8 @@ knobs are `ChipConfig` fields (`max_read_size`, `rejects_le_on_select`, `rejects
 `extended_length`, `announce_extended_length`, `strict_le`, `bac_only`, `rng`) or profile
 fields (`pace_options`, `face_image`, `pki_algorithm`...), and `variant`: one of the defects of
 `defects.Defect` (`forged_dg`, `bad_sod_signature`, `unknown_csca`, `revoked_ds`,
-`expired_csca`, `country_mismatch`, `dg_not_in_sod`, `cloned`) built into the chip. Files and
+`expired_csca`, `country_mismatch`, `dg_not_in_sod`, `cloned`, `no_sod`, `stripped_chip_keys`)
+built into the chip. Files and
 keys are cached per profile, so making many chips is cheap.
 """
 

@@ -10,7 +10,10 @@ forger, a careless issuer or a cloner would:
 - `expired_csca`: the whole PKI of the document expired before the inspection;
 - `country_mismatch`: DG1 says France, the signing DS is German;
 - `dg_not_in_sod`: DG11 is on the chip and listed in EF.COM, but EF.SOD has no hash for it;
-- `cloned`: every file copied, but the chip's CA and AA keys are not the original's.
+- `cloned`: every file copied, but the chip's CA and AA keys are not the original's;
+- `no_sod`: EF.SOD left out, so nothing vouches for the data (a forger's chip: any holder);
+- `stripped_chip_keys`: a clone that leaves out DG14 and DG15 rather than fail Chip and Active
+  Authentication with keys that are not the original's (EF.SOD still lists both).
 
 `trust_material` gives what the verifying side imports (CSCA and CRL, DER) for the scenario, and
 `EXPECTED` the check and reason code each variant must produce.
@@ -37,7 +40,7 @@ from hardware_mocks import pki
 from hardware_mocks.virtual_chip.chip import FID_CARD_ACCESS, FID_CARD_SECURITY, ChipContents
 from hardware_mocks.virtual_chip.profile import TravellerProfile
 
-FID_COM, FID_SOD = 0x011E, 0x011D
+FID_COM, FID_SOD, FID_DG14, FID_DG15 = 0x011E, 0x011D, 0x010E, 0x010F
 #: validity of the expired scenario's CSCA and DS (long over by any test date)
 _EXPIRED_FROM = dt.datetime(2010, 1, 1, tzinfo=dt.UTC)
 _EXPIRED_UNTIL = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -54,6 +57,8 @@ class Defect(StrEnum):
     COUNTRY_MISMATCH = "country_mismatch"
     DG_NOT_IN_SOD = "dg_not_in_sod"
     CLONED = "cloned"
+    NO_SOD = "no_sod"
+    STRIPPED_CHIP_KEYS = "stripped_chip_keys"
 
 
 #: the check that must fail for each variant, and its exact reason code
@@ -66,6 +71,8 @@ EXPECTED: dict[Defect, tuple[CheckName, Reason]] = {
     Defect.COUNTRY_MISMATCH: (CheckName.ISSUER_COUNTRY, Reason.PA_COUNTRY_MISMATCH),
     Defect.DG_NOT_IN_SOD: (CheckName.DG_HASHES, Reason.PA_DG_NOT_IN_SOD),
     Defect.CLONED: (CheckName.CHIP_AUTHENTICATION, Reason.CHIP_CLONE_SUSPECTED),
+    Defect.NO_SOD: (CheckName.SOD_SIGNATURE, Reason.PA_SOD_MISSING),
+    Defect.STRIPPED_CHIP_KEYS: (CheckName.CHIP_AUTHENTICATION, Reason.CHIP_CLONE_SUSPECTED),
 }
 
 
@@ -219,6 +226,18 @@ def defective_contents(profile: TravellerProfile, defect: Defect) -> ChipContent
                 active_authentication_key=cloner.active_authentication_key
                 if contents.active_authentication_key is not None
                 else None,
+            )
+        case Defect.NO_SOD:
+            return replace(
+                contents, lds_files={f: d for f, d in contents.lds_files.items() if f != FID_SOD}
+            )
+        case Defect.STRIPPED_CHIP_KEYS:
+            kept = {f: d for f, d in contents.lds_files.items() if f not in (FID_DG14, FID_DG15)}
+            return replace(
+                contents,
+                lds_files=kept,
+                chip_authentication_key=None,
+                active_authentication_key=None,
             )
     raise ValueError(f"unknown defect {defect}")
 

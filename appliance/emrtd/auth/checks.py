@@ -37,6 +37,19 @@ class CheckName(StrEnum):
     CHIP_AUTHENTICATION = "chip_authentication"
     ACTIVE_AUTHENTICATION = "active_authentication"
     PACE_CAM = "pace_cam"
+    CARD_SECURITY = "card_security"
+
+
+#: checks that must pass for any claim that a document is genuine: skipped or absent is a
+#: failure (`appliance.emrtd.auth.completeness`), never "not applicable"
+MANDATORY_CHECKS = (
+    CheckName.SOD_SIGNATURE,
+    CheckName.DS_CERTIFICATE_CHAIN,
+    CheckName.CERTIFICATE_VALIDITY,
+    CheckName.DG_HASHES,
+)
+#: what the gate also requires: the chip's DG1 equals the MRZ printed on the data page
+GATE_MANDATORY_CHECKS = (*MANDATORY_CHECKS, CheckName.DG1_VS_MRZ)
 
 
 @dataclass(frozen=True)
