@@ -398,6 +398,8 @@ class ChipSession:
             if exc.reason is Reason.SM_PROTOCOL:
                 raise
             return None
+        except LdsError:
+            return None  # malformed: `read_all` records it when it reads the file for the dump
 
     def restart_access(self) -> None:
         """A new PACE (same option) or BAC session, then the application again."""
@@ -620,6 +622,11 @@ class ChipSession:
             # go on; a broken SM session (6987/6988) ends the read.
             if exc.reason is Reason.SM_PROTOCOL:
                 raise
+            result.unavailable[ef.dump_name] = exc.reason.value
+            return None
+        except LdsError as exc:
+            # A malformed file (empty, truncated TLV) fails its own checks, not the whole read:
+            # the report still shows the access, DG1 and which file was malformed.
             result.unavailable[ef.dump_name] = exc.reason.value
             return None
         result.contents[ef.dump_name] = data
