@@ -5,22 +5,44 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd.auth.checks import CheckStatus
+from appliance.emrtd.auth.checks import GATE_MANDATORY_CHECKS, CheckName, CheckStatus
 from appliance.errors import Reason
 from appliance.inspection.policy import PolicyConfig, Verdict, decide, guidance
-from appliance.inspection.report import InspectionReport, StepName, StepResult, build_report
+from appliance.inspection.report import (
+    InspectionReport,
+    StepName,
+    StepResult,
+    SubCheck,
+    build_report,
+)
 
 POLICY = PolicyConfig(version=3)
 ALL = list(StepName)
 
 
+def proven(status: CheckStatus = CheckStatus.PASS) -> tuple[SubCheck, ...]:
+    """The authenticity step's mandatory sub-checks, all with `status`."""
+    return tuple(
+        SubCheck(name=n.value, status=status, reason=Reason.OK) for n in GATE_MANDATORY_CHECKS
+    )
+
+
 def step(
-    name: StepName, status: CheckStatus = CheckStatus.PASS, reason: Reason = Reason.OK, **facts: str
+    name: StepName,
+    status: CheckStatus = CheckStatus.PASS,
+    reason: Reason = Reason.OK,
+    checks: tuple[SubCheck, ...] | None = None,
+    **facts: str,
 ) -> StepResult:
-    return StepResult(name=name, status=status, reason=reason, duration_ms=1.0, facts=facts)
+    """A step result; an authenticity step carries its mandatory sub-checks, passed."""
+    if checks is None:
+        checks = proven() if name is StepName.AUTHENTICITY else ()
+    return StepResult(
+        name=name, status=status, reason=reason, duration_ms=1.0, facts=facts, checks=checks
+    )
 
 
 def report(steps: list[StepResult], mode: str = "egate") -> InspectionReport:
@@ -147,3 +169,67 @@ def test_fail_closed_opens_only_when_nothing_speaks_against(
     else:
         assert decision.reasons and Reason.OK not in decision.reasons
     assert decide(report(steps), POLICY) == decision  # pure: same inputs, same answer
+
+
+def test_authenticity_step_without_its_mandatory_checks_never_opens() -> None:
+    """A chip without EF.SOD once passed as "genuine" with every PA check skipped."""
+    bare = all_pass(authenticity=step(StepName.AUTHENTICITY, checks=()))
+    assert decide(report(bare), POLICY).reasons == (Reason.PA_NOT_CHECKED,)
+    skipped = all_pass(authenticity=step(StepName.AUTHENTICITY, checks=proven(CheckStatus.SKIPPED)))
+    assert decide(report(skipped), POLICY).verdict is Verdict.REFER
+
+
+mandatory_outcomes = st.fixed_dictionaries(
+    {n: st.one_of(st.none(), statuses) for n in GATE_MANDATORY_CHECKS}
+)
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from([CheckStatus.PASS, CheckStatus.WARN]),
+    st.sampled_from([Reason.OK, *POLICY.egate.accepted_warnings, Reason.PA_NOT_CHECKED]),
+    mandatory_outcomes,
+    st.lists(st.tuples(st.sampled_from(list(CheckName)), statuses), max_size=4),
+)
+def test_no_skipped_missing_or_failed_mandatory_check_opens(
+    step_status: CheckStatus,
+    step_reason: Reason,
+    outcomes: dict[CheckName, CheckStatus | None],
+    extra: list[tuple[CheckName, CheckStatus]],
+) -> None:
+    """Property: whatever the authenticity step claims, OPEN needs every mandatory check
+    (signature, DS chain, validity, DG hashes, DG1 = print) present and passed."""
+    checks = [
+        SubCheck(name=n.value, status=s, reason=Reason.OK if s is CheckStatus.PASS else step_reason)
+        for n, s in outcomes.items()
+        if s is not None
+    ]
+    # extra entries: a second sod_signature that passes cannot outvote one that did not
+    checks += [
+        SubCheck(name=n.value, status=s, reason=Reason.OK if s is CheckStatus.PASS else step_reason)
+        for n, s in extra
+    ]
+    auth = step(StepName.AUTHENTICITY, step_status, step_reason, checks=tuple(checks))
+    decision = decide(report(all_pass(authenticity=auth)), POLICY)
+    all_proven = all(s is CheckStatus.PASS for s in outcomes.values()) and all(
+        s is CheckStatus.PASS for n, s in extra if n in GATE_MANDATORY_CHECKS
+    )
+    if decision.verdict is Verdict.OPEN:
+        assert all_proven
+    if not all_proven:
+        assert decision.verdict is Verdict.REFER
+
+
+@pytest.mark.parametrize("dropped", [StepName.AUTHENTICITY, StepName.CHIP_ACCESS, StepName.MRZ])
+def test_a_signed_policy_cannot_let_the_gate_skip_the_document_checks(dropped: StepName) -> None:
+    import tomli_w
+
+    from appliance.errors import ApplianceError
+    from appliance.inspection.policy import default_policy_toml, parse_policy
+
+    data = parse_policy(default_policy_toml()).model_dump(mode="json")
+    data["egate"]["required_steps"] = [s for s in data["egate"]["required_steps"] if s != dropped]
+    with pytest.raises(ApplianceError) as refused:
+        parse_policy(tomli_w.dumps(data).encode())
+    assert refused.value.reason is Reason.POLICY_INVALID
+    assert dropped.value in refused.value.detail

@@ -19,9 +19,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from appliance.emrtd.auth.checks import CheckStatus
+from appliance.emrtd.auth.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection import signed_config as sc
 from appliance.inspection.report import InspectionReport, StepName
@@ -74,6 +74,17 @@ _EGATE_REQUIRED = (
 )
 
 
+#: the steps without which an e-gate cannot know the document is genuine and valid
+EGATE_CORE_STEPS = (
+    StepName.DOCUMENT_PRESENCE,
+    StepName.MRZ,
+    StepName.CHIP_ACCESS,
+    StepName.DATA_GROUPS,
+    StepName.AUTHENTICITY,
+    StepName.DOCUMENT_VALIDITY,
+)
+
+
 class PolicyConfig(_Model):
     """The signed decision policy (`policy.toml`)."""
 
@@ -96,6 +107,14 @@ class PolicyConfig(_Model):
 
     def mode(self, mode: Literal["egate", "handheld"]) -> ModePolicy:
         return self.egate if mode == "egate" else self.handheld
+
+    @model_validator(mode="after")
+    def _gate_checks_the_document(self) -> PolicyConfig:
+        """No signed policy may let the e-gate open without proving the document genuine."""
+        missing = [s.value for s in EGATE_CORE_STEPS if s not in self.egate.required_steps]
+        if missing:
+            raise ValueError(f"egate.required_steps must include {', '.join(missing)}")
+        return self
 
 
 class Decision(_Model):
@@ -186,6 +205,8 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
             reasons.append(Reason.STEP_MISSING)
     if any(name not in seen for name in mode.required_steps) or not report.steps:
         reasons.append(Reason.STEP_MISSING)
+    if not _authenticity_proven(report):
+        reasons.append(Reason.PA_NOT_CHECKED)
     unique = tuple(dict.fromkeys(reasons))
     if report.mode == "handheld":
         verdict = Verdict.ADVISE
@@ -197,6 +218,25 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
         officer=tuple(guidance(r) for r in unique),
         policy_version=policy.version,
     )
+
+
+def _authenticity_proven(report: InspectionReport) -> bool:
+    """An authenticity step that did not fail must show every mandatory check as passed.
+
+    Defence in depth for the step's own rule: however a report came about, "genuine" without
+    a verified EF.SOD signature, DS chain, validity, data-group hashes and DG1 equal to the
+    printed MRZ never opens a gate. A failed or skipped step has its own reason already.
+    """
+    step = report.step(StepName.AUTHENTICITY)
+    if step is None or step.status in (CheckStatus.FAIL, CheckStatus.SKIPPED):
+        return True
+    if any(c.status is CheckStatus.FAIL for c in step.checks):
+        return False  # a step cannot pass over a failed check of its own
+    for name in GATE_MANDATORY_CHECKS:
+        entries = [c for c in step.checks if c.name == name.value]
+        if not entries or any(c.status is not CheckStatus.PASS for c in entries):
+            return False
+    return True
 
 
 def _explained(report: InspectionReport, name: StepName, depth: int = 0) -> bool:

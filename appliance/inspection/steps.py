@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from appliance.emrtd.auth.checks import Check, CheckStatus, overall_status
+from appliance.emrtd.auth.checks import (
+    GATE_MANDATORY_CHECKS,
+    Check,
+    CheckStatus,
+    overall_status,
+)
 from appliance.emrtd.auth.deviations import DeviationList
 from appliance.emrtd.auth.passive import TrustAnchors
 from appliance.emrtd.document import ChipDocument, read_chip, verify_document
@@ -213,9 +218,18 @@ def authenticity(lane: Lane, tx: Transaction) -> Outcome:
     tx.checks = checks
     status = overall_status(checks)
     worst = next((c for c in checks if c.status is status), None)
-    if status is CheckStatus.SKIPPED:
-        # nothing could be checked is never "authentic"
-        status, reason, detail = CheckStatus.FAIL, Reason.PA_NOT_CHECKED, "nothing verified"
+    by_name = {c.name: c for c in checks}
+    unproven = [
+        name
+        for name in GATE_MANDATORY_CHECKS
+        if name not in by_name or by_name[name].status is not CheckStatus.PASS
+    ]
+    if status is CheckStatus.FAIL and worst is not None:
+        reason, detail = worst.reason, f"{worst.name.value}: {worst.detail}"
+    elif unproven:
+        # a mandatory check that did not pass, for whatever reason, is never "authentic"
+        missing = ", ".join(n.value for n in unproven)
+        status, reason, detail = CheckStatus.FAIL, Reason.PA_NOT_CHECKED, f"not verified: {missing}"
     elif status is CheckStatus.PASS or worst is None:
         reason, detail = Reason.OK, "document genuine"
     else:
