@@ -1,9 +1,9 @@
 """Authenticity benchmark: Passive Authentication per signature algorithm, master list import.
 
-    python -m benchmarks.authenticity [--shared DIR] [--rounds N] [--json]
+    python -m benchmarks.authenticity [--emrtd DIR] [--rounds N] [--json]
 
-Uses the real EF.SODs of ../shared/data/emrtd/real-sod (9 countries) and the German CSCA master
-list. Phases:
+Uses the real EF.SODs of DIR/real-sod (9 countries) and the German CSCA master list in DIR
+(default: the repository's tests/data/emrtd, sources in tests/data/SOURCES.md). Phases:
 1. master list import into a fresh trust store (parse, CMS + signer-chain verification, one
    SQLite transaction), repeated --rounds/10 times;
 2. full Passive Authentication of each real EF.SOD against that store (SOD signature, DS -> CSCA
@@ -33,7 +33,7 @@ from appliance.emrtd.auth.passive import passive_authentication
 from appliance.emrtd.auth.signatures import describe_key, verify
 from appliance.emrtd.auth.trust_store import TrustStore
 
-DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DEFAULT_EMRTD = Path(__file__).resolve().parents[1] / "tests" / "data" / "emrtd"
 AT = datetime(2026, 5, 28, tzinfo=UTC)
 
 
@@ -86,11 +86,11 @@ def ecdsa_fallback_case() -> tuple[bytes, SignatureAlgorithm, bytes, bytes]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--emrtd", type=Path, default=DEFAULT_EMRTD)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    emrtd = args.shared / "data" / "emrtd"
+    emrtd = args.emrtd
     master_list = (emrtd / "DE_masterlist_2026-05-28.ml").read_bytes()
     sods = sorted((emrtd / "real-sod").glob("*.sod"))
     results: dict[str, object] = {}

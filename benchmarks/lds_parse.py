@@ -1,6 +1,6 @@
 """CPU cost of parsing every LDS file of a typical chip, and of decoding its face image.
 
-Run: .venv/bin/python benchmarks/lds_parse.py  (needs ../shared for the real SOD / CardSecurity)
+Run: .venv/bin/python benchmarks/lds_parse.py  (real SOD / CardSecurity / photo from tests/data)
 Prints microseconds per parse for each file: the parsers' share of the chip-read budget.
 """
 
@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from appliance.emrtd.lds import com, dg1, dg2, dg11, dg12, dg14, dg15, parse_file
 from appliance.emrtd.lds import security_infos as si
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REAL = SHARED / "data" / "emrtd" / "real-sod"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"  # sources: tests/data/SOURCES.md
+REAL = DATA / "emrtd" / "real-sod"
 
 
 def _portrait(size: int) -> bytes:
     """A real face re-encoded to about `size` bytes, like a chip's 15-25 KB DG2 image."""
-    source = (SHARED / "data" / "faces" / "person01" / "img1.jpg").read_bytes()
+    source = (DATA / "faces" / "person01" / "img1.jpg").read_bytes()
     image = cv2.imdecode(np.frombuffer(source, np.uint8), cv2.IMREAD_COLOR)
     image = cv2.resize(image, (480, 640), interpolation=cv2.INTER_AREA)
     for quality in range(95, 5, -5):

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to ../shared, an isolated data directory, the real PC/SC stack."""
+"""Shared fixtures: an isolated data directory, the real PC/SC stack (test data: data_support)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"test data not found at {SHARED} (CI and developers have ../shared)")
-    return SHARED
 
 
 @pytest.fixture

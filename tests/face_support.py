@@ -1,8 +1,6 @@
-"""Shared helpers for the face tests: the shared photos, one verifier per test session."""
+"""Shared helpers for the face tests: the photos of tests/data/faces, one verifier per session."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,21 +9,20 @@ from numpy.typing import NDArray
 from appliance.biometrics.face.decode import decode_image
 from appliance.biometrics.face.icao_token import TokenFormat, encode_to_size, token_image
 from appliance.biometrics.face.verifier import FaceVerifier
-
-FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
+from tests.data_support import FACES
 
 
 def photo(relative: str) -> NDArray[np.uint8]:
     path = FACES / relative
     if not path.is_file():
-        pytest.fail(f"test photo missing: {path} (CI and developers have ../shared)")
+        pytest.fail(f"test photo missing: {path} (see tests/data/SOURCES.md)")
     return decode_image(path.read_bytes())
 
 
 def chip_reference(
     verifier: FaceVerifier, relative: str, fmt: TokenFormat = TokenFormat.JPEG2000
 ) -> bytes:
-    """A DG2-like reference (ICAO token, ~15 KB) made from a shared photo."""
+    """A DG2-like reference (ICAO token, ~15 KB) made from a test photo."""
     image = photo(relative)
     faces = verifier.detector.detect(image)
     return encode_to_size(token_image(image, max(faces, key=lambda f: f.width)), fmt)

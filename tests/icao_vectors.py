@@ -1,12 +1,11 @@
-"""The ICAO Doc 9303 Part 11 worked examples of ../shared/vectors, as bytes."""
+"""The ICAO Doc 9303 Part 11 worked examples of tests/data/vectors, as bytes."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "icao9303-part11.json"
+from tests.data_support import ICAO_VECTORS as VECTORS
 
 
 @cache

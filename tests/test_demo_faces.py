@@ -51,7 +51,7 @@ def album(tmp_path: Path) -> Path:
         for name in photos:
             source = FACES / person / name
             if not source.is_file():
-                pytest.fail(f"test photo missing: {source} (CI and developers have ../shared)")
+                pytest.fail(f"test photo missing: {source} (see tests/data/SOURCES.md)")
             shutil.copy(source, root / person / name)
     (root / "nobody").mkdir()
     shutil.copy(FACES / "obama" / "obama1.jpg", root / "nobody" / "a.jpg")

@@ -1,4 +1,4 @@
-"""The face step plugged into the workflow with the real models and real photos (../shared):
+"""The face step plugged into the workflow with the real models and real photos (tests/data):
 the holder passes, an impostor holding someone else's passport is referred."""
 
 from __future__ import annotations

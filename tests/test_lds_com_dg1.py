@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from appliance.emrtd.lds import com, dg1
 from appliance.errors import LdsError, Reason
+from tests.data_support import ICAO_VECTORS
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-VECTORS = json.loads((SHARED / "vectors" / "icao9303-part11.json").read_text())
+VECTORS = json.loads(ICAO_VECTORS.read_text())
 
 TD3 = (
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",

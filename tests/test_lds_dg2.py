@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import replace
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,12 +14,11 @@ from appliance.emrtd.lds import biometric_template as bt
 from appliance.emrtd.lds import dg2, face_19794, face_39794
 from appliance.emrtd.lds.images import ImageFormat, detect_format
 from appliance.errors import LdsError, Reason
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from tests.data_support import FACES
 
 
 def _portrait() -> np.ndarray:
-    data = (SHARED / "data" / "faces" / "person01" / "img1.jpg").read_bytes()
+    data = (FACES / "person01" / "img1.jpg").read_bytes()
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     return cv2.resize(image, (240, 320), interpolation=cv2.INTER_AREA)
 

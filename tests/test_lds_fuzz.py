@@ -4,7 +4,6 @@ LDS parser answer with a model or `LdsError` (LDS_MALFORMED / LDS_UNSUPPORTED), 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,9 +29,8 @@ from appliance.emrtd.lds import (
 from appliance.emrtd.lds import security_infos as si
 from appliance.emrtd.lds.data_groups import DG_TAGS
 from appliance.errors import LdsError, Reason
+from tests.data_support import REAL_SOD as REAL
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REAL = SHARED / "data" / "emrtd" / "real-sod"
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _REASONS = {Reason.LDS_MALFORMED, Reason.LDS_UNSUPPORTED}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,10 +10,10 @@ from appliance.emrtd import tlv
 from appliance.emrtd.lds import card_access, card_security, dg14
 from appliance.emrtd.lds import security_infos as si
 from appliance.errors import LdsError, Reason
+from tests.data_support import ICAO_VECTORS
+from tests.data_support import REAL_SOD as REAL
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-VECTORS = json.loads((SHARED / "vectors" / "icao9303-part11.json").read_text())
-REAL = SHARED / "data" / "emrtd" / "real-sod"
+VECTORS = json.loads(ICAO_VECTORS.read_text())
 
 # An AlgorithmIdentifier naming standardized domain parameters 13 (brainpoolP256r1)
 STD_PARAMS_13 = bytes.fromhex("300c060704007f0007010202010d")

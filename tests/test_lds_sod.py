@@ -10,9 +10,9 @@ from asn1crypto import cms
 
 from appliance.emrtd.lds import sod
 from appliance.errors import LdsError, Reason
+from tests.data_support import REAL_SOD
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REAL_SODS = sorted((SHARED / "data" / "emrtd" / "real-sod").glob("*.sod"))
+REAL_SODS = sorted(REAL_SOD.glob("*.sod"))
 
 
 def test_nine_countries_present() -> None:
@@ -98,7 +98,7 @@ def test_unknown_hash_algorithm_is_unsupported() -> None:
 
 
 def test_wrong_content_type_is_refused() -> None:
-    card_security = (SHARED / "data" / "emrtd" / "real-sod" / "DE.cardsecurity").read_bytes()
+    card_security = (REAL_SOD / "DE.cardsecurity").read_bytes()
     with pytest.raises(LdsError):
         sod.encapsulated_content(card_security)
     assert sod.encapsulated_content(card_security, sod.SECURITY_OBJECT_OID)[:1] == b"\x31"

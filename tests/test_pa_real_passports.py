@@ -18,10 +18,9 @@ from appliance.emrtd.auth.importer import import_file
 from appliance.emrtd.auth.passive import passive_authentication, verify_security_object
 from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.errors import Reason
+from tests.data_support import MASTER_LIST
+from tests.data_support import REAL_SOD as REAL
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REAL = SHARED / "data" / "emrtd" / "real-sod"
-MASTER_LIST = SHARED / "data" / "emrtd" / "DE_masterlist_2026-05-28.ml"
 SODS = ["AT", "DE", "FI", "FR", "PH", "RU", "SG", "UK", "US"]
 CARD_SECURITY = ["DE", "FI"]
 #: inside every DS and CSCA validity of these documents (the master list's date)

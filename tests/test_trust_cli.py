@@ -9,9 +9,7 @@ from click.testing import CliRunner
 
 from appliance.cli import cli
 from tests import pa_pki
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MASTER_LIST = SHARED / "data" / "emrtd" / "DE_masterlist_2026-05-28.ml"
+from tests.data_support import MASTER_LIST
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -17,10 +17,8 @@ from appliance.emrtd.auth.passive import passive_authentication
 from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.errors import LdsError, Reason
 from tests import pa_pki
+from tests.data_support import MASTER_LIST, REAL_SOD
 from tests.pa_pki import NOW
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MASTER_LIST = SHARED / "data" / "emrtd" / "DE_masterlist_2026-05-28.ml"
 
 
 @pytest.fixture
@@ -157,7 +155,7 @@ def test_unreadable_files_raise_lds_errors(store: TrustStore, data: bytes) -> No
 
 def test_sod_is_not_a_master_list(store: TrustStore) -> None:
     with pytest.raises(LdsError, match="not a CSCA master list"):
-        import_file((SHARED / "data/emrtd/real-sod/DE.sod").read_bytes(), store, "DE.sod")
+        import_file((REAL_SOD / "DE.sod").read_bytes(), store, "DE.sod")
 
 
 def test_certificates_pyca_refuses_still_parse_and_verify() -> None:

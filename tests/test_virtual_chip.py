@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -29,9 +28,9 @@ from hardware_mocks.virtual_chip.chip import (
     VirtualChip,
 )
 from hardware_mocks.virtual_chip.file_system import do53_capacity
+from tests.data_support import ICAO_VECTORS
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-VECTORS = json.loads((SHARED / "vectors" / "icao9303-part11.json").read_text())
+VECTORS = json.loads(ICAO_VECTORS.read_text())
 BAC = {k: v["value"] for k, v in VECTORS["bac_appendix_d"]["values"].items()}
 G1 = {k: v["value"] for k, v in VECTORS["pace_g1_ecdh_gm_brainpoolp256r1"]["values"].items()}
 #: G.1's chip ephemeral private key (ICAO prints it; the test checks it against the public key)

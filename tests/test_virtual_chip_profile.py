@@ -26,7 +26,6 @@ from hardware_mocks.virtual_chip.card_pace import PaceOption
 from hardware_mocks.virtual_chip.face import synthetic_face_jpeg
 from hardware_mocks.virtual_chip.profile import TravellerProfile
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
