@@ -239,6 +239,8 @@ def render_report(report: dict[str, Any]) -> str:
                 f"Face image (DG2): {face['format']}, {face['width']}x{face['height']}, "
                 f"{face['bytes']} bytes"
             )
+            for warning in face.get("warnings") or []:
+                lines.append(f"  warn [{warning['reason']}] {warning['detail']}")
         else:
             lines.append(f"Face image (DG2): unreadable ({face.get('error')})")
     if report.get("authenticity"):
