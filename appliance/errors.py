@@ -28,6 +28,7 @@ class Reason(StrEnum):
     # Logical data structure
     LDS_MALFORMED = "LDS_MALFORMED"
     LDS_UNSUPPORTED = "LDS_UNSUPPORTED"
+    LDS_NONSTANDARD = "LDS_NONSTANDARD"  # warning: read despite a deviation from the standard
     # MRZ
     MRZ_FORMAT = "MRZ_FORMAT"
     MRZ_CHECK_DIGIT = "MRZ_CHECK_DIGIT"
@@ -53,6 +54,7 @@ class Reason(StrEnum):
     CAM_FAILED = "CAM_FAILED"
     CHIP_CLONE_SUSPECTED = "CHIP_CLONE_SUSPECTED"
     DG1_MRZ_MISMATCH = "DG1_MRZ_MISMATCH"
+    SOD_CONTENT_TYPE_NONSTANDARD = "SOD_CONTENT_TYPE_NONSTANDARD"  # warning: e.g. id-data
     # Inspection / policy
     DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
     DOCUMENT_TYPE_NOT_ALLOWED = "DOCUMENT_TYPE_NOT_ALLOWED"

@@ -123,14 +123,6 @@ def test_two_templates_and_multiple_images(jpeg: bytes, jp2: bytes) -> None:
     assert [f.format for f in parsed.faces] == [ImageFormat.JPEG, ImageFormat.JPEG2000]
 
 
-def test_mislabelled_image_is_refused(jp2: bytes) -> None:
-    record = face_19794.FaceRecord((face_19794.FaceImageRecord(jp2, 240, 320, image_data_type=0),))
-    bio = dg2.FaceBiometric(dg2.face_header(dg2.FORMAT_TYPE_19794_5), record)
-    with pytest.raises(LdsError) as info:
-        dg2.parse(dg2.encode(dg2.Dg2((bio,))))
-    assert info.value.reason is Reason.LDS_MALFORMED
-
-
 def test_declared_size_must_match_the_image(jpeg: bytes) -> None:
     record = face_19794.FaceRecord((face_19794.FaceImageRecord(jpeg, 241, 320),))
     bio = dg2.FaceBiometric(dg2.face_header(dg2.FORMAT_TYPE_19794_5), record)

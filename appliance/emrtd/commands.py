@@ -47,10 +47,16 @@ def _access_key(mrz_info: str | None, can: str | None, printed: MrzResult | None
             raise click.BadParameter("a CAN is 6 digits", param_hint="--can")
         return CanKey(can)
     if mrz_info:
-        parts = mrz_info.split(",")
-        if len(parts) != 3 or not all(p.isalnum() for p in parts):
+        parts = [p.strip().upper() for p in mrz_info.split(",")]
+        if len(parts) != 3:
             raise click.BadParameter("expected DOC,YYMMDD,YYMMDD", param_hint="--mrz-info")
-        number, dob, doe = (p.strip().upper() for p in parts)
+        # the number as printed in the MRZ may carry its '<' fillers: MrzKey pads it again
+        number, dob, doe = parts[0].rstrip("<"), parts[1], parts[2]
+        if not (number.isascii() and number.isalnum()):
+            raise click.BadParameter(
+                "the document number is letters and digits (trailing '<' allowed)",
+                param_hint="--mrz-info",
+            )
         if not (len(dob) == 6 and dob.isdigit() and len(doe) == 6 and doe.isdigit()):
             raise click.BadParameter("dates must be YYMMDD", param_hint="--mrz-info")
         return MrzKey(number, dob, doe)
@@ -241,6 +247,8 @@ def render_report(report: dict[str, Any]) -> str:
                 f"Face image (DG2): {face['format']}, {face['width']}x{face['height']}, "
                 f"{face['bytes']} bytes"
             )
+            for warning in face.get("warnings") or []:
+                lines.append(f"  warn [{warning['reason']}] {warning['detail']}")
         else:
             lines.append(f"Face image (DG2): unreadable ({face.get('error')})")
     if report.get("authenticity"):

@@ -276,6 +276,10 @@ def _face_summary(document: ChipDocument) -> dict[str, Any] | None:
         "width": width,
         "height": height,
         "bytes": len(face.data),
+        # deviations read past (e.g. declared JPEG, bytes JPEG 2000): the portrait is kept
+        "warnings": [
+            {"reason": Reason.LDS_NONSTANDARD.value, "detail": note} for note in face.warnings
+        ],
     }
 
 

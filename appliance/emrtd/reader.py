@@ -65,15 +65,22 @@ _EAC_PROTECTED = ("DG3", "DG4")
 
 @dataclass(frozen=True)
 class MrzKey:
-    """BAC/PACE password from the MRZ: document number, date of birth and expiry (YYMMDD)."""
+    """BAC/PACE password from the MRZ: document number, date of birth and expiry (YYMMDD).
+
+    The number may be given as printed, with its '<' fillers: they are stripped, and
+    `mrz_information` pads a number shorter than 9 characters back to 9 with '<' (9303-11
+    §4.3.2), so "L898902C<" and "L898902C" give the same key; a long TD1 number (over 9
+    characters) is used in full, without trailing fillers.
+    """
 
     document_number: str = field(repr=False)
     date_of_birth: str = field(repr=False)
     date_of_expiry: str = field(repr=False)
 
     def mrz_information(self) -> str:
+        number = self.document_number.strip().upper().rstrip("<")
         try:
-            return mrz_information(self.document_number, self.date_of_birth, self.date_of_expiry)
+            return mrz_information(number, self.date_of_birth, self.date_of_expiry)
         except ValueError as exc:
             raise ApplianceError(Reason.USAGE, "MRZ key: dates must be YYMMDD") from exc
 

@@ -3,6 +3,12 @@
 Sans-I/O: bytes in, parsed structure out. BER indefinite lengths are accepted (asn1crypto keeps
 every element's original encoding), and the signature is checked over the signed attributes
 exactly as the signer encoded them, re-tagged as a SET OF (RFC 5652 §5.4).
+
+Real chips deviate in ways that do not touch what is signed: the SignerInfo may name the DS
+certificate's issuer with its attributes in another order, and EF.SOD may declare the generic
+`id-data` (or an early ICAO/vendor OID) as eContentType. Those are read (the signer is matched
+by serial and issuer attributes as a set; `LDS_CONTENT_TYPE_ALTERNATIVES` lists the accepted
+content types in `appliance.emrtd.lds.sod`), and the signature decides.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import cms, core, parser
+from asn1crypto import cms, core, parser, x509
 
 from appliance.emrtd.auth.algorithms import (
     SignatureAlgorithm,
@@ -36,6 +42,8 @@ class SignerInfo:
     """One SignerInfo, reduced to what verification needs."""
 
     sid_issuer_key: str | None
+    #: the issuer's attributes, order-independent (see `name_attributes`)
+    sid_issuer_attributes: tuple[str, ...] | None
     sid_serial: int | None
     sid_key_id: bytes | None
     digest_hash: str
@@ -144,9 +152,10 @@ def _parse(data: bytes) -> SignedData:
 
 def _signer_info(info: cms.SignerInfo) -> SignerInfo:
     sid = info["sid"]
-    issuer_key = serial = key_id = None
+    issuer_key = issuer_attributes = serial = key_id = None
     if sid.name == "issuer_and_serial_number":
         issuer_key = name_key(sid.chosen["issuer"])
+        issuer_attributes = name_attributes(sid.chosen["issuer"])
         serial = int(sid.chosen["serial_number"].native)
     else:
         key_id = bytes(sid.chosen.native)
@@ -165,6 +174,7 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
             protection = (prot["digest_algorithm"]["algorithm"].dotted, _protection_sig_oid(prot))
     return SignerInfo(
         sid_issuer_key=issuer_key,
+        sid_issuer_attributes=issuer_attributes,
         sid_serial=serial,
         sid_key_id=key_id,
         digest_hash=digest_hash,
@@ -206,16 +216,47 @@ def _single(values: dict[str, list[core.Asn1Value]], oid: str, what: str) -> cor
     return found[0]
 
 
+def name_attributes(name: x509.Name) -> tuple[str, ...]:
+    """A DN's attributes as a sorted multiset of (type, RFC 5280 §7.1 normalised value).
+
+    Some issuers write the SignerInfo's issuer with the certificate's RDNs in another order
+    (C, O, CN vs CN, O, C); compared this way both name the same certificate.
+    """
+    return tuple(
+        sorted(
+            f"{attribute['type'].dotted}: {attribute.prepped_value}"
+            for rdn in name.chosen
+            for attribute in rdn
+        )
+    )
+
+
+def _issuer_attributes(certificate: Certificate) -> tuple[str, ...] | None:
+    try:
+        loaded = x509.Certificate.load(certificate.der)
+        return name_attributes(loaded.issuer)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def find_signer_certificate(
     signed: SignedData, extra: Iterable[Certificate] = ()
 ) -> Certificate | None:
-    """The certificate the SignerInfo names (by issuer+serial or subject key identifier)."""
+    """The certificate the SignerInfo names (by issuer+serial or subject key identifier).
+
+    The issuer is compared exactly first, then as a set of attributes (same serial, same
+    attributes in another RDN order). Only the signature proves anything; this picks the key.
+    """
     signer = signed.signer
-    for cert in (*signed.certificates, *extra):
-        if signer.sid_key_id is not None:
-            if cert.subject_key_id == signer.sid_key_id:
-                return cert
-        elif cert.issuer_key == signer.sid_issuer_key and cert.serial == signer.sid_serial:
+    candidates = (*signed.certificates, *extra)
+    if signer.sid_key_id is not None:
+        return next((c for c in candidates if c.subject_key_id == signer.sid_key_id), None)
+    same_serial = [c for c in candidates if c.serial == signer.sid_serial]
+    for cert in same_serial:
+        if cert.issuer_key == signer.sid_issuer_key:
+            return cert
+    for cert in same_serial:
+        if _issuer_attributes(cert) == signer.sid_issuer_attributes:
             return cert
     return None
 

@@ -35,7 +35,7 @@ from appliance.emrtd.auth.cms import (
 from appliance.emrtd.auth.countries import icao_to_alpha2
 from appliance.emrtd.auth.crl import Crl
 from appliance.emrtd.lds import dg1 as dg1_file
-from appliance.emrtd.lds.sod import parse_security_object
+from appliance.emrtd.lds.sod import LDS_CONTENT_TYPE_ALTERNATIVES, parse_security_object
 from appliance.errors import LdsError, Reason
 
 SIGNATURE_CHECKS = (
@@ -94,7 +94,12 @@ def verify_security_object(
     content_type: str = OID_LDS_SECURITY_OBJECT,
     at: datetime | None = None,
 ) -> SecurityObjectVerification:
-    """sod_signature, ds_certificate_chain, certificate_validity and ds_revocation."""
+    """sod_signature, ds_certificate_chain, certificate_validity and ds_revocation.
+
+    An EF.SOD whose eContentType is one of `LDS_CONTENT_TYPE_ALTERNATIVES` is verified like any
+    other; when its signature is valid, `sod_signature` is a warning
+    (`SOD_CONTENT_TYPE_NONSTANDARD`) that the policy may accept, and a bad signature still fails.
+    """
     when = at or datetime.now(UTC)
     try:
         signed = parse_signed_data(data)
@@ -103,7 +108,8 @@ def verify_security_object(
         return SecurityObjectVerification(
             [failed, *_skip_all(SIGNATURE_CHECKS[1:], "security object unreadable")]
         )
-    if signed.content_type != content_type:
+    nonstandard = _nonstandard_content_type(signed.content_type, content_type)
+    if signed.content_type != content_type and nonstandard is None:
         detail = f"eContent type {signed.content_type}, expected {content_type}"
         failed = Check.failed(CheckName.SOD_SIGNATURE, Reason.LDS_MALFORMED, detail)
         return SecurityObjectVerification(
@@ -117,11 +123,14 @@ def verify_security_object(
             [failed, *_skip_all(SIGNATURE_CHECKS[1:], "no DS certificate")], signed
         )
     result = verify_signer(signed, ds)
-    signature = (
-        Check.passed(CheckName.SOD_SIGNATURE, result.detail)
-        if result.valid
-        else Check.failed(CheckName.SOD_SIGNATURE, Reason.PA_SIGNATURE_INVALID, result.detail)
-    )
+    name = CheckName.SOD_SIGNATURE
+    if not result.valid:
+        signature = Check.failed(name, Reason.PA_SIGNATURE_INVALID, result.detail)
+    elif nonstandard is not None:
+        reason = Reason.SOD_CONTENT_TYPE_NONSTANDARD
+        signature = Check.warned(name, reason, f"{result.detail}; {nonstandard}")
+    else:
+        signature = Check.passed(name, result.detail)
     chain, csca = _chain(ds, anchors)
     checks = [
         signature,
@@ -130,6 +139,13 @@ def verify_security_object(
         _revocation(ds, csca, anchors, when),
     ]
     return SecurityObjectVerification(checks, signed, ds, csca, result.valid)
+
+
+def _nonstandard_content_type(found: str, expected: str) -> str | None:
+    """A note when EF.SOD declares a known alternative to id-icao-ldsSecurityObject."""
+    if expected != OID_LDS_SECURITY_OBJECT or found not in LDS_CONTENT_TYPE_ALTERNATIVES:
+        return None
+    return f"eContent type {LDS_CONTENT_TYPE_ALTERNATIVES[found]} ({found}), not {expected}"
 
 
 def _chain(ds: Certificate, anchors: TrustAnchors) -> tuple[Check, Certificate | None]:

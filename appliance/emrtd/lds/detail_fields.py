@@ -2,8 +2,9 @@
 data elements, with repeated names grouped in A0 { 02 count, element... }.
 
 The tag list names a grouped element by its member tag (5F0F in DG11, 5F1A in DG12); some
-issuers write A0 instead, and both are read. The list and the elements must agree exactly, so
-an element nobody listed (or a listed one that is missing) is refused.
+issuers write A0 instead, and both are read. Some issuers also write the members bare, without
+their A0 group (and count): those are read as the group too. The list and the elements must
+agree exactly, so an element nobody listed (or a listed one that is missing) is refused.
 """
 
 from __future__ import annotations
@@ -29,20 +30,36 @@ def parse(data: bytes, outer_tag: int, member_tag: int, what: str) -> Details:
     items = tlv.parse_all(tlv.parse_exact(data, outer_tag, what).value)
     if not items or items[0].tag != TAG_LIST:
         raise LdsError(f"{what}: tag list (5C) missing")
-    listed = [GROUP if tag == member_tag else tag for tag in tlv.parse_tag_list(items[0].value)]
+    listed = tlv.parse_tag_list(items[0].value)
     present = [item.tag for item in items[1:]]
-    if sorted(listed) != sorted(present) or len(set(present)) != len(present):
-        raise LdsError(f"{what}: tag list does not match the elements present")
+    _check_listed(listed, present, member_tag, what)
     fields: list[tuple[int, bytes]] = []
-    group: tuple[bytes, ...] = ()
+    group: list[bytes] = []
     for item in items[1:]:
         if item.tag == GROUP:
-            group = _parse_group(item.value, member_tag, what)
+            group += _parse_group(item.value, member_tag, what)
+        elif item.tag == member_tag and not item.constructed:
+            group.append(item.value)  # a member written without its A0 group
         elif item.constructed:
             raise LdsError(f"{what}: unexpected constructed element")
         else:
             fields.append((item.tag, item.value))
-    return Details(tuple(fields), group)
+    return Details(tuple(fields), tuple(group))
+
+
+def _check_listed(listed: list[int], present: list[int], member_tag: int, what: str) -> None:
+    """Every element listed once and present once; the group (A0 or its bare members, listed
+    as A0 or as the member tag, once or per member) listed exactly when present."""
+    grouped = (GROUP, member_tag)
+    others_listed = sorted(tag for tag in listed if tag not in grouped)
+    others_present = [tag for tag in present if tag not in grouped]
+    if (
+        others_listed != sorted(others_present)
+        or len(set(others_present)) != len(others_present)
+        or any(tag in grouped for tag in listed) != any(tag in grouped for tag in present)
+        or present.count(GROUP) > 1
+    ):
+        raise LdsError(f"{what}: tag list does not match the elements present")
 
 
 def _parse_group(value: bytes, member_tag: int, what: str) -> tuple[bytes, ...]:

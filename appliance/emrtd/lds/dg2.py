@@ -3,12 +3,13 @@
 75 wraps a biometric group template; each template's data block is an ISO/IEC 19794-5:2005
 record ('FAC\\0' in 5F2E) or ISO/IEC 39794-5 tagged data (7F2E). `Dg2.faces` flattens both
 into `FaceImage`s (format, bytes, declared size); `FaceImage.decode()` proves the bytes are an
-image OpenCV can decode and that its size is the declared one.
+image OpenCV can decode and that its size is the declared one. The format is the bytes' own;
+a record that declares another one gives a warning in `FaceImage.warnings`, not a lost portrait.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from appliance.emrtd import tlv
@@ -32,6 +33,8 @@ class FaceImage:
     #: as declared by the record (39794-5 may omit it: None)
     width: int | None
     height: int | None
+    #: deviations read past (the declared image type disagrees with the bytes); no image data
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def decode(self) -> NDArray[Any]:
         image = decode_image(self.data)
@@ -52,11 +55,17 @@ class FaceBiometric:
     def images(self) -> tuple[FaceImage, ...]:
         if isinstance(self.record, face_19794.FaceRecord):
             return tuple(
-                FaceImage(i.format, i.image, i.width, i.height) for i in self.record.images
+                FaceImage(i.format, i.image, i.width, i.height, _warnings(i.format_warning))
+                for i in self.record.images
             )
         return tuple(
-            FaceImage(r.format, r.image, r.width, r.height) for r in self.record.representations
+            FaceImage(r.format, r.image, r.width, r.height, _warnings(r.format_warning))
+            for r in self.record.representations
         )
+
+
+def _warnings(*notes: str | None) -> tuple[str, ...]:
+    return tuple(note for note in notes if note is not None)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from appliance.emrtd.lds.images import ImageFormat, detect_format
+from appliance.emrtd.lds.images import ImageFormat, declared_format_warning, detect_format
 from appliance.errors import LdsError, Reason
 
 FORMAT_ID: Final = b"FAC\x00"
@@ -58,7 +58,13 @@ class FaceImageRecord:
 
     @property
     def format(self) -> ImageFormat:
-        return _IMAGE_TYPES[self.image_data_type]
+        """The format of the bytes (the declared type may be wrong: see `format_warning`)."""
+        return detect_format(self.image)
+
+    @property
+    def format_warning(self) -> str | None:
+        declared = _IMAGE_TYPES[self.image_data_type]
+        return declared_format_warning(declared, self.image, "19794-5 image data type")
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,7 @@ def _parse_image(data: bytes, pos: int) -> tuple[FaceImageRecord, int]:
     image = bytes(data[cursor + _IMAGE_INFO.size : end])
     if data_type not in _IMAGE_TYPES:
         raise LdsError("19794-5: image data type is not JPEG or JPEG 2000", Reason.LDS_UNSUPPORTED)
-    if detect_format(image) is not _IMAGE_TYPES[data_type]:
-        raise LdsError("19794-5: image bytes do not match the declared image data type")
+    detect_format(image)  # JPEG or JPEG 2000, whatever the record declares
     if width == 0 or height == 0:
         raise LdsError("19794-5: image size is zero")
     record = FaceImageRecord(

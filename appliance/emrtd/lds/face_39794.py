@@ -4,7 +4,9 @@ application profile puts it in DG2: BDB 7F2E holds A1, which holds the FaceImage
 
 The schema uses automatic tags: a field [n] is tag 0x80+n (primitive) or 0xA0+n (constructed),
 and CHOICE values are wrapped explicitly. Extension fields ("...") and blocks this module does
-not model are skipped on reading, so newer chips still yield their image.
+not model are skipped on reading, so newer chips still yield their image; an optional field
+that takes its CHOICE's extensionBlock reads as absent. Only what the image needs (its data
+and imageDataFormat) must be a known code.
 
     FaceImageDataBlock ::= [APPLICATION 5] SEQUENCE {
         versionBlock [0] SEQUENCE { generation [0] INTEGER, year [1] INTEGER },
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from appliance.emrtd import tlv
-from appliance.emrtd.lds.images import ImageFormat, detect_format
+from appliance.emrtd.lds.images import ImageFormat, declared_format_warning, detect_format
 from appliance.errors import LdsError, Reason
 
 FACE_IMAGE_DATA_BLOCK_TAG: Final = 0x65
@@ -59,7 +61,13 @@ class Representation:
 
     @property
     def format(self) -> ImageFormat:
-        return _FORMATS[self.image_data_format]
+        """The format of the bytes (the declared one may be wrong: see `format_warning`)."""
+        return detect_format(self.image)
+
+    @property
+    def format_warning(self) -> str | None:
+        declared = _FORMATS[self.image_data_format]
+        return declared_format_warning(declared, self.image, "39794-5 imageDataFormat")
 
 
 @dataclass(frozen=True)
@@ -106,8 +114,11 @@ def _code(item: tlv.Tlv, what: str) -> int:
 
 
 def _optional_code(fields: dict[int, tlv.Tlv], number: int, what: str) -> int | None:
+    """An optional coded field; its extensionBlock choice (not modelled here) reads as None."""
     item = fields.get(number)
-    return None if item is None else _code(item, what)
+    if item is None or 0 not in _fields(item.value, what):
+        return None
+    return _code(item, what)
 
 
 def _representation(item: tlv.Tlv) -> Representation | None:
@@ -127,8 +138,7 @@ def _representation(item: tlv.Tlv) -> Representation | None:
     data_format = _code(_required(info, 0, True, "imageDataFormat"), "imageDataFormat")
     if data_format not in _FORMATS:
         raise LdsError("39794-5: image format is not JPEG or JPEG 2000", Reason.LDS_UNSUPPORTED)
-    if detect_format(image) is not _FORMATS[data_format]:
-        raise LdsError("39794-5: image bytes do not match the declared image data format")
+    detect_format(image)  # JPEG or JPEG 2000, whatever the record declares
     width = height = None
     if 7 in info:
         size = _fields(_required(info, 7, True, "imageSizeBlock").value, "image size")

@@ -1,7 +1,9 @@
 """Image payloads of the LDS (DG2 face, DG7 signature): format by magic bytes, decoding by OpenCV.
 
-Chips store JPEG or JPEG 2000 (as a JP2 file or a bare J2K codestream). The format the record
-declares is cross-checked against the bytes, so a mislabelled image is refused, not guessed.
+Chips store JPEG or JPEG 2000 (as a JP2 file or a bare J2K codestream). The format is taken
+from the bytes' magic numbers, never from the record alone: a record that declares JPEG for
+JPEG 2000 bytes (a real issuer defect) still yields its portrait, read by what the bytes are,
+with a warning (`declared_format_warning`). Bytes that are neither are refused.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ def detect_format(data: bytes) -> ImageFormat:
     raise LdsError(
         "image is neither JPEG nor JPEG 2000",
     )
+
+
+def declared_format_warning(declared: ImageFormat, data: bytes, what: str) -> str | None:
+    """A warning when the format a record declares is not the one its bytes have."""
+    found = detect_format(data)
+    if found is declared:
+        return None
+    return f"{what}: declared {declared.value}, the bytes are {found.value} (read as {found.value})"
 
 
 def decode_image(data: bytes) -> NDArray[np.uint8]:

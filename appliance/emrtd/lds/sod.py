@@ -4,6 +4,10 @@ EF.SOD is tag 77 around a CMS SignedData whose encapsulated content is the LDSSe
 (OID 2.23.136.1.1.1). This module frames and reads it; the CMS signature is Passive
 Authentication's job (`appliance.emrtd.auth`), which uses `unwrap_sod` and
 `encapsulated_content` from here so both sides agree on what was signed.
+
+Some real EF.SODs declare another eContentType (the generic id-data, or an early ICAO or
+vendor OID): `parse` reads them and says so in `EfSod.content_type`; Passive Authentication
+warns and lets the signature decide.
 """
 
 from __future__ import annotations
@@ -21,6 +25,15 @@ TAG = 0x77
 LDS_SECURITY_OBJECT_OID: Final = "2.23.136.1.1.1"
 #: eContentType of EF.CardSecurity (BSI TR-03110-3, id-SecurityObject)
 SECURITY_OBJECT_OID: Final = "0.4.0.127.0.7.3.2.1"
+ID_DATA_OID: Final = "1.2.840.113549.1.7.1"
+#: eContentTypes real EF.SODs carry instead of id-icao-ldsSecurityObject, read as JMRTD and
+#: pyPassport read them: the generic id-data, the early ICAO OID seen in French and Belgian
+#: passports, and the SDU (NL) test OID. The content must still be an LDSSecurityObject.
+LDS_CONTENT_TYPE_ALTERNATIVES: Final[dict[str, str]] = {
+    ID_DATA_OID: "id-data",
+    "1.3.27.1.1.1": "early ICAO ldsSecurityObject",
+    "1.2.528.1.1006.1.20.1": "SDU ldsSecurityObject",
+}
 
 #: The digests ICAO 9303-12 allows for the LDSSecurityObject, with their output sizes.
 HASH_ALGORITHMS: Final[dict[str, tuple[str, int]]] = {
@@ -89,6 +102,12 @@ class EfSod:
     #: the CMS ContentInfo (SignedData) DER, as Passive Authentication verifies it
     content_info: bytes
     security_object: LdsSecurityObject = field(compare=False)
+    #: the eContentType as declared: LDS_SECURITY_OBJECT_OID, or one of the alternatives
+    content_type: str = field(default=LDS_SECURITY_OBJECT_OID, compare=False)
+
+    @property
+    def nonstandard_content_type(self) -> bool:
+        return self.content_type != LDS_SECURITY_OBJECT_OID
 
 
 def unwrap_sod(ef_sod: bytes) -> bytes:
@@ -102,19 +121,25 @@ def wrap_sod(content_info: bytes) -> bytes:
 
 def encapsulated_content(content_info: bytes, content_type: str = LDS_SECURITY_OBJECT_OID) -> bytes:
     """The signed eContent bytes of a CMS SignedData, refusing any other content type."""
+    return _encapsulated(content_info, (content_type,))[1]
+
+
+def _encapsulated(content_info: bytes, accepted: tuple[str, ...]) -> tuple[str, bytes]:
+    """(eContentType, eContent) of a CMS SignedData whose eContentType is in `accepted`."""
     info = load(cms.ContentInfo, content_info, "CMS ContentInfo", deep=False)
     with asn1_errors("CMS SignedData"):
         if info["content_type"].dotted != "1.2.840.113549.1.7.2":
             raise LdsError("CMS: not a SignedData")
         encap = info["content"]["encap_content_info"]
-        if encap["content_type"].dotted != content_type:
+        declared = str(encap["content_type"].dotted)
+        if declared not in accepted:
             raise LdsError("CMS: unexpected encapsulated content type")
         content = encap["content"]
         if not isinstance(content, core.OctetString | core.ParsableOctetString):
             raise LdsError("CMS: encapsulated content is absent (detached signature)")
         data = bytes(content)
         _ = info["content"]["signer_infos"].native  # framing checks; certificates stay lazy
-    return data
+    return declared, data
 
 
 def parse_security_object(der: bytes) -> LdsSecurityObject:
@@ -185,8 +210,10 @@ def encode_security_object(model: LdsSecurityObject) -> bytes:
 
 def parse(data: bytes) -> EfSod:
     content_info = unwrap_sod(data)
-    security_object = parse_security_object(encapsulated_content(content_info))
-    return EfSod(content_info=content_info, security_object=security_object)
+    accepted = (LDS_SECURITY_OBJECT_OID, *LDS_CONTENT_TYPE_ALTERNATIVES)
+    content_type, content = _encapsulated(content_info, accepted)
+    security_object = parse_security_object(content)
+    return EfSod(content_info, security_object, content_type)
 
 
 def encode(model: EfSod) -> bytes:
