@@ -184,19 +184,22 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
     reasons: list[Reason] = []
     seen = {step.name for step in report.steps}
     for step in report.steps:
+        # every failed (or unaccepted) check inside the step: a forged DG1 is both a hash
+        # mismatch and a chip that disagrees with the printed page, and the officer sees both
+        inner = [
+            c.reason
+            for c in step.checks
+            if c.status is CheckStatus.FAIL
+            or (c.status is CheckStatus.WARN and c.reason not in mode.accepted_warnings)
+        ]
         failed = step.status is CheckStatus.FAIL
         if failed or (
-            step.status is CheckStatus.WARN and step.reason not in mode.accepted_warnings
+            step.status is CheckStatus.WARN and (step.reason not in mode.accepted_warnings or inner)
         ):
+            # a step whose own reason is an accepted warning still refers for another
+            # warning inside it that the policy does not accept
             reasons.append(step.reason)
-            # every failed check inside the step: a forged DG1 is both a hash mismatch and
-            # a chip that disagrees with the printed page, and the officer sees both
-            reasons += [
-                c.reason
-                for c in step.checks
-                if c.status is CheckStatus.FAIL
-                or (c.status is CheckStatus.WARN and c.reason not in mode.accepted_warnings)
-            ]
+            reasons += inner
         elif (
             step.status is CheckStatus.SKIPPED
             and step.name in mode.required_steps
@@ -205,7 +208,7 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
             reasons.append(Reason.STEP_MISSING)
     if any(name not in seen for name in mode.required_steps) or not report.steps:
         reasons.append(Reason.STEP_MISSING)
-    if not _authenticity_proven(report):
+    if not _authenticity_proven(report, mode):
         reasons.append(Reason.PA_NOT_CHECKED)
     unique = tuple(dict.fromkeys(reasons))
     if report.mode == "handheld":
@@ -220,8 +223,16 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
     )
 
 
-def _authenticity_proven(report: InspectionReport) -> bool:
-    """An authenticity step that did not fail must show every mandatory check as passed.
+def mandatory_check_proven(status: CheckStatus, reason: Reason, mode: ModePolicy) -> bool:
+    """A mandatory check proves its point when it passed, or warned for a reason the signed
+    policy accepts (a real passport's non-standard but validly signed EF.SOD, say)."""
+    return status is CheckStatus.PASS or (
+        status is CheckStatus.WARN and reason in mode.accepted_warnings
+    )
+
+
+def _authenticity_proven(report: InspectionReport, mode: ModePolicy) -> bool:
+    """An authenticity step that did not fail must show every mandatory check as proven.
 
     Defence in depth for the step's own rule: however a report came about, "genuine" without
     a verified EF.SOD signature, DS chain, validity, data-group hashes and DG1 equal to the
@@ -234,7 +245,9 @@ def _authenticity_proven(report: InspectionReport) -> bool:
         return False  # a step cannot pass over a failed check of its own
     for name in GATE_MANDATORY_CHECKS:
         entries = [c for c in step.checks if c.name == name.value]
-        if not entries or any(c.status is not CheckStatus.PASS for c in entries):
+        if not entries or not all(
+            mandatory_check_proven(c.status, c.reason, mode) for c in entries
+        ):
             return False
     return True
 

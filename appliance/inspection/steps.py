@@ -31,7 +31,7 @@ from appliance.emrtd.reader import MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, Ledger
 from appliance.inspection.gate_events import GateEventSource, parse_events
-from appliance.inspection.policy import ModePolicy, PolicyConfig
+from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
 from appliance.inspection.watchlist import Watchlist
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
@@ -222,7 +222,8 @@ def authenticity(lane: Lane, tx: Transaction) -> Outcome:
     unproven = [
         name
         for name in GATE_MANDATORY_CHECKS
-        if name not in by_name or by_name[name].status is not CheckStatus.PASS
+        if name not in by_name
+        or not mandatory_check_proven(by_name[name].status, by_name[name].reason, lane.mode)
     ]
     if status is CheckStatus.FAIL and worst is not None:
         reason, detail = worst.reason, f"{worst.name.value}: {worst.detail}"
