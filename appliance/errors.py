@@ -52,6 +52,8 @@ class Reason(StrEnum):
     CAM_FAILED = "CAM_FAILED"
     CHIP_CLONE_SUSPECTED = "CHIP_CLONE_SUSPECTED"
     DG1_MRZ_MISMATCH = "DG1_MRZ_MISMATCH"
+    # trust import: the file verifies, but chains to no CSCA already trusted or pinned (--anchor)
+    TRUST_ANCHOR_UNKNOWN = "TRUST_ANCHOR_UNKNOWN"
     # Inspection / policy
     DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
     DOCUMENT_TYPE_NOT_ALLOWED = "DOCUMENT_TYPE_NOT_ALLOWED"

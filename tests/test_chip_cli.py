@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from appliance.cli import cli
 from hardware_mocks.virtual_chip import make_chip, make_profile
+from tests import pa_pki
 
 PROFILE = make_profile()
 MRZ_INFO = "C01X00T47,640812,341031"
@@ -31,7 +32,8 @@ def trusted(data_dir: Path, tmp_path: Path) -> Path:
     csca, crl = tmp_path / "csca.der", tmp_path / "csca.crl"
     csca.write_bytes(PROFILE.pki.csca_der)
     crl.write_bytes(PROFILE.pki.crl_der)
-    assert run("trust", "import", str(csca)).exit_code == 0
+    anchor = pa_pki.pin(PROFILE.pki.csca_der)
+    assert run("trust", "import", str(csca), "--anchor", anchor).exit_code == 0
     assert run("trust", "import", str(crl)).exit_code == 0
     return data_dir
 
