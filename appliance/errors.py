@@ -55,6 +55,8 @@ class Reason(StrEnum):
     CHIP_CLONE_SUSPECTED = "CHIP_CLONE_SUSPECTED"
     DG1_MRZ_MISMATCH = "DG1_MRZ_MISMATCH"
     SOD_CONTENT_TYPE_NONSTANDARD = "SOD_CONTENT_TYPE_NONSTANDARD"  # warning: e.g. id-data
+    # trust import: the file verifies, but chains to no CSCA already trusted or pinned (--anchor)
+    TRUST_ANCHOR_UNKNOWN = "TRUST_ANCHOR_UNKNOWN"
     # Inspection / policy
     DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
     DOCUMENT_TYPE_NOT_ALLOWED = "DOCUMENT_TYPE_NOT_ALLOWED"

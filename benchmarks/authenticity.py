@@ -35,6 +35,9 @@ from appliance.emrtd.auth.trust_store import TrustStore
 
 DEFAULT_EMRTD = Path(__file__).resolve().parents[1] / "tests" / "data" / "emrtd"
 AT = datetime(2026, 5, 28, tzinfo=UTC)
+#: SHA-256 of the German CSCA (csca-germany, 2024) that issued the DE master list's signer: the
+#: anchor an operator pins with `trust import --anchor` after comparing it with the BSI's value
+DE_CSCA_SHA256 = "2084aed7a991b3158e63ad750d3dc38bc6c9dcf5958f28d1162f49884e91ada8"
 
 
 def timed(func: Callable[[], object], rounds: int) -> dict[str, float]:
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def import_fresh() -> None:
             with TrustStore(Path(tmp) / f"ml-{next(counter)}.sqlite3") as fresh:
-                report = import_file(master_list, fresh, "DE.ml", at=AT)
+                report = import_file(master_list, fresh, "DE.ml", at=AT, anchors=[DE_CSCA_SHA256])
                 assert report.ok and report.added == report.total
 
         results["master_list_import"] = {
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             **timed(import_fresh, max(3, args.rounds // 10)),
         }
         store = TrustStore(Path(tmp) / "store.sqlite3")
-        import_file(master_list, store, "DE.ml", at=AT)
+        import_file(master_list, store, "DE.ml", at=AT, anchors=[DE_CSCA_SHA256])
         pa: dict[str, object] = {}
         crypto: dict[str, object] = {}
         for path in sods:

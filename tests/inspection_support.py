@@ -19,6 +19,7 @@ from appliance.inspection.trust import TrustSnapshot
 from appliance.inspection.watchlist import Watchlist
 from hardware_mocks.traveller_sim import StaticMrzScanner, TravellerSimulator
 from hardware_mocks.virtual_chip import TravellerProfile, VirtualCardTransport, VirtualChip
+from tests import pa_pki
 
 AUTHORITY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
@@ -26,7 +27,7 @@ AUTHORITY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 def trust_snapshot(directory: Path) -> TrustSnapshot:
     with TrustStore(directory / "trust.sqlite3") as store:
         for index, der in enumerate(TravellerSimulator().trust_material()):
-            assert import_file(der, store, f"t{index}.der").ok
+            assert import_file(der, store, f"t{index}.der", anchors=[pa_pki.pin(der)]).ok
         return TrustSnapshot.of(store)
 
 

@@ -288,3 +288,33 @@ def dg1(issuing_state: str) -> bytes:
     mrz = (line1 + line2).encode("ascii")
     inner = b"\x5f\x1f" + _length(len(mrz)) + mrz
     return b"\x61" + _length(len(inner)) + inner
+
+
+def pin(der: bytes) -> str:
+    """What `trust import --anchor` takes: the SHA-256 fingerprint of a certificate's DER."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def master_list_anchor(data: bytes) -> str:
+    """The fingerprint an operator pins to import a master list: the self-signed CSCA in the list
+    that issued the list's signer (a link certificate for the same key may sit beside it).
+
+    Tests compute it from the file; in production it comes out of band from the issuer's
+    published value (for the German list, the BSI's), never from the file being imported.
+    """
+    from appliance.emrtd.auth.cms import find_signer_certificate
+    from appliance.emrtd.auth.masterlist import parse_master_list
+    from appliance.errors import LdsError
+
+    master_list = parse_master_list(data)
+    signer = find_signer_certificate(master_list.signed)
+    assert signer is not None, "master list without its signer certificate"
+
+    def signs(issuer: Any, cert: Any) -> bool:
+        try:
+            return bool(cert.might_be_issued_by(issuer) and cert.is_signed_by(issuer))
+        except LdsError:
+            return False
+
+    (anchor,) = [c for c in master_list.certificates if signs(c, signer) and signs(c, c)]
+    return str(anchor.fingerprint)

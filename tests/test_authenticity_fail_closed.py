@@ -31,6 +31,7 @@ from appliance.inspection.steps import Transaction, authenticity
 from appliance.mrz import parse_mrz
 from hardware_mocks.traveller_sim import StaticMrzScanner
 from hardware_mocks.virtual_chip import VirtualCardTransport, make_chip, make_profile
+from tests import pa_pki
 from tests.inspection_support import lane
 
 PROFILE = make_profile()
@@ -47,7 +48,7 @@ def genuine() -> ChipDocument:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrustStore]:
     with TrustStore(tmp_path_factory.mktemp("trust") / "trust.sqlite3") as trust:
         for index, der in enumerate((PROFILE.pki.csca_der, PROFILE.pki.crl_der)):
-            assert import_file(der, trust, f"t{index}.der").ok
+            assert import_file(der, trust, f"t{index}.der", anchors=[pa_pki.pin(der)]).ok
         yield trust
 
 

@@ -23,6 +23,7 @@ from hardware_mocks.virtual_chip import (
     VirtualChip,
     make_profile,
 )
+from tests import pa_pki
 
 
 def _key(profile: TravellerProfile) -> MrzKey:
@@ -37,7 +38,9 @@ def _checks(session: ChipSession) -> dict[CheckName, Check]:
 def store(tmp_path: Path) -> TrustStore:
     profile = make_profile()
     trust = TrustStore(tmp_path / "trust.sqlite3")
-    assert import_file(profile.pki.csca_der, trust, "csca.der").ok
+    assert import_file(
+        profile.pki.csca_der, trust, "csca.der", anchors=[pa_pki.pin(profile.pki.csca_der)]
+    ).ok
     assert import_file(profile.pki.crl_der, trust, "csca.crl").ok
     return trust
 

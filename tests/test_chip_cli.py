@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from appliance.cli import cli
 from hardware_mocks.virtual_chip import make_chip, make_profile
+from tests import pa_pki
 
 PROFILE = make_profile()
 MRZ_INFO = "C01X00T47,640812,341031"
@@ -31,7 +32,8 @@ def trusted(data_dir: Path, tmp_path: Path) -> Path:
     csca, crl = tmp_path / "csca.der", tmp_path / "csca.crl"
     csca.write_bytes(PROFILE.pki.csca_der)
     crl.write_bytes(PROFILE.pki.crl_der)
-    assert run("trust", "import", str(csca)).exit_code == 0
+    anchor = pa_pki.pin(PROFILE.pki.csca_der)
+    assert run("trust", "import", str(csca), "--anchor", anchor).exit_code == 0
     assert run("trust", "import", str(crl)).exit_code == 0
     return data_dir
 
@@ -273,7 +275,8 @@ def test_a_warning_or_an_unchecked_document_exits_1(
     fresh.mkdir()
     monkeypatch.setenv("APPLIANCE_DATA_DIR", str(fresh))
     (tmp_path / "csca.der").write_bytes(PROFILE.pki.csca_der)
-    assert run("trust", "import", str(tmp_path / "csca.der")).exit_code == 0
+    pinned = pa_pki.pin(PROFILE.pki.csca_der)
+    assert run("trust", "import", str(tmp_path / "csca.der"), "--anchor", pinned).exit_code == 0
     result = run("chip", "read", "--reader", "virtual", "--can", "123456", "--json")
     assert checks(report(result))["ds_revocation"]["status"] == "warn"
     assert report(result)["status"] == "warn"

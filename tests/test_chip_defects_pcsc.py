@@ -24,6 +24,7 @@ from hardware_mocks.virtual_chip import PaceOption, VirtualChip, make_chip, make
 from hardware_mocks.virtual_chip.defects import EXPECTED, Defect, trust_material
 from hardware_mocks.virtual_chip.face import synthetic_face_jpeg
 from hardware_mocks.vpcd import VpcdBridge
+from tests import pa_pki
 
 pytestmark = pytest.mark.pcsc
 
@@ -57,7 +58,9 @@ def _verify(reader: PcscReader, chip: VirtualChip, defect: Defect | None, tmp_pa
         document = read_chip(reader.transport(), KEY)
     with TrustStore(tmp_path / "trust.sqlite3") as store:
         for index, material in enumerate(trust_material(PROFILE, defect)):
-            assert import_file(material, store, f"trust-{index}.der").ok
+            assert import_file(
+                material, store, f"trust-{index}.der", anchors=[pa_pki.pin(material)]
+            ).ok
         checks = verify_document(document, store)
     return {c.name: (c.status, c.reason.value) for c in checks}
 

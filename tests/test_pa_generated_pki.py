@@ -45,7 +45,7 @@ def pki() -> tuple[pa_pki.Issued, pa_pki.Issued]:
 @pytest.fixture
 def store(tmp_path: Path, pki: tuple[pa_pki.Issued, pa_pki.Issued]) -> TrustStore:
     trust = TrustStore(tmp_path / "trust.sqlite3")
-    assert import_file(pki[0].der, trust, "csca.der").ok
+    assert import_file(pki[0].der, trust, "csca.der", anchors=[pa_pki.pin(pki[0].der)]).ok
     return trust
 
 
@@ -130,7 +130,7 @@ def test_expired_csca_fails_validity(tmp_path: Path) -> None:
     old = pa_pki.csca("NZ", not_after=NOW - timedelta(days=1))
     ds = pa_pki.document_signer(old, "NZ", not_after=NOW + timedelta(days=100))
     with TrustStore(tmp_path / "t.sqlite3") as trust:
-        assert import_file(old.der, trust, "old.der").ok
+        assert import_file(old.der, trust, "old.der", anchors=[pa_pki.pin(old.der)]).ok
         checks = by_name(passive_authentication(pa_pki.sod(DGS, ds), trust, at=NOW))
     check = checks[CheckName.CERTIFICATE_VALIDITY]
     assert (check.status, check.reason) == (CheckStatus.FAIL, Reason.PA_CERT_EXPIRED)
@@ -227,7 +227,7 @@ def test_csca_with_key_cert_sign_but_no_ca_flag_is_accepted(tmp_path: Path) -> N
     )
     ds = pa_pki.document_signer(csca, "NZ")
     with TrustStore(tmp_path / "t.sqlite3") as trust:
-        assert import_file(csca.der, trust, "csca.der").ok
+        assert import_file(csca.der, trust, "csca.der", anchors=[pa_pki.pin(csca.der)]).ok
         chain = by_name(passive_authentication(pa_pki.sod(DGS, ds), trust, at=NOW))[
             CheckName.DS_CERTIFICATE_CHAIN
         ]

@@ -18,6 +18,7 @@ from appliance.emrtd.auth.importer import import_file
 from appliance.emrtd.auth.passive import passive_authentication, verify_security_object
 from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.errors import Reason
+from tests import pa_pki
 from tests.data_support import MASTER_LIST
 from tests.data_support import REAL_SOD as REAL
 
@@ -30,7 +31,10 @@ AT = datetime(2026, 5, 28, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> TrustStore:
     trust = TrustStore(tmp_path_factory.mktemp("trust") / "trust.sqlite3")
-    report = import_file(MASTER_LIST.read_bytes(), trust, "DE_masterlist", at=AT)
+    data = MASTER_LIST.read_bytes()
+    # the operator pins the German CSCA (in production: the BSI's published fingerprint)
+    anchors = [pa_pki.master_list_anchor(data)]
+    report = import_file(data, trust, "DE_masterlist", at=AT, anchors=anchors)
     assert report.ok, report.detail
     return trust
 

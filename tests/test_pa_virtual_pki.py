@@ -37,7 +37,7 @@ def sod_for(signer: Signer, signer_identifier: str = "issuer_serial") -> bytes:
 def test_virtual_pki_passes_every_check(tmp_path: Path, algorithm: PkiAlgorithm, sid: str) -> None:
     pki = load_or_create_pki("DE", algorithm)
     with TrustStore(tmp_path / "t.sqlite3") as store:
-        assert import_file(pki.csca_der, store, "csca.der").ok
+        assert import_file(pki.csca_der, store, "csca.der", anchors=[pa_pki.pin(pki.csca_der)]).ok
         assert import_file(pki.crl_der, store, "de.crl").ok
         checks = passive_authentication(sod_for(pki.document_signer, sid), store, DGS, sorted(DGS))
     assert [c.name for c in checks] == list(PA_CHECKS)
@@ -48,7 +48,7 @@ def test_virtual_pki_revoked_document_signer(tmp_path: Path) -> None:
     pki = load_or_create_pki("DE", PkiAlgorithm.ECDSA_BRAINPOOL_P256)
     revoked = pki.new_document_signer("revoked")
     with TrustStore(tmp_path / "t.sqlite3") as store:
-        assert import_file(pki.csca_der, store, "csca.der").ok
+        assert import_file(pki.csca_der, store, "csca.der", anchors=[pa_pki.pin(pki.csca_der)]).ok
         assert import_file(pki.crl_revoking(revoked.certificate), store, "de.crl").ok
         checks = {c.name: c for c in passive_authentication(sod_for(revoked), store, DGS)}
     revocation = checks[CheckName.DS_REVOCATION]

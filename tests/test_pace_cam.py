@@ -32,6 +32,7 @@ from appliance.emrtd.pace_cam import (
 )
 from appliance.errors import ApplianceError, Reason
 from hardware_mocks.pki import PkiAlgorithm, load_or_create_pki, sign_card_security
+from tests import pa_pki
 from tests.icao_vectors import hexval, text
 
 I1 = "pace_i1_ecdh_cam_brainpoolp256r1_partial"
@@ -166,7 +167,7 @@ def test_pace_cam_check_passes_with_a_trusted_card_security(
 ) -> None:
     card_security, csca = signed_card_security
     with TrustStore(tmp_path / "t.sqlite3") as store:
-        assert import_file(csca, store, "csca.der").ok
+        assert import_file(csca, store, "csca.der", anchors=[pa_pki.pin(csca)]).ok
         check = pace_cam_check(_evidence(), card_security, store)
     assert check.status is CheckStatus.PASS, check
 
@@ -192,7 +193,7 @@ def test_pace_cam_check_fails_when_the_chip_is_not_the_key_holder(
     evidence = _evidence()
     clone = CamEvidence(13, TERMINAL_MAPPING_PUBLIC, evidence.chip_authentication_data)
     with TrustStore(tmp_path / "t.sqlite3") as store:
-        assert import_file(csca, store, "csca.der").ok
+        assert import_file(csca, store, "csca.der", anchors=[pa_pki.pin(csca)]).ok
         check = pace_cam_check(clone, card_security, store)
     assert (check.status, check.reason) == (CheckStatus.FAIL, Reason.CAM_FAILED)
 

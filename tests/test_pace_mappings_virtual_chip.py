@@ -14,6 +14,7 @@ from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.document import read_chip, verify_document
 from appliance.emrtd.reader import CanKey, ChipSession, MrzKey
 from hardware_mocks.virtual_chip import PaceOption, make_profile, make_transport
+from tests import pa_pki
 
 PROFILE = make_profile()
 
@@ -51,7 +52,9 @@ def test_chip_offering_gm_im_and_cam_is_read_with_cam(tmp_path: Path) -> None:
     assert document.access is not None and document.access.mapping == "CAM"
     assert document.cam_evidence is not None
     with TrustStore(tmp_path / "t.sqlite3") as store:
-        assert import_file(PROFILE.pki.csca_der, store, "csca.der").ok
+        assert import_file(
+            PROFILE.pki.csca_der, store, "csca.der", anchors=[pa_pki.pin(PROFILE.pki.csca_der)]
+        ).ok
         checks = {c.name: c for c in verify_document(document, store)}
     assert checks[CheckName.PACE_CAM].status is CheckStatus.PASS, checks[CheckName.PACE_CAM]
     assert checks[CheckName.CHIP_AUTHENTICATION].status is CheckStatus.SKIPPED

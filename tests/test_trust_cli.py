@@ -18,7 +18,9 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_import_master_list_then_list(data_dir: Path) -> None:
-    code, out = run("import", str(MASTER_LIST))
+    # the operator pins the German CSCA (in production: the BSI's published fingerprint)
+    anchor = pa_pki.master_list_anchor(MASTER_LIST.read_bytes())
+    code, out = run("import", str(MASTER_LIST), "--anchor", anchor)
     assert code == 0, out
     assert "588 in file, 588 new" in out
     code, out = run("list", "--json")
@@ -38,7 +40,9 @@ def test_import_json_and_crl(data_dir: Path, tmp_path: Path) -> None:
     csca = pa_pki.csca("NZ")
     (tmp_path / "csca.pem").write_bytes(csca.pem)
     (tmp_path / "nz.crl").write_bytes(pa_pki.crl(csca, [7]))
-    code, out = run("import", str(tmp_path / "csca.pem"), "--json")
+    code, out = run(
+        "import", str(tmp_path / "csca.pem"), "--anchor", pa_pki.pin(csca.der), "--json"
+    )
     report = json.loads(out)
     assert (code, report["kind"], report["status"], report["added"]) == (
         0,
@@ -56,7 +60,8 @@ def test_signature_failure_exits_1(data_dir: Path, tmp_path: Path) -> None:
     forged = bytearray(MASTER_LIST.read_bytes())
     forged[len(forged) // 2] ^= 0x01
     (tmp_path / "forged.ml").write_bytes(bytes(forged))
-    code, out = run("import", str(tmp_path / "forged.ml"), "--json")
+    anchor = pa_pki.master_list_anchor(MASTER_LIST.read_bytes())
+    code, out = run("import", str(tmp_path / "forged.ml"), "--anchor", anchor, "--json")
     assert code == 1
     assert json.loads(out)["reason"] == "TRUST_LIST_INVALID"
     assert json.loads(run("list", "--json")[1])["certificates"] == []

@@ -26,12 +26,19 @@ def store(tmp_path: Path) -> TrustStore:
     return TrustStore(tmp_path / "trust.sqlite3")
 
 
+def de_anchor() -> list[str]:
+    """The German CSCA's fingerprint (in production: the BSI's published value)."""
+    return [pa_pki.master_list_anchor(MASTER_LIST.read_bytes())]
+
+
 def test_german_master_list_imports_every_csca(store: TrustStore, tmp_path: Path) -> None:
-    report = import_file(MASTER_LIST.read_bytes(), store, "DE.ml", at=NOW)
+    report = import_file(MASTER_LIST.read_bytes(), store, "DE.ml", at=NOW, anchors=de_anchor())
     assert (report.kind, report.status) == (ImportKind.MASTER_LIST, CheckStatus.PASS)
     assert (report.total, report.added, report.unparseable) == (588, 588, [])
     assert "Master List Signer" in report.detail
-    again = import_file(MASTER_LIST.read_bytes(), store, "DE.ml", at=NOW)
+    again = import_file(
+        MASTER_LIST.read_bytes(), store, "DE.ml", at=NOW
+    )  # now anchored in the store
     assert (again.ok, again.added) == (True, 0)
     store.close()
     with TrustStore(tmp_path / "trust.sqlite3") as reopened:
@@ -46,7 +53,7 @@ def test_tampered_master_list_imports_nothing(store: TrustStore) -> None:
     entry = parse_master_list(bytes(data)).entries[100].der
     at = bytes(data).index(entry) + len(entry) // 2
     data[at] ^= 0x01
-    report = import_file(bytes(data), store, "DE.ml", at=NOW)
+    report = import_file(bytes(data), store, "DE.ml", at=NOW, anchors=de_anchor())
     assert (report.status, report.reason) == (CheckStatus.FAIL, Reason.TRUST_LIST_INVALID)
     assert store.counts() == (0, 0)
 
@@ -59,7 +66,7 @@ def test_unparseable_entries_are_stored_and_reported(store: TrustStore) -> None:
     csca = pa_pki.csca("NZ")
     not_a_cert = bytes.fromhex("3003020105")
     ml = pa_pki.master_list([csca.der, not_a_cert], _signer(csca))
-    report = import_file(ml, store, "nz.ml", at=NOW)
+    report = import_file(ml, store, "nz.ml", at=NOW, anchors=[pa_pki.pin(csca.der)])
     assert report.ok, report.detail
     assert (report.total, report.added, len(report.unparseable)) == (2, 2, 1)
     rows = list(store.certificates())
@@ -71,17 +78,19 @@ def test_master_list_signer_must_chain_to_a_known_csca(store: TrustStore) -> Non
     listed, outsider = pa_pki.csca("NZ"), pa_pki.csca("NZ")
     ml = pa_pki.master_list([listed.der], _signer(outsider), extra_certs=(outsider,))
     report = import_file(ml, store, "nz.ml", at=NOW)
-    assert (report.ok, report.reason) == (False, Reason.TRUST_LIST_INVALID)
+    assert (report.ok, report.reason) == (False, Reason.TRUST_ANCHOR_UNKNOWN)
     # once the outsider is trusted (imported on its own), the same list is accepted
-    assert import_file(outsider.der, store, "outsider.der").ok
+    assert import_file(outsider.der, store, "outsider.der", anchors=[pa_pki.pin(outsider.der)]).ok
     accepted = import_file(ml, store, "nz.ml", at=NOW)
-    assert accepted.ok and "in the store" in accepted.detail
+    assert accepted.ok and "in the trust store" in accepted.detail
 
 
 @pytest.mark.parametrize("pem", [False, True])
 def test_single_csca_in_der_or_pem(store: TrustStore, pem: bool) -> None:
     csca = pa_pki.csca("NZ")
-    report = import_file(csca.pem if pem else csca.der, store, "csca")
+    report = import_file(
+        csca.pem if pem else csca.der, store, "csca", anchors=[pa_pki.pin(csca.der)]
+    )
     assert (report.kind, report.ok, report.added) == (ImportKind.CERTIFICATE, True, 1)
     (row,) = store.certificates()
     assert (row.country, row.is_ca, row.serial) == ("NZ", True, str(csca.cert.serial_number))
@@ -91,8 +100,8 @@ def test_link_certificate_needs_its_issuer(store: TrustStore) -> None:
     old = pa_pki.csca("NZ")
     link = pa_pki.make_cert(pa_pki.name("CSCA NZ", "NZ"), pa_pki.new_key(), old, ca=True)
     refused = import_file(link.der, store, "link.der")
-    assert (refused.ok, refused.reason) == (False, Reason.TRUST_LIST_INVALID)
-    assert import_file(old.der, store, "old.der").ok
+    assert (refused.ok, refused.reason) == (False, Reason.TRUST_ANCHOR_UNKNOWN)
+    assert import_file(old.der, store, "old.der", anchors=[pa_pki.pin(old.der)]).ok
     accepted = import_file(link.der, store, "link.der")
     assert accepted.ok and "1 link" in accepted.detail
     # a DS issued under the new key chains to the link certificate
@@ -105,7 +114,7 @@ def test_link_certificate_needs_its_issuer(store: TrustStore) -> None:
 def test_bundle_of_csca_and_link_imports_together(store: TrustStore) -> None:
     old = pa_pki.csca("NZ")
     link = pa_pki.make_cert(pa_pki.name("CSCA NZ", "NZ"), pa_pki.new_key(), old, ca=True)
-    report = import_file(old.pem + link.pem, store, "bundle.pem")
+    report = import_file(old.pem + link.pem, store, "bundle.pem", anchors=[pa_pki.pin(old.der)])
     assert (report.ok, report.total, report.added) == (True, 2, 2)
 
 
@@ -122,7 +131,7 @@ def test_document_signer_certificate_is_not_a_trust_anchor(store: TrustStore) ->
 def test_forged_self_signed_csca_is_refused(store: TrustStore) -> None:
     der = bytearray(pa_pki.csca("NZ").der)
     der[-5] ^= 0x01  # inside the signature
-    report = import_file(bytes(der), store, "forged.der")
+    report = import_file(bytes(der), store, "forged.der", anchors=[pa_pki.pin(bytes(der))])
     assert (report.ok, report.reason) == (False, Reason.TRUST_LIST_INVALID)
 
 
@@ -131,8 +140,8 @@ def test_crl_needs_its_csca_in_the_store(store: TrustStore) -> None:
     crl = pa_pki.crl(csca, [1, 2, 3])
     assert detect(crl) is ImportKind.CRL
     refused = import_file(crl, store, "nz.crl")
-    assert (refused.ok, refused.reason) == (False, Reason.TRUST_LIST_INVALID)
-    assert import_file(csca.der, store, "csca.der").ok
+    assert (refused.ok, refused.reason) == (False, Reason.TRUST_ANCHOR_UNKNOWN)
+    assert import_file(csca.der, store, "csca.der", anchors=[pa_pki.pin(csca.der)]).ok
     accepted = import_file(crl, store, "nz.crl")
     assert (accepted.ok, accepted.added) == (True, 1)
     assert "3 revoked" in accepted.detail

@@ -4,7 +4,7 @@ rolled back or malformed; lookups normalise the document the way ICAO prints it.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,14 +12,20 @@ import pytest
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef
 from appliance.inspection import signed_config as sc
+from appliance.inspection.policy import PolicyConfig, Verdict
+from appliance.inspection.report import StepName
+from appliance.inspection.steps import STEPS
 from appliance.inspection.watchlist import (
+    CLOCK_SKEW,
     WATCHLIST_FILE,
     build_watchlist,
     import_watchlist,
     load_watchlist,
     parse_watchlist,
 )
-from tests.inspection_support import AUTHORITY, install_authority
+from appliance.inspection.workflow import CheckSession, DeviceInfo
+from hardware_mocks.virtual_chip import make_profile
+from tests.inspection_support import AUTHORITY, install_authority, lane, transaction
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 STOLEN = DocumentRef("UTO", "L898902C3", "P")
@@ -130,3 +136,38 @@ def test_garbage_is_invalid_never_another_exception(content: bytes) -> None:
     with pytest.raises(ApplianceError) as info:
         parse_watchlist(content)
     assert info.value.reason is Reason.WATCHLIST_INVALID
+
+
+def test_list_dated_in_the_future_is_refused_at_import(tmp_path: Path) -> None:
+    """A list dated ahead of the device clock would never grow stale: it is invalid."""
+    install_authority(tmp_path)
+    content = publish()
+    earlier = NOW - CLOCK_SKEW - timedelta(seconds=1)
+    with pytest.raises(ApplianceError) as info:
+        import_watchlist(tmp_path, content, signed(content), now=earlier)
+    assert info.value.reason is Reason.WATCHLIST_INVALID
+    assert not (tmp_path / WATCHLIST_FILE).exists()
+    # within the allowed clock skew it is accepted
+    within = NOW - CLOCK_SKEW + timedelta(seconds=1)
+    assert import_watchlist(tmp_path, content, signed(content), now=within).version == 1
+
+
+def test_lane_refers_when_its_list_is_dated_in_the_future(tmp_path: Path) -> None:
+    """A list installed while the clock was ahead (or set back since) fails the step."""
+    future = datetime.now(UTC) + timedelta(days=365)
+    listed = parse_watchlist(build_watchlist([(STOLEN, "stolen")], 1, future))
+    policy = PolicyConfig(version=1)
+    egate = policy.egate.model_copy(
+        update={
+            "required_steps": tuple(
+                n for n, _ in STEPS if n not in (StepName.BIOMETRICS, StepName.GATE_SENSORS)
+            )
+        }
+    )
+    policy = PolicyConfig(version=1, egate=egate)
+    with lane(tmp_path, policy, watchlist=listed) as ln:
+        result = CheckSession(ln, DeviceInfo("gate-t", "TEST")).run(transaction(make_profile(11)))
+    assert result.decision.verdict is Verdict.REFER
+    assert result.decision.reasons == (Reason.WATCHLIST_INVALID,)
+    step = result.report.step(StepName.WATCHLIST)
+    assert step is not None and "future" in step.detail

@@ -15,6 +15,7 @@ imports `drivers` or `hardware_mocks`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import statistics
@@ -242,9 +243,13 @@ def provision(
         sc.install_trusted_key(directory, key.public_key(), "demo-authority")
         done.append("installed the demo authority's public key as signed-artefact anchor")
     if not (demo_dir / TRUST_MARKER).exists():
+        material = source.trust_material()
+        # The demo's issuing state is its own simulation, so it pins that state's CSCAs by
+        # fingerprint: the decision an operator takes with `trust import --anchor SHA256`.
+        pins = [hashlib.sha256(der).hexdigest() for der in material]
         with TrustStore(directory / TRUST_FILE) as store:
-            for index, der in enumerate(source.trust_material()):
-                report = import_file(der, store, f"simulated-issuer-{index}.der")
+            for index, der in enumerate(material):
+                report = import_file(der, store, f"simulated-issuer-{index}.der", anchors=pins)
                 if not report.ok:
                     raise ApplianceError(report.reason, report.detail)
         sc.write_private(demo_dir / TRUST_MARKER, b"1\n")

@@ -292,7 +292,11 @@ def watchlist(lane: Lane, tx: Transaction) -> Outcome:
             return Outcome.skipped("no watchlist installed")
         return Outcome.failed(error.reason, error.detail)
     facts: dict[str, Fact] = {"list_version": lane.watchlist.version}
-    age_h = lane.watchlist.age(lane.clock()).total_seconds() / 3600
+    now = lane.clock()
+    if lane.watchlist.issued_in_future(now):  # it would never grow stale: refuse it
+        detail = "watchlist issued in the future (check the device clock)"
+        return Outcome(CheckStatus.FAIL, Reason.WATCHLIST_INVALID, detail, facts)
+    age_h = lane.watchlist.age(now).total_seconds() / 3600
     if age_h > lane.policy.watchlist_max_age_h:
         facts["age_h"] = round(age_h, 1)
         return Outcome(CheckStatus.FAIL, Reason.WATCHLIST_STALE, "watchlist out of date", facts)

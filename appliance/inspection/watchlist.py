@@ -12,7 +12,11 @@ versions or with other systems' hashes, but whoever holds the device holds the k
 determined attacker can still test guessed numbers one by one (an offline check cannot avoid
 that; SLTD itself is a list of clear numbers). The file is JSON, signed like the policy
 (`signed_config`, kind `watchlist`), with a monotonic `version` and an `issued_at` time so a
-stale list fails closed (`WATCHLIST_STALE`) rather than silently missing new reports:
+stale list fails closed (`WATCHLIST_STALE`) rather than silently missing new reports. An
+`issued_at` more than `CLOCK_SKEW` (5 minutes: NTP-synchronised clocks agree far better, a device
+whose clock is wrong by more should not decide) after the device's clock is invalid
+(`WATCHLIST_INVALID`), both when importing and at every check: a list dated in the future
+would otherwise never grow stale.
 
     {"format": "border-appliance/watchlist", "version": 3, "issued_at": "2026-05-01T08:00:00Z",
      "hash": "HMAC-SHA256", "key": "<base64, 32 bytes>",
@@ -40,6 +44,8 @@ FORMAT = "border-appliance/watchlist"
 WATCHLIST_FILE = "watchlist.json"
 CATEGORIES = ("lost", "stolen", "revoked", "invalidated")
 _KIND = sc.ArtefactKind.WATCHLIST
+#: how far `issued_at` may lie ahead of the device's clock before the list is refused
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def entry_hash(key: bytes, document: DocumentRef) -> str:
@@ -59,6 +65,10 @@ class Watchlist:
 
     def age(self, now: datetime) -> timedelta:
         return now - self.issued_at
+
+    def issued_in_future(self, now: datetime) -> bool:
+        """Dated beyond `CLOCK_SKEW` after `now`: the list or the device clock is wrong."""
+        return self.issued_at - now > CLOCK_SKEW
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -121,11 +131,15 @@ def build_watchlist(
     return json.dumps(body, indent=1).encode("utf-8")
 
 
-def import_watchlist(data_dir: Path, content: bytes, signature: bytes | None) -> Watchlist:
+def import_watchlist(
+    data_dir: Path, content: bytes, signature: bytes | None, now: datetime | None = None
+) -> Watchlist:
     """Verify a published watchlist and install it; a refused file changes nothing."""
     trusted = sc.TrustedKeys.load(data_dir / sc.KEYS_DIR)
     trusted.verify(_KIND, content, signature)
     watchlist = parse_watchlist(content)
+    if watchlist.issued_in_future(now or datetime.now(UTC)):
+        raise _invalid("watchlist issued in the future (check the device clock)")
     guard = sc.VersionGuard(data_dir)
     guard.check(_KIND, watchlist.version)
     path = data_dir / WATCHLIST_FILE

@@ -1,7 +1,7 @@
 """`appliance trust import FILE` and `appliance trust list`: the CSCA trust store.
 
-Exit codes (DESIGN.md): 0 imported, 1 the file's signature or issuer did not verify (nothing
-imported), 2 unreadable file or usage error.
+Exit codes (DESIGN.md): 0 imported, 1 the file's signature or issuer did not verify or it chains
+to no trusted CSCA (nothing imported), 2 unreadable file or usage error (a malformed --anchor).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import NoReturn
 import click
 
 from appliance.config import load_config
-from appliance.emrtd.auth.importer import import_file
+from appliance.emrtd.auth.importer import import_file, normalise_fingerprint
+from appliance.emrtd.auth.masterlist import TRUSTED_BY
 from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.errors import LdsError, Reason
 
@@ -32,18 +33,40 @@ def trust() -> None:
     """CSCA master lists, CSCA/link certificates and CRLs used by Passive Authentication."""
 
 
+def _fingerprints(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[str]:
+    try:
+        return [normalise_fingerprint(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @trust.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    callback=_fingerprints,
+    metavar="SHA256",
+    help="Trust the certificate with this SHA-256 fingerprint (of its DER) as the root this "
+    "file chains to; check it against the value its issuer publishes. Repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def import_command(file: Path, as_json: bool) -> None:
-    """Import FILE: a master list, a DER/PEM certificate (bundle) or a CRL."""
+def import_command(file: Path, anchors: list[str], as_json: bool) -> None:
+    """Import FILE: a master list, a DER/PEM certificate (bundle) or a CRL.
+
+    It must chain to a CSCA already in the trust store or to one pinned with --anchor; a CRL
+    must be signed by a CSCA already in the store.
+    """
     try:
         data = file.read_bytes()
     except OSError as exc:
         _fail(Reason.FILE_UNREADABLE, f"cannot read the file ({exc.strerror})", as_json)
     with _store() as store:
         try:
-            report = import_file(data, store, source=file.name)
+            report = import_file(data, store, source=file.name, anchors=anchors)
         except LdsError as exc:
             _fail(exc.reason, exc.detail, as_json)
         certs, crls = store.counts()
@@ -56,6 +79,8 @@ def import_command(file: Path, as_json: bool) -> None:
                 f"  {report.total} in file, {report.added} new, store now {certs} cert(s)"
                 f" and {crls} CRL(s)"
             )
+        for fingerprint, subject, how in report.anchors:
+            click.echo(f"  anchor: {subject} (SHA-256 {fingerprint}, {TRUSTED_BY[how]})")
         for problem in report.unparseable:
             click.echo(f"  unparseable (stored as raw DER): {problem}")
     sys.exit(0 if report.ok else 1)

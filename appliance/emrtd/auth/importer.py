@@ -3,14 +3,23 @@
 Fail closed and all-or-nothing: a file whose signature (or issuer) cannot be verified adds
 nothing to the store. Unreadable input raises `LdsError` (exit 2); a verification failure is an
 `ImportReport` with status `fail` (exit 1).
+
+Trust only grows from what is already trusted: a master list's signer, each certificate and each
+CRL must chain by verified signatures to a CSCA already in the store, or (master lists and
+certificates) to a certificate the operator pinned by the SHA-256 fingerprint of its DER
+(`--anchor`), checked against the value its issuer publishes (ICAO 9303-12 asks receiving states
+to verify CSCA certificates out of band). A self-signed CSCA, in a bundle or a master list, is
+never trusted just because the file carries it: that is how a forged list vouched for itself.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from asn1crypto import core, pem
 
@@ -28,6 +37,10 @@ class ImportKind(StrEnum):
     CRL = "crl"
 
 
+#: a trust anchor an import chained to: (SHA-256 fingerprint, subject, "store" | "pinned")
+Anchor = tuple[str, str, Literal["store", "pinned"]]
+
+
 @dataclass(frozen=True)
 class ImportReport:
     kind: ImportKind
@@ -39,6 +52,8 @@ class ImportReport:
     added: int = 0
     #: entries that could not be parsed (stored anyway, as raw DER, for master lists)
     unparseable: list[str] = field(default_factory=list)
+    #: the anchors the import chained to
+    anchors: list[Anchor] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -53,7 +68,25 @@ class ImportReport:
             "total": self.total,
             "added": self.added,
             "unparseable": self.unparseable,
+            "anchors": [
+                {"fingerprint_sha256": fp, "subject": subject, "trusted_by": how}
+                for fp, subject, how in self.anchors
+            ],
         }
+
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+def normalise_fingerprint(text: str) -> str:
+    """A SHA-256 fingerprint as lowercase hex; colons and spaces (openssl's style) are dropped.
+
+    Anything else is a `ValueError`: a pin that cannot match must not pass unnoticed.
+    """
+    value = re.sub(r"[\s:]", "", text).lower()
+    if not _FINGERPRINT.fullmatch(value):
+        raise ValueError("a SHA-256 fingerprint is 64 hexadecimal digits")
+    return value
 
 
 def detect(data: bytes) -> ImportKind:
@@ -90,14 +123,24 @@ def detect(data: bytes) -> ImportKind:
 
 
 def import_file(
-    data: bytes, store: TrustStore, source: str, at: datetime | None = None
+    data: bytes,
+    store: TrustStore,
+    source: str,
+    at: datetime | None = None,
+    anchors: Iterable[str] = (),
 ) -> ImportReport:
+    """Import `data` when it chains to a CSCA in `store` or to one pinned in `anchors`.
+
+    `anchors` are SHA-256 fingerprints of certificate DER (hex, colons allowed); they only
+    matter for master lists and certificates: a CRL must be signed by a CSCA already stored.
+    """
     when = at or datetime.now(UTC)
+    pinned = frozenset(normalise_fingerprint(a) for a in anchors)
     kind = detect(data)
     if kind is ImportKind.MASTER_LIST:
-        return _import_master_list(data, store, source, when)
+        return _import_master_list(data, store, source, when, pinned)
     if kind is ImportKind.CERTIFICATE:
-        return _import_certificates(load_certificates(data), store, source)
+        return _import_certificates(load_certificates(data), store, source, pinned)
     return _import_crl(load_crl(data), store, source)
 
 
@@ -105,70 +148,129 @@ def _invalid(kind: ImportKind, detail: str, total: int = 0) -> ImportReport:
     return ImportReport(kind, CheckStatus.FAIL, Reason.TRUST_LIST_INVALID, detail, total)
 
 
+def _untrusted(kind: ImportKind, detail: str, total: int = 0) -> ImportReport:
+    return ImportReport(kind, CheckStatus.FAIL, Reason.TRUST_ANCHOR_UNKNOWN, detail, total)
+
+
 def _import_master_list(
-    data: bytes, store: TrustStore, source: str, when: datetime
+    data: bytes, store: TrustStore, source: str, when: datetime, pinned: Collection[str]
 ) -> ImportReport:
     kind = ImportKind.MASTER_LIST
     master_list = parse_master_list(data)
-    verification = verify_master_list(master_list, store.anchors(), at=when)
+    verification = verify_master_list(master_list, store.anchors(), at=when, pinned=pinned)
     total = len(master_list.entries)
-    if not verification.valid:
-        return _invalid(kind, verification.detail, total)
+    if not verification.valid or verification.anchor is None or verification.anchored_by is None:
+        refuse = _untrusted if verification.untrusted else _invalid
+        return refuse(kind, verification.detail, total)
     added = store.add_certificates(master_list.entries, source)
     unparseable = [entry.error or "unparseable" for entry in master_list.unparseable]
     signer = verification.signer.subject if verification.signer else "?"
     detail = f"signed by {signer!r}: {verification.detail}"
-    return ImportReport(kind, CheckStatus.PASS, Reason.OK, detail, total, added, unparseable)
+    anchor = verification.anchor
+    anchors = [(anchor.fingerprint, anchor.subject, verification.anchored_by)]
+    return ImportReport(
+        kind, CheckStatus.PASS, Reason.OK, detail, total, added, unparseable, anchors
+    )
 
 
-def _verified_issuer(
-    cert: Certificate, store: TrustStore, siblings: list[Certificate]
-) -> Certificate | None:
-    """The certificate whose key verifies `cert`: itself, another in the file, or the store."""
-    candidates = [cert, *siblings]
-    for candidate in (
-        *candidates,
-        *store.issuer_candidates(cert.authority_key_id, cert.issuer_key),
-    ):
-        if candidate is not cert and not cert.might_be_issued_by(candidate):
-            continue
-        try:
-            if cert.is_signed_by(candidate):
-                return candidate
-        except LdsError:
-            continue
+def _verifies(cert: Certificate, issuer: Certificate) -> bool:
+    if not issuer.may_issue_certificates or not cert.might_be_issued_by(issuer):
+        return False
+    try:
+        return cert.is_signed_by(issuer)
+    except LdsError:
+        return False  # key type does not match this candidate
+
+
+def _anchor_of(
+    cert: Certificate,
+    store: TrustStore,
+    accepted: dict[str, tuple[Certificate, Anchor]],
+    pinned: Collection[str],
+) -> Anchor | None:
+    """The trusted root `cert` chains to: itself (stored or pinned), the store, or the file."""
+    if store.contains(cert.fingerprint):
+        return (cert.fingerprint, cert.subject, "store")
+    if cert.fingerprint in pinned and _verifies(cert, cert):
+        return (cert.fingerprint, cert.subject, "pinned")
+    for issuer in store.issuer_candidates(cert.authority_key_id, cert.issuer_key):
+        if _verifies(cert, issuer):
+            return (issuer.fingerprint, issuer.subject, "store")
+    for issuer, anchor in accepted.values():
+        if _verifies(cert, issuer):
+            return anchor
     return None
 
 
-def _import_certificates(
-    certificates: list[Certificate], store: TrustStore, source: str
+def _refusal(
+    index: int,
+    cert: Certificate,
+    store: TrustStore,
+    certificates: list[Certificate],
+    pinned: Collection[str],
 ) -> ImportReport:
-    """CSCA and link certificates: each must be a CA and verify (self-signed or by a known CA)."""
+    """Why `cert` is refused: a broken signature, or a valid one under no trusted root."""
+    kind, total = ImportKind.CERTIFICATE, len(certificates)
+    what = f"certificate {index} ({cert.subject!r}, SHA-256 {cert.fingerprint})"
+    if _verifies(cert, cert):
+        pin = "not among the pinned fingerprints" if pinned else "not pinned"
+        detail = (
+            f"{what} is self-signed and {pin}: import it with --anchor {cert.fingerprint} only "
+            "if that fingerprint matches the value its issuing state publishes"
+        )
+        return _untrusted(kind, detail, total)
+    stored = list(store.issuer_candidates(cert.authority_key_id, cert.issuer_key))
+    candidates = [c for c in (*stored, *certificates) if cert.might_be_issued_by(c)]
+    if any(_verifies(cert, c) for c in candidates if c is not cert):
+        detail = f"{what} is issued by a certificate in the file that chains to no trusted CSCA"
+        return _untrusted(kind, detail, total)
+    if not candidates:
+        detail = f"{what}: its issuer is not in the trust store (import the issuing CSCA first)"
+        return _untrusted(kind, detail, total)
+    return _invalid(kind, f"{what}: signature verifies under none of its issuer candidates", total)
+
+
+def _import_certificates(
+    certificates: list[Certificate], store: TrustStore, source: str, pinned: Collection[str]
+) -> ImportReport:
+    """CSCA and link certificates: each must be a CA and chain to a stored or pinned root."""
     kind = ImportKind.CERTIFICATE
     total = len(certificates)
-    link = 0
     for index, cert in enumerate(certificates):
         if not cert.may_issue_certificates:
             return _invalid(kind, f"certificate {index} is not a CA certificate", total)
-        siblings = [c for c in certificates if c is not cert]
-        issuer = _verified_issuer(cert, store, siblings)
-        link += issuer is not None and issuer is not cert
-        if issuer is None:
-            detail = (
-                f"certificate {index} is neither validly self-signed nor signed by a CSCA in the "
-                "store (import the issuing CSCA first)"
-            )
-            return _invalid(kind, detail, total)
+    accepted: dict[str, tuple[Certificate, Anchor]] = {}
+    progress = True
+    while progress:  # a link certificate may come before the root it chains to
+        progress = False
+        for cert in certificates:
+            if cert.fingerprint in accepted:
+                continue
+            anchor = _anchor_of(cert, store, accepted, pinned)
+            if anchor is not None:
+                accepted[cert.fingerprint] = (cert, anchor)
+                progress = True
+    for index, cert in enumerate(certificates):
+        if cert.fingerprint not in accepted:
+            return _refusal(index, cert, store, certificates, pinned)
     added = store.add_certificates([Candidate.of(c) for c in certificates], source)
+    anchors = list(dict.fromkeys(anchor for _, anchor in accepted.values()))
+    link = sum(anchor[0] != cert.fingerprint for cert, anchor in accepted.values())
     detail = f"{total} CA certificate(s) verified ({link} link certificate(s))"
-    return ImportReport(kind, CheckStatus.PASS, Reason.OK, detail, total, added)
+    return ImportReport(kind, CheckStatus.PASS, Reason.OK, detail, total, added, [], anchors)
 
 
 def _import_crl(crl: Crl, store: TrustStore, source: str) -> ImportReport:
+    """A CRL is stored only when a CSCA already trusted, by the CRL's issuer name, signed it."""
     kind = ImportKind.CRL
-    tried = 0
-    for csca in store.issuer_candidates(crl.authority_key_id, crl.issuer_key):
-        tried += 1
+    candidates = [
+        csca
+        for csca in store.issuer_candidates(crl.authority_key_id, crl.issuer_key)
+        if csca.may_issue_certificates and csca.subject_key == crl.issuer_key
+    ]
+    if not candidates:
+        return _untrusted(kind, f"no CSCA in the trust store for CRL issuer {crl.issuer!r}", 1)
+    for csca in candidates:
         try:
             valid = crl.is_signed_by(csca)
         except LdsError:
@@ -179,7 +281,7 @@ def _import_crl(crl: Crl, store: TrustStore, source: str) -> ImportReport:
                 f"CRL of {crl.this_update.date()} signed by {csca.subject!r}: "
                 f"{len(crl.revoked)} revoked certificate(s)"
             )
-            return ImportReport(kind, CheckStatus.PASS, Reason.OK, detail, 1, added)
-    if not tried:
-        return _invalid(kind, f"no CSCA in the store for CRL issuer {crl.issuer!r}", 1)
+            anchors: list[Anchor] = [(csca.fingerprint, csca.subject, "store")]
+            return ImportReport(kind, CheckStatus.PASS, Reason.OK, detail, 1, added, [], anchors)
+    tried = len(candidates)
     return _invalid(kind, f"CRL signature verifies under none of {tried} CSCA candidates", 1)

@@ -1,13 +1,15 @@
 """CSCA master lists (ICAO 9303-12 §9): a CMS SignedData whose content is a SET of CSCAs.
 
-The list's own signature is checked, and its signer certificate must chain to a CSCA inside the
-list or already in the trust store. Every entry is kept even when it cannot be parsed (the
-list's signature vouches for its bytes), and the unparseable ones are reported.
+The list's own signature is checked, and its signer certificate must be issued by a CSCA already
+in the trust store or one the operator pinned by SHA-256 fingerprint (`--anchor`): a CSCA found
+only inside the list proves nothing, since whoever made the list also made that CSCA. Every
+entry is kept even when it cannot be parsed (the list's signature vouches for its bytes), and the
+unparseable ones are reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -24,6 +26,9 @@ from appliance.emrtd.auth.cms import (
 )
 from appliance.emrtd.auth.trust_store import Candidate
 from appliance.errors import LdsError
+
+#: how an anchor came to be trusted, as the import reports it
+TRUSTED_BY = {"store": "already in the trust store", "pinned": "pinned with --anchor"}
 
 
 class _AnySet(core.SetOf):  # type: ignore[misc]
@@ -53,8 +58,11 @@ class MasterListVerification:
     valid: bool
     detail: str
     signer: Certificate | None = None
-    #: where the signer's issuing CSCA was found
-    anchored_in: Literal["list", "store"] | None = None
+    #: the trusted CSCA that issued the signer, and why it is trusted
+    anchor: Certificate | None = None
+    anchored_by: Literal["store", "pinned"] | None = None
+    #: the signature verifies but no trusted or pinned CSCA vouches for the signer
+    untrusted: bool = False
 
 
 def parse_master_list(data: bytes) -> MasterList:
@@ -77,10 +85,16 @@ def parse_master_list(data: bytes) -> MasterList:
 
 
 def verify_master_list(
-    master_list: MasterList, store_anchors: Iterable[Certificate], at: datetime | None = None
+    master_list: MasterList,
+    store_anchors: Iterable[Certificate],
+    at: datetime | None = None,
+    pinned: Collection[str] = (),
 ) -> MasterListVerification:
-    """Check the CMS signature and that the signer was issued by a CSCA in the list or store.
+    """Check the CMS signature and that the signer was issued by a trusted CSCA.
 
+    Trusted means already in the store (`store_anchors`), or pinned by the operator: a
+    certificate in the list, the CMS or the store whose SHA-256 fingerprint is in `pinned`. A CSCA
+    that is merely *inside* the list vouches for nothing: the list would be vouching for itself.
     The signer certificate must be valid when the list was signed (its signing-time attribute,
     else `at`/now): a master list outlives its signer's key usage period on purpose.
     """
@@ -96,24 +110,48 @@ def verify_master_list(
         return MasterListVerification(
             False, f"signer certificate not valid at {when.isoformat()}", signer
         )
-    sources: list[tuple[Literal["list", "store"], list[Certificate]]] = [
-        ("list", master_list.certificates),
-        ("store", list(store_anchors)),
+    stored = list(store_anchors)
+    in_file = [*master_list.certificates, *signed.certificates]
+    pinned_certs = {c.fingerprint: c for c in (*in_file, *stored) if c.fingerprint in pinned}
+    trusted: list[tuple[Literal["store", "pinned"], Certificate]] = [
+        *(("pinned", c) for c in pinned_certs.values()),
+        *(("store", c) for c in stored),
     ]
-    for source, anchors in sources:
-        for anchor in anchors:
-            if not anchor.may_issue_certificates or not signer.might_be_issued_by(anchor):
-                continue
-            try:
-                if signer.is_signed_by(anchor):
-                    return MasterListVerification(
-                        True,
-                        f"{result.detail}; signer issued by a CSCA in the {source}",
-                        signer,
-                        source,
-                    )
-            except LdsError:
-                continue  # key type does not match this candidate: try the next one
+    for how, anchor in trusted:
+        if _issued(signer, anchor):
+            detail = f"{result.detail}; signer issued by {anchor.subject!r} ({TRUSTED_BY[how]})"
+            return MasterListVerification(True, detail, signer, anchor, how)
     return MasterListVerification(
-        False, "master list signer not issued by any CSCA in the list or the store", signer
+        False, _untrusted_detail(signer, in_file, pinned, pinned_certs), signer, untrusted=True
     )
+
+
+def _issued(cert: Certificate, anchor: Certificate) -> bool:
+    """`anchor` is a CA whose key verifies `cert` (a key type mismatch is simply no)."""
+    if not anchor.may_issue_certificates or not cert.might_be_issued_by(anchor):
+        return False
+    try:
+        return cert.is_signed_by(anchor)
+    except LdsError:
+        return False
+
+
+def _untrusted_detail(
+    signer: Certificate,
+    in_file: list[Certificate],
+    pinned: Collection[str],
+    pinned_certs: dict[str, Certificate],
+) -> str:
+    """Why the list is refused, naming the in-file issuer so the operator can compare it."""
+    detail = "master list signer not issued by a CSCA in the trust store or pinned with --anchor"
+    missing = sorted(set(pinned) - set(pinned_certs))
+    if missing:
+        detail += f"; no certificate with pinned SHA-256 {', '.join(missing)}"
+    issuers = {c.fingerprint: c for c in in_file if _issued(signer, c)}
+    for fingerprint, issuer in issuers.items():
+        detail += (
+            f"; the file's own {issuer.subject!r} (SHA-256 {fingerprint}) issued the signer: "
+            "pin it with --anchor only if that fingerprint matches the value its issuer "
+            "publishes"
+        )
+    return detail

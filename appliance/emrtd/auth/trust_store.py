@@ -235,6 +235,14 @@ class TrustStore:
             seen.update(fp for fp, _ in fresh)
             yield from self._load(fresh)
 
+    def contains(self, fingerprint: str) -> bool:
+        """Whether a parsed certificate with this SHA-256 fingerprint is stored (= trusted)."""
+        row = self._db.execute(
+            "SELECT 1 FROM certificates WHERE fingerprint = ? AND parse_error IS NULL",
+            (fingerprint,),
+        ).fetchone()
+        return row is not None
+
     def anchors(self) -> list[Certificate]:
         """Every parsed certificate in the store."""
         return self._load(
