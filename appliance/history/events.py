@@ -9,7 +9,8 @@ into a *leaf*, the exact bytes the Merkle tree hashes:
       "v": 1,                              envelope version
       "index": <int>,                      position in the log (so a reordering names itself)
       "event_id": "<uuid4>",
-      "type": "check" | "officer_action" | "override" | "gate_event",
+      "type": "check" | "officer_action" | "override" | "gate_event" | "gate_action"
+              | "maintenance" | "incident",
       "time": "YYYY-MM-DDTHH:MM:SS.ffffffZ",   UTC, microseconds
       "device_id": "...", "location": "...",
       "document": "<64 hex: HMAC-SHA256 pseudonym>" | null,
@@ -50,6 +51,12 @@ class EventType(StrEnum):
     OFFICER_ACTION = "officer_action"
     OVERRIDE = "override"
     GATE_EVENT = "gate_event"
+    #: what the exit door did after a check's decision (opened, failed to open...)
+    GATE_ACTION = "gate_action"
+    #: the history's own housekeeping (the retention job)
+    MAINTENANCE = "maintenance"
+    #: damage found and repaired (`appliance history recover`)
+    INCIDENT = "incident"
 
 
 _ISSUER = re.compile(r"[A-Z]{1,3}")
