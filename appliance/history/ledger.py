@@ -18,6 +18,7 @@ Several processes may use one history at once: each append runs under `BEGIN IMM
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -147,11 +148,15 @@ class Ledger:
             self.directory / "device-ed25519.key", create=not db_path.exists()
         )
         self.public_key = self._signing_key.public_key()
+        self.db_path = db_path
+        self._connect()
+
+    def _connect(self) -> None:
         try:
-            if not db_path.exists():
-                os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600))
+            if not self.db_path.exists():
+                os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT, 0o600))
             conn = sqlite3.connect(
-                db_path, isolation_level=None, check_same_thread=False, timeout=30.0
+                self.db_path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
             self.db = sqlite_utils.Database(conn)
             self.db.enable_wal()
@@ -160,6 +165,18 @@ class Ledger:
             self.origin = self._initialise()
         except sqlite3.Error as exc:
             raise ApplianceError(Reason.HISTORY_STORAGE, "cannot open the history") from exc
+
+    def replace_database(self, fresh: Path) -> None:
+        """Put a rebuilt database file in place of this one and reopen it (`recover` only: the
+        lane must be stopped, no other process may hold the history open)."""
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            os.replace(fresh, self.db_path)
+            for stale in ("-wal", "-shm"):  # the old WAL must never be applied to the new file
+                Path(f"{self.db_path}{stale}").unlink(missing_ok=True)
+            files.fsync_dir(self.directory)
+            self._connect()
 
     @classmethod
     def open_default(cls, data_dir: Path, config: Any) -> Ledger:

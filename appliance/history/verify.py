@@ -150,9 +150,10 @@ def verify(ledger: Ledger) -> VerifyResult:
     result = VerifyResult()
     outside = cp.read_latest(ledger.latest_path)
     roots: dict[int, bytes] = {}
+    with ledger._lock:  # its own read transaction: a page error must not end the snapshot's
+        _check_integrity(ledger, result)
     try:
         with ledger.snapshot():
-            _check_integrity(ledger, result)
             _check_meta(ledger, result)
             signed = _signed_roots(ledger, result)
             roots = _regrow(ledger, result, signed, outside_size=_outside_size(ledger, outside))
@@ -166,8 +167,14 @@ def verify(ledger: Ledger) -> VerifyResult:
 
 
 def _check_integrity(ledger: Ledger, result: VerifyResult) -> None:
-    """SQLite's own check of every page, table and index (a damaged index makes appends fail)."""
-    rows = [str(r[0]) for r in ledger.conn.execute("PRAGMA integrity_check(20)")]
+    """SQLite's own check of every page, table and index (a damaged index makes appends fail);
+    the records are still read afterwards, so the damage is placed when it reaches them."""
+    try:
+        rows = [str(r[0]) for r in ledger.conn.execute("PRAGMA integrity_check(20)")]
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode & 0xFF not in _SQLITE_CORRUPT:
+            raise
+        rows = ["the check itself stopped on a damaged page"]
     if rows != ["ok"]:
         # SQLite's messages name pages, tables and indexes, never the values stored
         result.add(Problem("storage_corrupt", None, f"integrity_check: {rows[0][:120]}"))
