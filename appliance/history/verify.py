@@ -38,7 +38,7 @@ from typing import Any
 from appliance.errors import ApplianceError
 from appliance.history import checkpoint as cp
 from appliance.history import crypto, merkle
-from appliance.history.events import EventType, Leaf, decode_leaf
+from appliance.history.events import EventType, LeafFacts, leaf_facts
 from appliance.history.ledger import (
     ERASURE_ACTION,
     RETENTION_ACTION,
@@ -282,6 +282,14 @@ class _StoredNodes:
             )
 
 
+def _opens(leaf: LeafFacts, wrapped: bytes, keys: crypto.PeriodKeys) -> bool:
+    try:
+        sealed = leaf.sealed_personal()
+    except ValueError:
+        return False
+    return crypto.opens(sealed, wrapped, keys, leaf.event_id)
+
+
 @dataclass
 class _Keys:
     """What the record keys and period key files must agree with: the records that hold sealed
@@ -313,21 +321,21 @@ class _Keys:
                 self.gone.setdefault(period_id, idx)
         return self.loaded[period_id]
 
-    def record(self, idx: int, leaf: Leaf, wrapped: bytes | None) -> None:
+    def record(self, idx: int, leaf: LeafFacts, wrapped: bytes | None) -> None:
         self._events(idx, leaf)
-        if leaf.personal is None:
+        if leaf.period is None:
             if wrapped is not None:
                 self.result.add(Problem("record_key_unexpected", idx, "key of a keyless record"))
             return
-        keys = self.period_keys(leaf.personal.period, idx)
+        keys = self.period_keys(leaf.period, idx)
         if keys is None:
             return  # judged per period in `finish`
         if wrapped is None:
-            self.keyless.append((idx, leaf.personal.period))
-        elif not crypto.opens(leaf.personal, wrapped, keys, leaf.event_id):
+            self.keyless.append((idx, leaf.period))
+        elif not _opens(leaf, wrapped, keys):
             self.result.add(Problem("record_key_invalid", idx, "record key does not open it"))
 
-    def _events(self, idx: int, leaf: Leaf) -> None:
+    def _events(self, idx: int, leaf: LeafFacts) -> None:
         action = leaf.public.get("action")
         if leaf.type == EventType.OFFICER_ACTION and action == ERASURE_ACTION:
             indices = leaf.public.get("indices")
@@ -470,16 +478,15 @@ def _check_leaf(
     idx: int,
     leaf_bytes: bytes,
     columns: tuple[str | None, str | None, str | None],
-) -> Leaf | None:
+) -> LeafFacts | None:
     try:
-        leaf = decode_leaf(leaf_bytes)
+        leaf = leaf_facts(leaf_bytes)
     except ValueError:
         result.add(Problem("record_modified", idx, "leaf is malformed"))
         return None
     if leaf.index != idx:
         result.add(Problem("record_out_of_order", idx, f"holds the record signed as {leaf.index}"))
-    period = None if leaf.personal is None else leaf.personal.period
-    if columns != (leaf.document, period, leaf.time):
+    if columns != (leaf.document, leaf.period, leaf.time):
         result.add(Problem("record_modified", idx, "lookup columns differ from the leaf"))
     return leaf
 
