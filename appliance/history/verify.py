@@ -29,9 +29,11 @@ to it, so a new column cannot escape verification.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +155,7 @@ def verify(ledger: Ledger) -> VerifyResult:
     with ledger._lock:  # its own read transaction: a page error must not end the snapshot's
         _check_integrity(ledger, result)
     try:
-        with ledger.snapshot():
+        with _read_snapshot(ledger):
             _check_meta(ledger, result)
             signed = _signed_roots(ledger, result)
             roots = _regrow(ledger, result, signed, outside_size=_outside_size(ledger, outside))
@@ -164,6 +166,20 @@ def verify(ledger: Ledger) -> VerifyResult:
     _check_outside(ledger, result, outside, roots)
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def _read_snapshot(ledger: Ledger) -> Iterator[None]:
+    """One read transaction, rolled back at the end: a damaged page met (and named) inside it
+    must not turn into a failed commit."""
+    with ledger._lock:
+        ledger.conn.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                if ledger.conn.in_transaction:
+                    ledger.conn.execute("ROLLBACK")
 
 
 def _check_integrity(ledger: Ledger, result: VerifyResult) -> None:
@@ -234,36 +250,79 @@ def _outside_size(ledger: Ledger, outside: str | None) -> int | None:
         return None
 
 
+class _Rows:
+    """A side table read in index order beside the records. A damaged page in it is named
+    once (`storage_corrupt`) and ends only this stream, never the pass over the records."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, result: VerifyResult, what: str, sql: str, *params: int
+    ) -> None:
+        self.result = result
+        self.what = what
+        self.broken = False
+        self.rows: Iterator[tuple[int, bytes]] = iter(())
+        self.head: tuple[int, bytes] | None = None
+        try:
+            self.rows = iter(conn.execute(sql, params))
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+        self.advance()
+
+    def _fail(self, exc: sqlite3.DatabaseError) -> None:
+        if exc.sqlite_errorcode & 0xFF not in _SQLITE_CORRUPT:
+            raise exc
+        self.broken, self.head, self.rows = True, None, iter(())
+        self.result.add(Problem("storage_corrupt", None, f"{self.what} cannot be read"))
+
+    def advance(self) -> None:
+        try:
+            row = next(self.rows, None)
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+            return
+        self.head = None if row is None else (int(row[0]), bytes(row[1]))
+
+    def take(self, index: int) -> tuple[list[int], bytes | None]:
+        """(indices of rows before `index`, the value of the row at `index` or None)."""
+        skipped = []
+        while self.head is not None and self.head[0] < index:
+            skipped.append(self.head[0])
+            self.advance()
+        if self.head is not None and self.head[0] == index:
+            value = self.head[1]
+            self.advance()
+            return skipped, value
+        return skipped, None
+
+    def rest(self) -> list[int]:
+        return self.take(2**63 - 1)[0]
+
+
 class _StoredNodes:
-    """The stored subtree hashes, one cursor per level in index order: the regrown tree
-    completes each level's nodes in that order, so they are compared in one streaming pass."""
+    """The stored subtree hashes, one stream per level in index order: the regrown tree
+    completes each level's nodes in that order, so they are compared in one pass."""
 
     def __init__(self, conn: sqlite3.Connection, result: VerifyResult) -> None:
         self.conn = conn
         self.result = result
-        self.levels: dict[int, Iterator[tuple[int, bytes]]] = {}
-        self.peeked: dict[int, tuple[int, bytes] | None] = {}
-        self.matched = 0
-
-    def _peek(self, level: int) -> tuple[int, bytes] | None:
-        if level not in self.levels:
-            self.levels[level] = iter(
-                self.conn.execute(
-                    "SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (level,)
-                )
-            )
-            self.peeked[level] = next(self.levels[level], None)
-        return self.peeked[level]
+        self.levels: dict[int, _Rows] = {}
 
     def check(self, level: int, index: int, expected: bytes) -> None:
-        row = self._peek(level)
-        while row is not None and row[0] < index:  # rows no subtree has: counted at the end
-            row = self.peeked[level] = next(self.levels[level], None)
-        if row is not None and row[0] == index:
-            self.peeked[level] = next(self.levels[level], None)
-            self.matched += 1
-            if bytes(row[1]) == expected:
-                return
+        if level not in self.levels:
+            self.levels[level] = _Rows(
+                self.conn,
+                self.result,
+                "the tree nodes",
+                "SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx",
+                level,
+            )
+        rows = self.levels[level]
+        if rows.broken:
+            return
+        extra, stored = rows.take(index)
+        self._extra(level, extra)
+        if stored == expected or rows.broken:
+            return
         first, last = index << level, ((index + 1) << level) - 1
         # a cache fault, not a record's: proofs for these records would be wrong
         self.result.add(
@@ -274,12 +333,25 @@ class _StoredNodes:
             )
         )
 
-    def finish(self) -> None:
-        stored = int(self.conn.execute("SELECT COUNT(*) FROM nodes").fetchone()[0])
-        if stored > self.matched:
+    def _extra(self, level: int, indices: list[int]) -> None:
+        if indices:
             self.result.add(
-                Problem("node_mismatch", None, f"{stored - self.matched} stored node(s) too many")
+                Problem("node_mismatch", None, f"{len(indices)} stored node(s) too many")
             )
+
+    def finish(self) -> None:
+        for level, rows in self.levels.items():
+            self._extra(level, rows.rest())
+        known = sorted(self.levels) or [0]
+        try:
+            other = self.conn.execute(
+                f"SELECT COUNT(*) FROM nodes WHERE level NOT IN ({','.join('?' * len(known))})",
+                known,
+            ).fetchone()[0]
+        except sqlite3.DatabaseError:
+            return  # named by integrity_check already
+        if other:
+            self.result.add(Problem("node_mismatch", None, f"{other} stored node(s) too many"))
 
 
 def _opens(leaf: LeafFacts, wrapped: bytes, keys: crypto.PeriodKeys) -> bool:
@@ -380,11 +452,10 @@ class _Keys:
             self.result.add(
                 Problem("record_key_missing", idx, "record key gone with no erasure event")
             )
-        orphans = self.ledger.conn.execute(
-            "SELECT idx FROM record_keys WHERE idx NOT IN (SELECT idx FROM records) LIMIT 1"
-        ).fetchone()
-        if orphans is not None:
-            self.result.add(Problem("record_key_unexpected", int(orphans[0]), "key of no record"))
+
+    def orphans(self, indices: list[int]) -> None:
+        for idx in indices:
+            self.result.add(Problem("record_key_unexpected", idx, "key of no record"))
 
 
 def _regrow(
@@ -430,12 +501,17 @@ def _regrow(
     # only a bad record shortens the verified prefix (keys and nodes are repaired elsewhere)
     clean = True
     reached(0)
+    wrapped_keys = _Rows(
+        ledger.conn,
+        result,
+        "the record keys",
+        "SELECT idx, wrapped FROM record_keys ORDER BY idx",
+    )
     cursor = ledger.conn.execute(
-        "SELECT r.idx, r.leaf, r.leaf_hash, r.document, r.period, r.time, k.wrapped "
-        "FROM records r LEFT JOIN record_keys k ON k.idx = r.idx ORDER BY r.idx"
+        "SELECT idx, leaf, leaf_hash, document, period, time FROM records ORDER BY idx"
     )
     while rows := cursor.fetchmany(_FETCH):
-        for idx, leaf_bytes, stored_hash, document, period, stamp, wrapped in rows:
+        for idx, leaf_bytes, stored_hash, document, period, stamp in rows:
             before = result.problems_total
             expected = builder.size
             if idx != expected:
@@ -449,12 +525,15 @@ def _regrow(
             else:
                 leaf = _check_leaf(result, idx, leaf_bytes, (document, period, stamp))
             clean = clean and result.problems_total == before
-            if leaf is not None:
-                keys.record(idx, leaf, None if wrapped is None else bytes(wrapped))
+            orphans, wrapped = wrapped_keys.take(idx)
+            keys.orphans(orphans)
+            if leaf is not None and not wrapped_keys.broken:
+                keys.record(idx, leaf, wrapped)
             for level, index, value in builder.append(digest):
                 nodes.check(level, index, value)
             reached(builder.size)
     nodes.finish()
+    keys.orphans(wrapped_keys.rest())
     keys.finish()
     result.size = builder.size
     result.root = builder.root()
