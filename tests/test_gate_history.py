@@ -26,8 +26,10 @@ def controller() -> Iterator[VirtualGateController]:
 
 @pytest.fixture
 def gate(controller: VirtualGateController) -> Iterator[SerialGateController]:
-    driver = SerialGateController(controller.port, answer_timeout_s=0.3)
+    """A driver that waits long for answers: an answering controller is never a time-out."""
+    driver = SerialGateController(controller.port, answer_timeout_s=3.0)
     yield driver
+    controller.mute(False)
     driver.shutdown()
 
 
@@ -42,8 +44,9 @@ def linked(view: RecordView, result: CheckResult) -> bool:
 
 
 def test_a_gate_that_times_out_is_recorded_as_failed_to_open(
-    tmp_path: Path, controller: VirtualGateController, gate: SerialGateController
+    tmp_path: Path, controller: VirtualGateController
 ) -> None:
+    gate = SerialGateController(controller.port, answer_timeout_s=0.3)
     with lane(tmp_path, POLICY, watchlist=clean_watchlist()) as ln:
         session = CheckSession(ln, DEVICE)
         result = session.run(transaction(TRAVELLER))
@@ -59,6 +62,8 @@ def test_a_gate_that_times_out_is_recorded_as_failed_to_open(
         assert linked(action, result) and action.index > result.receipt.index and action.proven
         assert action.leaf.public["state"] == "fault"
         assert not any(a.leaf.outcome == "OPENED" for a in actions)
+    controller.mute(False)
+    gate.shutdown()
 
 
 def test_an_opened_gate_is_recorded_as_opened(
