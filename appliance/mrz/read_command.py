@@ -13,13 +13,15 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from appliance.config import InputsConfig, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.inputs import read_input_file
+
+if TYPE_CHECKING:  # the config (pydantic) is loaded only by `mrz read`, not `mrz check`
+    from appliance.config import InputsConfig
 
 
 def _jsonable(value: Any) -> Any:
@@ -92,6 +94,7 @@ def read_one(
     reader: Any, image: str, limits: InputsConfig | None = None
 ) -> tuple[dict[str, Any], int]:
     """(JSON record, exit code contribution) for one image path."""
+    from appliance.config import InputsConfig
     from appliance.mrz.ocr.reader import MrzRead
 
     started = time.perf_counter()
@@ -140,6 +143,7 @@ def _human(record: dict[str, Any]) -> str:
 )
 def read(images: tuple[str, ...], as_json: bool, model: Path | None) -> None:
     """Read the MRZ from photos or scans of data pages and ID cards."""
+    from appliance.config import load_config
     from appliance.mrz.ocr.reader import MrzImageReader
 
     limits = load_config().inputs
