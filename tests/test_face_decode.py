@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.biometrics.face.decode import MAX_PIXELS, declared_size, decode_image
+from appliance.biometrics.face.decode import (
+    MAX_ENCODED_BYTES,
+    MAX_PIXELS,
+    declared_size,
+    decode_image,
+)
 from appliance.errors import ApplianceError, Reason
 
 IMAGE_REASONS = {Reason.IMAGE_UNREADABLE, Reason.IMAGE_TOO_LARGE, Reason.IMAGE_TOO_SMALL}
@@ -51,6 +56,12 @@ def test_a_lower_pixel_limit_is_applied() -> None:
     assert decode_image(data, max_pixels=2000).shape == (50, 40, 3)
     with pytest.raises(ApplianceError) as err:
         decode_image(data, max_pixels=1999)
+    assert err.value.reason is Reason.IMAGE_TOO_LARGE
+
+
+def test_an_encoded_image_over_the_byte_limit_is_too_large() -> None:
+    with pytest.raises(ApplianceError) as err:
+        decode_image(b"\xff\xd8\xff" + bytes(MAX_ENCODED_BYTES))
     assert err.value.reason is Reason.IMAGE_TOO_LARGE
 
 
