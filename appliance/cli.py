@@ -45,6 +45,17 @@ class _LazyGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """A broken config or data directory is one line on stderr and exit 2, whichever
+        command found it (commands that report their own errors may print it themselves)."""
+        from appliance.config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"appliance: {exc}", err=True)
+            ctx.exit(2)
+
 
 def _unavailable(name: str) -> click.Command:
     @click.command(name=name, help="(not available in this build)")

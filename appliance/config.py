@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance.errors import ApplianceError, Reason
+from appliance.imaging import DEFAULT_MAX_PIXELS
+from appliance.inputs import (
+    DEFAULT_MAX_IMAGE_BYTES,
+    DEFAULT_MAX_TRUST_FILE_BYTES,
+    read_input_file,
+)
+
+#: a config file is a few KB; bounded like every other file the appliance is handed
+_MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class ConfigError(ApplianceError):
+    """The config file or the data directory is unusable: `CONFIG_INVALID` or
+    `DATA_DIR_UNAVAILABLE`, with a one-line detail; the CLI prints it and exits 2."""
 
 
 class _Section(BaseModel):
@@ -92,6 +109,17 @@ class InspectionConfig(_Section):
     face_verifier: str = ""
 
 
+class InputsConfig(_Section):
+    """Bounds on files and images handed to the CLI, so one bad file cannot exhaust memory."""
+
+    #: pixels (width × height, as the header declares) of an MRZ page or face image
+    max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
+    #: bytes of an image file (`mrz read`, `face compare`)
+    max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1)
+    #: bytes of a master list, certificate bundle or CRL (`trust import`)
+    max_trust_file_bytes: int = Field(default=DEFAULT_MAX_TRUST_FILE_BYTES, ge=1)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
@@ -99,22 +127,50 @@ class Config(_Section):
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     face: FaceConfig = Field(default_factory=FaceConfig)
     inspection: InspectionConfig = Field(default_factory=InspectionConfig)
+    inputs: InputsConfig = Field(default_factory=InputsConfig)
     data_dir: Path = Path("var")
 
 
 def data_dir(config: Config | None = None) -> Path:
-    """The state directory: `APPLIANCE_DATA_DIR`, else the config's, created mode 0700."""
+    """The state directory: `APPLIANCE_DATA_DIR`, else the config's, created mode 0700.
+
+    Raises `ConfigError` (`DATA_DIR_UNAVAILABLE`) when it cannot be created or written.
+    """
     env = os.environ.get("APPLIANCE_DATA_DIR")
     path = Path(env) if env else (config.data_dir if config else Path("var"))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        why = "not a directory" if isinstance(exc, FileExistsError) else exc.strerror
+        raise ConfigError(Reason.DATA_DIR_UNAVAILABLE, f"data directory {path}: {why}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(Reason.DATA_DIR_UNAVAILABLE, f"data directory {path}: not writable")
     return path
 
 
+def _where(error: Mapping[str, object]) -> str:
+    loc = error.get("loc")
+    return ".".join(str(part) for part in loc) if isinstance(loc, tuple) and loc else "(top)"
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Load and validate the config file (`APPLIANCE_CONFIG` when no path is given)."""
+    """Load and validate the config file (`APPLIANCE_CONFIG` when no path is given).
+
+    Raises `ConfigError` (`CONFIG_INVALID`) naming the file and the first problem on one line:
+    a missing or unreadable file, invalid TOML, an unknown key, a value of the wrong type.
+    """
     chosen = path or os.environ.get("APPLIANCE_CONFIG")
     if not chosen:
         return Config()
-    with open(chosen, "rb") as fh:
-        raw = tomllib.load(fh)
-    return Config.model_validate(raw)
+    try:
+        raw = tomllib.loads(read_input_file(chosen, _MAX_CONFIG_BYTES).decode())
+    except ApplianceError as exc:  # missing, unreadable, a FIFO or device, too large
+        raise ConfigError(Reason.CONFIG_INVALID, f"config {chosen}: {exc.detail}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(Reason.CONFIG_INVALID, f"config {chosen}: not TOML ({exc})") from exc
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_where(e)}: {e['msg']}" for e in exc.errors()]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(Reason.CONFIG_INVALID, f"config {chosen}: {problems[0]}{more}") from exc

@@ -82,10 +82,16 @@ class Reason(StrEnum):
     IMAGE_UNREADABLE = "IMAGE_UNREADABLE"
     CAMERA_UNAVAILABLE = "CAMERA_UNAVAILABLE"
     MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # more pixels (or bytes) than the configured limit
+    IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"  # too few pixels across, or a strip, for a face or MRZ
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    FILE_NOT_REGULAR = "FILE_NOT_REGULAR"  # a device, FIFO, socket or directory given as a file
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"  # larger than the configured limit for its kind
+    CONFIG_INVALID = "CONFIG_INVALID"  # config file missing, not TOML, unknown key, bad value
+    DATA_DIR_UNAVAILABLE = "DATA_DIR_UNAVAILABLE"  # cannot be created or written
 
 
 class ApplianceError(Exception):

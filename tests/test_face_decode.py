@@ -8,9 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.biometrics.face.decode import MAX_PIXELS, declared_size, decode_image
+from appliance.biometrics.face.decode import (
+    MAX_ENCODED_BYTES,
+    MAX_PIXELS,
+    declared_size,
+    decode_image,
+)
 from appliance.errors import ApplianceError, Reason
 
+IMAGE_REASONS = {Reason.IMAGE_UNREADABLE, Reason.IMAGE_TOO_LARGE, Reason.IMAGE_TOO_SMALL}
 PREFIXES = [
     b"\xff\xd8\xff",
     b"\x00\x00\x00\x0cjP  \r\n\x87\n",
@@ -42,7 +48,28 @@ def test_jpeg_claiming_a_huge_image_is_refused_before_decoding() -> None:
     assert declared_size(bytes(data))[0] * declared_size(bytes(data))[1] > MAX_PIXELS
     with pytest.raises(ApplianceError) as err:
         decode_image(bytes(data))
-    assert err.value.reason is Reason.IMAGE_UNREADABLE
+    assert err.value.reason is Reason.IMAGE_TOO_LARGE
+
+
+def test_a_lower_pixel_limit_is_applied() -> None:
+    data = encoded(".png", 40, 50)
+    assert decode_image(data, max_pixels=2000).shape == (50, 40, 3)
+    with pytest.raises(ApplianceError) as err:
+        decode_image(data, max_pixels=1999)
+    assert err.value.reason is Reason.IMAGE_TOO_LARGE
+
+
+def test_an_encoded_image_over_the_byte_limit_is_too_large() -> None:
+    with pytest.raises(ApplianceError) as err:
+        decode_image(b"\xff\xd8\xff" + bytes(MAX_ENCODED_BYTES))
+    assert err.value.reason is Reason.IMAGE_TOO_LARGE
+
+
+@pytest.mark.parametrize("size", [(1, 20000), (20000, 1), (15, 15)])
+def test_images_too_small_for_a_face_are_refused(size: tuple[int, int]) -> None:
+    with pytest.raises(ApplianceError) as err:
+        decode_image(encoded(".png", *size))
+    assert err.value.reason is Reason.IMAGE_TOO_SMALL
 
 
 def test_truncated_images_are_unreadable() -> None:
@@ -55,10 +82,10 @@ def test_truncated_images_are_unreadable() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(prefix=st.sampled_from(PREFIXES), body=st.binary(max_size=300))
-def test_any_bytes_give_pixels_or_image_unreadable(prefix: bytes, body: bytes) -> None:
+def test_any_bytes_give_pixels_or_an_image_reason(prefix: bytes, body: bytes) -> None:
     try:
         image = decode_image(prefix + body)
     except ApplianceError as exc:
-        assert exc.reason is Reason.IMAGE_UNREADABLE
+        assert exc.reason in IMAGE_REASONS
     else:
         assert image.ndim == 3 and image.dtype == np.uint8

@@ -37,6 +37,7 @@ from appliance.emrtd.lds.sod import SECURITY_OBJECT_OID
 from appliance.emrtd.pace_cam import CamEvidence, pace_cam_check
 from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.inputs import MAX_CHIP_FILE_BYTES, read_input_file
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.ports import CardTransport
 
@@ -114,7 +115,7 @@ def load_dump(directory: Path) -> ChipDocument:
         for name in FILE_NAMES:
             path = directory / name
             if path.is_file():
-                found[name] = path.read_bytes()
+                found[name] = read_input_file(path, MAX_CHIP_FILE_BYTES)
     except OSError as exc:
         raise ApplianceError(Reason.FILE_UNREADABLE, type(exc).__name__) from exc
     if not found:

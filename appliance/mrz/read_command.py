@@ -1,8 +1,8 @@
 """`appliance mrz read IMAGE... [--json]`: MRZ from images, one JSON object per image.
 
 The model is loaded once for the whole call. Exit codes (DESIGN.md): 0 every MRZ was read,
-1 some image had no readable MRZ or a failing check digit, 2 an image file could not be read
-or the model is missing.
+1 some image had no readable MRZ or a failing check digit, 2 an image file was refused (unreadable,
+not a regular file, over the `[inputs]` size or pixel limits, too small) or the model is missing.
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from appliance.errors import ApplianceError, Reason
+from appliance.inputs import read_input_file
+
+if TYPE_CHECKING:  # the config (pydantic) is loaded only by `mrz read`, not `mrz check`
+    from appliance.config import InputsConfig
 
 
 def _jsonable(value: Any) -> Any:
@@ -45,12 +49,15 @@ def parsed_fields(lines: list[str]) -> dict[str, Any]:
     return _jsonable(fields) if fields is not None else {}
 
 
-def _record(image: str, started: float, reason: Reason, load_ms: float) -> dict[str, Any]:
+def _record(
+    image: str, started: float, reason: Reason, load_ms: float, detail: str = ""
+) -> dict[str, Any]:
     return {
         "image": image,
         "lines": None,
         "status": "fail",
         "reason": reason.value,
+        **({"detail": detail} if detail else {}),
         "format": None,
         "fields": {},
         "confidence": {},
@@ -60,24 +67,43 @@ def _record(image: str, started: float, reason: Reason, load_ms: float) -> dict[
     }
 
 
-def read_one(reader: Any, image: str) -> tuple[dict[str, Any], int]:
-    """(JSON record, exit code contribution) for one image path."""
-    import cv2
+def load_image(image: str, limits: InputsConfig) -> Any:
+    """The BGR pixels of one image file, within the configured limits.
 
+    The file is read bounded (`read_input_file`) and its declared size checked before any
+    pixel is decoded (`check_declared_size`); raises `ApplianceError` with the reason.
+    """
+    import cv2
+    import numpy as np
+
+    from appliance.imaging import check_declared_size, check_size
+
+    data = read_input_file(image, limits.max_image_bytes)
+    check_declared_size(data, limits.max_image_pixels)
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        pixels = None
+    if pixels is None or pixels.size == 0:
+        raise ApplianceError(Reason.IMAGE_UNREADABLE, "image could not be decoded")
+    check_size(int(pixels.shape[1]), int(pixels.shape[0]), limits.max_image_pixels)
+    return pixels
+
+
+def read_one(
+    reader: Any, image: str, limits: InputsConfig | None = None
+) -> tuple[dict[str, Any], int]:
+    """(JSON record, exit code contribution) for one image path."""
+    from appliance.config import InputsConfig
     from appliance.mrz.ocr.reader import MrzRead
 
     started = time.perf_counter()
-    path = Path(image)
     try:
-        data = path.read_bytes()
-    except OSError:
-        return _record(image, started, Reason.FILE_UNREADABLE, 0.0), 2
-    import numpy as np
-
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        pixels = load_image(image, limits or InputsConfig())
+    except ApplianceError as exc:  # the file or image refused: a fault of the input
+        load_ms = round((time.perf_counter() - started) * 1000, 2)
+        return _record(image, started, exc.reason, load_ms, exc.detail), 2
     load_ms = round((time.perf_counter() - started) * 1000, 2)
-    if pixels is None or pixels.size == 0:
-        return _record(image, started, Reason.IMAGE_UNREADABLE, load_ms), 2
     result: MrzRead = reader.read(pixels)
     record: dict[str, Any] = {
         "image": image,
@@ -97,6 +123,8 @@ def read_one(reader: Any, image: str) -> tuple[dict[str, Any], int]:
 
 def _human(record: dict[str, Any]) -> str:
     head = f"{record['image']}: {record['status']} {record['reason']}"
+    if record.get("detail"):
+        head += f": {record['detail']}"
     if record["flags"]:
         head += f" ({', '.join(record['flags'])})"
     if record["lines"]:
@@ -115,8 +143,10 @@ def _human(record: dict[str, Any]) -> str:
 )
 def read(images: tuple[str, ...], as_json: bool, model: Path | None) -> None:
     """Read the MRZ from photos or scans of data pages and ID cards."""
+    from appliance.config import load_config
     from appliance.mrz.ocr.reader import MrzImageReader
 
+    limits = load_config().inputs
     try:
         reader = MrzImageReader(model)
     except ApplianceError as exc:
@@ -130,7 +160,7 @@ def read(images: tuple[str, ...], as_json: bool, model: Path | None) -> None:
     worst = 0
     for image in images:
         try:
-            record, code = read_one(reader, image)
+            record, code = read_one(reader, image, limits)
         except Exception:  # fail closed on anything unexpected, without a traceback or PII
             record, code = _record(image, time.perf_counter(), Reason.INTERNAL_ERROR, 0.0), 2
         worst = max(worst, code)

@@ -1,6 +1,7 @@
 """`appliance face ...`: 1:1 comparison from the command line.
 
-Exit codes (DESIGN.md): 0 match, 1 no match / quality / no face, 2 unreadable input or model.
+Exit codes (DESIGN.md): 0 match, 1 no match / quality / no face, 2 unreadable input or model
+(a file that is not a regular file or over the `[inputs]` limits, an image too large or small).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import click
 
 from appliance.config import load_config
 from appliance.errors import ApplianceError, Reason
+from appliance.inputs import read_input_file
 
 _FAULTS = {
     Reason.IMAGE_UNREADABLE,
+    Reason.IMAGE_TOO_LARGE,
+    Reason.IMAGE_TOO_SMALL,
     Reason.FILE_UNREADABLE,
     Reason.MODEL_UNAVAILABLE,
     Reason.LDS_MALFORMED,
@@ -33,6 +37,8 @@ def _emit(report: dict[str, object], as_json: bool) -> None:
         return
     score = report.get("score")
     line = f"{report['status']}: {report['reason']}"
+    if report.get("detail"):
+        line += f" ({report['detail']})"
     if score is not None:
         line += f"  score {score} (threshold {report['threshold']}, {report['operating_point']})"
     if report.get("instruction"):
@@ -41,6 +47,13 @@ def _emit(report: dict[str, object], as_json: bool) -> None:
     timings = report.get("timings_ms")
     if isinstance(timings, dict) and timings:
         click.echo("timings ms: " + ", ".join(f"{k} {v}" for k, v in timings.items()))
+
+
+def _read(role: str, path: Path, limit: int) -> bytes:
+    try:
+        return read_input_file(path, limit)
+    except ApplianceError as exc:  # a device, FIFO, huge or missing file: refused, never read
+        raise ApplianceError(exc.reason, f"{role} file: {exc.detail}") from exc
 
 
 @face.command()
@@ -59,19 +72,23 @@ def compare(reference: Path, probe: Path, as_json: bool, operating_point: str | 
     from appliance.biometrics.face.decode import decode_image
     from appliance.biometrics.face.reference import reference_image
     from appliance.biometrics.face.verifier import FaceVerifier
+    from appliance.imaging import check_declared_size
 
     try:
-        point = OperatingPoint(operating_point or load_config().face.operating_point)
+        config = load_config()
+        point = OperatingPoint(operating_point or config.face.operating_point)
+        limits = config.inputs
+        ref_bytes = _read("reference", reference, limits.max_image_bytes)
+        probe_bytes = _read("probe", probe, limits.max_image_bytes)
         try:
-            ref_bytes = reference.read_bytes()
-            probe_bytes = probe.read_bytes()
-        except OSError as exc:
-            raise ApplianceError(Reason.FILE_UNREADABLE, "input file unreadable") from exc
-        try:
-            probe_image = decode_image(probe_bytes)
+            probe_image = decode_image(probe_bytes, limits.max_image_pixels)
         except ApplianceError as exc:
-            raise ApplianceError(exc.reason, "probe image unreadable") from exc
+            raise ApplianceError(exc.reason, f"probe image: {exc.detail}") from exc
         portrait = reference_image(ref_bytes)
+        try:  # the verifier decodes it; its size is checked here against the configured limit
+            check_declared_size(portrait, limits.max_image_pixels)
+        except ApplianceError as exc:
+            raise ApplianceError(exc.reason, f"reference image: {exc.detail}") from exc
         result = FaceVerifier.load(point).verify(portrait, [probe_image])
     except ApplianceError as exc:
         _emit({"status": "fail", "reason": exc.reason.value, "detail": exc.detail}, as_json)

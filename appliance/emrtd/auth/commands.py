@@ -17,7 +17,8 @@ from appliance.config import load_config
 from appliance.emrtd.auth.importer import import_file, normalise_fingerprint
 from appliance.emrtd.auth.masterlist import TRUSTED_BY
 from appliance.emrtd.auth.trust_store import TrustStore
-from appliance.errors import LdsError, Reason
+from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.inputs import read_input_file
 
 
 def _store() -> TrustStore:
@@ -61,9 +62,9 @@ def import_command(file: Path, anchors: list[str], as_json: bool) -> None:
     must be signed by a CSCA already in the store.
     """
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        _fail(Reason.FILE_UNREADABLE, f"cannot read the file ({exc.strerror})", as_json)
+        data = read_input_file(file, load_config().inputs.max_trust_file_bytes)
+    except ApplianceError as exc:  # missing, a device or FIFO, too large, or a broken config
+        _fail(exc.reason, exc.detail, as_json)
     with _store() as store:
         try:
             report = import_file(data, store, source=file.name, anchors=anchors)

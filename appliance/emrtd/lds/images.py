@@ -47,6 +47,7 @@ def declared_format_warning(declared: ImageFormat, data: bytes, what: str) -> st
 
 def decode_image(data: bytes) -> NDArray[np.uint8]:
     """Decode with OpenCV (pixels as stored: grey, BGR or BGRA); undecodable -> `LdsError`."""
+    _check_dimensions(data)
     import cv2  # imported here: reading a chip should not pay for OpenCV until a face is shown
     import numpy as np
 
@@ -66,3 +67,19 @@ def decode_image(data: bytes) -> NDArray[np.uint8]:
 def image_size(image: NDArray[Any]) -> tuple[int, int]:
     """(width, height) of a decoded image."""
     return int(image.shape[1]), int(image.shape[0])
+
+
+def _check_dimensions(data: bytes) -> None:
+    """Refuse, before decoding, an image whose header is unreadable (`LDS_MALFORMED`) or
+    declares more pixels than `appliance.imaging.DEFAULT_MAX_PIXELS` (`IMAGE_TOO_LARGE`): a
+    decompression bomb on a chip or in a dump must not reach the decoder."""
+    from appliance.errors import ApplianceError, Reason
+    from appliance.imaging import DEFAULT_MAX_PIXELS, declared_size
+
+    try:
+        width, height = declared_size(data)
+    except ApplianceError as exc:
+        raise LdsError(exc.detail) from exc
+    if width * height > DEFAULT_MAX_PIXELS:
+        detail = f"image is {width} × {height} pixels, above {DEFAULT_MAX_PIXELS}"
+        raise LdsError(detail, Reason.IMAGE_TOO_LARGE)
