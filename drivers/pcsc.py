@@ -77,14 +77,16 @@ def list_readers() -> list[str]:
 
 
 def find_reader(name: str) -> str:
-    """The full reader name for an exact name, else the first one containing `name`."""
+    """The reader whose name is exactly `name`.
+
+    No prefix or substring match: "Virtual PCD 00 0" must not pick "Virtual PCD 00 01", nor
+    "ACS" whichever reader (perhaps a virtual one) happens to be listed first.
+    """
     names = list_readers()
     if name in names:
         return name
-    matches = [n for n in names if name.lower() in n.lower()]
-    if not matches:
-        raise ReaderNotFound(f"no PC/SC reader matches {name!r} (readers: {names})")
-    return matches[0]
+    listed = ", ".join(repr(n) for n in names) or "none (is pcscd running?)"
+    raise ReaderNotFound(f"no PC/SC reader named exactly {name!r}; readers: {listed}")
 
 
 class PcscTransport:
@@ -204,12 +206,17 @@ class PcscReader:
         ctx = _Context()
         try:
             known_present = bool(self._known & scard.SCARD_STATE_PRESENT)
+            known_count = self._known >> 16
             state = _reader_state(ctx, self.name, self._known, int(timeout_s * 1000))
             if state is None:
                 return None
             self._known = state & ~scard.SCARD_STATE_CHANGED
             present = bool(state & scard.SCARD_STATE_PRESENT)
             if present and not known_present:
+                return CardEvent(CardEventKind.INSERTED, self.name)
+            if present and state >> 16 != known_count:
+                # pcscd counts card events in the upper 16 bits: present before and now, but
+                # counted events in between, is a card swapped between two looks: a new card
                 return CardEvent(CardEventKind.INSERTED, self.name)
             if not present and known_present:
                 return CardEvent(CardEventKind.REMOVED, self.name)
@@ -222,5 +229,5 @@ class PcscReader:
 
 
 def open_reader(name: str) -> PcscTransport:
-    """Factory used by the appliance's wiring: a transport for the reader matching `name`."""
+    """Factory used by the appliance's wiring: a transport for the reader named `name`."""
     return PcscTransport(find_reader(name))
