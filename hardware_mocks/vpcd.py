@@ -124,6 +124,10 @@ class VpcdBridge:
             raise ApplianceError(
                 Reason.READER_BUSY, f"{where} is occupied: its queue is full (port in use)"
             ) from exc
+        except OSError as exc:  # e.g. the private pcscd's namespace cannot be entered
+            raise ApplianceError(
+                Reason.READER_NOT_FOUND, f"cannot reach the {where}: {type(exc).__name__}"
+            ) from exc
         # One small message each way per APDU: Nagle and delayed ACKs would add ~40 ms to each.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
