@@ -8,13 +8,16 @@ own socket directory (bind-mounted over /run/pcscd in a private mount namespace,
 pcscd 1.9 always serves /run/pcscd/pcscd.comm). Clients in this process reach it through
 `PCSCLITE_CSOCK_NAME`; the vpcd bridge enters the namespace to connect (`vpcd_connection`).
 Two runs on one machine therefore never share a reader slot or a port. Creating namespaces
-needs root (as the set-up and CI run); otherwise `PcscStackUnavailable` says so.
+needs root (as the set-up and CI run); otherwise `PcscStackUnavailable` says so. Where even root
+may not create namespaces (an unprivileged container), the run falls back to a pcscd of its own
+on the standard socket, in the machine's network, with a warning, when no other pcscd runs.
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
+import logging
 import os
 import shutil
 import signal
@@ -39,6 +42,8 @@ DEVICENAME   /dev/null:{VPCD_BASE_PORT}
 LIBPATH      {VPCD_DRIVER}
 CHANNELID    {VPCD_BASE_PORT}
 """
+log = logging.getLogger(__name__)
+_SYSTEM_SOCKET = Path("/run/pcscd/pcscd.comm")
 _CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
 
@@ -51,6 +56,8 @@ class PcscStackUnavailable(RuntimeError):
 class _Sandbox:
     proc: subprocess.Popen[bytes]
     run_dir: Path
+    #: in its own loopback-only network namespace (False: the fallback in the machine's network)
+    isolated: bool = True
 
     @property
     def socket_path(self) -> Path:
@@ -98,7 +105,7 @@ def ensure_pcscd(timeout_s: float = 10.0) -> subprocess.Popen[bytes] | None:
         if _run_dir is None:
             _run_dir = Path(tempfile.mkdtemp(prefix="border-appliance-pcscd-"))
             atexit.register(_cleanup)
-        sandbox = _start(_run_dir)
+        sandbox = _start(_run_dir) if _namespaces_work() else _start_unisolated(_run_dir)
         try:
             _wait_ready(sandbox, timeout_s)
         except PcscStackUnavailable:
@@ -118,15 +125,56 @@ def _start(run_dir: Path) -> _Sandbox:
         "set -e; ip link set lo up; mkdir -p /run/pcscd; "
         f'mount --bind "{sock_dir}" /run/pcscd; exec pcscd --foreground --error -c "{conf_dir}"'
     )
-    with (run_dir / "pcscd.log").open("ab") as log:
+    with (run_dir / "pcscd.log").open("ab") as err:
         proc = subprocess.Popen(
             ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", script],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=log,
+            stderr=err,
             preexec_fn=_die_with_parent,  # only prctl, before exec
         )
     sandbox = _Sandbox(proc, run_dir)
+    os.environ["PCSCLITE_CSOCK_NAME"] = str(sandbox.socket_path)
+    return sandbox
+
+
+def _namespaces_work() -> bool:
+    probe = ["unshare", "--net", "--mount", "true"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+def _start_unisolated(run_dir: Path) -> _Sandbox:
+    """pcscd on the standard socket, in this machine's network: only where no namespace can be
+    made and no other pcscd runs (pcscd 1.9 serves only /run/pcscd/pcscd.comm)."""
+    if _SYSTEM_SOCKET.exists():
+        with socket.socket(socket.AF_UNIX) as probe:
+            if probe.connect_ex(str(_SYSTEM_SOCKET)) == 0:
+                raise PcscStackUnavailable(
+                    "no network namespace can be made here and another pcscd already serves "
+                    f"{_SYSTEM_SOCKET}: stop it, or run where namespaces work (root, not an "
+                    "unprivileged container)"
+                )
+    conf_dir, sock_dir = run_dir / "reader.conf.d", run_dir / "run"
+    for d in (conf_dir, sock_dir):
+        d.mkdir(mode=0o755, exist_ok=True)
+    (conf_dir / "vpcd").write_text(_READER_CONF)
+    (sock_dir / "pcscd.comm").unlink(missing_ok=True)
+    (sock_dir / "pcscd.comm").symlink_to(_SYSTEM_SOCKET)  # keeps this process's socket path
+    log.warning(
+        "no network namespace: vpcd listens on every interface of this machine's network "
+        "(ports %d-%d) while this run lasts",
+        VPCD_BASE_PORT,
+        VPCD_BASE_PORT + VPCD_SLOTS - 1,
+    )
+    with (run_dir / "pcscd.log").open("ab") as err:
+        proc = subprocess.Popen(
+            ["pcscd", "--foreground", "--error", "-c", str(conf_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            preexec_fn=_die_with_parent,  # only prctl, before exec
+        )
+    sandbox = _Sandbox(proc, run_dir, isolated=False)
     os.environ["PCSCLITE_CSOCK_NAME"] = str(sandbox.socket_path)
     return sandbox
 
@@ -143,8 +191,8 @@ def _wait_ready(sandbox: _Sandbox, timeout_s: float) -> None:
         if sandbox.socket_path.exists() and _vpcd_listed():
             return
         if sandbox.proc.poll() is not None:
-            log = sandbox.run_dir / "pcscd.log"
-            last = log.read_text(errors="replace").strip().splitlines()[-1:] or [""]
+            log_file = sandbox.run_dir / "pcscd.log"
+            last = log_file.read_text(errors="replace").strip().splitlines()[-1:] or [""]
             raise PcscStackUnavailable(
                 f"private pcscd exited with code {sandbox.proc.returncode}: {last[0]}"
             )
@@ -190,6 +238,11 @@ def daemon_pid() -> int | None:
     return sandbox.proc.pid if sandbox is not None and sandbox.proc.poll() is None else None
 
 
+def isolated() -> bool:
+    """Whether this process's pcscd runs in its own loopback-only network namespace."""
+    return _current is not None and _current.isolated
+
+
 def vpcd_connection(port: int, timeout_s: float) -> socket.socket:
     """A TCP connection to vpcd's `port` inside the private pcscd's network namespace.
 
@@ -198,7 +251,7 @@ def vpcd_connection(port: int, timeout_s: float) -> socket.socket:
     the connection goes to this host's loopback. Raises OSError as `socket.create_connection`.
     """
     pid = daemon_pid()
-    if pid is None:
+    if pid is None or not isolated():
         return socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
     result: list[socket.socket | BaseException] = []
 
