@@ -9,6 +9,7 @@ SCardGetStatusChange for insert/remove events with timeouts, and the precise err
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from smartcard import scard
@@ -84,9 +85,27 @@ def find_reader(name: str) -> str:
     """
     names = list_readers()
     if name in names:
+        _refuse_system_virtual_reader(name)
         return name
     listed = ", ".join(repr(n) for n in names) or "none (is pcscd running?)"
     raise ReaderNotFound(f"no PC/SC reader named exactly {name!r}; readers: {listed}")
+
+
+#: vsmartcard-vpcd's readers: a simulated set-up's, never a production reader
+_VIRTUAL_READER_PREFIX = "Virtual PCD"
+
+
+def _refuse_system_virtual_reader(name: str) -> None:
+    """A vpcd reader on the system pcscd takes cards from anyone on the network: refuse it.
+
+    The tests and the demo serve vpcd from a pcscd of their own, which they name through
+    PCSCLITE_CSOCK_NAME (`hardware_mocks.pcsc_stack`); a production install has no vpcd at all.
+    """
+    if name.startswith(_VIRTUAL_READER_PREFIX) and not os.environ.get("PCSCLITE_CSOCK_NAME"):
+        raise ReaderNotFound(
+            f"{name!r} is a vsmartcard virtual reader on the system pcscd, which accepts cards "
+            "from the network: refused (a production install must not have vsmartcard-vpcd)"
+        )
 
 
 class PcscTransport:

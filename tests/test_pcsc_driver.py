@@ -70,6 +70,16 @@ def test_a_reader_is_selected_by_its_exact_name_only(pcsc_stack: str) -> None:
             PcscReader(almost)
 
 
+def test_a_virtual_reader_on_the_system_pcscd_is_refused(
+    pcsc_stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as on an appliance where vsmartcard-vpcd was left installed: no private pcscd is named
+    monkeypatch.delenv("PCSCLITE_CSOCK_NAME")
+    with pytest.raises(ReaderNotFound) as info:
+        find_reader(pcsc_stack)
+    assert "production install must not have vsmartcard-vpcd" in str(info.value)
+
+
 def test_virtual_cards_can_reach_vpcd_over_loopback_only(pcsc_stack: str) -> None:
     pid = daemon_pid()
     assert pid is not None
