@@ -134,11 +134,16 @@ class VpcdBridge:
             # pcscd polls each slot about every 0.4 s: a slot that is free asks at once
             sock.settimeout(self.accept_timeout_s)
             first = self._read_message(sock)
-        except (TimeoutError, ConnectionError, OSError) as exc:
+        except TimeoutError as exc:
             sock.close()
             raise ApplianceError(
                 Reason.READER_BUSY,
                 f"{where} is occupied: another card is on it (another run, or a stale one)",
+            ) from exc
+        except OSError as exc:  # ConnectionError included: pcscd went away
+            sock.close()
+            raise ApplianceError(
+                Reason.READER_NOT_FOUND, f"the {where} closed at once: {type(exc).__name__}"
             ) from exc
         sock.settimeout(None)
         self._sock = sock
