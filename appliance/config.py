@@ -37,7 +37,7 @@ class _Section(BaseModel):
 
 
 class ChipConfig(_Section):
-    #: "virtual" (in-process simulated chip) or a PC/SC reader name (substring match)
+    #: "virtual" (in-process simulated chip) or a PC/SC reader name (exact name)
     reader: str = "virtual"
     #: seconds to wait for a card to be presented
     presence_timeout_s: float = 10.0

@@ -25,6 +25,7 @@ class Reason(StrEnum):
     SM_PROTOCOL = "SM_PROTOCOL"
     PACE_FAILED = "PACE_FAILED"
     BAC_FAILED = "BAC_FAILED"
+    READER_BUSY = "READER_BUSY"  # the reader (slot) already holds another card or session
     # Logical data structure
     LDS_MALFORMED = "LDS_MALFORMED"
     LDS_UNSUPPORTED = "LDS_UNSUPPORTED"

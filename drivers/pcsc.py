@@ -9,6 +9,7 @@ SCardGetStatusChange for insert/remove events with timeouts, and the precise err
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from smartcard import scard
@@ -77,14 +78,34 @@ def list_readers() -> list[str]:
 
 
 def find_reader(name: str) -> str:
-    """The full reader name for an exact name, else the first one containing `name`."""
+    """The reader whose name is exactly `name`.
+
+    No prefix or substring match: "Virtual PCD 00 0" must not pick "Virtual PCD 00 01", nor
+    "ACS" whichever reader (perhaps a virtual one) happens to be listed first.
+    """
     names = list_readers()
     if name in names:
+        _refuse_system_virtual_reader(name)
         return name
-    matches = [n for n in names if name.lower() in n.lower()]
-    if not matches:
-        raise ReaderNotFound(f"no PC/SC reader matches {name!r} (readers: {names})")
-    return matches[0]
+    listed = ", ".join(repr(n) for n in names) or "none (is pcscd running?)"
+    raise ReaderNotFound(f"no PC/SC reader named exactly {name!r}; readers: {listed}")
+
+
+#: vsmartcard-vpcd's readers: a simulated set-up's, never a production reader
+_VIRTUAL_READER_PREFIX = "Virtual PCD"
+
+
+def _refuse_system_virtual_reader(name: str) -> None:
+    """A vpcd reader on the system pcscd takes cards from anyone on the network: refuse it.
+
+    The tests and the demo serve vpcd from a pcscd of their own, which they name through
+    PCSCLITE_CSOCK_NAME (`hardware_mocks.pcsc_stack`); a production install has no vpcd at all.
+    """
+    if name.startswith(_VIRTUAL_READER_PREFIX) and not os.environ.get("PCSCLITE_CSOCK_NAME"):
+        raise ReaderNotFound(
+            f"{name!r} is a vsmartcard virtual reader on the system pcscd, which accepts cards "
+            "from the network: refused (a production install must not have vsmartcard-vpcd)"
+        )
 
 
 class PcscTransport:
@@ -204,12 +225,17 @@ class PcscReader:
         ctx = _Context()
         try:
             known_present = bool(self._known & scard.SCARD_STATE_PRESENT)
+            known_count = self._known >> 16
             state = _reader_state(ctx, self.name, self._known, int(timeout_s * 1000))
             if state is None:
                 return None
             self._known = state & ~scard.SCARD_STATE_CHANGED
             present = bool(state & scard.SCARD_STATE_PRESENT)
             if present and not known_present:
+                return CardEvent(CardEventKind.INSERTED, self.name)
+            if present and state >> 16 != known_count:
+                # pcscd counts card events in the upper 16 bits: present before and now, but
+                # counted events in between, is a card swapped between two looks: a new card
                 return CardEvent(CardEventKind.INSERTED, self.name)
             if not present and known_present:
                 return CardEvent(CardEventKind.REMOVED, self.name)
@@ -222,5 +248,5 @@ class PcscReader:
 
 
 def open_reader(name: str) -> PcscTransport:
-    """Factory used by the appliance's wiring: a transport for the reader matching `name`."""
+    """Factory used by the appliance's wiring: a transport for the reader named `name`."""
     return PcscTransport(find_reader(name))

@@ -97,7 +97,8 @@ _KIND_REASON: dict[Kind, Reason] = {
 
 #: seeds of the documents reported lost or stolen (the watchlist's pool)
 STOLEN_POOL = range(7_000_000, 7_000_040)
-#: the reader slot vpcd serves the demo's chips on (port 35963 is "Virtual PCD 00 00")
+#: the reader slot vpcd serves the demo's chips on (port 35963 is "Virtual PCD 00 00"), in the
+#: demo's own pcscd (`hardware_mocks.pcsc_stack`), so two demos on one machine do not collide
 PCSC_READER = "Virtual PCD 00 00"
 PCSC_PORT = 35963
 #: a small portrait keeps DG2, and so each simulated read, at a realistic 12 kB
@@ -156,7 +157,10 @@ class SimulatedTraveller:
 
     @contextmanager
     def on_pcsc_reader(self) -> Iterator[str]:
-        """The chip placed on vpcd's reader behind pcscd; yields the PC/SC reader name."""
+        """The chip placed on vpcd's reader behind pcscd; yields the PC/SC reader name.
+
+        Raises `ApplianceError` READER_BUSY when another card occupies the slot.
+        """
         from hardware_mocks.vpcd import VpcdBridge
 
         with VpcdBridge(self.chip, port=PCSC_PORT):

@@ -15,7 +15,9 @@ shift || true
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc          # interpreter and builds of C extensions
   pcscd libpcsclite-dev swig pcsc-tools         # PC/SC stack; pyscard builds from source
-  vsmartcard-vpcd                               # virtual reader that simulated chips plug into
+  vsmartcard-vpcd                               # virtual reader for simulated chips: development,
+                                                #   tests and demo only, never a production install
+  iproute2                                      # `ip`: the private pcscd's loopback-only namespace
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
 )
 
@@ -28,6 +30,21 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# vsmartcard-vpcd's own reader.conf makes any pcscd on this machine listen for virtual cards on
+# every interface (ports 35963/35964): anyone on the network could present a card. The tests and
+# the demo start a private pcscd whose vpcd is reachable over loopback only
+# (hardware_mocks/pcsc_stack.py), so the system-wide entry goes (dpkg keeps a removed conffile).
+VPCD_SYSTEM_CONF=${VPCD_SYSTEM_CONF:-/etc/reader.conf.d/vpcd}
+if [[ -e "$VPCD_SYSTEM_CONF" ]]; then
+  echo "setup: removing $VPCD_SYSTEM_CONF (vpcd would accept virtual cards from the network)"
+  rm -f "$VPCD_SYSTEM_CONF"
+  if command -v systemctl >/dev/null && systemctl is-active --quiet pcscd 2>/dev/null; then
+    systemctl restart pcscd
+  elif pgrep -x pcscd >/dev/null; then
+    echo "setup: a running pcscd still serves vpcd until it is restarted" >&2
+  fi
 fi
 
 PY=${PYTHON:-python3}

@@ -21,29 +21,22 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def pcsc_stack() -> Iterator[str]:
-    """A running pcscd with vpcd's virtual readers; yields the first virtual reader's name.
+    """This session's own pcscd with vpcd's virtual readers; yields the first reader's name.
 
-    In CI the stack must be there (the set-up installs it), so a missing stack fails there and
-    only skips on a developer machine that has not run the set-up.
+    Each test session starts a private pcscd (its own network namespace, socket and vpcd ports:
+    `hardware_mocks.pcsc_stack`), so sessions on one machine no longer take turns. In CI the
+    stack must be there (the set-up installs it), so a missing stack fails there and only skips
+    on a developer machine that has not run the set-up.
     """
-    import fcntl
+    from hardware_mocks.pcsc_stack import PcscStackUnavailable, ensure_pcscd, reader_name
 
-    from hardware_mocks.pcsc_stack import PcscStackUnavailable, ensure_pcscd
-
-    # vpcd serves one simulated card per reader: test runs on one machine take turns.
-    lock = open("/tmp/border-appliance-vpcd.lock", "w")  # noqa: SIM115 - held for the session
-    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        try:
-            proc = ensure_pcscd()
-        except PcscStackUnavailable as exc:
-            if os.environ.get("CI"):
-                pytest.fail(f"PC/SC stack unavailable in CI: {exc}")
-            pytest.skip(f"PC/SC stack unavailable: {exc}")
-        yield "Virtual PCD 00 00"
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+        proc = ensure_pcscd()
+    except PcscStackUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PC/SC stack unavailable in CI: {exc}")
+        pytest.skip(f"PC/SC stack unavailable: {exc}")
+    yield reader_name(0)
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -157,3 +157,18 @@ def test_tampered_watchlist_refers_everyone(data_dir: Path) -> None:
         decision = passage["decision"]
         assert isinstance(decision, dict) and decision["verdict"] == "REFER"
         assert "WATCHLIST_INVALID" in decision["reasons"]
+
+
+@pytest.mark.pcsc
+def test_a_busy_reader_slot_is_named_not_a_timeout(data_dir: Path, pcsc_stack: str) -> None:
+    from hardware_mocks.traveller_sim import PCSC_PORT
+    from hardware_mocks.vpcd import VpcdBridge
+    from tests.test_pcsc_driver import EchoCard
+
+    # someone else's card sits on the demo's reader slot
+    with VpcdBridge(EchoCard(), port=PCSC_PORT):
+        code, lines, stderr = run("--headless", "--travellers", "2", "--pcsc", "--json")
+    assert code == 2, stderr
+    assert lines[-1]["status"] == "fail" and lines[-1]["reason"] == "READER_BUSY"
+    assert f"port {PCSC_PORT}" in str(lines[-1]["detail"])
+    assert "TimeoutError" not in str(lines) + stderr
