@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey, ReaderOptions
 from hardware_mocks.virtual_chip import make_chip, make_profile
 from hardware_mocks.virtual_chip.transport import VirtualCardTransport
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from appliance.emrtd import bac, crypto, files, tlv
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.protocol import bac, crypto, files, tlv
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, Reason
 from appliance.ports import CardInfo, TransportError
 from tests.icao_vectors import BAC, G1, hexval

@@ -11,9 +11,6 @@ from typing import Any
 import click
 
 from appliance.config import data_dir, load_config
-from appliance.emrtd.auth.deviations import DEFAULT_FILE as DEVIATIONS_FILE
-from appliance.emrtd.auth.deviations import DeviationList
-from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.emrtd.document import (
     ChipDocument,
     document_report,
@@ -23,7 +20,10 @@ from appliance.emrtd.document import (
     save_dump,
     verify_document,
 )
-from appliance.emrtd.reader import AccessKey, CanKey, MrzKey, ReaderOptions
+from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.session import AccessKey, CanKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.ports import CardTransport

@@ -17,25 +17,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.emrtd import files as ef
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
-from appliance.emrtd.auth.completeness import require_complete
-from appliance.emrtd.auth.deviations import DeviationList, apply_deviations
-from appliance.emrtd.auth.genuineness import apply_clone_verdict
-from appliance.emrtd.auth.passive import (
-    PA_CHECKS,
-    TrustAnchors,
-    passive_authentication,
-    verify_security_object,
-)
+from appliance.emrtd.chip.cam import pace_cam_check
+from appliance.emrtd.chip.genuineness import apply_clone_verdict
 from appliance.emrtd.lds import FILE_NAMES
 from appliance.emrtd.lds import com as com_file
 from appliance.emrtd.lds import dg1 as dg1_file
 from appliance.emrtd.lds import dg2 as dg2_file
 from appliance.emrtd.lds.images import decode_image, image_size
 from appliance.emrtd.lds.sod import SECURITY_OBJECT_OID
-from appliance.emrtd.pace_cam import CamEvidence, pace_cam_check
-from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderOptions
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus, overall_status
+from appliance.emrtd.pki.completeness import require_complete
+from appliance.emrtd.pki.deviations import DeviationList, apply_deviations
+from appliance.emrtd.pki.passive import (
+    PA_CHECKS,
+    TrustAnchors,
+    passive_authentication,
+    verify_security_object,
+)
+from appliance.emrtd.protocol import files as ef
+from appliance.emrtd.protocol.pace_cam import CamEvidence
+from appliance.emrtd.session import AccessKey, AccessResult, ChipSession, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.ports import CardTransport
@@ -188,7 +189,7 @@ def verify_document(
 
     The chip-genuineness outcomes (Chip/Active Authentication, PACE-CAM) are those measured
     during the live session and kept on the document; a dump has none. What a genuine document
-    needs and did not show fails (`appliance.emrtd.auth.completeness`): a chip without EF.SOD,
+    needs and did not show fails (`appliance.emrtd.pki.completeness`): a chip without EF.SOD,
     or one that hides DG14/DG15, is never reported as genuine.
     """
     sod = document.files.get(ef.EF_SOD.dump_name)

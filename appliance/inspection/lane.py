@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import cast
 
 from appliance.config import Config
-from appliance.emrtd.auth.deviations import DEFAULT_FILE as DEVIATIONS_FILE
-from appliance.emrtd.auth.deviations import DeviationList
-from appliance.emrtd.auth.trust_store import DEFAULT_FILE as TRUST_FILE
-from appliance.emrtd.auth.trust_store import TrustStore
-from appliance.emrtd.reader import ReaderOptions
+from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.session import ReaderOptions
 from appliance.errors import ApplianceError
 from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource

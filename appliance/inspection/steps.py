@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from appliance.emrtd.auth.checks import (
+from appliance.emrtd.document import ChipDocument, read_chip, verify_document
+from appliance.emrtd.lds import dg1 as dg1_file
+from appliance.emrtd.lds import dg2 as dg2_file
+from appliance.emrtd.pki.checks import (
     GATE_MANDATORY_CHECKS,
     Check,
     CheckStatus,
     overall_status,
 )
-from appliance.emrtd.auth.deviations import DeviationList
-from appliance.emrtd.auth.passive import TrustAnchors
-from appliance.emrtd.document import ChipDocument, read_chip, verify_document
-from appliance.emrtd.lds import dg1 as dg1_file
-from appliance.emrtd.lds import dg2 as dg2_file
-from appliance.emrtd.reader import MrzKey, ReaderOptions
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.pki.passive import TrustAnchors
+from appliance.emrtd.session import MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, Ledger
 from appliance.inspection.gate_events import GateEventSource, parse_events

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from appliance.emrtd import tlv
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 if TYPE_CHECKING:

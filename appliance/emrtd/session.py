@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from appliance.config import ChipConfig
-from appliance.emrtd import files, tlv
-from appliance.emrtd.apdu import (
+from appliance.emrtd.chip.genuineness import authenticate_chip
+from appliance.emrtd.lds import card_access as card_access_file
+from appliance.emrtd.pki.checks import Check, CheckName
+from appliance.emrtd.protocol import files, tlv
+from appliance.emrtd.protocol.apdu import (
     SW_END_OF_FILE,
     SW_OK,
     SW_WRONG_LENGTH,
@@ -32,17 +35,13 @@ from appliance.emrtd.apdu import (
     CommandApdu,
     ResponseApdu,
 )
-from appliance.emrtd.auth.checks import Check, CheckName
-from appliance.emrtd.auth.genuineness import authenticate_chip
-from appliance.emrtd.bac import GET_CHALLENGE, BacTerminal, Random
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import is_standard, standard_group
-from appliance.emrtd.files import ElementaryFile
-from appliance.emrtd.lds import card_access as card_access_file
-from appliance.emrtd.pace import PacePassword, PaceProtocol, PaceTerminal, supported
-from appliance.emrtd.pace_cam import CamEvidence, cam_evidence
-from appliance.emrtd.pace_im import IntegratedMapping
-from appliance.emrtd.sm import SecureMessaging, SessionKeys
+from appliance.emrtd.protocol.bac import GET_CHALLENGE, BacTerminal, Random
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import is_standard, standard_group
+from appliance.emrtd.protocol.files import ElementaryFile
+from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol, PaceTerminal, supported
+from appliance.emrtd.protocol.pace_cam import CamEvidence, cam_evidence
+from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz.check_digits import mrz_information
 from appliance.ports import CardInfo, CardTransport, TransportError
@@ -685,8 +684,6 @@ def _com_data_groups(com: bytes) -> list[ElementaryFile] | None:
     listed = {files.data_group_for_tag(t) for t in tags.value}
     return [ef for ef in files.DATA_GROUPS if ef in listed]
 
-
-_ = IntegratedMapping  # imported for its side effect: PACE-IM joins the supported mappings
 
 __all__ = [
     "AccessKey",

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import TracebackType
 
 from appliance.config import Config, data_dir
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.crl import Crl
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.crl import Crl
 from appliance.errors import LdsError
 
 _SCHEMA_VERSION = 1

@@ -2,9 +2,9 @@
 
 Sans-I/O: `PaceTerminal` produces each command APDU from the chip's previous answer
 (MSE:Set AT, then the four chained GENERAL AUTHENTICATE steps with dynamic authentication data
-7C) and ends with the SM session keys. The mapping is pluggable (`Mapping`): generic mapping is
-here; integrated mapping and PACE-CAM plug in later. Randomness is injected so the worked
-examples replay exactly.
+7C) and ends with the SM session keys. The mapping (`pace_gm.Mapping`) is chosen from the explicit
+`MAPPINGS` table: generic (`pace_gm`), integrated (`pace_im`) and chip authentication mapping
+(`pace_cam`). Randomness is injected so the worked examples replay exactly.
 """
 
 from __future__ import annotations
@@ -12,18 +12,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal
 
 from asn1crypto.core import ObjectIdentifier
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.crypto import KDF_ENC, KDF_MAC, KDF_PACE_PASSWORD, CipherKind
-from appliance.emrtd.domain_parameters import Group, Random, standard_group
-from appliance.emrtd.sm import SessionKeys
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, KDF_PACE_PASSWORD, CipherKind
+from appliance.emrtd.protocol.domain_parameters import Group, Random, standard_group
+from appliance.emrtd.protocol.pace_cam import ChipAuthenticationMapping
+from appliance.emrtd.protocol.pace_gm import GenericMapping
+from appliance.emrtd.protocol.pace_gm import Mapping as PaceMapping
+from appliance.emrtd.protocol.pace_im import IntegratedMapping
+from appliance.emrtd.protocol.sm import SessionKeys
 from appliance.errors import ApplianceError, LdsError, Reason
 
 #: id-PACE (BSI TR-03110-3, ICAO 9303-11 §9.2.1): 0.4.0.127.0.7.2.2.4
@@ -123,54 +127,21 @@ class PacePassword:
         return crypto.kdf(self.material, KDF_PACE_PASSWORD, cipher)
 
 
-class Mapping(Protocol):
-    """How the nonce becomes an ephemeral generator (ICAO 9303-11 §4.4.3.3)."""
-
-    def terminal_data(self) -> bytes:
-        """Value of DO'81 in GENERAL AUTHENTICATE step 2."""
-        ...
-
-    def generator(self, chip_data: bytes) -> Any:
-        """The mapped generator, from the value of the chip's DO'82."""
-        ...
-
-
-class GenericMapping:
-    """Generic mapping: G~ = s*G + H, with H from an anonymous Diffie-Hellman on the static G."""
-
-    def __init__(
-        self, group: Group[Any], nonce: bytes, rng: Random, protocol: PaceProtocol | None = None
-    ) -> None:
-        self.group = group
-        self._s = int.from_bytes(nonce, "big")
-        self._private = group.random_private(rng)
-        self.public = group.multiply(self._private, group.generator)
-
-    def terminal_data(self) -> bytes:
-        return self.group.encode(self.public)
-
-    def generator(self, chip_data: bytes) -> Any:
-        chip_public = self.group.decode(chip_data)
-        if self.group.encode(chip_public) == self.terminal_data():
-            raise ApplianceError(Reason.PACE_FAILED, "chip echoed the terminal's mapping key")
-        shared = self.group.multiply(self._private, chip_public)
-        return self.group.combine(self.group.multiply(self._s, self.group.generator), shared)
-
-
 #: (group, decrypted nonce s, random source, protocol) -> mapping; integrated mapping needs the
 #: protocol's cipher for its pseudo-random function
-MappingFactory = Callable[[Group[Any], bytes, Random, PaceProtocol], Mapping]
+MappingFactory = Callable[[Group[Any], bytes, Random, PaceProtocol], PaceMapping]
 
-_MAPPINGS: dict[str, MappingFactory] = {"GM": GenericMapping}
-
-
-def register_mapping(name: str, factory: MappingFactory) -> None:
-    """Plug in another mapping ('IM', 'CAM') without touching the protocol steps."""
-    _MAPPINGS[name] = factory
+#: every PACE mapping this terminal runs, by the name in the PACE OID; a mapping missing here
+#: makes `supported` false, so EF.CardAccess options with it are skipped
+MAPPINGS: Final[Mapping[str, MappingFactory]] = {
+    "GM": GenericMapping,
+    "IM": IntegratedMapping,
+    "CAM": ChipAuthenticationMapping,
+}
 
 
 def supported(protocol: PaceProtocol) -> bool:
-    return protocol.mapping in _MAPPINGS
+    return protocol.mapping in MAPPINGS
 
 
 def public_key_data_object(protocol: PaceProtocol, group: Group[Any], element: Any) -> bytes:
@@ -241,7 +212,7 @@ class PaceTerminal:
         self.password = password
         self._rng = rng
         self._k_pi = password.key(protocol.cipher)
-        self._mapping: Mapping | None = None
+        self._mapping: PaceMapping | None = None
         self._generator: Any = None
         self._private = 0
         self._public: Any = None
@@ -251,7 +222,7 @@ class PaceTerminal:
         self._le = 65536 if self.group.element_size > 200 else 256
 
     @property
-    def mapping(self) -> Mapping | None:
+    def mapping(self) -> PaceMapping | None:
         """The mapping of this run, once step 2 created it (PACE-CAM reads the chip's key)."""
         return self._mapping
 
@@ -278,9 +249,7 @@ class PaceTerminal:
         if not z or len(z) % self.protocol.cipher.block_size:
             raise _fail("encrypted nonce is not whole cipher blocks")
         nonce = crypto.decrypt(self.protocol.cipher, self._k_pi, z)
-        self._mapping = _MAPPINGS[self.protocol.mapping](
-            self.group, nonce, self._rng, self.protocol
-        )
+        self._mapping = MAPPINGS[self.protocol.mapping](self.group, nonce, self._rng, self.protocol)
         return self._general_authenticate(tlv.encode(0x81, self._mapping.terminal_data()))
 
     def step3(self, response: bytes) -> CommandApdu:

@@ -14,9 +14,9 @@ from typing import NoReturn
 import click
 
 from appliance.config import load_config
-from appliance.emrtd.auth.importer import import_file, normalise_fingerprint
-from appliance.emrtd.auth.masterlist import TRUSTED_BY
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.importer import import_file, normalise_fingerprint
+from appliance.emrtd.pki.masterlist import TRUSTED_BY
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import LdsError, Reason
 
 
