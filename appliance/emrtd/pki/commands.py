@@ -18,11 +18,12 @@ from appliance.emrtd.pki.importer import import_file, normalise_fingerprint
 from appliance.emrtd.pki.masterlist import TRUSTED_BY
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import LdsError, Reason
+from appliance.wiring import open_trust_store
 
 
 def _store() -> TrustStore:
     try:
-        return TrustStore.open_default(load_config())
+        return open_trust_store(load_config())
     except (OSError, ValueError) as exc:
         click.echo(f"{Reason.FILE_UNREADABLE.value}: cannot open the trust store ({exc})", err=True)
         sys.exit(2)
