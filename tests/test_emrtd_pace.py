@@ -16,9 +16,9 @@ from appliance.emrtd.protocol.pace import (
     ID_PACE,
     PacePassword,
     PaceProtocol,
-    PaceTerminal,
     public_key_data_object,
 )
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal
 from appliance.emrtd.session import parse_pace_options
 from appliance.errors import ApplianceError, Reason
 from tests.icao_vectors import G1, G2, hexval, text

@@ -21,7 +21,7 @@ from appliance.emrtd.pki.importer import import_file
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.emrtd.protocol import tlv
 from appliance.emrtd.protocol.crypto import CipherKind
-from appliance.emrtd.protocol.pace import ID_PACE, PacePassword, PaceProtocol, PaceTerminal
+from appliance.emrtd.protocol.pace import ID_PACE, PacePassword, PaceProtocol
 from appliance.emrtd.protocol.pace_cam import (
     CamEvidence,
     ChipAuthenticationMapping,
@@ -29,6 +29,7 @@ from appliance.emrtd.protocol.pace_cam import (
     decrypt_chip_authentication_data,
     encrypt_chip_authentication_data,
 )
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal
 from appliance.errors import ApplianceError, Reason
 from hardware_mocks.pki import PkiAlgorithm, load_or_create_pki, sign_card_security
 from tests import pa_pki

@@ -20,7 +20,6 @@ from appliance.emrtd.protocol.pace import (
     ID_PACE,
     PacePassword,
     PaceProtocol,
-    PaceTerminal,
     public_key_data_object,
 )
 from appliance.emrtd.protocol.pace_im import (
@@ -32,6 +31,7 @@ from appliance.emrtd.protocol.pace_im import (
     pseudo_random,
     pseudo_random_element,
 )
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal
 from appliance.emrtd.session import parse_pace_options
 from appliance.errors import ApplianceError, Reason
 from tests.icao_vectors import hexval

@@ -246,7 +246,8 @@ def test_external_authenticate_without_challenge_is_refused() -> None:
 
 
 def test_wrong_pace_password_gives_6300() -> None:
-    from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol, PaceTerminal
+    from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol
+    from appliance.emrtd.protocol.pace_terminal import PaceTerminal
 
     chip = make(can="123456")
     terminal = PaceTerminal(

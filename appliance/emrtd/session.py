@@ -33,8 +33,9 @@ from appliance.emrtd.protocol.bac import GET_CHALLENGE, BacTerminal, Random
 from appliance.emrtd.protocol.crypto import CipherKind
 from appliance.emrtd.protocol.domain_parameters import is_standard, standard_group
 from appliance.emrtd.protocol.files import ElementaryFile
-from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol, PaceTerminal, supported
+from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol
 from appliance.emrtd.protocol.pace_cam import CamEvidence, cam_evidence
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal, supported
 from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz.check_digits import mrz_information

@@ -15,16 +15,13 @@ for a report).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from appliance.emrtd.protocol import crypto
 from appliance.emrtd.protocol.crypto import CipherKind
 from appliance.emrtd.protocol.domain_parameters import Group, Random
-from appliance.emrtd.protocol.pace_gm import GenericMapping
+from appliance.emrtd.protocol.pace import GenericMapping, PaceProtocol, PaceResult
 from appliance.errors import ApplianceError, Reason
-
-if TYPE_CHECKING:
-    from appliance.emrtd.protocol.pace import PaceProtocol, PaceResult
 
 #: DO of the last GENERAL AUTHENTICATE answer that carries A_IC
 TAG_ENCRYPTED_CHIP_AUTHENTICATION_DATA = 0x8A

@@ -14,17 +14,15 @@ the independent check.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ecdsa.ellipticcurve import PointJacobi
 
 from appliance.emrtd.protocol import crypto
 from appliance.emrtd.protocol.crypto import CipherKind
 from appliance.emrtd.protocol.domain_parameters import DhGroup, EcGroup, Group, Random
+from appliance.emrtd.protocol.pace import PaceProtocol
 from appliance.errors import ApplianceError, Reason
-
-if TYPE_CHECKING:
-    from appliance.emrtd.protocol.pace import PaceProtocol
 
 #: the constants c0, c1 of the pseudo-random function, by l (128: 3DES and AES-128, 256: AES-192
 #: and AES-256)
