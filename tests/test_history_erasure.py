@@ -44,7 +44,7 @@ def test_erasing_one_document_keeps_the_others_and_the_chain(tmp_path: Path) -> 
         assert verify(ledger).ok
         audit = ledger.recent(1)[0].leaf
         assert audit.type == "officer_action" and audit.document is None
-        assert audit.public == {"action": "erasure_on_request", "records": 2}
+        assert audit.public == {"action": "erasure_on_request", "records": 2, "indices": [0, 2]}
     # The erased wrapped keys are gone from the database and its WAL (secure_delete + truncate).
     on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("ledger.sqlite*"))
     assert wrapped[0] not in on_disk and wrapped[2] not in on_disk
@@ -76,7 +76,15 @@ def test_retention_destroys_expired_periods_only(tmp_path: Path) -> None:
         # The expired record can no longer be linked to the document, nor decrypted...
         assert [v.index for v in ledger.checks_of(ANNA)] == [1]
         statuses = {v.index: v.personal_status for v in ledger.recent(5)}
-        assert statuses == {0: "expired", 1: "available"}
+        assert statuses == {0: "expired", 1: "available", 2: "none"}
+        # the retention event names the destroyed period, so verify can tell it from a deletion
+        event = ledger.recent(1)[0].leaf
+        assert (event.type, event.outcome) == ("maintenance", "EXPIRED")
+        assert event.public == {
+            "action": "retention",
+            "periods": ["20260301-20260302"],
+            "records": 1,
+        }
         # ...and the log still verifies, old checkpoints included.
         assert verify(ledger).ok
         # Nothing more to do on a second run.

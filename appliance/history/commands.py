@@ -1,4 +1,5 @@
-"""`appliance history`: where and how often a document was checked; verify; erase; retention.
+"""`appliance history`: where and how often a document was checked; verify; erase; retention;
+recover (after damage, keep what verifies and resume).
 
 Every subcommand takes `--json` (one object on stdout with `status`, `reason`, `timings_ms`).
 Exit codes: 0 passed, 1 the history failed verification (or a shown record could not be proven
@@ -21,9 +22,11 @@ from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.history.events import DocumentRef
 from appliance.history.ledger import Ledger, RecordView
+from appliance.history.recover import recover as recover_history
 from appliance.history.retention import run_retention
 from appliance.history.verify import verify as verify_history
 
+MAX_RECENT = 100_000
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
@@ -120,11 +123,11 @@ def _record_line(view: RecordView) -> str:
 @click.option("--type", "doc_type", default="P", show_default=True, help="Document type.")
 @click.option(
     "--recent",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_RECENT),
     is_flag=False,
     flag_value=20,
     default=None,
-    help="Show the newest N records (default 20).",
+    help=f"Show the newest N records (default 20, at most {MAX_RECENT}).",
 )
 @click.option("--personal", is_flag=True, help="Also decrypt names and dates of birth.")
 @_json_option
@@ -231,3 +234,34 @@ def retention(as_json: bool) -> None:
         f"({report.records} record key(s)); {report.kept_periods} period(s) kept"
     )
     _emit(as_json, payload, text)
+
+
+@history.command()
+@_json_option
+def recover(as_json: bool) -> None:
+    """After damage (a cut WAL, a lost tail): keep what verifies, log an incident, resume.
+
+    Stop the lane first. The damaged database is kept in history/damaged/ (without record keys).
+    """
+    started = time.perf_counter()
+    with _opened(as_json) as ledger:
+        report = recover_history(ledger)
+    ok = report.after.ok
+    payload = {
+        "status": "pass" if ok else "fail",
+        "reason": Reason.OK.value if ok else Reason.HISTORY_TAMPERED.value,
+        **report.to_json(),
+        "timings_ms": {"recover": _ms(started)},
+    }
+    if not report.recovered:
+        text = "history verified: nothing to recover"
+    else:
+        text = (
+            f"history recovered: kept {report.kept} record(s), dropped {report.dropped}, "
+            f"incident recorded as record {report.to_json()['incident_index']}"
+        )
+    if not ok:
+        kinds = ", ".join(sorted({p.kind for p in report.after.problems}))
+        text += f"\nHISTORY_TAMPERED: still fails verification ({kinds})"
+    _emit(as_json, payload, text)
+    sys.exit(0 if ok else 1)

@@ -121,3 +121,14 @@ def unseal(
         return PersonalData.from_bytes(plain)
     except (InvalidUnwrap, InvalidTag, ValueError, KeyError, TypeError) as exc:
         raise ApplianceError(Reason.HISTORY_TAMPERED, "personal payload does not decrypt") from exc
+
+
+def opens(sealed: SealedPersonal, wrapped_key: bytes, keys: PeriodKeys, event_id: str) -> bool:
+    """Whether a wrapped record key unwraps and opens its record (what `verify` checks for
+    every record key: a zeroed, garbled or swapped key would hide the data as if erased)."""
+    try:
+        record_key = aes_key_unwrap(keys.wrap_key, wrapped_key)
+        AESGCM(record_key).decrypt(sealed.nonce, sealed.ciphertext, _aad(event_id, sealed.period))
+    except (InvalidUnwrap, InvalidTag, ValueError, TypeError):
+        return False
+    return True

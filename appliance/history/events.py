@@ -9,7 +9,8 @@ into a *leaf*, the exact bytes the Merkle tree hashes:
       "v": 1,                              envelope version
       "index": <int>,                      position in the log (so a reordering names itself)
       "event_id": "<uuid4>",
-      "type": "check" | "officer_action" | "override" | "gate_event",
+      "type": "check" | "officer_action" | "override" | "gate_event" | "gate_action"
+              | "maintenance" | "incident",
       "time": "YYYY-MM-DDTHH:MM:SS.ffffffZ",   UTC, microseconds
       "device_id": "...", "location": "...",
       "document": "<64 hex: HMAC-SHA256 pseudonym>" | null,
@@ -50,6 +51,12 @@ class EventType(StrEnum):
     OFFICER_ACTION = "officer_action"
     OVERRIDE = "override"
     GATE_EVENT = "gate_event"
+    #: what the exit door did after a check's decision (opened, failed to open...)
+    GATE_ACTION = "gate_action"
+    #: the history's own housekeeping (the retention job)
+    MAINTENANCE = "maintenance"
+    #: damage found and repaired (`appliance history recover`)
+    INCIDENT = "incident"
 
 
 _ISSUER = re.compile(r"[A-Z]{1,3}")
@@ -271,18 +278,57 @@ def decode_leaf(data: bytes) -> Leaf:
 def leaf_position(data: bytes) -> tuple[int, str | None, str | None]:
     """(index, document pseudonym, personal period) of a leaf: what `verify` compares with the
     row, without the cost of a full decode. Raises ValueError when they are malformed."""
+    return _position(json.loads(data))
+
+
+def _position(body: Any) -> tuple[int, str | None, str | None]:
     try:
-        body = json.loads(data)
         index, document, sealed = body["index"], body["document"], body["personal"]
         period = None if sealed is None else sealed["period"]
-    except ValueError:
-        raise
+        version = body["v"]
     except (KeyError, TypeError) as exc:
         raise ValueError("malformed leaf") from exc
-    if body["v"] != ENVELOPE_VERSION or not isinstance(index, int) or isinstance(index, bool):
+    if version != ENVELOPE_VERSION or not isinstance(index, int) or isinstance(index, bool):
         raise ValueError("malformed leaf")
     if not (document is None or isinstance(document, str)):
         raise ValueError("malformed leaf")
     if not (period is None or isinstance(period, str)):
         raise ValueError("malformed leaf")
     return index, document, period
+
+
+@dataclass(frozen=True)
+class LeafFacts:
+    """What `verify` compares with a row and its key, from one JSON parse: the base64 of the
+    sealed payload is decoded only when a record key is checked (`sealed_personal`)."""
+
+    index: int
+    event_id: str
+    type: str
+    time: str
+    document: str | None
+    period: str | None
+    public: Mapping[str, Any]
+    sealed: Mapping[str, Any] | None
+
+    def sealed_personal(self) -> SealedPersonal:
+        if self.sealed is None or self.period is None:
+            raise ValueError("no personal payload")
+        try:
+            return SealedPersonal(self.period, b64d(self.sealed["nonce"]), b64d(self.sealed["ct"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError("malformed personal payload") from exc
+
+
+def leaf_facts(data: bytes) -> LeafFacts:
+    """The `LeafFacts` of leaf bytes; raises ValueError when they are malformed."""
+    body = json.loads(data)
+    index, document, period = _position(body)
+    fields = (body.get("event_id"), body.get("type"), body.get("time"))
+    public, sealed = body.get("public"), body.get("personal")
+    if not all(isinstance(f, str) for f in fields) or not isinstance(public, dict):
+        raise ValueError("malformed leaf")
+    if not (sealed is None or isinstance(sealed, dict)):
+        raise ValueError("malformed leaf")
+    event_id, kind, time = (str(f) for f in fields)
+    return LeafFacts(index, event_id, kind, time, document, period, public, sealed)

@@ -18,6 +18,7 @@ Several processes may use one history at once: each append runs under `BEGIN IMM
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -54,7 +55,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
+_SQLITE_MAX_INT = 2**63 - 1
 PersonalStatus = Literal["none", "available", "erased", "expired"]
+#: `public.action` of the events that destroy record keys (see `verify`)
+ERASURE_ACTION = "erasure_on_request"
+RETENTION_ACTION = "retention"
 
 
 def utc_now() -> datetime:
@@ -143,11 +148,15 @@ class Ledger:
             self.directory / "device-ed25519.key", create=not db_path.exists()
         )
         self.public_key = self._signing_key.public_key()
+        self.db_path = db_path
+        self._connect()
+
+    def _connect(self) -> None:
         try:
-            if not db_path.exists():
-                os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600))
+            if not self.db_path.exists():
+                os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT, 0o600))
             conn = sqlite3.connect(
-                db_path, isolation_level=None, check_same_thread=False, timeout=30.0
+                self.db_path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
             self.db = sqlite_utils.Database(conn)
             self.db.enable_wal()
@@ -156,6 +165,18 @@ class Ledger:
             self.origin = self._initialise()
         except sqlite3.Error as exc:
             raise ApplianceError(Reason.HISTORY_STORAGE, "cannot open the history") from exc
+
+    def replace_database(self, fresh: Path) -> None:
+        """Put a rebuilt database file in place of this one and reopen it (`recover` only: the
+        lane must be stopped, no other process may hold the history open)."""
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            os.replace(fresh, self.db_path)
+            for stale in ("-wal", "-shm"):  # the old WAL must never be applied to the new file
+                Path(f"{self.db_path}{stale}").unlink(missing_ok=True)
+            files.fsync_dir(self.directory)
+            self._connect()
 
     @classmethod
     def open_default(cls, data_dir: Path, config: Any) -> Ledger:
@@ -363,6 +384,14 @@ class Ledger:
         self, prepared: Sequence[_Prepared], now: datetime
     ) -> tuple[list[Receipt], str]:
         builder = self._tree_for_append()
+        return self._grow(builder, prepared, now)
+
+    def _grow(
+        self, builder: merkle.TreeBuilder, prepared: Sequence[_Prepared], now: datetime
+    ) -> tuple[list[Receipt], str]:
+        """Add the records to a tree whose right edge `builder` holds, under one checkpoint
+        chained to the one before it (whose size is the tree's size on entry)."""
+        previous = builder.size
         records: list[tuple[int, bytes, bytes, str | None, str | None, str]] = []
         wrapped_keys: list[tuple[int, bytes]] = []
         nodes: list[tuple[int, int, bytes]] = []
@@ -390,7 +419,9 @@ class Ledger:
             period = sealed.period if sealed is not None else None
             records.append((index, leaf, leaf_hash, document, period, item.time))
             pending.append((index, event_id, leaf_hash))
-        checkpoint = cp.Checkpoint(self.origin, builder.size, builder.root(), format_time(now))
+        checkpoint = cp.Checkpoint(
+            self.origin, builder.size, builder.root(), format_time(now), previous
+        )
         note = cp.sign(checkpoint, self._signing_key)
         self.conn.executemany(
             "INSERT INTO records (idx, leaf, leaf_hash, document, period, time) "
@@ -457,7 +488,8 @@ class Ledger:
         """The newest `count` records, newest first."""
         with self.snapshot():
             rows = self.conn.execute(
-                "SELECT idx FROM records ORDER BY idx DESC LIMIT ?", (max(count, 0),)
+                "SELECT idx FROM records ORDER BY idx DESC LIMIT ?",
+                (min(max(count, 0), _SQLITE_MAX_INT),),
             ).fetchall()
             return self._views([int(r[0]) for r in rows], reveal)
 
@@ -554,18 +586,29 @@ class Ledger:
         now = self.clock()
         try:
             with self._transaction():
-                erased = 0
+                indices: list[int] = []
                 if pseudonyms:
                     marks = ",".join("?" * len(pseudonyms))
-                    erased = self.conn.execute(
-                        f"DELETE FROM record_keys WHERE idx IN "
-                        f"(SELECT idx FROM records WHERE document IN ({marks}))",
-                        pseudonyms,
-                    ).rowcount
+                    indices = [
+                        int(row[0])
+                        for row in self.conn.execute(
+                            f"DELETE FROM record_keys WHERE idx IN "
+                            f"(SELECT idx FROM records WHERE document IN ({marks})) "
+                            f"RETURNING idx",
+                            pseudonyms,
+                        ).fetchall()
+                    ]
+                erased = len(indices)
                 audit = Event(
                     type=EventType.OFFICER_ACTION,
                     outcome="ERASED",
-                    public={"action": "erasure_on_request", "records": erased},
+                    # which records lost their key (so verify can tell an erasure from a
+                    # deleted key), never the document or its pseudonym
+                    public={
+                        "action": ERASURE_ACTION,
+                        "records": erased,
+                        "indices": sorted(indices),
+                    },
                 )
                 receipts, note = self._append_locked(
                     [_Prepared(audit, format_time(now), None)], now
@@ -578,16 +621,40 @@ class Ledger:
         return ErasureResult(erased, receipts[0])
 
     def forget_period_keys(self, period: Period) -> int:
-        """Delete the wrapped keys of a period's records (retention); returns how many."""
+        """Delete the wrapped keys of a period's records (retention); returns how many.
+
+        Kept for callers of the old API; `forget_periods` also records the retention event
+        that `verify` needs to tell expired keys from deleted ones.
+        """
+        return self.forget_periods([period])[0]
+
+    def forget_periods(self, periods: Sequence[Period]) -> tuple[int, Receipt | None]:
+        """Delete the wrapped keys of the periods' records and log a retention event naming the
+        periods, in one transaction (before their key files are destroyed)."""
+        if not periods:
+            return 0, None
+        now = self.clock()
+        ids = sorted(p.id for p in periods)
         try:
             with self._transaction():
-                return self.conn.execute(
-                    "DELETE FROM record_keys WHERE idx IN "
-                    "(SELECT idx FROM records WHERE period = ?)",
-                    (period.id,),
+                marks = ",".join("?" * len(ids))
+                records = self.conn.execute(
+                    f"DELETE FROM record_keys WHERE idx IN "
+                    f"(SELECT idx FROM records WHERE period IN ({marks}))",
+                    ids,
                 ).rowcount
+                event = Event(
+                    type=EventType.MAINTENANCE,
+                    outcome="EXPIRED",
+                    public={"action": RETENTION_ACTION, "periods": ids, "records": records},
+                )
+                receipts, note = self._append_locked(
+                    [_Prepared(event, format_time(now), None)], now
+                )
         except sqlite3.Error as exc:
             raise ApplianceError(Reason.HISTORY_STORAGE, "cannot delete record keys") from exc
+        self._publish(note, receipts[0].checkpoint.size)
+        return records, receipts[0]
 
     def purge_wal(self) -> None:
         """Move the WAL into the (secure_delete) database and truncate it, so deleted keys do

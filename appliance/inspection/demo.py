@@ -442,6 +442,8 @@ def _one(
         result = session.run(Transaction(transport, traveller.scanner()))
         state = act_on(result, gate)
         transaction_ms = (time.perf_counter() - start) * 1000
+        # what the door did, linked to the check (a decision to open is not a passage)
+        session.record_gate_action(result, state)
     if pcsc:
         _wait_removed(transport)
         transport.disconnect()

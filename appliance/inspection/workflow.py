@@ -2,12 +2,15 @@
 
     session = CheckSession(lane, device)
     result = session.run(Transaction(transport, scanner))   # report + decision + receipt
-    act_on(result, gate)                                     # opens only a durable OPEN
+    session.act_on(result, gate)                             # opens only a durable OPEN
 
 Order matters for a border authority: the decision is appended to the tamper-evident history
 and `act_on` opens the gate only when that append returned its receipt (committed, fsynced,
 under a signed checkpoint). If the history cannot take the event the traveller is referred
-(`HISTORY_STORAGE`) and the gate stays shut.
+(`HISTORY_STORAGE`) and the gate stays shut. Once the gate command has completed (or timed
+out), a `gate_action` event linked to the check says what the door did: `OPENED`, or
+`FAILED_TO_OPEN` with `GATE_FAULT` (a decision to open is not a passage), `KEPT_CLOSED` or
+`FAILED_TO_CLOSE`.
 
 Each step runs in a worker thread and is abandoned when it overruns the policy's limit for it
 (`STEP_TIMEOUT`); the steps after it are not run, and the report says so. An abandoned thread
@@ -16,15 +19,18 @@ cannot be killed, so steps keep to bounded device calls (reads with their own ti
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 from appliance.emrtd.lds import dg2 as dg2_file
 from appliance.errors import ApplianceError, LdsError, Reason
-from appliance.history import Event, EventType, PersonalData, Receipt
+from appliance.history import Event, EventType, Ledger, PersonalData, Receipt
+from appliance.history.events import JsonValue
 from appliance.inspection.gate_events import GateEvent
 from appliance.inspection.policy import Decision, Verdict, decide, guidance
 from appliance.inspection.report import (
@@ -150,6 +156,14 @@ class CheckSession:
             return CheckResult(report, _unrecorded(decision), None)
         return CheckResult(report, decision, receipt)
 
+    def act_on(self, result: CheckResult, gate: GateController | None) -> GateState:
+        """Drive the exit door (see `act_on`) and record what it did, linked to the check."""
+        return act_on(result, gate, self.lane.history)
+
+    def record_gate_action(self, result: CheckResult, state: GateState) -> Receipt | None:
+        """Record what the door did after `act_on` (for callers that time the command first)."""
+        return record_gate_action(self.lane.history, result, state)
+
     def record_gate_events(self, events: list[GateEvent]) -> list[Receipt]:
         """Append gate-controller events (alarms outside a check included) to the history."""
         if not events:
@@ -212,12 +226,69 @@ def _face_bytes(tx: Transaction) -> bytes | None:
         return None
 
 
-def act_on(result: CheckResult, gate: GateController | None) -> GateState:
-    """Drive the exit door: open only for a durable OPEN; anything else keeps it closed."""
+class GateAction(StrEnum):
+    """What the exit door did after a check (the outcome of a `gate_action` event)."""
+
+    OPENED = "OPENED"
+    FAILED_TO_OPEN = "FAILED_TO_OPEN"
+    KEPT_CLOSED = "KEPT_CLOSED"
+    FAILED_TO_CLOSE = "FAILED_TO_CLOSE"
+
+
+def _opens(result: CheckResult) -> bool:
+    return result.decision.verdict is Verdict.OPEN and result.receipt is not None
+
+
+def act_on(
+    result: CheckResult, gate: GateController | None, history: Ledger | None = None
+) -> GateState:
+    """Drive the exit door: open only for a durable OPEN; anything else keeps it closed.
+
+    With `history`, a `gate_action` event then records what the door did (see the module
+    docstring). A controller that raises is a fault: the door is told to close again.
+    """
     if gate is None:
         return GateState.UNKNOWN
-    if result.decision.verdict is Verdict.OPEN and result.receipt is not None:
-        gate.open()
+    try:
+        if _opens(result):
+            gate.open()
+        else:
+            gate.close()
+        state = gate.state()
+    except Exception as exc:  # a driver fault must not crash the lane, nor count as open
+        log.warning("gate: command failed (%s); closing", type(exc).__name__)
+        with contextlib.suppress(Exception):
+            gate.close()
+        state = GateState.FAULT
+    if history is not None:
+        record_gate_action(history, result, state)
+    return state
+
+
+def gate_action_event(result: CheckResult, state: GateState) -> Event:
+    """The `gate_action` event: what the door did, linked to the check's history record."""
+    opening = _opens(result)
+    if opening:
+        action = GateAction.OPENED if state is GateState.OPEN else GateAction.FAILED_TO_OPEN
     else:
-        gate.close()
-    return gate.state()
+        action = GateAction.KEPT_CLOSED if state is GateState.CLOSED else GateAction.FAILED_TO_CLOSE
+    failed = action in (GateAction.FAILED_TO_OPEN, GateAction.FAILED_TO_CLOSE)
+    receipt = result.receipt
+    check: JsonValue = (
+        None if receipt is None else {"index": receipt.index, "event_id": receipt.event_id}
+    )
+    return Event(
+        EventType.GATE_ACTION,
+        action.value,
+        reasons=[Reason.GATE_FAULT.value if failed else Reason.OK.value],
+        public={"command": "open" if opening else "close", "state": state.value, "check": check},
+    )
+
+
+def record_gate_action(history: Ledger, result: CheckResult, state: GateState) -> Receipt | None:
+    """Append the `gate_action` event; a history that fails is logged, the door already acted."""
+    try:
+        return history.append(gate_action_event(result, state))
+    except ApplianceError as exc:
+        log.error("history append of the gate action failed: %s", exc.reason.value)
+        return None

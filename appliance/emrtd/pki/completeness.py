@@ -9,7 +9,8 @@ the original chip's private key). So, after every check has run:
   certificate validity and the data-group hashes, with DG1 among the hashed groups) fail when
   they did not pass for any reason: skipped or absent is a failure (`PA_NOT_CHECKED`);
 - Chip/Active Authentication evidence counts only for a key file (DG14/DG15) that a verified
-  EF.SOD covers: otherwise a `pass` is downgraded to a warning;
+  EF.SOD covers: otherwise a `pass` becomes `skipped` ("not counted"; the reason the key file
+  is not vouched for already fails a mandatory check);
 - when the verified EF.SOD lists DG15, or a DG14 offering Chip Authentication, the chip must
   prove its key: on a live chip a missing proof is `CHIP_CLONE_SUSPECTED`; a saved dump can never
   prove it, so there the check warns (`PA_NOT_CHECKED`) and `chip verify` exits 1.
@@ -115,10 +116,12 @@ def _genuineness(
     for check in checks:
         key_file = _KEY_FILE.get(check.name)
         if check.status is CheckStatus.PASS and key_file is not None and key_file not in covered:
-            check = Check.warned(
+            # not counted; whatever left DG{n} unvouched (EF.SOD missing, unsigned, not
+            # listing it, a hash mismatch) already fails a mandatory check with its own reason
+            check = Check.skipped(
                 check.name,
-                Reason.PA_NOT_CHECKED,
-                f"the chip proved a key that no verified EF.SOD vouches for (DG{key_file})",
+                f"not counted: the chip proved a key that no verified EF.SOD vouches for "
+                f"(DG{key_file})",
             )
         out.append(check)
     if signed is None:
