@@ -244,6 +244,16 @@ def test_only_the_emrtd_cli_modules_read_the_config(graph: tuple[set[str], list[
     assert bad == []
 
 
+def test_only_the_cli_imports_the_emrtd_cli_modules(graph: tuple[set[str], list[Import]]) -> None:
+    _, found = graph
+    bad = [
+        f"{imp.importer}:{imp.line} imports {imp.target}"
+        for imp in found
+        if imp.target in EMRTD_CLI and imp.importer != "appliance.cli"
+    ]
+    assert bad == []
+
+
 def test_no_import_cycle_among_appliance_modules(graph: tuple[set[str], list[Import]]) -> None:
     modules, found = graph
     assert [sorted(c) for c in cycles(modules, found)] == []
