@@ -302,7 +302,7 @@ def _dg_hashes(
 
 def issuing_state_from_dg1(dg1: bytes) -> str:
     """The issuing state (MRZ characters 3-5 in every document format) from raw DG1 bytes."""
-    return dg1_file.parse(dg1).lines[0][2:5]
+    return dg1_file.parse(dg1).issuing_state
 
 
 def _country(
