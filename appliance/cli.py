@@ -20,7 +20,7 @@ import click
 _COMMANDS: dict[str, str] = {
     "chip": "appliance.emrtd.commands:chip",
     "mrz": "appliance.mrz.commands:mrz",
-    "trust": "appliance.emrtd.auth.commands:trust",
+    "trust": "appliance.emrtd.pki.commands:trust",
     "history": "appliance.history.commands:history",
     "demo": "appliance.inspection.commands:demo",
     "face": "appliance.biometrics.face.commands:face",

@@ -2,7 +2,9 @@
 
 `appliance/` never imports `drivers/` or `hardware_mocks/`; the config names a factory as
 ``"package.module:callable"`` and this module loads it at run time. Swapping a simulated reader
-for a real one is a config change, and the core cannot tell which one it talks to.
+for a real one is a config change, and the core cannot tell which one it talks to. It also
+builds the chip reader options and opens the trust store from the configuration, so
+`appliance.emrtd` never reads the config itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import importlib
 from collections.abc import Callable
 from typing import Any, cast
 
-from appliance.config import Config
+from appliance.config import ChipConfig, Config, data_dir
+from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.session import ReaderOptions
 from appliance.errors import ApplianceError, Reason
 from appliance.ports import CardTransport
 
@@ -44,3 +49,18 @@ def open_card_transport(config: Config, reader: str | None = None) -> CardTransp
     if not isinstance(transport, CardTransport):
         raise ApplianceError(Reason.USAGE, "configured card factory did not return a transport")
     return transport
+
+
+def reader_options(chip: ChipConfig) -> ReaderOptions:
+    """The reader behaviour the config's [chip] section asks for (`appliance.emrtd` itself never
+    reads the config: its options are passed in)."""
+    return ReaderOptions(
+        prefer_pace=chip.prefer_pace,
+        max_read_size=chip.max_read_size,
+        allow_extended_length=chip.allow_extended_length,
+    )
+
+
+def open_trust_store(config: Config | None = None) -> TrustStore:
+    """The trust store in the data directory (`APPLIANCE_DATA_DIR`, else the config's)."""
+    return TrustStore(data_dir(config) / TRUST_FILE)

@@ -26,12 +26,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.emrtd.auth.algorithms import Scheme, SignatureAlgorithm
-from appliance.emrtd.auth.cms import find_signer_certificate, parse_signed_data, verify_signer
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.passive import passive_authentication
-from appliance.emrtd.auth.signatures import describe_key, verify
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.algorithms import Scheme, SignatureAlgorithm
+from appliance.emrtd.pki.cms import find_signer_certificate, parse_signed_data, verify_signer
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.passive import passive_authentication
+from appliance.emrtd.pki.signatures import describe_key, verify
+from appliance.emrtd.pki.trust_store import TrustStore
 
 DEFAULT_EMRTD = Path(__file__).resolve().parents[1] / "tests" / "data" / "emrtd"
 AT = datetime(2026, 5, 28, tzinfo=UTC)

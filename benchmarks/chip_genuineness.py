@@ -28,15 +28,15 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from appliance.emrtd.auth.active_auth import verify_signature
-from appliance.emrtd.auth.ca_keys import ChipKey
-from appliance.emrtd.auth.chip_auth import CaSuite, ChipAuthentication
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import standard_group
+from appliance.emrtd.chip.active_auth import verify_signature
+from appliance.emrtd.chip.ca_keys import ChipKey
+from appliance.emrtd.chip.chip_auth import CaSuite, ChipAuthentication
 from appliance.emrtd.lds import dg15
 from appliance.emrtd.lds.security_infos import ID_AA, ActiveAuthenticationInfo
-from appliance.emrtd.pace_im import map_nonces
-from appliance.emrtd.reader import ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import standard_group
+from appliance.emrtd.protocol.pace_im import map_nonces
+from appliance.emrtd.session import ChipSession, MrzKey, ReaderOptions
 from hardware_mocks.virtual_chip import PaceOption, VirtualCardTransport, VirtualChip, make_profile
 from hardware_mocks.virtual_chip.card_auth import active_authentication_signature
 

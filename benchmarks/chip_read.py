@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey, ReaderOptions
 from hardware_mocks.virtual_chip import make_chip, make_profile
 from hardware_mocks.virtual_chip.transport import VirtualCardTransport
 
@@ -99,7 +99,7 @@ def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
             bridge.remove()
             while inner.card_present():
                 time.sleep(0.01)
-        read_size = session._chunk_size()
+        read_size = session.file_reader._chunk_size()
         files = dict(contents)
         if session.card_access is not None:
             files.setdefault("EF_CardAccess.bin", session.card_access)

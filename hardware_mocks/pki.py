@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from appliance.emrtd import tlv
+from appliance.emrtd.protocol import tlv
 
 #: ICAO 9303-10: eContentType of the LDSSecurityObject
 LDS_SECURITY_OBJECT_OID = "2.23.136.1.1.1"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.history import DeviceIdentity, Ledger
 from appliance.inspection import signed_config as sc
 from appliance.inspection.policy import PolicyConfig

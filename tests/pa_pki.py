@@ -302,8 +302,8 @@ def master_list_anchor(data: bytes) -> str:
     Tests compute it from the file; in production it comes out of band from the issuer's
     published value (for the German list, the BSI's), never from the file being imported.
     """
-    from appliance.emrtd.auth.cms import find_signer_certificate
-    from appliance.emrtd.auth.masterlist import parse_master_list
+    from appliance.emrtd.pki.cms import find_signer_certificate
+    from appliance.emrtd.pki.masterlist import parse_master_list
     from appliance.errors import LdsError
 
     master_list = parse_master_list(data)

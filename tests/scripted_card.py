@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.crypto import CipherKind
 from appliance.ports import CardInfo
 
 Answer = bytes | Callable[[bytes], bytes]

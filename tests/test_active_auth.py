@@ -13,17 +13,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from appliance.emrtd.apdu import CommandApdu, ResponseApdu
-from appliance.emrtd.auth.active_auth import (
+from appliance.emrtd.chip.active_auth import (
     internal_authenticate,
     iso9796_2_verify,
     run_active_authentication,
     verify_signature,
 )
-from appliance.emrtd.auth.checks import CheckStatus
 from appliance.emrtd.lds import dg14, dg15
 from appliance.emrtd.lds.security_infos import ID_AA, ActiveAuthenticationInfo, SecurityInfos
-from appliance.emrtd.sm import SessionKeys
+from appliance.emrtd.pki.checks import CheckStatus
+from appliance.emrtd.protocol.apdu import CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.sm import SessionKeys
 from appliance.errors import Reason
 
 CHALLENGE = bytes.fromhex("0123456789ABCDEF")

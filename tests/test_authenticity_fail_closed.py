@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.emrtd.document import ChipDocument, read_chip
-from appliance.emrtd.reader import CanKey
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.session import CanKey
 from appliance.errors import Reason
 from appliance.inspection.policy import PolicyConfig, Verdict, decide
 from appliance.inspection.report import StepName, StepResult, SubCheck, build_report

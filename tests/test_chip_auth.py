@@ -15,17 +15,13 @@ from asn1crypto import core
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd import tlv
-from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.auth.ca_keys import load_chip_key
-from appliance.emrtd.auth.checks import CheckStatus
-from appliance.emrtd.auth.chip_auth import (
+from appliance.emrtd.chip.ca_keys import load_chip_key
+from appliance.emrtd.chip.chip_auth import (
     CaUnavailable,
     ChipAuthentication,
     run_chip_authentication,
     select_suite,
 )
-from appliance.emrtd.domain_parameters import DhGroup, standard_group
 from appliance.emrtd.lds import dg14
 from appliance.emrtd.lds.security_infos import (
     ID_CA,
@@ -34,7 +30,11 @@ from appliance.emrtd.lds.security_infos import (
     ChipAuthenticationPublicKeyInfo,
     SecurityInfos,
 )
-from appliance.emrtd.sm import SessionKeys, SmError
+from appliance.emrtd.pki.checks import CheckStatus
+from appliance.emrtd.protocol import tlv
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.domain_parameters import DhGroup, standard_group
+from appliance.emrtd.protocol.sm import SessionKeys, SmError
 from appliance.errors import Reason
 
 CA_ECDH_3DES = f"{ID_CA}.2.1"
@@ -112,7 +112,7 @@ class CardSide:
 
     def _agree(self, terminal_public: bytes) -> None:
         secret = self.agree(terminal_public)  # type: ignore[operator]
-        from appliance.emrtd.crypto import CipherKind, adjust_des_parity
+        from appliance.emrtd.protocol.crypto import CipherKind, adjust_des_parity
 
         long_keys = self.key_length > 16
         enc = _kdf(secret, 1, self.key_length, long_keys)

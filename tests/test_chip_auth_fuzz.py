@@ -13,11 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd.apdu import CommandApdu, ResponseApdu
-from appliance.emrtd.auth.active_auth import run_active_authentication
-from appliance.emrtd.auth.ca_keys import load_chip_key
-from appliance.emrtd.auth.checks import Check
-from appliance.emrtd.auth.chip_auth import run_chip_authentication
+from appliance.emrtd.chip.active_auth import run_active_authentication
+from appliance.emrtd.chip.ca_keys import load_chip_key
+from appliance.emrtd.chip.chip_auth import run_chip_authentication
 from appliance.emrtd.lds import dg14, dg15
 from appliance.emrtd.lds.security_infos import (
     ID_CA,
@@ -26,7 +24,9 @@ from appliance.emrtd.lds.security_infos import (
     ChipAuthenticationPublicKeyInfo,
     SecurityInfos,
 )
-from appliance.emrtd.sm import SessionKeys
+from appliance.emrtd.pki.checks import Check
+from appliance.emrtd.protocol.apdu import CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.sm import SessionKeys
 from appliance.errors import LdsError
 
 KEY = ec.derive_private_key(4242, ec.BrainpoolP256R1())

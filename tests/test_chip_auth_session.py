@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus
-from appliance.emrtd.auth.genuineness import apply_clone_verdict
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.chip.genuineness import apply_clone_verdict
 from appliance.emrtd.document import read_chip, verify_document
-from appliance.emrtd.reader import ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.session import ChipSession, MrzKey, ReaderOptions
 from appliance.errors import Reason
 from hardware_mocks.virtual_chip import (
     TravellerProfile,

@@ -161,7 +161,7 @@ def test_forged_data_group_in_a_dump_fails_and_a_deviation_excuses_only_it(
 
     import hashlib
 
-    from appliance.emrtd.auth.cms import find_signer_certificate, parse_signed_data
+    from appliance.emrtd.pki.cms import find_signer_certificate, parse_signed_data
 
     ds = find_signer_certificate(parse_signed_data((out / "EF_SOD.bin").read_bytes()))
     assert ds is not None
@@ -288,9 +288,9 @@ def test_defective_chip_with_empty_files_still_reports_what_was_read(tmp_path: P
     malformed and the failed checks, not an empty report."""
     from dataclasses import replace
 
-    from appliance.emrtd.auth.trust_store import TrustStore
     from appliance.emrtd.document import document_report, read_chip, verify_document
-    from appliance.emrtd.reader import CanKey
+    from appliance.emrtd.pki.trust_store import TrustStore
+    from appliance.emrtd.session import CanKey
     from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip
 
     contents = PROFILE.chip_contents()

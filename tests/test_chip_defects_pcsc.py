@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.emrtd.auth.checks import CheckName, CheckStatus
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.emrtd.document import read_chip, verify_document
-from appliance.emrtd.reader import MrzKey
+from appliance.emrtd.pki.checks import CheckName, CheckStatus
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.session import MrzKey
 from appliance.ports import CardEventKind
 from drivers.pcsc import PcscReader
 from hardware_mocks.virtual_chip import PaceOption, VirtualChip, make_chip, make_profile

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from appliance.cli import cli
 from appliance.emrtd.commands import _access_key
-from appliance.emrtd.reader import MrzKey
+from appliance.emrtd.session import MrzKey
 from hardware_mocks.virtual_chip import make_chip, make_profile
 from hardware_mocks.virtual_chip.transport import VirtualCardTransport
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.emrtd.apdu import (
+from appliance.emrtd.protocol.apdu import (
     ApduChannel,
     ApduError,
     ApduFormatError,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.emrtd import bac, crypto
-from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.protocol import bac, crypto
+from appliance.emrtd.protocol.crypto import CipherKind
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz.check_digits import mrz_information
 from tests.icao_vectors import BAC, hexval, text

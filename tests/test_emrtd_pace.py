@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import CommandApdu, ResponseApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import EcGroup, Group, standard_group
-from appliance.emrtd.pace import (
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import EcGroup, Group, standard_group
+from appliance.emrtd.protocol.pace import (
     ID_PACE,
     PacePassword,
     PaceProtocol,
-    PaceTerminal,
     public_key_data_object,
 )
-from appliance.emrtd.reader import parse_pace_options
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal
+from appliance.emrtd.session import parse_pace_options
 from appliance.errors import ApplianceError, Reason
 from tests.icao_vectors import G1, G2, hexval, text
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from appliance.emrtd import bac, crypto, files, tlv
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.protocol import bac, crypto, files, tlv
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, Reason
 from appliance.ports import CardInfo, TransportError
 from tests.icao_vectors import BAC, G1, hexval
@@ -382,7 +382,7 @@ def test_read_size_steps_down_when_the_card_refuses_it() -> None:
     assert contents["DG2.bin"] == lds[0x0102]
     refusals = [r for r in card.received if len(r) > 4]
     assert refusals  # the card saw the long Le, said 6700, and the reader went on at 0x80
-    assert session._read_size == 0x80
+    assert session.file_reader._read_size == 0x80
 
 
 def test_6cxx_gives_the_exact_read_size() -> None:
@@ -390,7 +390,7 @@ def test_6cxx_gives_the_exact_read_size() -> None:
     card = QuirkyCard(lds, max_le=0x70, answer_6cxx=True)
     session, contents = _read_all(card)
     assert contents["DG2.bin"] == lds[0x0102]
-    assert session._read_size == 0x70
+    assert session.file_reader._read_size == 0x70
 
 
 def test_cards_without_short_ef_ids_get_select() -> None:
@@ -407,7 +407,10 @@ def test_offsets_beyond_32767_use_odd_ins_and_extended_length() -> None:
     session, contents = _read_all(card)
     assert contents["DG2.bin"] == lds[0x0102]
     assert any(CommandApdu.decode(r).ins == 0xB1 for r in card.received[4:])
-    assert session._extended_read_size is not None and session._extended_read_size > 0xFF
+    assert (
+        session.file_reader._extended_read_size is not None
+        and session.file_reader._extended_read_size > 0xFF
+    )
     # far fewer APDUs than 40000 / 0xDF
     assert session.apdus < 60
 
@@ -472,7 +475,7 @@ def test_6cxx_at_the_end_of_a_file_does_not_shrink_later_reads() -> None:
     card = QuirkyCard(lds, strict_eof=True)
     session, contents = _read_all(card)
     assert contents["DG2.bin"] == lds[0x0102]
-    assert session._read_size == 0xDF
+    assert session.file_reader._read_size == 0xDF
 
 
 def test_extended_length_announced_only_in_the_atr() -> None:
@@ -482,7 +485,7 @@ def test_extended_length_announced_only_in_the_atr() -> None:
     card = QuirkyCard(lds, atr=atr, extended=True)
     session, contents = _read_all(card)
     assert contents["DG2.bin"] == lds[0x0102]
-    assert session._extended_read_size == (1024 - 21) // 16 * 16 - 1
+    assert session.file_reader._extended_read_size == (1024 - 21) // 16 * 16 - 1
     silent = QuirkyCard(lds, extended=True)
     session, _ = _read_all(silent)
-    assert session._extended_read_size is None  # nothing announced: short length only
+    assert session.file_reader._extended_read_size is None  # nothing announced: short length only

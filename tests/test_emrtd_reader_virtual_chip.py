@@ -1,6 +1,6 @@
 """The reader against the virtual chip (another helper's card side), in-process, quirk by quirk.
 
-Both sides share only `appliance.emrtd.crypto`/`apdu`; the protocol logic on each side was
+Both sides share only `appliance.emrtd.protocol.crypto`/`apdu`; the protocol logic on each side was
 written separately, so agreement here is a real interoperability check.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from asn1crypto.core import ObjectIdentifier
 
-from appliance.emrtd import files, tlv
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey
+from appliance.emrtd.protocol import files, tlv
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.ports import CardInfo
 from hardware_mocks.virtual_chip.card_pace import PaceOption

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.emrtd import crypto
-from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.sm import SecureMessaging, SessionKeys, SmError
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys, SmError
 from appliance.errors import ApplianceError, Reason
 from tests.icao_vectors import BAC, hexval
 from tests.scripted_card import CardSideSm

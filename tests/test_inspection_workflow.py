@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.emrtd.auth.checks import CheckStatus
+from appliance.emrtd.pki.checks import CheckStatus
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef
 from appliance.inspection.policy import PolicyConfig, Verdict

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ecdsa import curves as ecdsa_curves
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds import dg5, dg7, dg11, dg12, dg15
 from appliance.emrtd.lds.images import ImageFormat
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 

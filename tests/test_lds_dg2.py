@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds import biometric_template as bt
 from appliance.emrtd.lds import dg2, face_19794, face_39794
 from appliance.emrtd.lds.images import ImageFormat, detect_format
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 from tests.data_support import FACES
 

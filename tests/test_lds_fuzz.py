@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds import (
     FILE_NAMES,
     com,
@@ -28,6 +27,7 @@ from appliance.emrtd.lds import (
 )
 from appliance.emrtd.lds import security_infos as si
 from appliance.emrtd.lds.data_groups import DG_TAGS
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 from tests.data_support import REAL_SOD as REAL
 

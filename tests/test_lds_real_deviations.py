@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance.emrtd import tlv
 from appliance.emrtd.commands import render_report
 from appliance.emrtd.document import ChipDocument, document_report
 from appliance.emrtd.lds import dg2, dg11, dg12, face_19794, face_39794
 from appliance.emrtd.lds.images import ImageFormat
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 

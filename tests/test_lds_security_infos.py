@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds import card_access, card_security, dg14
 from appliance.emrtd.lds import security_infos as si
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 from tests.data_support import ICAO_VECTORS
 from tests.data_support import REAL_SOD as REAL

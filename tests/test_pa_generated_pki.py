@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
-from appliance.emrtd.auth.cms import parse_signed_data
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.passive import PA_CHECKS, passive_authentication
-from appliance.emrtd.auth.trust_store import Candidate, TrustStore
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus, overall_status
+from appliance.emrtd.pki.cms import parse_signed_data
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.passive import PA_CHECKS, passive_authentication
+from appliance.emrtd.pki.trust_store import Candidate, TrustStore
 from appliance.errors import LdsError, Reason
 from tests import pa_pki
 from tests.pa_pki import NOW

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import pytest
 from asn1crypto import x509 as asn1_x509
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
-from appliance.emrtd.auth.cms import find_signer_certificate, parse_signed_data
-from appliance.emrtd.auth.crl import Crl
-from appliance.emrtd.auth.passive import PA_CHECKS, passive_authentication
 from appliance.emrtd.lds import sod as sod_file
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus, overall_status
+from appliance.emrtd.pki.cms import find_signer_certificate, parse_signed_data
+from appliance.emrtd.pki.crl import Crl
+from appliance.emrtd.pki.passive import PA_CHECKS, passive_authentication
 from appliance.errors import LdsError, Reason
 from tests import pa_pki
 from tests.pa_pki import NOW

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus
-from appliance.emrtd.auth.cms import OID_SECURITY_OBJECT, parse_signed_data
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.passive import passive_authentication, verify_security_object
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
+from appliance.emrtd.pki.cms import OID_SECURITY_OBJECT, parse_signed_data
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.passive import passive_authentication, verify_security_object
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import Reason
 from tests import pa_pki
 from tests.data_support import MASTER_LIST

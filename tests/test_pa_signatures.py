@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ecdsa import SigningKey, curves, ellipticcurve
 from ecdsa.util import sigencode_der
 
-from appliance.emrtd.auth.algorithms import Scheme, SignatureAlgorithm, signature_algorithm
-from appliance.emrtd.auth.ec_keys import load_ec_public_key
-from appliance.emrtd.auth.signatures import verify
+from appliance.emrtd.pki.algorithms import Scheme, SignatureAlgorithm, signature_algorithm
+from appliance.emrtd.pki.ec_keys import load_ec_public_key
+from appliance.emrtd.pki.signatures import verify
 from appliance.errors import LdsError, Reason
 
 MESSAGE = b"signed attributes"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.emrtd.auth.checks import CheckName, CheckStatus
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.passive import PA_CHECKS, passive_authentication
-from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.emrtd.lds.sod import LdsSecurityObject, encode_security_object
+from appliance.emrtd.pki.checks import CheckName, CheckStatus
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.passive import PA_CHECKS, passive_authentication
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import Reason
 from hardware_mocks.pki import PkiAlgorithm, Signer, load_or_create_pki, sign_sod
 from tests import pa_pki

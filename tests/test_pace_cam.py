@@ -13,23 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from appliance.emrtd import tlv
-from appliance.emrtd.auth.checks import CheckStatus
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import TrustStore
-from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.chip.cam import pace_cam_check, verify_chip_authentication_data
 from appliance.emrtd.lds import security_infos
 from appliance.emrtd.lds.security_infos import ChipAuthenticationPublicKeyInfo
-from appliance.emrtd.pace import ID_PACE, PacePassword, PaceProtocol, PaceTerminal
-from appliance.emrtd.pace_cam import (
+from appliance.emrtd.pki.checks import CheckStatus
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.protocol import tlv
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.pace import ID_PACE, PacePassword, PaceProtocol
+from appliance.emrtd.protocol.pace_cam import (
     CamEvidence,
     ChipAuthenticationMapping,
     cam_evidence,
     decrypt_chip_authentication_data,
     encrypt_chip_authentication_data,
-    pace_cam_check,
-    verify_chip_authentication_data,
 )
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal
 from appliance.errors import ApplianceError, Reason
 from hardware_mocks.pki import PkiAlgorithm, load_or_create_pki, sign_card_security
 from tests import pa_pki
@@ -202,7 +202,7 @@ def test_chip_session_prefers_cam_and_keeps_its_evidence() -> None:
     """EF.CardAccess offers GM and CAM: the session runs CAM (Appendix I) and keeps CA_IC."""
     from typing import Any
 
-    from appliance.emrtd.reader import ChipSession, MrzKey
+    from appliance.emrtd.session import ChipSession, MrzKey
     from tests.scripted_card import CardSideSm, ScriptedCard, Step
 
     def pace_info(arc: int) -> bytes:
@@ -256,8 +256,8 @@ def test_virtual_chip_mappings_agree_with_the_terminal(arc: int, cipher: CipherK
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from appliance.emrtd.domain_parameters import standard_group
-    from appliance.emrtd.pace_im import IntegratedMapping
+    from appliance.emrtd.protocol.domain_parameters import standard_group
+    from appliance.emrtd.protocol.pace_im import IntegratedMapping
     from hardware_mocks.virtual_chip.card_mappings import card_mapping, nonce_length
 
     key_agreement = "DH" if arc == 3 else "ECDH"

@@ -12,18 +12,17 @@ from typing import Any
 
 import pytest
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.crypto import KDF_ENC, KDF_MAC, CipherKind
-from appliance.emrtd.domain_parameters import DhGroup, EcGroup, standard_group
-from appliance.emrtd.pace import (
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind
+from appliance.emrtd.protocol.domain_parameters import DhGroup, EcGroup, standard_group
+from appliance.emrtd.protocol.pace import (
     ID_PACE,
     PacePassword,
     PaceProtocol,
-    PaceTerminal,
     public_key_data_object,
 )
-from appliance.emrtd.pace_im import (
+from appliance.emrtd.protocol.pace_im import (
     IntegratedMapping,
     encode_dh,
     encode_point,
@@ -32,7 +31,8 @@ from appliance.emrtd.pace_im import (
     pseudo_random,
     pseudo_random_element,
 )
-from appliance.emrtd.reader import parse_pace_options
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal
+from appliance.emrtd.session import parse_pace_options
 from appliance.errors import ApplianceError, Reason
 from tests.icao_vectors import hexval
 
@@ -274,7 +274,7 @@ def test_mapping_object_sends_t_and_needs_the_protocol() -> None:
 
 def test_chip_session_chooses_im_and_opens_with_the_h1_keys() -> None:
     """ChipSession reads EF.CardAccess, runs Appendix H.1 and continues under its SM keys."""
-    from appliance.emrtd.reader import CanKey, ChipSession
+    from appliance.emrtd.session import CanKey, ChipSession
     from tests.scripted_card import CardSideSm, ScriptedCard, Step
 
     pace_info = tlv.encode(

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.emrtd.auth.checks import CheckName, CheckStatus
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import TrustStore
-from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.document import read_chip, verify_document
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey
+from appliance.emrtd.pki.checks import CheckName, CheckStatus
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey
 from hardware_mocks.virtual_chip import PaceOption, make_profile, make_transport
 from tests import pa_pki
 

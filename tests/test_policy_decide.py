@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd.auth.checks import GATE_MANDATORY_CHECKS, CheckName, CheckStatus
+from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckName, CheckStatus
 from appliance.errors import Reason
 from appliance.inspection.policy import PolicyConfig, Verdict, decide, guidance
 from appliance.inspection.report import (

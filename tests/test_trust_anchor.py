@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from appliance.cli import cli
-from appliance.emrtd.auth.checks import CheckName, CheckStatus
-from appliance.emrtd.auth.importer import ImportKind, import_file
-from appliance.emrtd.auth.passive import passive_authentication
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.checks import CheckName, CheckStatus
+from appliance.emrtd.pki.importer import ImportKind, import_file
+from appliance.emrtd.pki.passive import passive_authentication
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import Reason
 from tests import pa_pki
 from tests.data_support import MASTER_LIST

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.crl import Crl
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.crl import Crl
+from appliance.emrtd.pki.trust_store import TrustStore
 from tests import pa_pki
 
 

@@ -9,12 +9,12 @@ import pytest
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.checks import CheckName, CheckStatus
-from appliance.emrtd.auth.importer import ImportKind, detect, import_file
-from appliance.emrtd.auth.masterlist import parse_master_list
-from appliance.emrtd.auth.passive import passive_authentication
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.checks import CheckName, CheckStatus
+from appliance.emrtd.pki.importer import ImportKind, detect, import_file
+from appliance.emrtd.pki.masterlist import parse_master_list
+from appliance.emrtd.pki.passive import passive_authentication
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import LdsError, Reason
 from tests import pa_pki
 from tests.data_support import MASTER_LIST, REAL_SOD

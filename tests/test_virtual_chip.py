@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import standard_group
-from appliance.emrtd.sm import SecureMessaging, SessionKeys
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import standard_group
+from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
 from hardware_mocks.virtual_chip.atr import build_atr
 from hardware_mocks.virtual_chip.card_pace import PaceOption, public_key_data_object
 from hardware_mocks.virtual_chip.chip import (
@@ -81,7 +81,7 @@ def send(chip: VirtualChip, hex_apdu: str | bytes) -> ResponseApdu:
 
 def bac_session(chip: VirtualChip, mrz: str = BAC["mrz_information"]) -> SecureMessaging:
     """Run BAC with the terminal-side code and return its SM session."""
-    from appliance.emrtd.bac import BacTerminal
+    from appliance.emrtd.protocol.bac import BacTerminal
 
     terminal = BacTerminal(mrz)
     rnd_ic = send(chip, "0084000008").check()
@@ -246,7 +246,8 @@ def test_external_authenticate_without_challenge_is_refused() -> None:
 
 
 def test_wrong_pace_password_gives_6300() -> None:
-    from appliance.emrtd.pace import PacePassword, PaceProtocol, PaceTerminal
+    from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol
+    from appliance.emrtd.protocol.pace_terminal import PaceTerminal
 
     chip = make(can="123456")
     terminal = PaceTerminal(

@@ -11,13 +11,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.bac import BacTerminal
-from appliance.emrtd.crypto import CipherKind
 from appliance.emrtd.lds import dg14
 from appliance.emrtd.lds.security_infos import ChipAuthenticationPublicKeyInfo
-from appliance.emrtd.sm import SecureMessaging, SessionKeys
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.bac import BacTerminal
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
 from hardware_mocks.virtual_chip import VirtualChip, make_chip, make_profile
 
 SELECT_APP = CommandApdu(0x00, 0xA4, 0x04, 0x0C, bytes.fromhex("A0000002471001"))

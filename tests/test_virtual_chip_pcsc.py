@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.ports import CardEventKind
 from drivers.pcsc import PcscReader

@@ -12,13 +12,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.checks import CheckStatus
-from appliance.emrtd.auth.crl import load_crl
-from appliance.emrtd.auth.passive import passive_authentication, verify_security_object
-from appliance.emrtd.auth.trust_store import Candidate, TrustStore
 from appliance.emrtd.lds import card_access, com, dg1, dg2, dg11, dg12, dg14, sod
 from appliance.emrtd.lds.security_infos import ChipAuthenticationPublicKeyInfo, PaceInfo
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.checks import CheckStatus
+from appliance.emrtd.pki.crl import load_crl
+from appliance.emrtd.pki.passive import passive_authentication, verify_security_object
+from appliance.emrtd.pki.trust_store import Candidate, TrustStore
 from appliance.errors import Reason
 from appliance.mrz.parse import parse_mrz
 from hardware_mocks import pki

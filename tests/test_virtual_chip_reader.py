@@ -1,4 +1,4 @@
-"""Full reads of the virtual chip by the product's reader (`appliance.emrtd.reader`), in-process.
+"""Full reads of the virtual chip by the product's reader (`appliance.emrtd.session`), in-process.
 
 Every behaviour knob a real chip may show is switched on in turn; the reader must get through
 each and the files it reads must be exactly the files the chip was personalised with.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.reader import CanKey, ChipSession, MrzKey, ReaderOptions
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.session import CanKey, ChipSession, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, Reason
 from hardware_mocks.virtual_chip import (
     PaceOption,

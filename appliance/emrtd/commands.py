@@ -11,9 +11,6 @@ from typing import Any
 import click
 
 from appliance.config import data_dir, load_config
-from appliance.emrtd.auth.deviations import DEFAULT_FILE as DEVIATIONS_FILE
-from appliance.emrtd.auth.deviations import DeviationList
-from appliance.emrtd.auth.trust_store import TrustStore
 from appliance.emrtd.document import (
     ChipDocument,
     document_report,
@@ -23,11 +20,13 @@ from appliance.emrtd.document import (
     save_dump,
     verify_document,
 )
-from appliance.emrtd.reader import AccessKey, CanKey, MrzKey, ReaderOptions
+from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.session import AccessKey, CanKey, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.ports import CardTransport
-from appliance.wiring import open_card_transport
+from appliance.wiring import open_card_transport, open_trust_store, reader_options
 
 EXIT_OK, EXIT_FAILED, EXIT_FAULT = 0, 1, 2
 
@@ -87,7 +86,7 @@ def _printed_mrz(lines: tuple[str, ...]) -> MrzResult | None:
 def _verify(document: ChipDocument, printed: MrzResult | None) -> dict[str, Any]:
     directory = data_dir(load_config())
     deviations = DeviationList.load(directory / DEVIATIONS_FILE)
-    with TrustStore.open_default() as store:
+    with open_trust_store() as store:
         checks = verify_document(document, store, printed_mrz=printed, deviations=deviations)
     return document_report(document, checks)
 
@@ -156,7 +155,7 @@ def read_command(
         transport = open_card_transport(config, reader)
         timeout = config.chip.presence_timeout_s if wait is None else wait
         wait_for_card(transport, timeout)
-        document = read_chip(transport, key, ReaderOptions.from_config(config.chip))
+        document = read_chip(transport, key, reader_options(config.chip))
     except ApplianceError as exc:
         report = failure_report(exc, {"total": (time.perf_counter() - start) * 1000})
         _emit(report, as_json)

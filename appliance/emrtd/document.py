@@ -15,27 +15,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from appliance.emrtd import files as ef
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus, overall_status
-from appliance.emrtd.auth.completeness import require_complete
-from appliance.emrtd.auth.deviations import DeviationList, apply_deviations
-from appliance.emrtd.auth.genuineness import apply_clone_verdict
-from appliance.emrtd.auth.passive import (
-    PA_CHECKS,
-    TrustAnchors,
-    passive_authentication,
-    verify_security_object,
-)
-from appliance.emrtd.lds import FILE_NAMES
+from appliance.emrtd.chip.cam import pace_cam_check
+from appliance.emrtd.chip.genuineness import apply_clone_verdict
+from appliance.emrtd.lds import FILE_NAMES, parse_file
 from appliance.emrtd.lds import com as com_file
 from appliance.emrtd.lds import dg1 as dg1_file
 from appliance.emrtd.lds import dg2 as dg2_file
 from appliance.emrtd.lds.images import decode_image, image_size
 from appliance.emrtd.lds.sod import SECURITY_OBJECT_OID
-from appliance.emrtd.pace_cam import CamEvidence, pace_cam_check
-from appliance.emrtd.reader import AccessKey, AccessResult, ChipSession, ReaderOptions
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus, overall_status
+from appliance.emrtd.pki.completeness import require_complete
+from appliance.emrtd.pki.deviations import DeviationList, apply_deviations
+from appliance.emrtd.pki.passive import (
+    PA_CHECKS,
+    TrustAnchors,
+    passive_authentication,
+    verify_security_object,
+)
+from appliance.emrtd.protocol import files as ef
+from appliance.emrtd.protocol.pace_cam import CamEvidence
+from appliance.emrtd.session import AccessKey, AccessResult, ChipSession, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.inputs import MAX_CHIP_FILE_BYTES, read_input_file
 from appliance.mrz import MrzResult, parse_mrz
@@ -58,6 +59,37 @@ class ChipDocument:
     genuineness: list[Check] = field(default_factory=list)
     #: PACE-CAM evidence of the live session, judged with the trust store in verify_document
     cam_evidence: CamEvidence | None = None
+    #: dump name -> (the bytes parsed, their model or the `LdsError` they raised)
+    _parsed: dict[str, tuple[bytes, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def parsed(self, name: str) -> Any:
+        """The file `name` (`DG2.bin`) through its LDS parser, parsed once per document.
+
+        Every step that needs DG1 or DG2 shares one model instead of parsing the bytes again;
+        malformed bytes raise the same `LdsError` each time. `KeyError` when the file was not
+        read. Replaced bytes are parsed afresh.
+        """
+        data = self.files[name]
+        cached = self._parsed.get(name)
+        if cached is None or cached[0] is not data:
+            try:
+                cached = (data, parse_file(name, data))
+            except LdsError as exc:
+                cached = (data, exc)
+            self._parsed[name] = cached
+        if isinstance(cached[1], LdsError):
+            raise cached[1]
+        return cached[1]
+
+    def dg1(self) -> dg1_file.Dg1:
+        """DG1 parsed (once); see `parsed`."""
+        return cast(dg1_file.Dg1, self.parsed(ef.data_group(1).dump_name))
+
+    def dg2(self) -> dg2_file.Dg2:
+        """DG2 parsed (once); see `parsed`."""
+        return cast(dg2_file.Dg2, self.parsed(ef.data_group(2).dump_name))
 
     def data_groups(self) -> dict[int, bytes]:
         """Raw data groups read, keyed by number."""
@@ -133,16 +165,26 @@ def _com_data_groups(document: ChipDocument) -> list[int] | None:
         return None
 
 
+def _issuing_state(document: ChipDocument) -> str | None:
+    """DG1's issuing state from the parsed DG1; None when absent or malformed (Passive
+    Authentication then reports why)."""
+    if ef.data_group(1).dump_name not in document.files:
+        return None
+    try:
+        return document.dg1().issuing_state
+    except LdsError:
+        return None
+
+
 def dg1_vs_mrz(document: ChipDocument, printed: MrzResult | None) -> Check:
     """DG1 must equal the MRZ printed on the data page, character for character."""
     name = CheckName.DG1_VS_MRZ
     if printed is None:
         return Check.skipped(name, "no printed MRZ was read", Reason.OK)
-    data = document.files.get("DG1.bin")
-    if data is None:
+    if "DG1.bin" not in document.files:
         return Check.skipped(name, "DG1 not read", Reason.OK)
     try:
-        chip_lines = dg1_file.parse(data).lines
+        chip_lines = document.dg1().lines
     except LdsError as exc:
         return Check.failed(name, exc.reason, exc.detail)
     printed_lines = tuple(printed.lines)
@@ -189,7 +231,7 @@ def verify_document(
 
     The chip-genuineness outcomes (Chip/Active Authentication, PACE-CAM) are those measured
     during the live session and kept on the document; a dump has none. What a genuine document
-    needs and did not show fails (`appliance.emrtd.auth.completeness`): a chip without EF.SOD,
+    needs and did not show fails (`appliance.emrtd.pki.completeness`): a chip without EF.SOD,
     or one that hides DG14/DG15, is never reported as genuine.
     """
     sod = document.files.get(ef.EF_SOD.dump_name)
@@ -205,7 +247,14 @@ def verify_document(
             *(Check.skipped(name, "EF.SOD not read") for name in PA_CHECKS[1:]),
         ]
     else:
-        checks = passive_authentication(sod, anchors, dg_bytes, _com_data_groups(document), at=at)
+        checks = passive_authentication(
+            sod,
+            anchors,
+            dg_bytes,
+            _com_data_groups(document),
+            issuing_state=_issuing_state(document),
+            at=at,
+        )
     checks.append(dg1_vs_mrz(document, printed_mrz))
     checks = apply_deviations(checks, sod, deviations or DeviationList())
     card_security = document.files.get(ef.EF_CARD_SECURITY.dump_name)
@@ -228,11 +277,10 @@ def verify_document(
 
 
 def _dg1_summary(document: ChipDocument) -> tuple[dict[str, Any] | None, list[Check]]:
-    data = document.files.get("DG1.bin")
-    if data is None:
+    if "DG1.bin" not in document.files:
         return None, []
     try:
-        lines = dg1_file.parse(data).lines
+        lines = document.dg1().lines
     except LdsError as exc:
         return None, [Check.failed(CheckName.DG1_VS_MRZ, exc.reason, exc.detail)]
     parsed = parse_mrz(list(lines))
@@ -259,11 +307,10 @@ def _dg1_summary(document: ChipDocument) -> tuple[dict[str, Any] | None, list[Ch
 
 
 def _face_summary(document: ChipDocument) -> dict[str, Any] | None:
-    data = document.files.get("DG2.bin")
-    if data is None:
+    if "DG2.bin" not in document.files:
         return None
     try:
-        face = dg2_file.parse(data).face
+        face = document.dg2().face
         width, height = face.width, face.height
         if width is None or height is None:
             width, height = image_size(decode_image(face.data))

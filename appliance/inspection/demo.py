@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.config import Config
-from appliance.emrtd.auth.importer import import_file
-from appliance.emrtd.auth.trust_store import DEFAULT_FILE as TRUST_FILE
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef
 from appliance.inspection import signed_config as sc

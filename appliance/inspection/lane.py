@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import cast
 
 from appliance.config import Config
-from appliance.emrtd.auth.deviations import DEFAULT_FILE as DEVIATIONS_FILE
-from appliance.emrtd.auth.deviations import DeviationList
-from appliance.emrtd.auth.trust_store import DEFAULT_FILE as TRUST_FILE
-from appliance.emrtd.auth.trust_store import TrustStore
-from appliance.emrtd.reader import ReaderOptions
+from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError
 from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
@@ -26,7 +25,7 @@ from appliance.inspection.report import StepName
 from appliance.inspection.steps import FaceCheck, Lane
 from appliance.inspection.trust import TrustSnapshot
 from appliance.inspection.watchlist import WATCHLIST_FILE, Watchlist, load_watchlist
-from appliance.wiring import load_factory
+from appliance.wiring import load_factory, reader_options
 
 
 def load_installed_watchlist(directory: Path) -> tuple[Watchlist | None, ApplianceError | None]:
@@ -65,7 +64,7 @@ def open_lane(
         watchlist=watchlist,
         watchlist_error=watchlist_error,
         deviations=DeviationList.load(directory / DEVIATIONS_FILE),
-        reader_options=ReaderOptions.from_config(config.chip),
+        reader_options=reader_options(config.chip),
         face=face,
         gate_events=gate_events,
         # the steps give up (CHIP_NOT_PRESENT, MRZ_UNREADABLE) before their hard time limit

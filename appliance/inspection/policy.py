@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from appliance.emrtd.auth.checks import GATE_MANDATORY_CHECKS, CheckStatus
+from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection import signed_config as sc
 from appliance.inspection.report import InspectionReport, StepName

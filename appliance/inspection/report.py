@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from appliance.emrtd.auth.checks import CheckStatus
+from appliance.emrtd.pki.checks import CheckStatus
 from appliance.errors import Reason
 
 REPORT_VERSION: Literal[1] = 1

@@ -16,18 +16,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from appliance.emrtd.auth.checks import (
+from appliance.emrtd.document import ChipDocument, read_chip, verify_document
+from appliance.emrtd.pki.checks import (
     GATE_MANDATORY_CHECKS,
     Check,
     CheckStatus,
     overall_status,
 )
-from appliance.emrtd.auth.deviations import DeviationList
-from appliance.emrtd.auth.passive import TrustAnchors
-from appliance.emrtd.document import ChipDocument, read_chip, verify_document
-from appliance.emrtd.lds import dg1 as dg1_file
-from appliance.emrtd.lds import dg2 as dg2_file
-from appliance.emrtd.reader import MrzKey, ReaderOptions
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.pki.passive import TrustAnchors
+from appliance.emrtd.session import MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, Ledger
 from appliance.inspection.gate_events import GateEventSource, parse_events
@@ -197,8 +195,8 @@ def data_groups(lane: Lane, tx: Transaction) -> Outcome:
             why = doc.unavailable.get(name, Reason.CHIP_FILE_NOT_FOUND.value)
             return Outcome.failed(Reason(why), f"{name[:-4]} not read", data_groups=read)
     try:
-        tx.chip_mrz = parse_mrz(list(dg1_file.parse(doc.files["DG1.bin"]).lines))
-        dg2_file.parse(doc.files["DG2.bin"]).face.decode()
+        tx.chip_mrz = parse_mrz(list(doc.dg1().lines))
+        doc.dg2().face.decode()
     except LdsError as exc:
         return Outcome.failed(exc.reason, exc.detail, data_groups=read)
     except (IndexError, ValueError):
@@ -341,7 +339,7 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
     if doc is None or "DG2.bin" not in doc.files:
         return Outcome.skipped("no chip photo", blocked_by="data_groups")
     try:
-        reference = dg2_file.parse(doc.files["DG2.bin"]).face.data
+        reference = doc.dg2().face.data
     except (LdsError, IndexError):
         return Outcome.skipped("no chip photo", blocked_by="data_groups")
     result = lane.face(reference)

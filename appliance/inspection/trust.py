@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.crl import Crl
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.crl import Crl
+from appliance.emrtd.pki.trust_store import TrustStore
 
 
 @dataclass(frozen=True)
 class TrustSnapshot:
-    """`appliance.emrtd.auth.passive.TrustAnchors` over certificates held in memory."""
+    """`appliance.emrtd.pki.passive.TrustAnchors` over certificates held in memory."""
 
     certificates: tuple[Certificate, ...]
     crls: dict[str, Crl | None]

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from appliance.emrtd.lds import dg2 as dg2_file
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import Event, EventType, Ledger, PersonalData, Receipt
 from appliance.history.events import JsonValue
@@ -217,11 +216,11 @@ def _check_event(report: InspectionReport, decision: Decision, tx: Transaction) 
 
 
 def _face_bytes(tx: Transaction) -> bytes | None:
-    data = tx.document.files.get("DG2.bin") if tx.document is not None else None
-    if data is None:
+    """The chip portrait for the personal part of the record, from the document's one DG2 model."""
+    if tx.document is None or "DG2.bin" not in tx.document.files:
         return None
     try:
-        return dg2_file.parse(data).face.data
+        return tx.document.dg2().face.data
     except (LdsError, IndexError):
         return None
 

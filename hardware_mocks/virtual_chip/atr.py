@@ -6,7 +6,7 @@ more than 261 bytes and read a data group in a few large chunks instead of many 
 
 from __future__ import annotations
 
-from appliance.emrtd import tlv
+from appliance.emrtd.protocol import tlv
 
 #: ISO 7816-4 §8.1.1.2.7 card capabilities: DF selection by full name and by file identifier,
 #: data unit one byte (first two bytes), then b8 command chaining and b7 extended Lc/Le

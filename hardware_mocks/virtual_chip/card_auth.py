@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from appliance.emrtd import crypto
-from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.crypto import CipherKind
 from hardware_mocks.virtual_chip.card_sm import CardSecureMessaging
 
 Random = Callable[[int], bytes]

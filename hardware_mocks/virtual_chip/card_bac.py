@@ -12,8 +12,8 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.emrtd import crypto
-from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.crypto import CipherKind
 from hardware_mocks.virtual_chip.card_sm import CardSecureMessaging
 
 Random = Callable[[int], bytes]

@@ -3,8 +3,8 @@
 Step 2 of PACE turns the nonce s into the session's generator. GM: an anonymous DH on the
 static generator (DO'81/82 carry the mapping keys). IM (ICAO 9303-11 §4.4.3.3.2): the terminal
 sends a nonce t, the chip answers an empty DO'82, both compute f(R_p(s, t)) with
-`appliance.emrtd.pace_im` (checked against Appendix H). CAM (§4.4.3.5): GM, plus at step 4 the
-chip proves its static key with A_IC = E(KS_enc, SK_IC^-1 * SK_Map,IC mod n) in DO'8A.
+`appliance.emrtd.protocol.pace_im` (checked against Appendix H). CAM (§4.4.3.5): GM, plus at
+step 4 the chip proves its static key with A_IC = E(KS_enc, SK_IC^-1 * SK_Map,IC mod n) in DO'8A.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import Group
-from appliance.emrtd.pace_cam import encrypt_chip_authentication_data
-from appliance.emrtd.pace_im import map_nonces, nonce_bits
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import Group
+from appliance.emrtd.protocol.pace_cam import encrypt_chip_authentication_data
+from appliance.emrtd.protocol.pace_im import map_nonces, nonce_bits
 
 Random = Callable[[int], bytes]
 

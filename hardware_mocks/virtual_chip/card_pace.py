@@ -7,8 +7,8 @@ GENERAL AUTHENTICATE steps then run: (1) the chip sends z = E(K_pi, s) for a ran
 the terminal's nonce t with s, CAM is GM, (3) both exchange ephemeral keys on G~ and agree on K,
 (4) both prove K with authentication tokens over the other side's ephemeral public key; with
 CAM the chip adds its encrypted chip authentication data (DO'8A). ECDH and DH groups alike (the
-group arithmetic is `appliance.emrtd.domain_parameters`); a wrong password shows up as a wrong
-token at step 4.
+group arithmetic is `appliance.emrtd.protocol.domain_parameters`); a wrong password shows up as a
+wrong token at step 4.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 from asn1crypto import core
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import Group, standard_group
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import Group, standard_group
 from appliance.errors import ApplianceError, LdsError
 from hardware_mocks.virtual_chip.card_mappings import (
     CAM_ARC,

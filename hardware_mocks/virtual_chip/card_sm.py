@@ -1,6 +1,6 @@
 """Secure Messaging, card side (ICAO 9303-11 §9.8): unprotect commands, protect responses.
 
-The mirror image of the terminal's `appliance.emrtd.sm`: the card checks DO'8E over
+The mirror image of the terminal's `appliance.emrtd.protocol.sm`: the card checks DO'8E over
 SSC || padded header || DO'87/'85 || DO'97 before it decrypts anything, and answers with
 DO'87/'85 (the response data, encrypted), DO'99 (the status word) and DO'8E. Any fault in a
 protected command is an `SmViolation`: the chip answers it in plain (6987 when the SM data
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hmac
 
-from appliance.emrtd import crypto
-from appliance.emrtd.apdu import SW_SM_INCORRECT, SW_SM_MISSING, CommandApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.tlv import encode
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.apdu import SW_SM_INCORRECT, SW_SM_MISSING, CommandApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.tlv import encode
 
 _SM_CLA_BITS = 0x0C
 

@@ -28,9 +28,9 @@ from typing import Protocol
 from asn1crypto import core
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from appliance.emrtd import tlv
-from appliance.emrtd.apdu import ApduFormatError, CommandApdu
-from appliance.emrtd.crypto import CipherKind
+from appliance.emrtd.protocol import tlv
+from appliance.emrtd.protocol.apdu import ApduFormatError, CommandApdu
+from appliance.emrtd.protocol.crypto import CipherKind
 from appliance.errors import LdsError
 from hardware_mocks.virtual_chip.atr import build_atr, build_atr_info
 from hardware_mocks.virtual_chip.card_auth import (

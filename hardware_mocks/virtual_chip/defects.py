@@ -32,9 +32,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd import tlv
-from appliance.emrtd.auth.checks import CheckName
 from appliance.emrtd.lds import sod
+from appliance.emrtd.pki.checks import CheckName
+from appliance.emrtd.protocol import tlv
 from appliance.errors import Reason
 from hardware_mocks import pki
 from hardware_mocks.virtual_chip.chip import FID_CARD_ACCESS, FID_CARD_SECURITY, ChipContents

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from appliance.emrtd import tlv
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.files import EMRTD_AID, MF_FID
+from appliance.emrtd.protocol import tlv
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.files import EMRTD_AID, MF_FID
 from appliance.errors import LdsError
 from hardware_mocks.virtual_chip.status import (
     SW_END_OF_FILE,

@@ -20,7 +20,6 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from appliance.emrtd.auth.countries import icao_to_alpha2
 from appliance.emrtd.lds import (
     card_access,
     com,
@@ -43,6 +42,7 @@ from appliance.emrtd.lds.security_infos import (
     SecurityInfo,
     SecurityInfos,
 )
+from appliance.emrtd.pki.countries import icao_to_alpha2
 from appliance.mrz.check_digits import check_digit, mrz_information
 from hardware_mocks import pki
 from hardware_mocks.virtual_chip.card_pace import PaceOption

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from appliance.emrtd import tlv
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 GROUP_TAG: Final = 0x7F61

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.emrtd import tlv
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 TAG_LIST = 0x5C

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from appliance.emrtd import tlv
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ class Dg1:
     def layout(self) -> str:
         """TD1, TD2 (also MRV-B) or TD3 (also MRV-A): the length alone cannot tell visas apart."""
         return _FORMAT_NAMES[sum(len(line) for line in self.lines)]
+
+    @property
+    def issuing_state(self) -> str:
+        """The issuing state's ICAO code: MRZ characters 3-5 in every document format."""
+        return self.lines[0][2:5]
 
     def fields(self, today: date | None = None) -> MrzResult:
         """The MRZ parser's reading of the chip's MRZ: fields, and check-digit or format

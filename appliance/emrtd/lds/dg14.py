@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds import security_infos
 from appliance.emrtd.lds.security_infos import SecurityInfos
+from appliance.emrtd.protocol import tlv
 
 TAG = 0x6E
 

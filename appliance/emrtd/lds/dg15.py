@@ -14,8 +14,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds._asn1 import asn1_errors, load
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 TAG: Final = 0x6F

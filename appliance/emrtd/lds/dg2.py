@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds import biometric_template as bt
 from appliance.emrtd.lds import face_19794, face_39794
 from appliance.emrtd.lds.images import ImageFormat, decode_image, detect_format, image_size
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 if TYPE_CHECKING:

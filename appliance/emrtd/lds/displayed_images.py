@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds.images import ImageFormat, detect_format
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 _COUNT_TAG = 0x02

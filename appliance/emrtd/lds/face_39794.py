@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds.images import ImageFormat, declared_format_warning, detect_format
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 FACE_IMAGE_DATA_BLOCK_TAG: Final = 0x65

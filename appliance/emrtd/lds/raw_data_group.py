@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds.data_groups import DG_TAGS
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 

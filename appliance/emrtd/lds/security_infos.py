@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Final
 
 from asn1crypto import core
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds._asn1 import asn1_errors, load
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError
 
 _BSI: Final = "0.4.0.127.0.7"

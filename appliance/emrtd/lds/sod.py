@@ -2,7 +2,7 @@
 
 EF.SOD is tag 77 around a CMS SignedData whose encapsulated content is the LDSSecurityObject
 (OID 2.23.136.1.1.1). This module frames and reads it; the CMS signature is Passive
-Authentication's job (`appliance.emrtd.auth`), which uses `unwrap_sod` and
+Authentication's job (`appliance.emrtd.pki`), which uses `unwrap_sod` and
 `encapsulated_content` from here so both sides agree on what was signed.
 
 Some real EF.SODs declare another eContentType (the generic id-data, or an early ICAO or
@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Final
 
 from asn1crypto import cms, core
 
-from appliance.emrtd import tlv
 from appliance.emrtd.lds._asn1 import asn1_errors, load
+from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 TAG = 0x77

@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus
-from appliance.emrtd.auth.cms import find_signer_certificate, parse_signed_data
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
+from appliance.emrtd.pki.cms import find_signer_certificate, parse_signed_data
 from appliance.errors import ApplianceError, LdsError, Reason
 
 DEFAULT_FILE = "deviations.json"

@@ -22,20 +22,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from appliance.emrtd.auth.algorithms import digest
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.checks import Check, CheckName
-from appliance.emrtd.auth.cms import (
+from appliance.emrtd.lds import dg1 as dg1_file
+from appliance.emrtd.lds.sod import LDS_CONTENT_TYPE_ALTERNATIVES, parse_security_object
+from appliance.emrtd.pki.algorithms import digest
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.checks import Check, CheckName
+from appliance.emrtd.pki.cms import (
     OID_LDS_SECURITY_OBJECT,
     SignedData,
     find_signer_certificate,
     parse_signed_data,
     verify_signer,
 )
-from appliance.emrtd.auth.countries import icao_to_alpha2
-from appliance.emrtd.auth.crl import Crl
-from appliance.emrtd.lds import dg1 as dg1_file
-from appliance.emrtd.lds.sod import LDS_CONTENT_TYPE_ALTERNATIVES, parse_security_object
+from appliance.emrtd.pki.countries import icao_to_alpha2
+from appliance.emrtd.pki.crl import Crl
 from appliance.errors import LdsError, Reason
 
 SIGNATURE_CHECKS = (
@@ -302,7 +302,7 @@ def _dg_hashes(
 
 def issuing_state_from_dg1(dg1: bytes) -> str:
     """The issuing state (MRZ characters 3-5 in every document format) from raw DG1 bytes."""
-    return dg1_file.parse(dg1).lines[0][2:5]
+    return dg1_file.parse(dg1).issuing_state
 
 
 def _country(

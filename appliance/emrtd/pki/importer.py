@@ -23,11 +23,11 @@ from typing import Any, Literal
 
 from asn1crypto import core, pem
 
-from appliance.emrtd.auth.certificates import Certificate, load_certificates
-from appliance.emrtd.auth.checks import CheckStatus
-from appliance.emrtd.auth.crl import Crl, load_crl
-from appliance.emrtd.auth.masterlist import parse_master_list, verify_master_list
-from appliance.emrtd.auth.trust_store import Candidate, TrustStore
+from appliance.emrtd.pki.certificates import Certificate, load_certificates
+from appliance.emrtd.pki.checks import CheckStatus
+from appliance.emrtd.pki.crl import Crl, load_crl
+from appliance.emrtd.pki.masterlist import parse_master_list, verify_master_list
+from appliance.emrtd.pki.trust_store import Candidate, TrustStore
 from appliance.errors import LdsError, Reason
 
 

@@ -16,15 +16,15 @@ from typing import Any, ClassVar, Literal
 
 from asn1crypto import core
 
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.cms import (
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.cms import (
     OID_CSCA_MASTER_LIST,
     SignedData,
     find_signer_certificate,
     parse_signed_data,
     verify_signer,
 )
-from appliance.emrtd.auth.trust_store import Candidate
+from appliance.emrtd.pki.trust_store import Candidate
 from appliance.errors import LdsError
 
 #: how an anchor came to be trusted, as the import reports it

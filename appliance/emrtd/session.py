@@ -2,65 +2,44 @@
 
 Order of play: connect; read EF.CardAccess in plain from the MF; PACE with the strongest
 supported PACEInfo, else (or when PACE fails and the key is the MRZ) BAC; SELECT the eMRTD
-application; read files under Secure Messaging: the first few bytes tell the TLV length, then
-chunked READ BINARY (short EF identifier in P1 for the first read, odd INS B1 with DO'54 for
-offsets beyond 32767, the read size stepping down when the card refuses it).
+application; then files are read under Secure Messaging by the session's `FileReader`
+(`file_reader.py`: read-size ladder, short EF identifiers, odd INS, extended length).
 
-Tolerances learned from real chips: no Le on SELECT and MSE:Set AT; MSE:Set AT retried with
-(or without) DO'84 when the first form is refused; SELECT by FID when a card rejects short EF
-identifiers; extended length only when EF.ATR/INFO announces it and the reader carries it.
+This module is access control only: which protocol, its retries and fallbacks, the SM keys and
+their restart. Tolerances learned from real chips: no Le on SELECT and MSE:Set AT; MSE:Set AT
+retried with (or without) DO'84 when the first form is refused.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
-from appliance.config import ChipConfig
-from appliance.emrtd import files, tlv
-from appliance.emrtd.apdu import (
-    SW_END_OF_FILE,
+from appliance.emrtd.chip.genuineness import authenticate_chip
+from appliance.emrtd.file_reader import FileRead, FileReader, timed
+from appliance.emrtd.lds import card_access as card_access_file
+from appliance.emrtd.pki.checks import Check, CheckName
+from appliance.emrtd.protocol import files
+from appliance.emrtd.protocol.apdu import (
     SW_OK,
-    SW_WRONG_LENGTH,
-    SW_WRONG_P1P2,
     ApduChannel,
     ApduError,
     CommandApdu,
     ResponseApdu,
 )
-from appliance.emrtd.auth.checks import Check, CheckName
-from appliance.emrtd.auth.genuineness import authenticate_chip
-from appliance.emrtd.bac import GET_CHALLENGE, BacTerminal, Random
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import is_standard, standard_group
-from appliance.emrtd.files import ElementaryFile
-from appliance.emrtd.lds import card_access as card_access_file
-from appliance.emrtd.pace import PacePassword, PaceProtocol, PaceTerminal, supported
-from appliance.emrtd.pace_cam import CamEvidence, cam_evidence
-from appliance.emrtd.pace_im import IntegratedMapping
-from appliance.emrtd.sm import SecureMessaging, SessionKeys
+from appliance.emrtd.protocol.bac import GET_CHALLENGE, BacTerminal, Random
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import is_standard, standard_group
+from appliance.emrtd.protocol.files import ElementaryFile
+from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol
+from appliance.emrtd.protocol.pace_cam import CamEvidence, cam_evidence
+from appliance.emrtd.protocol.pace_terminal import PaceTerminal, supported
+from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz.check_digits import mrz_information
 from appliance.ports import CardInfo, CardTransport, TransportError
-
-#: read sizes tried in turn when a card refuses a READ BINARY length (6700, 6Cxx)
-_READ_SIZE_LADDER = (0xDF, 0xA0, 0x80, 0x68, 0x40, 0x20, 0x10)
-#: SW answers that mean "this card does not take a short EF identifier in P1"
-_SFI_REFUSED = (0x6A86, 0x6B00, 0x6D00, 0x6A81, 0x6986, 0x6981, 0x6A00)
-#: bytes of SM overhead around READ BINARY data in a response: 87 82 LL LL 01 | 99 02 SW | 8E 08
-_SM_RESPONSE_OVERHEAD = 5 + 4 + 10 + 2
-#: response buffer assumed when a card announces extended length without saying how much
-_UNSIZED_EXTENDED_RESPONSE = 1024
-#: bytes read first to learn a file's length (tag, and a length of up to 0x82 LL LL)
-_FIRST_READ = 4
-#: largest DO'53 header around READ BINARY (B1) data: 53 82 LL LL
-_DO53_HEADER = 4
-#: LDS files that need Terminal Authentication (EAC): not attempted
-_EAC_PROTECTED = ("DG3", "DG4")
 
 
 @dataclass(frozen=True)
@@ -114,15 +93,6 @@ class ReaderOptions:
     #: Authentication (DG15); PACE-CAM evidence is kept whenever PACE used that mapping
     authenticate_chip: bool = True
 
-    @classmethod
-    def from_config(cls, chip: ChipConfig) -> ReaderOptions:
-        """The reader behaviour the appliance config's [chip] section asks for."""
-        return cls(
-            prefer_pace=chip.prefer_pace,
-            max_read_size=chip.max_read_size,
-            allow_extended_length=chip.allow_extended_length,
-        )
-
 
 @dataclass(frozen=True)
 class PaceOption:
@@ -151,15 +121,6 @@ class AccessResult:
             "parameter_id": self.parameter_id,
             "pace_failure": self.pace_failure,
         }
-
-
-@dataclass
-class FileRead:
-    """What reading every file gave: contents by dump name, and why the others are missing."""
-
-    contents: dict[str, bytes] = field(default_factory=dict)
-    #: dump name -> reason code (CHIP_FILE_NOT_FOUND, CHIP_ACCESS_DENIED)
-    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 def parse_pace_options(card_access: bytes) -> list[PaceOption]:
@@ -223,12 +184,15 @@ class ChipSession:
         self.access: AccessResult | None = None
         self.card: CardInfo | None = None
         self.card_access: bytes | None = None
-        self.bytes_read = 0
         self.timings_ms: dict[str, float] = {}
-        self._read_size = min(self.options.max_read_size, 0xDF)
-        self._extended_read_size: int | None = None
-        self._sfi_ok = self.options.short_ef_ids
-        self._cache: dict[str, bytes] = {}
+        #: reads whole files, in plain before access control and under SM after it
+        self.file_reader = FileReader(
+            self._transmit,
+            self.timings_ms,
+            max_read_size=self.options.max_read_size,
+            short_ef_ids=self.options.short_ef_ids,
+            probe_length=self.options.probe_length,
+        )
         self._pace_option: PaceOption | None = None
         #: chip genuineness checks measured in this session (Chip/Active Authentication, and
         #: pace_cam when the chip's CAM answer was unusable)
@@ -242,14 +206,12 @@ class ChipSession:
     def apdus(self) -> int:
         return self.channel.apdus
 
-    @contextmanager
-    def _timed(self, step: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = (time.perf_counter() - start) * 1000
-            self.timings_ms[step] = round(self.timings_ms.get(step, 0.0) + elapsed, 3)
+    @property
+    def bytes_read(self) -> int:
+        return self.file_reader.bytes_read
+
+    def _timed(self, step: str) -> AbstractContextManager[None]:
+        return timed(self.timings_ms, step)
 
     # -- session -----------------------------------------------------------------------------
 
@@ -263,11 +225,11 @@ class ChipSession:
                 raise ApplianceError(reason, "no card to connect to") from exc
         if self.options.allow_extended_length and self.channel.transport.max_apdu_size() > 261:
             with self._timed("atr_info"):
-                self._learn_extended_length()
+                self.file_reader.learn_extended_length(self.card.atr if self.card else None)
         pace_error: ApplianceError | None = None
         if isinstance(self.key, CanKey) or self.options.prefer_pace:
             with self._timed("card_access"):
-                self.card_access = self._read_plain_optional(files.EF_CARD_ACCESS)
+                self.card_access = self.file_reader.read_plain_optional(files.EF_CARD_ACCESS)
             options = self._pace_options()
             if not options and isinstance(self.key, CanKey):
                 raise ApplianceError(
@@ -399,14 +361,7 @@ class ChipSession:
         )
 
     def read_optional(self, ef: ElementaryFile) -> bytes | None:
-        try:
-            return self.read_file(ef)
-        except ApduError as exc:
-            if exc.reason is Reason.SM_PROTOCOL:
-                raise
-            return None
-        except LdsError:
-            return None  # malformed: `read_all` records it when it reads the file for the dump
+        return self.file_reader.read_optional(ef)
 
     def restart_access(self) -> None:
         """A new PACE (same option) or BAC session, then the application again."""
@@ -436,257 +391,38 @@ class ChipSession:
 
     # -- files -------------------------------------------------------------------------------
 
-    def _learn_extended_length(self) -> None:
-        """Use extended length only when the card announces it (ISO/IEC 7816-4 §8.1.1.2.7).
-
-        EF.ATR/INFO may carry DO'7F66 with the card's buffer sizes: reads are sized to fit
-        them. A card-capabilities announcement without sizes (DO'47 in EF.ATR/INFO, or
-        compact-TLV tag 7 in the ATR's historical bytes) gets a modest extended read size.
-        """
-        data = self._read_plain_optional(files.EF_ATR_INFO) or b""
-        max_response: int | None = None
-        capabilities: bytes | None = None
-        try:
-            info = tlv.find(data, 0x7F66) if data else None
-            if info is not None:
-                limits = [item.value for item in info.children() if item.tag == 0x02]
-                if len(limits) >= 2:
-                    max_response = int.from_bytes(limits[1], "big")
-            caps = tlv.find(data, 0x47) if data else None
-            capabilities = caps.value if caps is not None else None
-        except LdsError:
-            pass
-        if capabilities is None and self.card is not None:
-            capabilities = card_capabilities_from_atr(self.card.atr)
-        if max_response is None:
-            if capabilities is None or len(capabilities) < 3 or not capabilities[2] & 0x40:
-                return
-            max_response = _UNSIZED_EXTENDED_RESPONSE
-        max_data = ((max_response - _SM_RESPONSE_OVERHEAD) // 16) * 16 - 1
-        if max_data > 0xFF:
-            self._extended_read_size = min(max_data, 0xFFFF)
-
-    def _read_plain_optional(self, ef: ElementaryFile) -> bytes | None:
-        """A file of the MF read before access control; None when absent or refused."""
-        try:
-            return self.read_file(ef)
-        except ApplianceError as exc:
-            if exc.reason in (Reason.CHIP_REMOVED, Reason.CHIP_NOT_PRESENT):
-                raise
-            return None
-
     def _read_card_security(self) -> None:
         # Optional here: any refusal the card states (even in plain) leaves the session to the
         # application SELECT that follows, which fails cleanly if the card dropped SM.
         with suppress(ApduError):
-            self.read_file(files.EF_CARD_SECURITY)
+            self.file_reader.read_file(files.EF_CARD_SECURITY)
 
     def read_file(self, ef: ElementaryFile) -> bytes:
         """The whole content of `ef` (cached for the session)."""
-        if ef.dump_name in self._cache:
-            return self._cache[ef.dump_name]
-        with self._timed(f"read {ef.name}"):
-            data = self._read(ef)
-        self._cache[ef.dump_name] = data
-        self.bytes_read += len(data)
-        return data
-
-    def _read(self, ef: ElementaryFile) -> bytes:
-        probe = ef.is_single_tlv and self.options.probe_length
-        # A whole first chunk may run past a short file: a 6Cxx then tells where it ends.
-        data, eof = self._read_first(ef, _FIRST_READ if probe else self._chunk_size(), not probe)
-        if not ef.is_single_tlv:
-            while not eof:
-                chunk, eof = self._read_at(len(data), self._chunk_size(), final=True)
-                data += chunk
-                eof = eof or not chunk
-            return data
-        while True:
-            try:
-                header, length = tlv.header_size(data)
-                break
-            except LdsError:
-                if eof or len(data) >= 6:
-                    raise LdsError(f"{ef.name}: unreadable TLV header") from None
-                chunk, eof = self._read_at(len(data), 6 - len(data))
-                data += chunk
-        total = header + length
-        while len(data) < total:
-            # beyond 32767 the data comes wrapped in DO'53: leave room for its header
-            wanted = total - len(data) + (_DO53_HEADER if len(data) > 0x7FFF else 0)
-            size = min(self._chunk_size(), wanted)
-            chunk, eof = self._read_at(len(data), size, final=size == wanted)
-            if not chunk:
-                raise LdsError(f"{ef.name}: file ends before its TLV does")
-            data += chunk
-        return data[:total]
-
-    def _chunk_size(self) -> int:
-        return self._extended_read_size or self._read_size
-
-    def _read_first(self, ef: ElementaryFile, size: int, final: bool) -> tuple[bytes, bool]:
-        """First READ BINARY: by short EF identifier when the card takes it, else SELECT first."""
-        if self._sfi_ok:
-            try:
-                return self._read_at(0, size, sfi=ef.sfi, final=final)
-            except ApduError as exc:
-                if exc.sw not in _SFI_REFUSED:
-                    raise
-            self._sfi_ok = False
-        select = CommandApdu(0x00, 0xA4, 0x02, 0x0C, ef.fid_bytes)
-        self._transmit(select).check(f"SELECT {ef.name}")
-        return self._read_at(0, size, final=final)
-
-    def _read_at(
-        self, offset: int, size: int, sfi: int | None = None, final: bool = False
-    ) -> tuple[bytes, bool]:
-        """READ BINARY at `offset` of the current EF, or of EF `sfi` (which becomes current).
-
-        `final`: this read should reach the end of the file, so a 6Cxx asking for less says
-        where the file ends rather than what the card can send. Returns (data, end reached).
-        """
-        while True:
-            if sfi is not None:
-                command = CommandApdu(0x00, 0xB0, 0x80 | sfi, offset, le=size)
-            elif offset <= 0x7FFF:
-                command = CommandApdu(0x00, 0xB0, offset >> 8, offset & 0xFF, le=size)
-            else:
-                offset_do = tlv.encode(0x54, offset.to_bytes((offset.bit_length() + 7) // 8, "big"))
-                command = CommandApdu(0x00, 0xB1, 0x00, 0x00, offset_do, le=size)
-            response = self._transmit(command)
-            smaller = self._smaller_size(response.sw, size, final)
-            if smaller is None:
-                break
-            size = smaller
-        if response.sw in _SFI_REFUSED and sfi is not None:
-            raise ApduError(response.sw, "READ BINARY")
-        data, eof = self._read_result(response, size, "READ BINARY")
-        if command.ins == 0xB1 and data:
-            try:
-                wrapped = tlv.parse_one(data)
-            except LdsError:
-                raise LdsError("READ BINARY (B1) answer is not a DO'53") from None
-            if wrapped.tag != 0x53:
-                raise LdsError("READ BINARY (B1) answer is not a DO'53")
-            data = wrapped.value
-        return data, eof
-
-    def _smaller_size(self, sw: int, size: int, final: bool) -> int | None:
-        """The next read size after a refusal of `size`, or None when the answer is no refusal."""
-        if sw >> 8 == 0x6C and 0 < (sw & 0xFF) < size:
-            exact = sw & 0xFF
-            if final:
-                return exact  # the file ends there: no lesson about the card's read size
-        elif sw == SW_WRONG_LENGTH:
-            lower = [s for s in _READ_SIZE_LADDER if s < size]
-            if not lower:
-                raise ApduError(sw, "READ BINARY")
-            exact = lower[0]
-        else:
-            return None
-        # The card's limit holds for the rest of the session.
-        self._extended_read_size = None
-        self._read_size = min(self._read_size, exact)
-        return exact
-
-    @staticmethod
-    def _read_result(response: ResponseApdu, size: int, command_name: str) -> tuple[bytes, bool]:
-        if response.sw == SW_OK:
-            return response.data, len(response.data) < size
-        if response.sw in (SW_END_OF_FILE, SW_WRONG_P1P2):
-            return response.data, True
-        raise ApduError(response.sw, command_name)
+        return self.file_reader.read_file(ef)
 
     def read_all(self) -> FileRead:
-        """EF.COM, every data group it lists (but the EAC-protected DG3/DG4), and EF.SOD."""
-        result = FileRead()
-        if self.options.read_card_security and files.EF_CARD_SECURITY.dump_name in self._cache:
-            result.contents[files.EF_CARD_SECURITY.dump_name] = self._cache[
-                files.EF_CARD_SECURITY.dump_name
-            ]
+        """EF.COM, every data group it lists (but DG3/DG4), and EF.SOD, after the MF files
+        access control read; with `authenticate_chip`, the chip proves itself genuine once
+        EF.COM has named the data groups (Chip Authentication also re-keys SM for the rest)."""
+        already_read: dict[str, bytes] = {}
+        card_security = self.file_reader.cached(files.EF_CARD_SECURITY)
+        if self.options.read_card_security and card_security is not None:
+            already_read[files.EF_CARD_SECURITY.dump_name] = card_security
         if self.card_access:
-            result.contents[files.EF_CARD_ACCESS.dump_name] = self.card_access
-        com = self._read_into(result, files.EF_COM)
-        listed = _com_data_groups(com) if com is not None else None
-        if listed is None:
-            # no usable EF.COM: try the data groups a passport commonly carries
-            listed = [files.data_group(n) for n in (1, 2, 5, 7, 11, 12, 13, 14, 15, 16)]
-        wanted = [ef for ef in listed if ef.name not in _EAC_PROTECTED]
-        if self.options.authenticate_chip:
-            numbers = [files.DATA_GROUPS.index(ef) + 1 for ef in wanted]
-            with self._timed("chip_genuineness"):
-                self.genuineness.extend(authenticate_chip(self, numbers, self._rng))
-        for ef in wanted:
-            self._read_into(result, ef)
-        self._read_into(result, files.EF_SOD)
-        return result
+            already_read[files.EF_CARD_ACCESS.dump_name] = self.card_access
+        authenticate = self._authenticate_chip if self.options.authenticate_chip else None
+        return self.file_reader.read_all(already_read, authenticate)
 
-    def _read_into(self, result: FileRead, ef: ElementaryFile) -> bytes | None:
-        try:
-            data = self.read_file(ef)
-        except ApduError as exc:
-            # The card refused this file (absent, access conditions, unsupported): note why and
-            # go on; a broken SM session (6987/6988) ends the read.
-            if exc.reason is Reason.SM_PROTOCOL:
-                raise
-            result.unavailable[ef.dump_name] = exc.reason.value
-            return None
-        except LdsError as exc:
-            # A malformed file (empty, truncated TLV) fails its own checks, not the whole read:
-            # the report still shows the access, DG1 and which file was malformed.
-            result.unavailable[ef.dump_name] = exc.reason.value
-            return None
-        result.contents[ef.dump_name] = data
-        return data
-
-
-def card_capabilities_from_atr(atr: bytes) -> bytes | None:
-    """The card capabilities (compact-TLV tag 7) in the ATR's historical bytes, if any.
-
-    ISO/IEC 7816-3 §8.2 locates the historical bytes after the interface bytes; with category
-    indicator 80 they are compact-TLV objects (ISO/IEC 7816-4 §8.1.1).
-    """
-    if len(atr) < 2:
-        return None
-    count = atr[1] & 0x0F
-    pos, indicator = 2, atr[1]
-    while True:
-        pos += bin(indicator & 0xF0).count("1")
-        if not indicator & 0x80 or pos > len(atr):
-            break
-        indicator = atr[pos - 1]
-    historical = atr[pos : pos + count]
-    if len(historical) != count or not historical or historical[0] != 0x80:
-        return None
-    i = 1
-    while i < len(historical):
-        tag, length = historical[i] >> 4, historical[i] & 0x0F
-        value = historical[i + 1 : i + 1 + length]
-        if tag == 0x7:
-            return value
-        i += 1 + length
-    return None
+    def _authenticate_chip(self, data_groups: list[int]) -> None:
+        with self._timed("chip_genuineness"):
+            self.genuineness.extend(authenticate_chip(self, data_groups, self._rng))
 
 
 def _mse_accepted(sw: int) -> bool:
     # 63Cx (x > 0) reports remaining password tries and still means the key was set.
     return sw == SW_OK or (sw & 0xFFF0 == 0x63C0 and sw & 0x0F > 0)
 
-
-def _com_data_groups(com: bytes) -> list[ElementaryFile] | None:
-    """The data groups EF.COM's tag list (DO'5C) names, in data group order."""
-    try:
-        outer = tlv.parse_one(com)
-        tags = tlv.find(outer.value, 0x5C) if outer.tag == 0x60 else None
-    except LdsError:
-        return None
-    if tags is None:
-        return None
-    listed = {files.data_group_for_tag(t) for t in tags.value}
-    return [ef for ef in files.DATA_GROUPS if ef in listed]
-
-
-_ = IntegratedMapping  # imported for its side effect: PACE-IM joins the supported mappings
 
 __all__ = [
     "AccessKey",

@@ -21,12 +21,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from appliance.emrtd.auth.algorithms import digest
-from appliance.emrtd.auth.checks import MANDATORY_CHECKS, Check, CheckName, CheckStatus
-from appliance.emrtd.auth.cms import parse_signed_data
-from appliance.emrtd.auth.genuineness import GENUINENESS_CHECKS
 from appliance.emrtd.lds import dg14 as dg14_file
 from appliance.emrtd.lds.sod import parse_security_object
+from appliance.emrtd.pki.algorithms import digest
+from appliance.emrtd.pki.checks import (
+    GENUINENESS_CHECKS,
+    MANDATORY_CHECKS,
+    Check,
+    CheckName,
+    CheckStatus,
+)
+from appliance.emrtd.pki.cms import parse_signed_data
 from appliance.errors import LdsError, Reason
 
 _KEY_FILE = {CheckName.CHIP_AUTHENTICATION: 14, CheckName.ACTIVE_AUTHENTICATION: 15}

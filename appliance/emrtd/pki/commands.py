@@ -14,16 +14,17 @@ from typing import NoReturn
 import click
 
 from appliance.config import load_config
-from appliance.emrtd.auth.importer import import_file, normalise_fingerprint
-from appliance.emrtd.auth.masterlist import TRUSTED_BY
-from appliance.emrtd.auth.trust_store import TrustStore
+from appliance.emrtd.pki.importer import import_file, normalise_fingerprint
+from appliance.emrtd.pki.masterlist import TRUSTED_BY
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.inputs import read_input_file
+from appliance.wiring import open_trust_store
 
 
 def _store() -> TrustStore:
     try:
-        return TrustStore.open_default(load_config())
+        return open_trust_store(load_config())
     except (OSError, ValueError) as exc:
         click.echo(f"{Reason.FILE_UNREADABLE.value}: cannot open the trust store ({exc})", err=True)
         sys.exit(2)

@@ -12,10 +12,10 @@ import hmac
 import os
 from collections.abc import Callable
 
-from appliance.emrtd import crypto
-from appliance.emrtd.apdu import CommandApdu
-from appliance.emrtd.crypto import KDF_ENC, KDF_MAC, CipherKind
-from appliance.emrtd.sm import SessionKeys
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.apdu import CommandApdu
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind
+from appliance.emrtd.protocol.sm import SessionKeys
 from appliance.errors import ApplianceError, Reason
 
 GET_CHALLENGE = CommandApdu(0x00, 0x84, 0x00, 0x00, le=8)

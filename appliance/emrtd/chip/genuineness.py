@@ -18,19 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from appliance.emrtd.auth.active_auth import run_active_authentication
-from appliance.emrtd.auth.checks import Check, CheckName, CheckStatus
-from appliance.emrtd.auth.chip_auth import SecureChannel, run_chip_authentication
-from appliance.emrtd.files import ElementaryFile, data_group
+from appliance.emrtd.chip.active_auth import run_active_authentication
+from appliance.emrtd.chip.chip_auth import SecureChannel, run_chip_authentication
+from appliance.emrtd.pki.checks import GENUINENESS_CHECKS, Check, CheckName, CheckStatus
+from appliance.emrtd.protocol.files import ElementaryFile, data_group
 from appliance.errors import Reason
 
 Random = Callable[[int], bytes]
 
-GENUINENESS_CHECKS = (
-    CheckName.CHIP_AUTHENTICATION,
-    CheckName.ACTIVE_AUTHENTICATION,
-    CheckName.PACE_CAM,
-)
 #: the Passive Authentication checks that must pass for "valid data"
 _DATA_CHECKS = (
     CheckName.SOD_SIGNATURE,
@@ -112,4 +107,4 @@ def apply_clone_verdict(checks: list[Check]) -> list[Check]:
     return out
 
 
-__all__ = ["GENUINENESS_CHECKS", "GenuinenessSession", "apply_clone_verdict", "authenticate_chip"]
+__all__ = ["GenuinenessSession", "apply_clone_verdict", "authenticate_chip"]

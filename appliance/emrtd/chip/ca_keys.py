@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 from asn1crypto import core, keys
 from ecdsa import curves as ecdsa_curves
 
-from appliance.emrtd.domain_parameters import DhGroup, EcGroup, Group, standard_group
 from appliance.emrtd.lds._asn1 import asn1_errors, load
 from appliance.emrtd.lds.security_infos import ChipAuthenticationPublicKeyInfo
+from appliance.emrtd.protocol.domain_parameters import DhGroup, EcGroup, Group, standard_group
 from appliance.errors import ApplianceError, LdsError, Reason
 
 ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"

@@ -19,14 +19,14 @@ from datetime import datetime
 
 from asn1crypto import cms, core, parser, x509
 
-from appliance.emrtd.auth.algorithms import (
+from appliance.emrtd.pki.algorithms import (
     SignatureAlgorithm,
     digest,
     hash_name,
     signature_algorithm,
 )
-from appliance.emrtd.auth.certificates import Certificate, name_key
-from appliance.emrtd.auth.signatures import describe_key, verify
+from appliance.emrtd.pki.certificates import Certificate, name_key
+from appliance.emrtd.pki.signatures import describe_key, verify
 from appliance.errors import LdsError
 
 #: EF.SOD is the ContentInfo wrapped in the ICAO application tag 0x77 (9303-10 §4.6.2)

@@ -14,8 +14,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from appliance.emrtd.auth.algorithms import Scheme, SignatureAlgorithm
-from appliance.emrtd.auth.ec_keys import EcPublicKey, load_ec_public_key
+from appliance.emrtd.pki.algorithms import Scheme, SignatureAlgorithm
+from appliance.emrtd.pki.ec_keys import EcPublicKey, load_ec_public_key
 from appliance.errors import LdsError, Reason
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from appliance.emrtd import crypto
-from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.tlv import encode
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.tlv import encode
 from appliance.errors import ApplianceError, LdsError, Reason
 
 _SM_CLA_BITS = 0x0C

@@ -7,26 +7,21 @@ terminal decrypts it and checks PK_Map,IC = CA_IC * PK_IC, where PK_Map,IC is th
 the chip sent in step 2 and PK_IC the static key of EF.CardSecurity.
 
 The key is only as good as EF.CardSecurity's signature, so the verdict needs Passive
-Authentication of that file: `cam_evidence` keeps what the session saw, and `pace_cam_check`
-judges it later, with the trust store at hand (live or for a report).
+Authentication of that file: `cam_evidence` keeps what the session saw, and
+`appliance.emrtd.chip.cam.pace_cam_check` judges it later, with the trust store at hand (live or
+for a report).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from appliance.emrtd import crypto
-from appliance.emrtd.auth.ca_keys import load_chip_key
-from appliance.emrtd.auth.checks import Check, CheckName
-from appliance.emrtd.auth.passive import TrustAnchors, verify_security_object
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import EcGroup, Group, Random
-from appliance.emrtd.lds import security_infos
-from appliance.emrtd.lds.sod import SECURITY_OBJECT_OID
-from appliance.emrtd.pace import GenericMapping, PaceProtocol, PaceResult, register_mapping
-from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import Group, Random
+from appliance.emrtd.protocol.pace import GenericMapping, PaceProtocol, PaceResult
+from appliance.errors import ApplianceError, Reason
 
 #: DO of the last GENERAL AUTHENTICATE answer that carries A_IC
 TAG_ENCRYPTED_CHIP_AUTHENTICATION_DATA = 0x8A
@@ -45,9 +40,6 @@ class ChipAuthenticationMapping(GenericMapping):
         mapped = super().generator(chip_data)
         self.chip_mapping_key = self.group.encode(self.group.decode(chip_data))
         return mapped
-
-
-register_mapping("CAM", ChipAuthenticationMapping)
 
 
 @dataclass(frozen=True)
@@ -92,75 +84,10 @@ def cam_evidence(result: PaceResult, mapping: object) -> CamEvidence:
     return CamEvidence(result.parameter_id, mapping.chip_mapping_key, data)
 
 
-def verify_chip_authentication_data(
-    evidence: CamEvidence, key_info: security_infos.ChipAuthenticationPublicKeyInfo
-) -> bool:
-    """PK_Map,IC == CA_IC * PK_IC on the key's curve (which must be the PACE curve)."""
-    key = load_chip_key(key_info)
-    group = key.group
-    if not isinstance(group, EcGroup):
-        return False
-    try:
-        mapping_key = group.decode(evidence.chip_mapping_key)
-    except ApplianceError:
-        return False  # the mapping key lives on another curve than this static key
-    scalar = int.from_bytes(evidence.chip_authentication_data, "big")
-    if not 0 < scalar < group.order:
-        return False
-    try:
-        return group.encode(group.multiply(scalar, key.public)) == group.encode(mapping_key)
-    except ApplianceError:
-        return False
-
-
-def pace_cam_check(
-    evidence: CamEvidence | None,
-    card_security: bytes | None,
-    anchors: TrustAnchors,
-    *,
-    at: datetime | None = None,
-) -> Check:
-    """The `pace_cam` check: EF.CardSecurity must pass PA, and its CA key must explain CA_IC."""
-    name = CheckName.PACE_CAM
-    if evidence is None:
-        return Check.skipped(name, "PACE-CAM not used in this session", Reason.OK)
-    if card_security is None:
-        return Check.failed(name, Reason.CAM_FAILED, "EF.CardSecurity not read")
-    verification = verify_security_object(
-        card_security, anchors, content_type=SECURITY_OBJECT_OID, at=at
-    )
-    content = verification.verified_content
-    if content is None:
-        failing = [c.reason.value for c in verification.checks if c.status.value == "fail"]
-        detail = ", ".join(failing) or "not verified"
-        return Check.failed(
-            name, Reason.CAM_FAILED, f"EF.CardSecurity fails Passive Authentication ({detail})"
-        )
-    try:
-        keys = security_infos.parse(content).chip_authentication_public_keys
-    except LdsError as exc:
-        return Check.failed(name, exc.reason, f"EF.CardSecurity SecurityInfos: {exc.detail}")
-    if not keys:
-        return Check.failed(name, Reason.CAM_FAILED, "EF.CardSecurity holds no chip key")
-    for key_info in keys:
-        try:
-            if verify_chip_authentication_data(evidence, key_info):
-                return Check.passed(
-                    name, "chip proved EF.CardSecurity's key in PACE (signed file verified)"
-                )
-        except LdsError:
-            continue  # a key this terminal cannot use; another one may match
-    return Check.failed(
-        name, Reason.CAM_FAILED, "chip authentication data does not match EF.CardSecurity's key"
-    )
-
-
 __all__ = [
     "CamEvidence",
     "ChipAuthenticationMapping",
     "cam_evidence",
     "decrypt_chip_authentication_data",
     "encrypt_chip_authentication_data",
-    "pace_cam_check",
-    "verify_chip_authentication_data",
 ]

@@ -23,19 +23,19 @@ from typing import Protocol
 
 from asn1crypto.core import ObjectIdentifier
 
-from appliance.emrtd import crypto, tlv
-from appliance.emrtd.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.auth.ca_keys import ChipKey, load_chip_key
-from appliance.emrtd.auth.checks import Check, CheckName
-from appliance.emrtd.crypto import KDF_ENC, KDF_MAC, CipherKind
-from appliance.emrtd.files import data_group
+from appliance.emrtd.chip.ca_keys import ChipKey, load_chip_key
 from appliance.emrtd.lds import dg14 as dg14_file
 from appliance.emrtd.lds.security_infos import (
     ID_CA,
     ChipAuthenticationInfo,
     SecurityInfos,
 )
-from appliance.emrtd.sm import SessionKeys, SmError
+from appliance.emrtd.pki.checks import Check, CheckName
+from appliance.emrtd.protocol import crypto, tlv
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind
+from appliance.emrtd.protocol.files import data_group
+from appliance.emrtd.protocol.sm import SessionKeys, SmError
 from appliance.errors import LdsError, Reason
 
 Random = Callable[[int], bytes]

@@ -24,17 +24,17 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from appliance.emrtd.apdu import ApduError, CommandApdu
-from appliance.emrtd.auth.algorithms import Scheme, SignatureAlgorithm
-from appliance.emrtd.auth.checks import Check, CheckName
-from appliance.emrtd.auth.chip_auth import SecureChannel
-from appliance.emrtd.auth.ec_keys import EcPublicKey
-from appliance.emrtd.auth.signatures import load_public_key
-from appliance.emrtd.auth.signatures import verify as verify_with_key
+from appliance.emrtd.chip.chip_auth import SecureChannel
 from appliance.emrtd.lds import dg14 as dg14_file
 from appliance.emrtd.lds import dg15 as dg15_file
 from appliance.emrtd.lds.security_infos import ActiveAuthenticationInfo
-from appliance.emrtd.sm import SmError
+from appliance.emrtd.pki.algorithms import Scheme, SignatureAlgorithm
+from appliance.emrtd.pki.checks import Check, CheckName
+from appliance.emrtd.pki.ec_keys import EcPublicKey
+from appliance.emrtd.pki.signatures import load_public_key
+from appliance.emrtd.pki.signatures import verify as verify_with_key
+from appliance.emrtd.protocol.apdu import ApduError, CommandApdu
+from appliance.emrtd.protocol.sm import SmError
 from appliance.errors import LdsError, Reason
 
 Random = Callable[[int], bytes]

@@ -18,10 +18,10 @@ from typing import Any
 
 from ecdsa.ellipticcurve import PointJacobi
 
-from appliance.emrtd import crypto
-from appliance.emrtd.crypto import CipherKind
-from appliance.emrtd.domain_parameters import DhGroup, EcGroup, Group, Random
-from appliance.emrtd.pace import PaceProtocol, register_mapping
+from appliance.emrtd.protocol import crypto
+from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.domain_parameters import DhGroup, EcGroup, Group, Random
+from appliance.emrtd.protocol.pace import PaceProtocol
 from appliance.errors import ApplianceError, Reason
 
 #: the constants c0, c1 of the pseudo-random function, by l (128: 3DES and AES-128, 256: AES-192
@@ -152,8 +152,6 @@ class IntegratedMapping:
             raise _fail("integrated mapping: the chip's mapping data (DO'82) must be empty")
         return map_nonces(self.group, self._s, self.t, self.cipher)
 
-
-register_mapping("IM", IntegratedMapping)
 
 __all__ = [
     "IntegratedMapping",

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from asn1crypto import crl, pem
 
-from appliance.emrtd.auth.algorithms import SignatureAlgorithm, signature_algorithm
-from appliance.emrtd.auth.certificates import Certificate, name_key
-from appliance.emrtd.auth.signatures import verify
+from appliance.emrtd.pki.algorithms import SignatureAlgorithm, signature_algorithm
+from appliance.emrtd.pki.certificates import Certificate, name_key
+from appliance.emrtd.pki.signatures import verify
 from appliance.errors import LdsError
 
 

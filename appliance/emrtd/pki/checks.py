@@ -41,12 +41,18 @@ class CheckName(StrEnum):
 
 
 #: checks that must pass for any claim that a document is genuine: skipped or absent is a
-#: failure (`appliance.emrtd.auth.completeness`), never "not applicable"
+#: failure (`appliance.emrtd.pki.completeness`), never "not applicable"
 MANDATORY_CHECKS = (
     CheckName.SOD_SIGNATURE,
     CheckName.DS_CERTIFICATE_CHAIN,
     CheckName.CERTIFICATE_VALIDITY,
     CheckName.DG_HASHES,
+)
+#: the checks that prove the chip itself genuine (`appliance.emrtd.chip`), not its data
+GENUINENESS_CHECKS = (
+    CheckName.CHIP_AUTHENTICATION,
+    CheckName.ACTIVE_AUTHENTICATION,
+    CheckName.PACE_CAM,
 )
 #: what the gate also requires: the chip's DG1 equals the MRZ printed on the data page
 GATE_MANDATORY_CHECKS = (*MANDATORY_CHECKS, CheckName.DG1_VS_MRZ)

@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from appliance.config import Config, data_dir
-from appliance.emrtd.auth.certificates import Certificate
-from appliance.emrtd.auth.crl import Crl
+from appliance.emrtd.pki.certificates import Certificate
+from appliance.emrtd.pki.crl import Crl
 from appliance.errors import LdsError
 
 _SCHEMA_VERSION = 1
@@ -122,11 +121,6 @@ class TrustStore:
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         self._parsed: dict[str, Certificate] = {}
-
-    @classmethod
-    def open_default(cls, config: Config | None = None) -> TrustStore:
-        """The store in the data directory (`APPLIANCE_DATA_DIR`)."""
-        return cls(data_dir(config) / DEFAULT_FILE)
 
     def close(self) -> None:
         self._db.close()

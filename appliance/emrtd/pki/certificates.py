@@ -13,8 +13,8 @@ from datetime import datetime
 
 from asn1crypto import pem, x509
 
-from appliance.emrtd.auth.algorithms import SignatureAlgorithm, signature_algorithm
-from appliance.emrtd.auth.signatures import verify
+from appliance.emrtd.pki.algorithms import SignatureAlgorithm, signature_algorithm
+from appliance.emrtd.pki.signatures import verify
 from appliance.errors import LdsError
 
 
