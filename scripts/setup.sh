@@ -60,6 +60,10 @@ if [[ ! -e "$stamp" ]]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The product wheel holds `appliance` and `drivers` only; the simulated hardware
+# (hardware_mocks), benchmarks and test helpers are imported from the repository itself.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$PWD" >"$site/border-appliance-repository.pth"
 
 case "$mode" in
   deps) ;;
