@@ -1,6 +1,7 @@
 """Appliance configuration: one TOML file validated by pydantic.
 
-Defaults give a working simulated appliance, so `appliance demo` needs no file at all.
+The defaults name the real drivers; the shipped `config/simulated.toml` (`SIMULATED_CONFIG`)
+selects the simulated hardware, and `appliance demo` uses it when no file is named.
 `APPLIANCE_CONFIG` names the file and `APPLIANCE_DATA_DIR` the state directory, so tests and
 several instances can run side by side.
 """
@@ -22,6 +23,9 @@ from appliance.inputs import (
     DEFAULT_MAX_TRUST_FILE_BYTES,
     read_input_file,
 )
+
+#: the shipped config that selects the simulated hardware (in a repository checkout only)
+SIMULATED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "simulated.toml"
 
 #: a config file is a few KB; bounded like every other file the appliance is handed
 _MAX_CONFIG_BYTES = 1024 * 1024
@@ -50,20 +54,30 @@ class ChipConfig(_Section):
 
 
 class HardwareConfig(_Section):
-    """Factories (``module:callable``) for each port; see `appliance.wiring`."""
+    """Factories (``module:callable``) for each port; see `appliance.wiring`.
 
-    #: in-process simulated chip, used for ``--reader virtual``
-    virtual_card: str = "hardware_mocks.virtual_chip.transport:open_virtual"
+    The defaults name the real drivers; `config/simulated.toml` (what `scripts/setup.sh run`,
+    `appliance demo` and the tests use) names the simulated devices of `hardware_mocks/`.
+    An empty factory is a device this install does not have.
+    """
+
+    #: simulated chip for ``--reader virtual`` (none on a product install)
+    virtual_card: str = ""
     #: PC/SC reader by name
     pcsc_card: str = "drivers.pcsc:open_reader"
     #: exit-door controller on a serial port (called with the port)
     gate: str = "drivers.gate:open_gate"
-    #: simulated exit-door controller on a pty, used when `inspection.gate_port` is "simulated"
-    gate_simulator: str = "hardware_mocks.gate:start_virtual_gate"
+    #: simulated exit-door controller, used when `inspection.gate_port` is "simulated"
+    gate_simulator: str = ""
     #: simulated travellers for `appliance demo` (called with seed and run number)
-    traveller_simulator: str = "hardware_mocks.traveller_sim:open_simulator"
+    traveller_simulator: str = ""
     #: V4L2 camera of the face step (called with `face.camera`; see `face_step.from_config`)
     camera: str = "drivers.camera:open_camera"
+    #: where the lane loop finds documents (called with the config and the gate simulator, if
+    #: any): the product's watches the PC/SC reader `chip.reader` and the MRZ reader
+    station: str = "appliance.inspection.station:open_station"
+    #: OCR swipe reader of the product's station (called with `inspection.mrz_port`)
+    mrz_scanner: str = "drivers.mrz_serial:SerialMrzScanner"
 
 
 class DeviceConfig(_Section):
@@ -101,8 +115,13 @@ class FaceConfig(_Section):
 class InspectionConfig(_Section):
     """The check workflow (appliance/inspection); the decision policy itself is a signed file."""
 
-    #: serial port of the exit-door controller, or "simulated" (virtual controller on a pty)
-    gate_port: str = "simulated"
+    #: serial port of the exit-door controller, or "simulated" (`hardware.gate_simulator`)
+    gate_port: str = "/dev/ttyUSB0"
+    #: serial port of the OCR swipe reader of the product's document station
+    mrz_port: str = "/dev/ttyUSB1"
+    #: seconds a traveller has to take the document back, or to walk through an open gate,
+    #: before the lane gives up on them and gets ready for the next
+    traveller_timeout_s: float = Field(default=20.0, gt=0, le=600)
     #: factory (``module:callable``) of the face step, DG2 image bytes -> 1:1 result; empty:
     #: no face verifier, the biometrics step is skipped (the signed policy decides if that refers);
     #: "appliance.inspection.face_step:from_config" is the product's, built from `[face]`

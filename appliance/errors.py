@@ -72,6 +72,13 @@ class Reason(StrEnum):
     TAILGATING = "TAILGATING"
     GATE_MANUAL_OPEN = "GATE_MANUAL_OPEN"
     GATE_FAULT = "GATE_FAULT"
+    # the lane loop (appliance/inspection/lane_loop.py) and its service
+    LANE_OUT_OF_SERVICE = "LANE_OUT_OF_SERVICE"  # a device the lane needs is missing or silent
+    LANE_BUSY = "LANE_BUSY"  # a check is already waiting or running
+    TRAVELLER_TIMEOUT = "TRAVELLER_TIMEOUT"  # document left on the reader, nobody through the gate
+    CHECK_CANCELLED = "CHECK_CANCELLED"  # cancelled by the officer, or the service stopped
+    # the simulated authority's key would join a data directory that trusts a real one
+    DEMO_AUTHORITY_REFUSED = "DEMO_AUTHORITY_REFUSED"
     # History
     HISTORY_TAMPERED = "HISTORY_TAMPERED"
     HISTORY_STORAGE = "HISTORY_STORAGE"

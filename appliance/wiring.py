@@ -43,6 +43,12 @@ def open_card_transport(config: Config, reader: str | None = None) -> CardTransp
     """The transport for `reader` (a PC/SC reader name, or ``virtual``), else the configured one."""
     name = reader or config.chip.reader
     if name == VIRTUAL_READER:
+        if not config.hardware.virtual_card:
+            raise ApplianceError(
+                Reason.READER_NOT_FOUND,
+                "no simulated chip on this install (hardware.virtual_card; the simulated "
+                "config is config/simulated.toml): name a PC/SC reader with --reader",
+            )
         transport = load_factory(config.hardware.virtual_card)()
     else:
         transport = load_factory(config.hardware.pcsc_card)(name)

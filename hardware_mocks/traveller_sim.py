@@ -188,6 +188,8 @@ class TravellerSimulator:
         self.mix = mix if album else {k: w for k, w in mix.items() if k is not Kind.IMPOSTOR}
         self._passed: list[TravellerProfile] = []
         self._portraits: dict[str, Portraits] = {}
+        self._rng = random.Random(seed)
+        self._placed = 0
 
     def _document_seed(self, sequence: int) -> int:
         digest = hashlib.sha256(f"traveller/{self.seed}/{self.run}/{sequence}".encode()).digest()
@@ -201,6 +203,23 @@ class TravellerSimulator:
             if kind is Kind.REUSED and not self._passed:
                 kind = Kind.GENUINE  # nothing has passed yet that could be reused
             yield self._make(sequence, kind, rng)
+
+    def kinds(self) -> list[Kind]:
+        """The kinds `traveller` can make now (impostors need real faces)."""
+        return [k for k in Kind if k is not Kind.IMPOSTOR or self.album is not None]
+
+    def traveller(self, kind: Kind) -> SimulatedTraveller:
+        """One traveller of `kind`, numbered after the last (`appliance sim traveller`).
+
+        Raises ValueError for a kind this simulator cannot make now: an impostor without real
+        faces, a reused document before any genuine one went through.
+        """
+        if kind not in self.kinds():
+            raise ValueError(f"{kind.value} needs real faces (--faces)")
+        if kind is Kind.REUSED and not self._passed:
+            raise ValueError("reused: no genuine traveller has gone through yet")
+        self._placed += 1
+        return self._make(self._placed, kind, self._rng)
 
     def _make(self, sequence: int, kind: Kind, rng: random.Random) -> SimulatedTraveller:
         doc_seed = self._document_seed(sequence)

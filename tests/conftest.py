@@ -8,6 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from appliance.config import SIMULATED_CONFIG
+
+
+@pytest.fixture(autouse=True)
+def simulated_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with the shipped simulated config unless it names its own: the
+    product's defaults name real drivers (`tests/config_support.py` merges overrides)."""
+    monkeypatch.setenv("APPLIANCE_CONFIG", str(SIMULATED_CONFIG))
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -15,7 +24,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     monkeypatch.setenv("APPLIANCE_DATA_DIR", str(path))
-    monkeypatch.delenv("APPLIANCE_CONFIG", raising=False)
+    monkeypatch.setenv("APPLIANCE_CONFIG", str(SIMULATED_CONFIG))
     return path
 
 

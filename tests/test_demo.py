@@ -18,6 +18,7 @@ from appliance.history.ledger import DeviceIdentity
 from appliance.inspection.policy import POLICY_FILE
 from appliance.inspection.report import SCHEMA_FILE
 from hardware_mocks.traveller_sim import Kind, TravellerSimulator
+from tests.config_support import simulated_config
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "docs" / SCHEMA_FILE).read_text())
@@ -111,8 +112,9 @@ def every_kind(seed: int = 0, run: int = 0) -> TravellerSimulator:
 def test_every_exception_case_is_caught_end_to_end(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "appliance.toml"
-    config.write_text('[hardware]\ntraveller_simulator = "tests.test_demo:every_kind"\n')
+    config = simulated_config(
+        tmp_path / "appliance.toml", hardware={"traveller_simulator": "tests.test_demo:every_kind"}
+    )
     monkeypatch.setenv("APPLIANCE_CONFIG", str(config))
     code, lines, stderr = run("--headless", "--travellers", "60", "--seed", "4", "--json")
     assert code == 0, stderr

@@ -18,6 +18,7 @@ from appliance.cli import cli
 from appliance.inspection.policy import load_policy
 from appliance.inspection.report import SCHEMA_FILE, StepName
 from hardware_mocks.traveller_sim import Kind, TravellerSimulator, open_simulator
+from tests.config_support import simulated_config
 from tests.face_support import FACES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,9 +36,9 @@ def holders_and_impostors(seed: int = 0, run: int = 0, **faces: object) -> Trave
 
 @pytest.fixture
 def crowd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "appliance.toml"
-    config.write_text(
-        '[hardware]\ntraveller_simulator = "tests.test_demo_faces:holders_and_impostors"\n'
+    config = simulated_config(
+        tmp_path / "appliance.toml",
+        hardware={"traveller_simulator": "tests.test_demo_faces:holders_and_impostors"},
     )
     monkeypatch.setenv("APPLIANCE_CONFIG", str(config))
 

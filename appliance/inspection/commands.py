@@ -8,13 +8,14 @@ travellers through, every planted problem referred with its reason), 1 when any 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from appliance.config import data_dir, load_config
+from appliance.config import SIMULATED_CONFIG, data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.demo import (
     DemoOptions,
@@ -80,7 +81,9 @@ def demo(
             err=True,
         )
         count = _NO_UI_COUNT
-    config = load_config()
+    # the demo is simulated by nature: without a named config it takes the shipped simulated one
+    named = os.environ.get("APPLIANCE_CONFIG")
+    config = load_config(None if named or not SIMULATED_CONFIG.is_file() else SIMULATED_CONFIG)
     directory = data_dir(config)
     click.echo(describe_data_dir(directory), err=True)
     progress = _Progress(count, sys.stdout.isatty() and not as_json)

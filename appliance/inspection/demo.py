@@ -1,13 +1,12 @@
-"""The simulated e-gate lane behind `appliance demo`: provisioning, the traveller loop, figures.
+"""`appliance demo`: a thin driver of the product's lane loop with simulated travellers.
 
-The demo plays two parts. As the *central system* it keeps an Ed25519 authority key in
-`<data dir>/demo/` and, on first use, signs the decision policy and publishes a watchlist of the
-simulator's stolen-document pool (and republishes it when half its allowed age has passed, as
-the real system does on a schedule); it installs the authority's public key as the trust anchor
-for signed artefacts and imports the simulated issuing state's CSCA and CRLs into the trust
-store. As the *appliance* it then runs the product path unchanged: the lane refuses to start
-on an unsigned or tampered policy, each traveller goes through `CheckSession`, the event is made
-durable before the gate opens, and the gate is a serial controller driven by `drivers/gate.py`.
+The simulated station (`hardware.station` of `config/simulated.toml`) provisions its simulated
+authority on first use (signed policy, watchlist, trust store: `hardware_mocks/sim_authority.py`);
+the demo then places each simulated traveller at that station and lets the product's
+`LaneLoop` do the rest exactly as the service does: the lane refuses to start on an unsigned or
+tampered policy, each traveller goes through `CheckSession`, the event is made durable before
+the gate opens, and the gate is a serial controller driven by `drivers/gate.py`. This module
+prints one line per traveller and the figures.
 
 Every device comes through `appliance.wiring` factories named in the config; nothing here
 imports `drivers` or `hardware_mocks`.
@@ -15,42 +14,33 @@ imports `drivers` or `hardware_mocks`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import statistics
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from appliance.config import Config
-from appliance.emrtd.pki.importer import import_file
-from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
-from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
-from appliance.history import DocumentRef
 from appliance.inspection import signed_config as sc
-from appliance.inspection.gate_events import GateEventSource, GateSimulator, parse_events
-from appliance.inspection.lane import face_check, load_installed_watchlist, open_lane
-from appliance.inspection.policy import POLICY_FILE, Verdict, default_policy_toml, load_policy
+from appliance.inspection.lane import face_check
+from appliance.inspection.lane_events import LaneState
+from appliance.inspection.lane_loop import CheckRecord, LaneLoop
+from appliance.inspection.lane_setup import open_lane_runtime
+from appliance.inspection.policy import Verdict
 from appliance.inspection.report import StepName
-from appliance.inspection.steps import FaceCheck, Transaction
-from appliance.inspection.watchlist import WATCHLIST_FILE, build_watchlist, import_watchlist
-from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo, act_on
-from appliance.ports import Camera, CardTransport, GateController, GateState, MrzScanner
-from appliance.wiring import load_factory, open_card_transport
+from appliance.inspection.station import DocumentStation, SimulationHook
+from appliance.inspection.steps import FaceCheck
+from appliance.inspection.workflow import CheckResult
+from appliance.ports import Camera, GateState
+from appliance.wiring import load_factory
 
 DEMO_DIR = "demo"
-AUTHORITY_KEY = "authority-ed25519.pem"
-TRUST_MARKER = "trust-imported"
 RUNS_FILE = "runs"
 
 #: short step labels for the one-line-per-traveller output
@@ -68,41 +58,14 @@ STEP_LABELS = {
 }
 
 
-class SimulatedTraveller(Protocol):
-    """What the simulator hands the lane for one traveller (`hardware_mocks.traveller_sim`)."""
+class DemoStation(SimulationHook, Protocol):
+    """What the demo needs from the simulated station (`hardware_mocks.sim_lane`)."""
 
-    sequence: int
-    kind: Any
-    gate_events: tuple[str, ...]
-
-    @property
-    def expected_reason(self) -> Reason: ...
-
-    def scanner(self) -> MrzScanner: ...
-
-    def transport(self) -> CardTransport: ...
-
-    def on_pcsc_reader(self) -> AbstractContextManager[str]: ...
-
-    def camera(self) -> Camera:
-        """The lane camera with this traveller in front of it (only with real faces)."""
-        ...
-
-
-class TravellerSource(Protocol):
-    def travellers(self, count: int) -> Iterator[SimulatedTraveller]: ...
-
-    def stolen_documents(self) -> list[tuple[str, str, str, str]]: ...
-
-    def trust_material(self) -> list[bytes]: ...
+    def place(self, traveller: Any) -> str: ...
 
     def start_pcsc(self) -> None: ...
 
-
-class DemoGate(GateController, GateEventSource, Protocol):
-    def wait_event(self, name: str, timeout_s: float) -> list[str]: ...
-
-    def shutdown(self) -> None: ...
+    def camera(self) -> Camera: ...
 
 
 @dataclass
@@ -207,87 +170,7 @@ def render_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------- provisioning
-
-
-def _authority_key(demo_dir: Path) -> Ed25519PrivateKey:
-    path = demo_dir / AUTHORITY_KEY
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ApplianceError(Reason.USAGE, "demo authority key is not Ed25519")
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    sc.write_private(path, pem)
-    return key
-
-
-def provision(
-    directory: Path,
-    source: TravellerSource,
-    *,
-    require_biometrics: bool,
-    now: datetime,
-    max_watchlist_age_h: float = 48.0,
-) -> list[str]:
-    """First-use set-up (and watchlist refresh); returns what it did, for the user."""
-    done: list[str] = []
-    demo_dir = directory / DEMO_DIR
-    demo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = _authority_key(demo_dir)
-    trusted = sc.TrustedKeys.load(directory / sc.KEYS_DIR)
-    if sc.key_id(key.public_key()) not in trusted.keys:
-        sc.install_trusted_key(directory, key.public_key(), "demo-authority")
-        done.append("installed the demo authority's public key as signed-artefact anchor")
-    if not (demo_dir / TRUST_MARKER).exists():
-        material = source.trust_material()
-        # The demo's issuing state is its own simulation, so it pins that state's CSCAs by
-        # fingerprint: the decision an operator takes with `trust import --anchor SHA256`.
-        pins = [hashlib.sha256(der).hexdigest() for der in material]
-        with TrustStore(directory / TRUST_FILE) as store:
-            for index, der in enumerate(material):
-                report = import_file(der, store, f"simulated-issuer-{index}.der", anchors=pins)
-                if not report.ok:
-                    raise ApplianceError(report.reason, report.detail)
-        sc.write_private(demo_dir / TRUST_MARKER, b"1\n")
-        done.append("imported the simulated issuing state's CSCA and CRLs into the trust store")
-    version = _policy_to_sign(directory, require_biometrics)
-    if version is not None:
-        content = default_policy_toml(version, require_biometrics=require_biometrics)
-        sc.write_signed(directory / POLICY_FILE, sc.ArtefactKind.POLICY, content, key)
-        needs = "biometrics required" if require_biometrics else "no biometrics"
-        done.append(f"signed and installed the decision policy v{version} ({POLICY_FILE}, {needs})")
-    watchlist, error = load_installed_watchlist(directory)
-    stale = watchlist is not None and watchlist.age(now) > timedelta(hours=max_watchlist_age_h / 2)
-    if error is None and (watchlist is None or stale):
-        version = 1 if watchlist is None else watchlist.version + 1
-        documents = [
-            (DocumentRef(issuer, number, doc_type), category)
-            for issuer, doc_type, number, category in source.stolen_documents()
-        ]
-        content = build_watchlist(documents, version, now)
-        import_watchlist(directory, content, sc.sign(sc.ArtefactKind.WATCHLIST, content, key))
-        done.append(
-            f"published watchlist v{version} ({len(documents)} documents, {WATCHLIST_FILE})"
-        )
-    return done
-
-
-def _policy_to_sign(directory: Path, require_biometrics: bool) -> int | None:
-    """The version of a new policy when none is installed or the installed one disagrees
-    with whether this run can verify faces; None to keep it. A policy that does not verify is
-    left alone, for the lane to refuse (the demo does not paper over tampering)."""
-    if not (directory / POLICY_FILE).exists():
-        return 1
-    try:
-        installed = load_policy(directory)
-    except ApplianceError:
-        return None
-    requires = StepName.BIOMETRICS in installed.egate.required_steps
-    return None if requires == require_biometrics else installed.version + 1
+# ---------------------------------------------------------------------------- the driver
 
 
 def next_run(directory: Path) -> int:
@@ -301,9 +184,6 @@ def next_run(directory: Path) -> int:
     return run
 
 
-# ---------------------------------------------------------------------------- the lane loop
-
-
 @dataclass
 class DemoOptions:
     count: int
@@ -313,62 +193,27 @@ class DemoOptions:
     faces: Path | None = None
 
 
-class _CameraAtTheGate:
-    """The lane's camera port: whoever the simulator has placed in front of it."""
-
-    def __init__(self) -> None:
-        self.traveller: SimulatedTraveller | None = None
-
-    def __call__(self) -> Camera:
-        if self.traveller is None:
-            raise ApplianceError(Reason.CAMERA_UNAVAILABLE, "no traveller at the camera")
-        return self.traveller.camera()
-
-
-def _face_lane(
-    config: Config, options: DemoOptions, run: int
-) -> tuple[TravellerSource, FaceCheck | None, _CameraAtTheGate | None]:
-    """The traveller source and face step: real faces with `--faces`, else the configured ones.
-
-    With real faces the verifier loads once and serves both the lane and the simulator (which
-    makes each chip's ICAO portrait with its detector); the liveness challenge stays off, as a
-    still photo cannot turn its head.
-    """
-    factory = load_factory(config.hardware.traveller_simulator)
+def _traveller_source(config: Config, options: DemoOptions, run: int) -> tuple[Any, Any]:
+    """The traveller simulator (`hardware.traveller_simulator`) and, with `--faces`, the face
+    verifier it shares with the lane (it makes each chip's ICAO portrait with its detector)."""
+    spec = config.hardware.traveller_simulator
+    if not spec:
+        raise ApplianceError(
+            Reason.USAGE,
+            "appliance demo needs simulated hardware: no hardware.traveller_simulator in the "
+            "config (use config/simulated.toml)",
+        )
+    factory = load_factory(spec)
     if options.faces is None:
-        return cast(TravellerSource, factory(seed=options.seed, run=run)), face_check(config), None
+        return factory(seed=options.seed, run=run), None
     from appliance.biometrics.face.compare import OperatingPoint
     from appliance.biometrics.face.verifier import FaceVerifier
-    from appliance.inspection.face_step import CameraFaceCheck
 
     verifier = FaceVerifier.load(OperatingPoint(config.face.operating_point))
     burst = min(config.face.burst_frames, 3)  # a still photo: more identical frames add nothing
     source = factory(seed=options.seed, run=run, faces=options.faces, verifier=verifier,
                      burst_frames=burst)  # fmt: skip
-    camera = _CameraAtTheGate()
-    return (
-        cast(TravellerSource, source),
-        CameraFaceCheck(verifier, camera, burst_frames=burst),
-        camera,
-    )
-
-
-def _open_gate(config: Config, stack: ExitStack) -> tuple[DemoGate, GateSimulator | None]:
-    simulator: GateSimulator | None = None
-    port = config.inspection.gate_port
-    if port == "simulated":
-        simulator = load_factory(config.hardware.gate_simulator)()
-        stack.callback(cast(Any, simulator).close)
-        port = cast(Any, simulator).port
-    gate = cast(DemoGate, load_factory(config.hardware.gate)(port))
-    stack.callback(gate.shutdown)
-    return gate, simulator
-
-
-def _wait_removed(transport: CardTransport, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while transport.card_present() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    return source, verifier
 
 
 def run_demo(
@@ -378,88 +223,86 @@ def run_demo(
     emit: Callable[[Passage], None],
     notes: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Run `options.count` simulated travellers through the lane; returns the summary."""
+    """Run `options.count` simulated travellers through the product's lane loop; returns the
+    summary. The demo only places travellers at the simulated station and prints outcomes."""
     run = next_run(directory)
-    source, face, camera = _face_lane(config, options, run)
-    now = datetime.now().astimezone()
-    for line in provision(directory, source, require_biometrics=face is not None, now=now):
-        notes(line)
-    if options.pcsc:
-        try:
-            source.start_pcsc()
-        except RuntimeError as exc:  # pcscd / vpcd not installed
-            raise ApplianceError(Reason.READER_NOT_FOUND, str(exc)) from exc
+    source, verifier = _traveller_source(config, options, run)
+    burst = min(config.face.burst_frames, 3)
+
+    def face_for(station: DocumentStation) -> FaceCheck | None:
+        if verifier is None:
+            return face_check(config)
+        from appliance.inspection.face_step import CameraFaceCheck
+
+        return CameraFaceCheck(verifier, cast(DemoStation, station).camera, burst_frames=burst)
+
+    runtime = open_lane_runtime(
+        config,
+        directory,
+        station_options={"source": source, "pcsc": options.pcsc},
+        face_for=face_for,
+    )
     passages: list[Passage] = []
-    with ExitStack() as stack:
-        gate, gate_sim = _open_gate(config, stack)
-        lane = open_lane(config, directory, gate_events=gate, face=face)
-        stack.callback(lane.history.close)
-        if face is None:
+    with runtime.stack:
+        for line in runtime.notes:
+            notes(line)
+        station = runtime.station
+        if not isinstance(station, SimulationHook) or not callable(getattr(station, "place", None)):
+            raise ApplianceError(
+                Reason.USAGE, "appliance demo needs the simulated station (config/simulated.toml)"
+            )
+        demo_station = cast(DemoStation, station)
+        if options.pcsc:
+            demo_station.start_pcsc()
+        lane = runtime.lane
+        if lane.face is None:
             notes("biometrics: no face verifier configured, the step is skipped "
                   f"(policy '{lane.policy.name}' v{lane.policy.version})")  # fmt: skip
-        elif camera is not None:
+        elif verifier is not None:
             notes("biometrics: real photos, live capture without the liveness challenge "
                   f"(policy '{lane.policy.name}' v{lane.policy.version})")  # fmt: skip
-        device = DeviceInfo(config.device.device_id, config.device.location, config.device.mode)
-        session = CheckSession(lane, device)
+        stop = threading.Event()
         started = time.perf_counter()
         for traveller in source.travellers(options.count):
-            # alarms between travellers are recorded as gate events, not held against the next
-            session.record_gate_events(parse_events(gate.poll_events()))
-            if camera is not None:
-                camera.traveller = traveller
-            passages.append(_one(config, session, gate, gate_sim, traveller, options.pcsc))
+            demo_station.place(traveller)
+            record = _serve(runtime.loop, stop)
+            passages.append(
+                Passage(
+                    traveller.sequence,
+                    str(getattr(traveller.kind, "value", traveller.kind)),
+                    traveller.expected_reason,
+                    record.result,
+                    record.gate,
+                    record.transaction_ms,
+                    record.gate_events,
+                )
+            )
             emit(passages[-1])
         wall = time.perf_counter() - started
     summary = summarise(passages, wall)
     summary.update({"data_dir": str(directory), "run": run, "pcsc": options.pcsc,
                     "seed": options.seed})  # fmt: skip
     summary["biometrics"] = (
-        "real faces, liveness challenge off" if camera is not None
-        else "configured verifier" if face is not None else "off"
+        "real faces, liveness challenge off" if verifier is not None
+        else "configured verifier" if runtime.lane.face is not None else "off"
     )  # fmt: skip
     return summary
 
 
-def _one(
-    config: Config,
-    session: CheckSession,
-    gate: DemoGate,
-    gate_sim: GateSimulator | None,
-    traveller: SimulatedTraveller,
-    pcsc: bool,
-) -> Passage:
-    with ExitStack() as stack:
-        if pcsc:
-            reader = stack.enter_context(traveller.on_pcsc_reader())
-            transport = open_card_transport(config, reader)
-        else:
-            transport = traveller.transport()
-        if gate_sim is not None:
-            for event in traveller.gate_events:
-                gate_sim.inject(event)
-        start = time.perf_counter()
-        result = session.run(Transaction(transport, traveller.scanner()))
-        state = act_on(result, gate)
-        transaction_ms = (time.perf_counter() - start) * 1000
-        # what the door did, linked to the check (a decision to open is not a passage)
-        session.record_gate_action(result, state)
-    if pcsc:
-        _wait_removed(transport)
-        transport.disconnect()
-    events: list[str] = []
-    if state is GateState.OPEN:
-        events = gate.wait_event("passed", 5.0)
-        session.record_gate_events(parse_events(events))
-    return Passage(
-        traveller.sequence,
-        str(getattr(traveller.kind, "value", traveller.kind)),
-        traveller.expected_reason,
-        result,
-        state,
-        transaction_ms,
-        events,
-    )
+def _serve(loop: LaneLoop, stop: threading.Event, timeout_s: float = 120.0) -> CheckRecord:
+    """Run the lane until it has checked the placed traveller."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        record = loop.serve_one(stop, 1.0)
+        if record is not None:
+            return record
+        if loop.state is LaneState.OUT_OF_SERVICE:
+            fault = loop.status()["fault"] or {}
+            raise ApplianceError(
+                Reason(fault.get("reason", Reason.LANE_OUT_OF_SERVICE.value)),
+                str(fault.get("detail", "lane out of service")),
+            )
+    raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, "the lane took no document")
 
 
 def describe_data_dir(directory: Path) -> str:
@@ -471,7 +314,6 @@ __all__ = [
     "DemoOptions",
     "Passage",
     "describe_data_dir",
-    "provision",
     "render_summary",
     "run_demo",
     "summarise",

@@ -1,0 +1,205 @@
+"""The simulated world around one lane: travellers who walk up, place their passport, face the
+camera and walk through the simulated gate; `hardware.station` of `config/simulated.toml`.
+
+`SimulatedStation` is a `DocumentStation` for the product's lane loop: a traveller placed with
+`place`/`place_traveller` (the demo, `POST /api/v1/sim/travellers`) queues at the lane; when the
+loop asks for a document the traveller's chip goes on the reader (the in-process virtual
+reader, or vpcd's reader behind real pcscd when `chip.reader` names it), the sensors of the
+gate simulator report what this traveller will do (tailgating, a manual door), and the camera
+shows the traveller (with real faces). When the lane releases the document the traveller takes
+it back. `unplug_reader`/`plug_reader` pull the reader out from under the lane (a fault test).
+The station also provisions the simulated authority (`hardware_mocks.sim_authority`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import deque
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from appliance.config import Config
+from appliance.errors import ApplianceError, Reason
+from appliance.inspection.gate_events import GateSimulator
+from appliance.inspection.station import Presented, StationFault
+from appliance.ports import Camera, CardTransport
+from appliance.wiring import VIRTUAL_READER, load_factory, open_card_transport
+from hardware_mocks import sim_authority
+from hardware_mocks.traveller_sim import (
+    PCSC_READER,
+    Kind,
+    SimulatedTraveller,
+    TravellerSimulator,
+    open_simulator,
+)
+
+
+class SimulatedStation:
+    """A `DocumentStation` fed by the traveller simulator (thread-safe: the API places, the
+    lane loop takes)."""
+
+    def __init__(
+        self,
+        config: Config,
+        source: TravellerSimulator,
+        gate_simulator: GateSimulator | None = None,
+        *,
+        pcsc: bool = False,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.gate_simulator = gate_simulator
+        self.pcsc = pcsc
+        self.plugged = True
+        self._queue: deque[tuple[str, SimulatedTraveller]] = deque()
+        self._current: tuple[str, SimulatedTraveller] | None = None
+        self._cond = threading.Condition()
+        self._stack = ExitStack()
+        self._placed = 0
+        self._started_pcsc = False
+        #: recent travellers by reference (the demo prints their kind and expected outcome)
+        self._seen: dict[str, SimulatedTraveller] = {}
+
+    # ------------------------------------------------------------------ the simulator's hooks
+
+    def traveller_kinds(self) -> list[str]:
+        return [k.value for k in self.source.kinds()]
+
+    def place_traveller(self, kind: str) -> str:
+        try:
+            wanted = Kind(kind)
+        except ValueError as exc:
+            raise ApplianceError(Reason.USAGE, f"unknown traveller kind {kind!r}") from exc
+        try:
+            traveller = self.source.traveller(wanted)
+        except ValueError as exc:
+            raise ApplianceError(Reason.USAGE, str(exc)) from exc
+        return self.place(traveller)
+
+    def place(self, traveller: SimulatedTraveller) -> str:
+        """Queue `traveller` at the lane; returns the reference its check will carry."""
+        if self.pcsc and not self._started_pcsc:
+            self.start_pcsc()
+        with self._cond:
+            self._placed += 1
+            ref = f"sim-{self._placed}"
+            self._queue.append((ref, traveller))
+            self._cond.notify_all()
+        return ref
+
+    def traveller(self, ref: str | None) -> SimulatedTraveller | None:
+        """The traveller behind a check's reference (the demo prints its kind)."""
+        with self._cond:
+            if self._current is not None and self._current[0] == ref:
+                return self._current[1]
+        return self._seen.get(ref or "")
+
+    def unplug_reader(self) -> None:
+        self.plugged = False
+
+    def plug_reader(self) -> None:
+        self.plugged = True
+
+    def start_pcsc(self) -> None:
+        """Make sure pcscd with the vpcd reader runs (`READER_NOT_FOUND` when it cannot)."""
+        try:
+            self.source.start_pcsc()
+        except RuntimeError as exc:  # pcscd / vpcd not installed
+            raise ApplianceError(Reason.READER_NOT_FOUND, str(exc)) from exc
+        self._started_pcsc = True
+
+    def provision(self, directory: Path, *, require_biometrics: bool, now: datetime) -> list[str]:
+        return sim_authority.provision(
+            directory, self.source, require_biometrics=require_biometrics, now=now
+        )
+
+    def camera(self) -> Camera:
+        """The lane camera with the current traveller in front of it (real faces only)."""
+        with self._cond:
+            current = self._current
+        if current is None:
+            raise ApplianceError(Reason.CAMERA_UNAVAILABLE, "no traveller at the camera")
+        return current[1].camera()
+
+    # ------------------------------------------------------------------ DocumentStation
+
+    def _fault(self) -> None:
+        if not self.plugged:
+            raise StationFault(Reason.READER_NOT_FOUND, "simulated reader unplugged")
+
+    def wait_document(self, timeout_s: float) -> bool:
+        self._fault()
+        with self._cond:
+            return self._cond.wait_for(lambda: bool(self._queue) or not self.plugged, timeout_s)
+
+    def open_document(self) -> Presented:
+        self._fault()
+        with self._cond:
+            ref, traveller = self._queue.popleft()
+            self._current = (ref, traveller)
+        self._seen[ref] = traveller
+        if len(self._seen) > 1000:
+            self._seen.pop(next(iter(self._seen)))
+        if self.gate_simulator is not None:
+            for event in traveller.gate_events:
+                self.gate_simulator.inject(event)
+        transport: CardTransport
+        if self.pcsc:
+            reader = self._stack.enter_context(traveller.on_pcsc_reader())
+            transport = open_card_transport(self.config, reader)
+        else:
+            transport = traveller.transport()
+        return Presented(transport, traveller.scanner(), ref=ref)
+
+    def release(self, presented: Presented) -> None:
+        """The traveller takes the passport back."""
+        self._stack.close()
+        self._stack = ExitStack()
+        if self.pcsc:
+            _wait_removed(presented.transport)
+        with contextlib.suppress(Exception):
+            presented.transport.disconnect()
+        with self._cond:
+            self._current = None
+
+    def document_present(self) -> bool:
+        self._fault()
+        with self._cond:
+            return self._current is not None
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _wait_removed(transport: CardTransport, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while transport.card_present() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def open_station(
+    config: Config,
+    gate_simulator: GateSimulator | None = None,
+    *,
+    source: TravellerSimulator | None = None,
+    pcsc: bool | None = None,
+    run: int = 0,
+    seed: int = 0,
+) -> SimulatedStation:
+    """Factory for `hardware.station`: travellers from `hardware.traveller_simulator` (or the
+    default simulator); their chips on vpcd's reader when `chip.reader` names it."""
+    if source is None:
+        spec = config.hardware.traveller_simulator
+        factory: Any = load_factory(spec) if spec else open_simulator
+        source = cast(TravellerSimulator, factory(seed=seed, run=run))
+    if pcsc is None:
+        pcsc = config.chip.reader not in (VIRTUAL_READER, "")
+    if pcsc and config.chip.reader not in (PCSC_READER, VIRTUAL_READER):
+        raise ApplianceError(
+            Reason.USAGE, f"the simulated station serves chips on {PCSC_READER!r} only"
+        )
+    return SimulatedStation(config, source, gate_simulator, pcsc=pcsc)
