@@ -1,0 +1,292 @@
+"""The local API of the running appliance (FastAPI): `/api/v1`, `/metrics`, loopback only.
+
+    app = create_app(service)        # a started or not-yet-started LaneService
+
+What the screens that come next (traveller kiosk, guard handheld, technician page) read and
+drive: health (503 until the lane is ready), the lane's state and its ordered event stream
+(server-sent events, no personal data), handheld checks (start, cancel), recent checks and one
+check's report, history records, Prometheus metrics. In simulated mode `/api/v1/sim/...` puts a
+simulated traveller at the lane and pulls the simulated reader; elsewhere those routes answer
+404. Input is validated by pydantic; every refusal is JSON with a stable `reason` code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from appliance.api.lane_service import LaneService
+from appliance.errors import ApplianceError, Reason
+from appliance.inspection.lane_loop import LaneLoop
+
+API = "/api/v1"
+#: seconds between keep-alive comments on an idle event stream
+KEEPALIVE_S = 15.0
+
+_STATUS = {
+    Reason.USAGE: 400,
+    Reason.LANE_BUSY: 409,
+    Reason.LANE_OUT_OF_SERVICE: 503,
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartCheck(_Body):
+    """Start a handheld check (the officer's button); nothing to say yet beyond that."""
+
+
+class SimTraveller(_Body):
+    kind: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
+    #: wait for the lane's decision (else return at once with the reference)
+    wait: bool = True
+    timeout_s: float = Field(default=60.0, gt=0, le=300)
+
+
+class SimReader(_Body):
+    plugged: bool
+
+
+def _refusal(status: int, reason: Reason, detail: str) -> JSONResponse:
+    return JSONResponse({"status": "fail", "reason": reason.value, "detail": detail}, status)
+
+
+class _Wakeup:
+    """Wakes the event-stream coroutines when the lane thread appends an event."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event = asyncio.Event()
+
+    def fire_threadsafe(self) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        self.event.set()
+        self.event = asyncio.Event()
+
+
+def create_app(service: LaneService) -> FastAPI:
+    wakeup = _Wakeup()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        wakeup.loop = asyncio.get_running_loop()
+        wakeup.event = asyncio.Event()
+        service.events.add_listener(wakeup.fire_threadsafe)
+        try:
+            yield
+        finally:
+            service.events.remove_listener(wakeup.fire_threadsafe)
+
+    app = FastAPI(
+        title="Border appliance",
+        version="1",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    api = APIRouter(prefix=API)
+
+    @app.exception_handler(ApplianceError)
+    async def _appliance_error(request: Request, exc: ApplianceError) -> JSONResponse:
+        return _refusal(_STATUS.get(exc.reason, 409), exc.reason, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse(
+            {
+                "status": "fail",
+                "reason": Reason.USAGE.value,
+                "detail": f"{where}: {first.get('msg', 'invalid')}",
+                "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors],
+            },
+            422,
+        )
+
+    def lane() -> LaneLoop:
+        loop = service.loop
+        if loop is None:
+            raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, "the lane is not ready")
+        return loop
+
+    @api.get("/health")
+    def health() -> JSONResponse:
+        status, body = service.health()
+        return JSONResponse(body, status)
+
+    @api.get("/lane")
+    def lane_state() -> dict[str, Any]:
+        return lane().status()
+
+    @api.get("/lane/events")
+    async def lane_events(
+        request: Request,
+        since: int = Query(0, ge=0, description="send the events after this sequence number"),
+        limit: int | None = Query(None, ge=1, le=100_000, description="end after this many"),
+    ) -> StreamingResponse:
+        last = request.headers.get("last-event-id", "")
+        start = int(last) if last.isdigit() else since
+
+        async def stream() -> AsyncIterator[str]:
+            seq, sent = start, 0
+            while True:
+                waiter = wakeup.event
+                for event in service.events.since(seq):
+                    seq = event.seq
+                    sent += 1
+                    data = json.dumps(event.to_json(), separators=(",", ":"))
+                    yield f"id: {event.seq}\nevent: {event.type.value}\ndata: {data}\n\n"
+                    if limit is not None and sent >= limit:
+                        return
+                if await request.is_disconnected():
+                    return
+                try:
+                    await asyncio.wait_for(waiter.wait(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @api.post("/checks", status_code=202)
+    def start_check(body: StartCheck | None = None) -> dict[str, Any]:
+        loop = lane()
+        loop.start_check()
+        return {"status": "waiting_document", "lane": loop.status()["state"]}
+
+    @api.post("/checks/current/cancel")
+    def cancel_check() -> dict[str, Any]:
+        return {"cancelled": lane().cancel_check()}
+
+    @api.get("/checks")
+    def recent_checks(recent: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
+        """The newest checks, newest first, from the history (they survive a restart)."""
+        history = service.history
+        if history is None or service.loop is None:
+            raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, "the lane is not ready")
+        checks = []
+        for view in history.recent(recent * 4):
+            if view.leaf.type == "check":
+                checks.append(_check_summary(view.index, view.leaf.event_id, view.leaf))
+            if len(checks) >= recent:
+                break
+        return {"checks": checks}
+
+    @api.get("/checks/{check_id}", response_model=None)
+    def one_check(check_id: str) -> dict[str, Any] | JSONResponse:
+        if len(check_id) > 64:
+            raise ApplianceError(Reason.USAGE, "check id too long")
+        record = lane().check(check_id)
+        if record is not None:
+            return record.to_json()
+        history = service.history
+        for view in history.recent(5000) if history is not None else []:
+            if view.leaf.type == "check" and view.leaf.event_id == check_id:
+                summary = _check_summary(view.index, view.leaf.event_id, view.leaf)
+                return {**summary, "report": view.leaf.public.get("report")}
+        return _refusal(404, Reason.USAGE, "no such check")
+
+    @api.get("/history")
+    def history_records(recent: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
+        """The newest history records (every type), without personal data."""
+        history = service.history
+        if history is None:
+            raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, "the lane is not ready")
+        return {
+            "records": [
+                {
+                    "index": v.index,
+                    "event_id": v.leaf.event_id,
+                    "type": v.leaf.type,
+                    "time": v.leaf.time,
+                    "outcome": v.leaf.outcome,
+                    "reasons": list(v.leaf.reasons),
+                    "personal": v.personal_status,
+                    "proven": v.proven,
+                }
+                for v in history.recent(recent)
+            ]
+        }
+
+    # ------------------------------------------------------------------ simulated mode
+
+    def simulation() -> Any:
+        hook = service.simulation
+        if hook is None:
+            raise _NotSimulated()
+        return hook
+
+    @api.get("/sim/kinds")
+    def sim_kinds() -> dict[str, Any]:
+        return {"kinds": simulation().traveller_kinds()}
+
+    @api.post("/sim/travellers")
+    async def sim_traveller(body: SimTraveller) -> dict[str, Any]:
+        hook = simulation()
+        lane()
+        ref = hook.place_traveller(body.kind)
+        if not body.wait:
+            return {"kind": body.kind, "ref": ref}
+        deadline = time.monotonic() + body.timeout_s
+        while time.monotonic() < deadline:
+            record = service.find_ref(ref)
+            if record is not None:
+                return {"kind": body.kind, "ref": ref, **record.summary()}
+            await asyncio.sleep(0.01)
+        raise ApplianceError(Reason.TRAVELLER_TIMEOUT, f"no decision within {body.timeout_s:g} s")
+
+    @api.post("/sim/reader")
+    def sim_reader(body: SimReader) -> dict[str, Any]:
+        hook = simulation()
+        (hook.plug_reader if body.plugged else hook.unplug_reader)()
+        return {"plugged": body.plugged}
+
+    @app.exception_handler(_NotSimulated)
+    async def _not_simulated(request: Request, exc: _NotSimulated) -> JSONResponse:
+        return _refusal(404, Reason.USAGE, "not a simulated service")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.include_router(api)
+    return app
+
+
+class _NotSimulated(Exception):
+    pass
+
+
+def _check_summary(index: int, event_id: str, leaf: Any) -> dict[str, Any]:
+    report = leaf.public.get("report") or {}
+    steps = report.get("steps", []) if isinstance(report, dict) else []
+    return {
+        "check_id": event_id,
+        "history_index": index,
+        "time": leaf.time,
+        "decision": leaf.outcome,
+        "reasons": list(leaf.reasons),
+        "mode": report.get("mode") if isinstance(report, dict) else None,
+        "timings_ms": {s["name"]: s["duration_ms"] for s in steps if isinstance(s, dict)},
+    }

@@ -1,0 +1,62 @@
+"""`appliance serve`: the appliance as a running service (see `appliance/api/server.py`).
+
+Exit codes: 0 after SIGTERM/SIGINT, 2 usage errors and faults (a non-loopback --host, a port
+in use, a lane that cannot open: refused policy, missing device).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from appliance.config import data_dir, load_config
+from appliance.errors import ApplianceError
+
+
+def _systemd() -> tuple[Callable[[], None] | None, Callable[[str], None] | None]:
+    """The watchdog heartbeat and READY=1, when the sd_notify client of this build exists."""
+    try:
+        notify: Any = importlib.import_module("appliance.service.notify")
+    except ImportError:
+        return None, None
+    notifier = notify.Notifier.from_env()
+    heartbeat = notify.Heartbeat.from_env(notifier)
+    heartbeat.start()
+
+    def ready(url: str) -> None:
+        notifier.ready(f"API on {url}")
+
+    return heartbeat.beat, ready
+
+
+@click.command("serve")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: APPLIANCE_CONFIG, else the built-in defaults: real drivers).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8600, show_default=True,
+              help="TCP port (0: any free port, printed when listening).")  # fmt: skip
+def serve(config_file: Path | None, host: str, port: int) -> None:
+    """Run the lane loop and the local API (/api/v1, /metrics) until SIGTERM."""
+    from appliance.api.server import serve as run_server
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = load_config(config_file)
+    directory = data_dir(config)
+    on_beat, on_ready = _systemd()
+    try:
+        code = run_server(config, directory, host, port, on_beat=on_beat, on_ready=on_ready)
+    except ApplianceError as exc:
+        click.echo(f"appliance serve: {exc.reason.value}: {exc.detail}", err=True)
+        sys.exit(2)
+    sys.exit(code)
