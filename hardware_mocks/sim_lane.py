@@ -22,8 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from appliance.config import Config
+from appliance.config import Config, data_dir
 from appliance.errors import ApplianceError, Reason
+from appliance.inspection.demo import next_run
 from appliance.inspection.gate_events import GateSimulator
 from appliance.inspection.station import Presented, StationFault
 from appliance.ports import Camera, CardTransport
@@ -187,14 +188,16 @@ def open_station(
     *,
     source: TravellerSimulator | None = None,
     pcsc: bool | None = None,
-    run: int = 0,
     seed: int = 0,
 ) -> SimulatedStation:
     """Factory for `hardware.station`: travellers from `hardware.traveller_simulator` (or the
-    default simulator); their chips on vpcd's reader when `chip.reader` names it."""
+    default simulator); their chips on vpcd's reader when `chip.reader` names it. Each start
+    counts as a new run of the data directory, so a restarted service presents new documents
+    (not "reused" ones)."""
     if source is None:
         spec = config.hardware.traveller_simulator
         factory: Any = load_factory(spec) if spec else open_simulator
+        run = next_run(data_dir(config))
         source = cast(TravellerSimulator, factory(seed=seed, run=run))
     if pcsc is None:
         pcsc = config.chip.reader not in (VIRTUAL_READER, "")
