@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -110,6 +111,10 @@ def serve(
         )
     )
     say(f"appliance: listening on {url} (loopback only); opening the lane")
+    # uvicorn handles SIGTERM/SIGINT while it runs and raises the signal again when it has
+    # stopped: these handlers take that second delivery, so the lane stops and we exit 0
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     service.start()
     try:
         server.run(sockets=[sock])
