@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from appliance.config import Config
+from appliance.config import SIMULATED_CONFIG, load_config
 from appliance.inspection.demo import DemoOptions, Passage, run_demo
 from appliance.inspection.report import StepName
 
@@ -48,8 +48,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="egate-bench-") as tmp:
         os.environ["APPLIANCE_DATA_DIR"] = tmp
         cpu = time.process_time()
+        config = load_config(SIMULATED_CONFIG).model_copy(update={"data_dir": Path(tmp)})
         summary = run_demo(
-            Config(data_dir=Path(tmp)),
+            config,
             Path(tmp),
             DemoOptions(args.travellers, args.seed, args.pcsc),
             passages.append,
