@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from appliance.cli import cli
-from appliance.config import ConfigError, InputsConfig, load_config
+from appliance.config import SIMULATED_CONFIG, ConfigError, InputsConfig, load_config
 from appliance.config import data_dir as state_dir
 from appliance.errors import Reason
 
@@ -141,7 +141,8 @@ def test_commands_exit_2_with_one_line_for_an_unusable_data_dir(
 ) -> None:
     occupied = tmp_path / "occupied"
     occupied.write_text("")
-    code, out, err = invoke(args, {"APPLIANCE_DATA_DIR": str(occupied), "APPLIANCE_CONFIG": ""})
+    env = {"APPLIANCE_DATA_DIR": str(occupied), "APPLIANCE_CONFIG": str(SIMULATED_CONFIG)}
+    code, out, err = invoke(args, env)
     assert code == 2
     said = (out + err).strip()
     assert "DATA_DIR_UNAVAILABLE" in said and len(said.splitlines()) == 1
