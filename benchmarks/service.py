@@ -61,8 +61,10 @@ class Service:
         return time.monotonic() - started
 
 
-def start(data_dir: Path, config: Path) -> Service:
+def start(data_dir: Path, config: Path, faces: Path | None = None) -> Service:
     env = {**os.environ, "APPLIANCE_DATA_DIR": str(data_dir)}
+    if faces is not None:  # travellers with real faces, the face models loaded
+        env["APPLIANCE_SIM_FACES"] = str(faces)
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "appliance.cli", "serve", "--config", str(config), "--port", "0"],
@@ -158,8 +160,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of API load")
     parser.add_argument("--pcsc", action="store_true", help="chips behind pcscd (vpcd)")
+    parser.add_argument(
+        "--faces", type=Path, help="a folder of photos per person (tests/data/faces): the face "
+        "step runs with its models, impostors join the mix",
+    )  # fmt: skip
     args = parser.parse_args()
-    kinds = ("genuine", "genuine", "genuine", "forged_dg", "expired", "watchlisted")
+    kinds: tuple[str, ...] = (
+        "genuine",
+        "genuine",
+        "genuine",
+        "forged_dg",
+        "expired",
+        "watchlisted",
+    )
+    if args.faces is not None:
+        kinds += ("impostor",)
     with tempfile.TemporaryDirectory(prefix="service-bench-") as tmp:
         config = SIMULATED_CONFIG
         if args.pcsc:
@@ -168,11 +183,12 @@ def main() -> None:
                 SIMULATED_CONFIG.read_text() + '\n[chip]\nreader = "Virtual PCD 00 00"\n'
             )
         data = Path(tmp) / "data"
-        first = start(data, config)
+        first = start(data, config, args.faces)
         first.stop()
-        service = start(data, config)
+        service = start(data, config, args.faces)
         path = "pcscd + vpcd" if args.pcsc else "in-process chip"
-        print(f"appliance serve, simulated hardware ({path})")
+        face = "face step with real photos" if args.faces else "no face step"
+        print(f"appliance serve, simulated hardware ({path}, {face})")
         print(f"  cold start to READY: first start {first.ready_s:.2f} s (provisions the simulated "
               f"authority), provisioned {service.ready_s:.2f} s (target <= 3 s)")  # fmt: skip
         print(f"  RSS after start: {service.rss_mb():.0f} MB")

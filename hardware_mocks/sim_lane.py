@@ -9,11 +9,18 @@ gate simulator report what this traveller will do (tailgating, a manual door), a
 shows the traveller (with real faces). When the lane releases the document the traveller takes
 it back. `unplug_reader`/`plug_reader` pull the reader out from under the lane (a fault test).
 The station also provisions the simulated authority (`hardware_mocks.sim_authority`).
+
+With `APPLIANCE_SIM_FACES` naming a folder of photos per person (e.g. `tests/data/faces`), the
+simulated service's travellers have real faces, as `appliance demo --faces DIR` does: the chip
+carries a portrait of the holder, the camera shows another photo (someone else's for an
+`impostor`), and the station brings the lane's face step (the models load once; the liveness
+challenge is off, since a still photo cannot turn its head).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import deque
@@ -27,6 +34,7 @@ from appliance.errors import ApplianceError, Reason
 from appliance.inspection.demo import next_run
 from appliance.inspection.gate_events import GateSimulator
 from appliance.inspection.station import Presented, StationFault
+from appliance.inspection.steps import FaceCheck
 from appliance.ports import Camera, CardTransport
 from appliance.wiring import VIRTUAL_READER, load_factory, open_card_transport
 from hardware_mocks import sim_authority
@@ -37,6 +45,9 @@ from hardware_mocks.traveller_sim import (
     TravellerSimulator,
     open_simulator,
 )
+
+#: a folder of photos per person: the simulated service's travellers get real faces
+FACES_ENV = "APPLIANCE_SIM_FACES"
 
 
 class SimulatedStation:
@@ -64,6 +75,8 @@ class SimulatedStation:
         self._started_pcsc = False
         #: recent travellers by reference (the demo prints their kind and expected outcome)
         self._seen: dict[str, SimulatedTraveller] = {}
+        #: the face step that goes with real faces (`APPLIANCE_SIM_FACES`), else None
+        self.face: FaceCheck | None = None
 
     # ------------------------------------------------------------------ the simulator's hooks
 
@@ -117,6 +130,9 @@ class SimulatedStation:
         return sim_authority.provision(
             directory, self.source, require_biometrics=require_biometrics, now=now
         )
+
+    def face_check(self) -> FaceCheck | None:
+        return self.face
 
     def camera(self) -> Camera:
         """The lane camera with the current traveller in front of it (real faces only)."""
@@ -194,15 +210,29 @@ def open_station(
     default simulator); their chips on vpcd's reader when `chip.reader` names it. Each start
     counts as a new run of the data directory, so a restarted service presents new documents
     (not "reused" ones)."""
+    verifier: Any = None
+    burst = min(config.face.burst_frames, 3)  # still photos: more frames add nothing
     if source is None:
         spec = config.hardware.traveller_simulator
         factory: Any = load_factory(spec) if spec else open_simulator
-        run = next_run(data_dir(config))
-        source = cast(TravellerSimulator, factory(seed=seed, run=run))
+        options: dict[str, Any] = {"seed": seed, "run": next_run(data_dir(config))}
+        faces = os.environ.get(FACES_ENV)
+        if faces:
+            from appliance.biometrics.face.compare import OperatingPoint
+            from appliance.biometrics.face.verifier import FaceVerifier
+
+            verifier = FaceVerifier.load(OperatingPoint(config.face.operating_point))
+            options.update(faces=Path(faces), verifier=verifier, burst_frames=burst)
+        source = cast(TravellerSimulator, factory(**options))
     if pcsc is None:
         pcsc = config.chip.reader not in (VIRTUAL_READER, "")
     if pcsc and config.chip.reader not in (PCSC_READER, VIRTUAL_READER):
         raise ApplianceError(
             Reason.USAGE, f"the simulated station serves chips on {PCSC_READER!r} only"
         )
-    return SimulatedStation(config, source, gate_simulator, pcsc=pcsc)
+    station = SimulatedStation(config, source, gate_simulator, pcsc=pcsc)
+    if verifier is not None:
+        from appliance.inspection.face_step import CameraFaceCheck
+
+        station.face = CameraFaceCheck(verifier, station.camera, burst_frames=burst)
+    return station

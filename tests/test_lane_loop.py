@@ -16,9 +16,11 @@ from appliance.inspection.lane_events import EventType, LaneEvent
 from appliance.inspection.report import StepName
 from appliance.ports import GateState
 from hardware_mocks.gate import VirtualGateController
+from tests import test_demo_faces
 from tests.lane_support import running_lane, sim_config
 
 REPO = Path(__file__).resolve().parents[1]
+album = test_demo_faces.album  # the fixture: two people, and an empty booth
 
 
 def personal_strings(traveller: object) -> list[str]:
@@ -214,3 +216,30 @@ def test_chips_through_pcscd_when_the_reader_is_named(
             assert record.result.decision.verdict.value == verdict
             chip = record.result.report.step(StepName.CHIP_ACCESS)
             assert chip is not None and chip.facts["apdus"] > 5
+
+
+def test_simulated_service_with_real_faces_runs_the_face_step(
+    data_dir: Path, tmp_path: Path, album: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPLIANCE_SIM_FACES", str(album))
+    with running_lane(sim_config(tmp_path), data_dir) as lane:
+        assert lane.runtime.lane.face is not None
+        assert StepName.BIOMETRICS in lane.runtime.lane.policy.egate.required_steps
+        seen: set[Reason] = set()
+        for n in range(24):  # until both a holder went through and an impostor was caught
+            if {Reason.OK, Reason.FACE_NO_MATCH} <= seen:
+                break
+            traveller, record = lane.traveller("genuine" if n % 2 else "impostor")
+            decision, expected = record.result.decision, traveller.expected_reason
+            face = record.result.report.step(StepName.BIOMETRICS)
+            assert face is not None and face.status.value != "skipped"
+            if expected is Reason.OK:
+                assert decision.verdict.value == "OPEN"
+            else:
+                assert decision.verdict.value == "REFER" and expected in decision.reasons
+            seen.add(expected)
+        events = repr([e.to_json() for e in lane.events.since(0)])
+    assert {Reason.OK, Reason.FACE_NO_MATCH} <= seen
+    assert "look_at_camera" in events
+    for name in ("obama", "biden", "nobody"):  # the album's folder names are people's names
+        assert name not in events

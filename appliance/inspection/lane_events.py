@@ -43,6 +43,9 @@ class Instruction(StrEnum):
     PLACE_DOCUMENT = "place_document"
     KEEP_DOCUMENT = "keep_document"
     LOOK_AT_CAMERA = "look_at_camera"
+    #: the liveness challenge (an unattended e-gate)
+    TURN_HEAD_LEFT = "turn_head_left"
+    TURN_HEAD_RIGHT = "turn_head_right"
     REMOVE_DOCUMENT = "remove_document"
     WALK_THROUGH = "walk_through"
     SEE_OFFICER = "see_officer"

@@ -151,6 +151,8 @@ class LaneLoop:
         self.started_at = time.monotonic()
         face = session.lane.face
         if face is not None:  # the kiosk asks the traveller to look up when the capture starts
+            if hasattr(face, "show") and face.show is None:  # and relays the liveness challenge
+                face.show = self._show
             session.lane.face = _announcing(face, self)
 
     # ------------------------------------------------------------------ what observers read
@@ -494,6 +496,16 @@ class LaneLoop:
 
     def _instruct(self, instruction: Instruction) -> None:
         self.events.emit(EventType.INSTRUCTION, instruction=instruction.value)
+
+    def _show(self, text: str) -> None:
+        """The face step's words for the traveller, as the kiosk's codes."""
+        lowered = text.lower()
+        if "left" in lowered:
+            self._instruct(Instruction.TURN_HEAD_LEFT)
+        elif "right" in lowered:
+            self._instruct(Instruction.TURN_HEAD_RIGHT)
+        elif lowered:
+            self._instruct(Instruction.LOOK_AT_CAMERA)
 
     def _ready_instruction(self) -> None:
         if self.mode == "egate":

@@ -42,6 +42,13 @@ class Provisioner(Protocol):
     ) -> list[str]: ...
 
 
+@runtime_checkable
+class FaceProvider(Protocol):
+    """A station that brings its own face step (the simulated one, with real faces)."""
+
+    def face_check(self) -> FaceCheck | None: ...
+
+
 class _ShutdownGate(LaneGate, Protocol):
     def shutdown(self) -> None: ...
 
@@ -102,11 +109,18 @@ def open_lane_runtime(
         simulator: GateSimulator | None = None
         if config.device.mode == "egate":
             gate, simulator = open_gate(config, stack)
-        station = load_station(config, simulator, **(station_options or {}))
-        stack.callback(station.close)
         times: dict[str, float] = {}
         t = time.perf_counter()
-        face = face_for(station) if face_for is not None else face_check(config)
+        station = load_station(config, simulator, **(station_options or {}))
+        stack.callback(station.close)
+        times["station"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if face_for is not None:
+            face = face_for(station)
+        elif not config.inspection.face_verifier and isinstance(station, FaceProvider):
+            face = station.face_check()
+        else:
+            face = face_check(config)
         times["face"] = time.perf_counter() - t
         notes: list[str] = []
         if isinstance(station, Provisioner):
