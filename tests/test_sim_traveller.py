@@ -135,3 +135,22 @@ def test_kill_9_loses_no_acknowledged_check_and_the_restart_carries_on(data_dir:
         assert code == 0 and genuine["decision"] == "OPEN"
     verify = CliRunner().invoke(cli, ["history", "verify", "--json"])
     assert verify.exit_code == 0, verify.output
+
+
+def test_a_lane_that_cannot_open_stops_the_service_with_exit_2(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    config = simulated_config(
+        tmp_path / "product.toml",
+        hardware={
+            "station": "appliance.inspection.station:open_station",
+            "pcsc_card": "tests.test_service_api:fake_reader",
+            "mrz_scanner": "tests.test_service_api:fake_scanner",
+        },
+    )  # a product station: nobody provisions a policy, and an unsigned lane must not run
+    done = subprocess.run(
+        [sys.executable, "-m", "appliance.cli", "serve", "--config", str(config), "--port", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "lane not opened: POLICY_UNSIGNED" in done.stderr and "Traceback" not in done.stderr

@@ -31,6 +31,8 @@ from appliance.inspection.lane_loop import LaneLoop
 API = "/api/v1"
 #: seconds between keep-alive comments on an idle event stream
 KEEPALIVE_S = 15.0
+#: how many of the newest history records `GET /checks/{id}` searches beyond the lane's memory
+HISTORY_LOOKUP = 200
 
 _STATUS = {
     Reason.USAGE: 400,
@@ -202,8 +204,8 @@ def create_app(service: LaneService) -> FastAPI:
         record = lane().check(check_id)
         if record is not None:
             return record.to_json()
-        history = service.history
-        for view in history.recent(5000) if history is not None else []:
+        history = service.history  # an older check: among the newest records (bounded: the
+        for view in history.recent(HISTORY_LOOKUP) if history is not None else []:  # lane waits
             if view.leaf.type == "check" and view.leaf.event_id == check_id:
                 summary = _check_summary(view.index, view.leaf.event_id, view.leaf)
                 return {**summary, "report": view.leaf.public.get("report")}

@@ -76,13 +76,18 @@ class PcscStation:
     by name, so an unplugged reader or a dead pcscd is a `StationFault`, not an empty reader.
     """
 
-    def __init__(self, config: Config, poll_s: float = 0.1) -> None:
+    def __init__(self, config: Config, poll_s: float = 0.1, recheck_s: float = 1.0) -> None:
         self._config = config
         self._poll_s = poll_s
+        #: how often the reader's existence is checked again (listing readers costs a context)
+        self._recheck_s = recheck_s
+        self._checked = 0.0
         self._transport: CardTransport | None = None
         self._scanner: MrzScanner | None = None
 
     def _reader(self) -> CardTransport:
+        if self._transport is not None and time.monotonic() - self._checked < self._recheck_s:
+            return self._transport
         try:
             transport = load_factory(self._config.hardware.pcsc_card)(self._config.chip.reader)
         except ApplianceError:
@@ -91,6 +96,7 @@ class PcscStation:
             self._transport = None
             raise StationFault(Reason.READER_NOT_FOUND, str(exc)[:200]) from exc
         self._transport = cast(CardTransport, transport)
+        self._checked = time.monotonic()
         return self._transport
 
     def _scanner_port(self) -> MrzScanner:
@@ -104,9 +110,8 @@ class PcscStation:
 
     def wait_document(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
-        transport = self._reader()  # raises when the reader is gone
         while True:
-            if transport.card_present():
+            if self._reader().card_present():  # raises when the reader is gone
                 return True
             if time.monotonic() >= deadline:
                 return False
