@@ -18,13 +18,16 @@ import click
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError
 
+_Hooks = tuple[Callable[[], None] | None, Callable[[str], None] | None, Callable[[], None]]
 
-def _systemd() -> tuple[Callable[[], None] | None, Callable[[str], None] | None]:
-    """The watchdog heartbeat and READY=1, when the sd_notify client of this build exists."""
+
+def _systemd() -> _Hooks:
+    """The watchdog heartbeat, READY=1 and STOPPING=1, when this build has the sd_notify
+    client (`appliance/service/notify.py`); without it, no-ops."""
     try:
         notify: Any = importlib.import_module("appliance.service.notify")
     except ImportError:
-        return None, None
+        return None, None, lambda: None
     notifier = notify.Notifier.from_env()
     heartbeat = notify.Heartbeat.from_env(notifier)
     heartbeat.start()
@@ -32,7 +35,11 @@ def _systemd() -> tuple[Callable[[], None] | None, Callable[[str], None] | None]
     def ready(url: str) -> None:
         notifier.ready(f"API on {url}")
 
-    return heartbeat.beat, ready
+    def stopping() -> None:
+        notifier.stopping("stopping the lane")
+        heartbeat.stop()
+
+    return heartbeat.beat, ready, stopping
 
 
 @click.command("serve")
@@ -53,10 +60,12 @@ def serve(config_file: Path | None, host: str, port: int) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(config_file)
     directory = data_dir(config)
-    on_beat, on_ready = _systemd()
+    on_beat, on_ready, stopping = _systemd()
     try:
         code = run_server(config, directory, host, port, on_beat=on_beat, on_ready=on_ready)
     except ApplianceError as exc:
         click.echo(f"appliance serve: {exc.reason.value}: {exc.detail}", err=True)
         sys.exit(2)
+    finally:
+        stopping()
     sys.exit(code)
