@@ -8,7 +8,8 @@ simulated authority's provisioning and a second start on the provisioned directo
 service's RSS, the software time per traveller through the service (the lane's own
 transaction time and the client's round trip for `POST /api/v1/sim/travellers`) at idle, then
 `--clients` concurrent API clients on loopback for `--duration` seconds (a fifth of them on the
-event stream, the rest polling health, lane, recent checks and metrics) with their p50/p99
+event stream, the rest polling health, lane, recent checks and metrics, each every `--poll`
+seconds) with their p50/p99
 latency and errors, and the per-traveller time under that load against the idle figure.
 The load generator runs on the same (2-core) machine and competes with the service for CPU.
 """
@@ -112,7 +113,7 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def poller(port: int, stop: threading.Event, load: Load, index: int) -> None:
+def poller(port: int, stop: threading.Event, load: Load, index: int, every_s: float) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     n = index
     while not stop.is_set():
@@ -128,7 +129,7 @@ def poller(port: int, stop: threading.Event, load: Load, index: int) -> None:
                 load.errors.append(f"{path}: {exc}")
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        time.sleep(0.05)
+        time.sleep(every_s)
     conn.close()
 
 
@@ -159,6 +160,12 @@ def main() -> None:
     parser.add_argument("--travellers", type=int, default=40)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of API load")
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=0.25,
+        help="seconds each polling client waits between requests",
+    )
     parser.add_argument("--pcsc", action="store_true", help="chips behind pcscd (vpcd)")
     parser.add_argument(
         "--faces", type=Path, help="a folder of photos per person (tests/data/faces): the face "
@@ -204,7 +211,9 @@ def main() -> None:
             threading.Thread(target=subscriber, args=(service.port, stop, load), daemon=True)
             for _ in range(subscribers)
         ] + [
-            threading.Thread(target=poller, args=(service.port, stop, load, i), daemon=True)
+            threading.Thread(
+                target=poller, args=(service.port, stop, load, i, args.poll), daemon=True
+            )
             for i in range(args.clients - subscribers)
         ]
         for thread in threads:
@@ -223,7 +232,8 @@ def main() -> None:
         stop_s = service.stop()
     lat = load.latencies
     print(f"  {args.clients} API clients for {args.duration:.0f} s ({subscribers} on the event "
-          f"stream, {args.clients - subscribers} polling {', '.join(POLLED)}):")  # fmt: skip
+          f"stream, {args.clients - subscribers} polling {', '.join(POLLED)} every "
+          f"{args.poll:g} s):")  # fmt: skip
     print(f"    {len(lat)} requests, p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
           f"errors {len(load.errors)}; {load.events} events delivered")  # fmt: skip
     for error in load.errors[:5]:

@@ -123,6 +123,8 @@ def create_app(service: LaneService) -> FastAPI:
             422,
         )
 
+    # Endpoints that only read the lane's memory run on the event loop (`async def`: no thread
+    # hand-off); those that read the history, which the lane appends to, run in the thread pool.
     def lane() -> LaneLoop:
         loop = service.loop
         if loop is None:
@@ -130,12 +132,12 @@ def create_app(service: LaneService) -> FastAPI:
         return loop
 
     @api.get("/health")
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:
         status, body = service.health()
         return JSONResponse(body, status)
 
     @api.get("/lane")
-    def lane_state() -> dict[str, Any]:
+    async def lane_state() -> dict[str, Any]:
         return lane().status()
 
     @api.get("/lane/events")
@@ -172,13 +174,13 @@ def create_app(service: LaneService) -> FastAPI:
         )
 
     @api.post("/checks", status_code=202)
-    def start_check(body: StartCheck | None = None) -> dict[str, Any]:
+    async def start_check(body: StartCheck | None = None) -> dict[str, Any]:
         loop = lane()
         loop.start_check()
         return {"status": "waiting_document", "lane": loop.status()["state"]}
 
     @api.post("/checks/current/cancel")
-    def cancel_check() -> dict[str, Any]:
+    async def cancel_check() -> dict[str, Any]:
         return {"cancelled": lane().cancel_check()}
 
     @api.get("/checks")
@@ -242,7 +244,7 @@ def create_app(service: LaneService) -> FastAPI:
         return hook
 
     @api.get("/sim/kinds")
-    def sim_kinds() -> dict[str, Any]:
+    async def sim_kinds() -> dict[str, Any]:
         return {"kinds": simulation().traveller_kinds()}
 
     @api.post("/sim/travellers")
@@ -261,7 +263,7 @@ def create_app(service: LaneService) -> FastAPI:
         raise ApplianceError(Reason.TRAVELLER_TIMEOUT, f"no decision within {body.timeout_s:g} s")
 
     @api.post("/sim/reader")
-    def sim_reader(body: SimReader) -> dict[str, Any]:
+    async def sim_reader(body: SimReader) -> dict[str, Any]:
         hook = simulation()
         (hook.plug_reader if body.plugged else hook.unplug_reader)()
         return {"plugged": body.plugged}
@@ -271,7 +273,7 @@ def create_app(service: LaneService) -> FastAPI:
         return _refusal(404, Reason.USAGE, "not a simulated service")
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    async def metrics() -> Response:
         return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.include_router(api)
