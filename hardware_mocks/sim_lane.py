@@ -67,6 +67,8 @@ class SimulatedStation:
         self.gate_simulator = gate_simulator
         self.pcsc = pcsc
         self.plugged = True
+        #: False: travellers walk away leaving their document on the reader (`take_document`)
+        self.takes_document_back = True
         self._queue: deque[tuple[str, SimulatedTraveller]] = deque()
         self._current: tuple[str, SimulatedTraveller] | None = None
         self._cond = threading.Condition()
@@ -180,6 +182,11 @@ class SimulatedStation:
             _wait_removed(presented.transport)
         with contextlib.suppress(Exception):
             presented.transport.disconnect()
+        if self.takes_document_back:
+            self.take_document()
+
+    def take_document(self) -> None:
+        """Someone takes the document off the reader."""
         with self._cond:
             self._current = None
 

@@ -5,6 +5,7 @@ controller silent, camera gone), traveller time-outs, and handheld checks."""
 from __future__ import annotations
 
 import ast
+import time
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,23 @@ def test_simulated_service_with_real_faces_runs_the_face_step(
     assert "look_at_camera" in events
     for name in ("obama", "biden", "nobody"):  # the album's folder names are people's names
         assert name not in events
+
+
+def test_document_left_on_the_reader_holds_the_lane_until_taken(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    config = sim_config(tmp_path, inspection={"traveller_timeout_s": 0.5})
+    with running_lane(config, data_dir) as lane:
+        lane.station.takes_document_back = False
+        lane.traveller("forged_dg")
+        fault = lane.wait_for(lambda e: e.type is EventType.FAULT)
+        assert fault.data == {**fault.data, "reason": "TRAVELLER_TIMEOUT",
+                              "detail": "document left on the reader"}  # fmt: skip
+        lane.wait_state("remove_document")
+        time.sleep(0.5)
+        assert lane.runtime.loop.state.value == "remove_document"  # not ready for the next
+        lane.station.takes_document_back = True
+        lane.station.take_document()
+        lane.wait_state("ready")
+        _, record = lane.traveller("genuine")
+        assert record.result.decision.verdict.value == "OPEN"

@@ -254,6 +254,9 @@ class LaneLoop:
             return None
         if self._awaiting_removal:
             self._check_removed(stop, timeout_s)
+            if not self._awaiting_removal and self.state is not LaneState.OUT_OF_SERVICE:
+                self._set_state(LaneState.READY)
+                self._ready_instruction()
             return None
         if self.mode == "handheld":
             if not self._requested.wait(timeout_s):
@@ -316,7 +319,10 @@ class LaneLoop:
         self._take_back(stop)
         if gate_state is GateState.OPEN:
             self._passage(stop, record)
-        if self.state is not LaneState.OUT_OF_SERVICE:
+        if self._awaiting_removal:  # the document is still on the reader: no next traveller yet
+            if self.state is not LaneState.OUT_OF_SERVICE:
+                self._set_state(LaneState.REMOVE_DOCUMENT)
+        elif self.state is not LaneState.OUT_OF_SERVICE:
             self._set_state(LaneState.READY)
             self._ready_instruction()
         return record
