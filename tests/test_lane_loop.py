@@ -264,3 +264,16 @@ def test_document_left_on_the_reader_holds_the_lane_until_taken(
         lane.wait_state("ready")
         _, record = lane.traveller("genuine")
         assert record.result.decision.verdict.value == "OPEN"
+
+
+def test_handheld_check_without_a_document_times_out(data_dir: Path, tmp_path: Path) -> None:
+    config = sim_config(
+        tmp_path, device={"mode": "handheld"}, inspection={"traveller_timeout_s": 0.5}
+    )
+    with running_lane(config, data_dir) as lane:
+        lane.wait_state("ready")
+        lane.runtime.loop.start_check()
+        fault = lane.wait_for(lambda e: e.type is EventType.FAULT)
+        assert fault.data["reason"] == "TRAVELLER_TIMEOUT"
+        lane.wait_state("ready")
+        assert lane.runtime.loop.recent(5) == []  # no document, no check recorded
