@@ -62,9 +62,9 @@ else
     --exclude=./models --exclude=./build --exclude=./dist -cf - . | tar -C "$work/src" -xf -
 fi
 echo "install: building and installing the product into $venv"
-"$venv/bin/pip" wheel -q --no-deps -w "$work/dist" "$work/src"
-"$venv/bin/pip" uninstall -q -y border-appliance >/dev/null 2>&1 || true
-"$venv/bin/pip" install -q --no-compile "$work"/dist/*.whl
+"$venv/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$work/src"
+"$venv/bin/python" -m pip uninstall -q -y border-appliance >/dev/null 2>&1 || true
+"$venv/bin/python" -m pip install -q --no-compile "$work"/dist/*.whl
 if [[ -n "$destdir" ]]; then
   # a staged venv runs from $PREFIX/venv: entry points and activate scripts name that path
   grep -rlI --null -F "$venv" "$venv/bin" "$venv/pyvenv.cfg" |

@@ -227,6 +227,25 @@ def test_installed_appliance_finds_its_models_without_override(destdir: Path) ->
     assert report and all(model["status"] == "pass" for model in report), report
 
 
+def test_reinstall_keeps_the_devices_config(destdir: Path) -> None:
+    """A second install (an update) over the same tree works and keeps the technician's
+    config, writing the shipped one beside it; the tree stays valid for the other tests."""
+    config = destdir / "etc/appliance/appliance.toml"
+    edited = config.read_text().replace('device_id = "gate-01"', 'device_id = "gate-07"')
+    config.write_text(edited)
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts/install.sh"), "--destdir", str(destdir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert config.read_text() == edited
+    shipped = (destdir / "etc/appliance/appliance.toml.new").read_bytes()
+    assert shipped == (REPO / "config/appliance.toml").read_bytes()
+    assert (destdir / VENV / "bin" / "appliance").read_text().startswith("#!/opt/appliance/")
+
+
 def test_install_usage_error_exits_2() -> None:
     proc = subprocess.run(
         ["bash", str(REPO / "scripts/install.sh"), "--bogus"], capture_output=True, text=True
