@@ -6,8 +6,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from appliance.history import DeviceIdentity, Ledger
 from appliance.history.events import DocumentRef, Event, EventType, PersonalData
-from appliance.history.ledger import DeviceIdentity, Ledger
 from appliance.history.periods import RetentionPolicy
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -8,9 +8,12 @@ The workflow appends an `Event` and opens the gate only once `Ledger.append` has
         earlier = history.checks_of(DocumentRef("UTO", "L898902C3"))  # repeated-use check
 """
 
+from appliance.history.append import Receipt
 from appliance.history.events import DocumentRef, Event, EventType, PersonalData
-from appliance.history.ledger import DeviceIdentity, Ledger, Receipt, RecordView
+from appliance.history.ledger import Ledger
 from appliance.history.periods import RetentionPolicy
+from appliance.history.queries import RecordView
+from appliance.history.store import DeviceIdentity
 
 __all__ = [
     "DeviceIdentity",
