@@ -8,7 +8,8 @@ The class is assembled from one layer per responsibility, each in its own module
 against the store layer alone, so this module may import it without a cycle.
 
 `append`/`append_batch` return only once the event is durable (see `appliance.history.append`):
-the workflow opens the gate only then.
+the workflow opens the gate only then. The lane sees a `Ledger` through the `History` port
+(`appliance.history.port`).
 """
 
 from __future__ import annotations
