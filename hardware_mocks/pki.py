@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from appliance.emrtd.protocol import tlv
+from appliance.files import write_private
 
 #: ICAO 9303-10: eContentType of the LDSSecurityObject
 LDS_SECURITY_OBJECT_OID = "2.23.136.1.1.1"
@@ -365,11 +366,7 @@ def cached_rsa_key(path: Path, bits: int) -> rsa.RSAPrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    os.replace(tmp, path)  # atomic: parallel test workers never read half a key
+    write_private(path, pem)  # atomic: parallel test workers never read half a key
     return key
 
 

@@ -276,6 +276,14 @@ def test_no_cycle_hidden_behind_a_deferred_import(graph: tuple[set[str], list[Im
     assert new == []
 
 
+def test_private_file_writer_imports_nothing_of_the_appliance(
+    graph: tuple[set[str], list[Import]],
+) -> None:
+    """`appliance.files` sits below every package that keeps a private file."""
+    _, found = graph
+    assert layer_violations(found, "appliance.files", ("appliance.files",)) == []
+
+
 # -- the checker itself finds what it should ---------------------------------------------------
 
 
