@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -34,10 +33,9 @@ from appliance.emrtd.pki.ec_keys import EcPublicKey
 from appliance.emrtd.pki.signatures import load_public_key
 from appliance.emrtd.pki.signatures import verify as verify_with_key
 from appliance.emrtd.protocol.apdu import ApduError, CommandApdu
+from appliance.emrtd.protocol.crypto import Random
 from appliance.emrtd.protocol.sm import SmError
 from appliance.errors import LdsError, Reason
-
-Random = Callable[[int], bytes]
 
 CHALLENGE_LENGTH = 8
 #: ISO/IEC 10118 hash identifiers of the two-byte trailer xx CC
