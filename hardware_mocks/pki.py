@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from appliance.emrtd.lds import digests
+from appliance.emrtd.lds.digests import pyca_hash
 from appliance.emrtd.protocol import tlv
 from appliance.files import write_private
 
@@ -115,24 +117,15 @@ class Signer:
 
     def sign(self, data: bytes, digest: str = "sha256") -> bytes:
         """Signature over `data` in this PKI's scheme (ECDSA DER, PSS or PKCS#1 v1.5)."""
-        hash_algorithm = _HASHES[digest]()
+        hash_algorithm = pyca_hash(digest)
         if isinstance(self.key, ec.EllipticCurvePrivateKey):
             return self.key.sign(data, ec.ECDSA(hash_algorithm, deterministic_signing=True))
         return self.key.sign(data, _rsa_padding(self.algorithm, digest), hash_algorithm)
 
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-
-
 def _rsa_padding(algorithm: PkiAlgorithm, digest: str = "sha256") -> padding.PSS | padding.PKCS1v15:
     if algorithm is PkiAlgorithm.RSA_PSS:
-        hash_algorithm = _HASHES[digest]()
+        hash_algorithm = pyca_hash(digest)
         return padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
     return padding.PKCS1v15()
 
@@ -372,7 +365,7 @@ def cached_rsa_key(path: Path, bits: int) -> rsa.RSAPrivateKey:
 
 # --- EF.SOD -----------------------------------------------------------------------------------
 
-_DIGEST_NAMES = frozenset(_HASHES)
+_DIGEST_NAMES = frozenset(digests.BY_NAME)
 
 
 def _signature_algorithm(signer: Signer, digest: str) -> cms.SignedDigestAlgorithm:
@@ -386,7 +379,7 @@ def _signature_algorithm(signer: Signer, digest: str) -> cms.SignedDigestAlgorit
                     "algorithm": "mgf1",
                     "parameters": {"algorithm": digest},
                 },
-                "salt_length": _HASHES[digest]().digest_size,
+                "salt_length": pyca_hash(digest).digest_size,
                 "trailer_field": "trailer_field_bc",
             }
         )
