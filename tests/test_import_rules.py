@@ -284,6 +284,18 @@ def test_private_file_writer_imports_nothing_of_the_appliance(
     assert layer_violations(found, "appliance.files", ("appliance.files",)) == []
 
 
+def test_signed_artefacts_stand_below_inspection(graph: tuple[set[str], list[Import]]) -> None:
+    """A sync downlink must install policies and watchlists without the lane's code."""
+    _, found = graph
+    allowed = (
+        "appliance.signed",
+        "appliance.errors",
+        "appliance.files",
+        "appliance.history.events",
+    )
+    assert layer_violations(found, "appliance.signed", allowed) == []
+
+
 # -- the checker itself finds what it should ---------------------------------------------------
 
 

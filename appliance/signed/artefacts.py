@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from appliance.errors import ApplianceError, Reason
 
-# re-exported for demo.py (`sc.write_private`) until the demo is taken apart
+# re-exported for inspection/demo.py (`sc.write_private`) until the demo is taken apart
 from appliance.files import write_private as write_private
 
 DOMAIN = b"border-appliance signed artefact v1\x00"
