@@ -296,6 +296,13 @@ def test_signed_artefacts_stand_below_inspection(graph: tuple[set[str], list[Imp
     assert layer_violations(found, "appliance.signed", allowed) == []
 
 
+def test_model_training_imports_no_benchmark() -> None:
+    """Training and benchmarks share generators through `hardware_mocks`, not each other."""
+    _, found = scan(ROOT, "models")
+    bad = [f"{imp.importer}:{imp.line}" for imp in found if within(imp.target, "benchmarks")]
+    assert bad == []
+
+
 # -- the checker itself finds what it should ---------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from appliance.mrz.ocr.segment import (
     fit_grid,
     stretched_strips,
 )
-from benchmarks.mrz_synth import render_page, scan
+from hardware_mocks.mrz_frames import render_page, scan
 
 
 def strips_of(fmt: str, seed: int) -> tuple[list[LineStrip], list[str]]:
