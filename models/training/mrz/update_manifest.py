@@ -33,7 +33,7 @@ def main() -> None:
             "name": "glyphs",
             "shape": ["n", 1, 32, 24],
             "dtype": "float32",
-            "range": "0..1, 1 = darkest ink (see appliance/mrz/ocr/segment.py)",
+            "range": "0..1, 1 = darkest ink (see appliance/mrz/ocr/strip.py)",
         },
         "output": {
             "name": "logits",
