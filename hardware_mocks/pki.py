@@ -138,17 +138,19 @@ def _sign_certificate(builder: x509.CertificateBuilder, issuer: Signer | None, k
     return builder.sign(signing_key, hashes.SHA256(), rsa_padding=_rsa_padding(algorithm))
 
 
-def _name(country: str, common_name: str) -> x509.Name:
+def subject_name(
+    country: str, common_name: str, organization: str = "Border Appliance Test PKI"
+) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, country),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Border Appliance Test PKI"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
 
 
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+def key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     """CA: keyCertSign + cRLSign only; Document Signer: digitalSignature only."""
     return x509.KeyUsage(
         digital_signature=not cert_sign,
@@ -178,7 +180,7 @@ def document_type_list_extension(doc_types: tuple[str, ...]) -> x509.Unrecognize
 
 
 def build_csca(key: PrivateKey, country: str, algorithm: PkiAlgorithm, seed: int | str) -> Signer:
-    name = _name(country, f"CSCA {country} test")
+    name = subject_name(country, f"CSCA {country} test")
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     builder = (
         x509.CertificateBuilder()
@@ -189,7 +191,7 @@ def build_csca(key: PrivateKey, country: str, algorithm: PkiAlgorithm, seed: int
         .not_valid_before(_CSCA_NOT_BEFORE)
         .not_valid_after(_CSCA_NOT_AFTER)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
         .add_extension(x509.AuthorityKeyIdentifier(ski.digest, None, None), critical=False)
         .add_extension(
@@ -218,13 +220,13 @@ def issue_document_signer(
     csca_ski = csca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(country, f"Document Signer {country} test {label}"))
+        .subject_name(subject_name(country, f"Document Signer {country} test {label}"))
         .issuer_name(csca.certificate.subject)
         .public_key(key.public_key())
         .serial_number(_serial(seed, label))
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(key_usage(cert_sign=False), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier(csca_ski.value.digest, None, None), critical=False
         )
@@ -420,12 +422,15 @@ def sign_signed_data(
     digest_algorithm: str = "sha256",
     signer_identifier: str = "issuer_serial",
     include_certificate: bool = True,
+    signing_time: dt.datetime | None = None,
+    extra_certificates: tuple[bytes, ...] = (),
 ) -> bytes:
     """DER ContentInfo of a CMS SignedData (RFC 5652) encapsulating `content`.
 
     The signature covers the DER SET OF signed attributes (content type, message digest of
-    the encapsulated content), as RFC 5652 §5.4 requires. The signer is identified by issuer
-    and serial number (SignerInfo v1) or by subject key identifier (v3).
+    the encapsulated content, and the signing time when given), as RFC 5652 §5.4 requires.
+    The signer is identified by issuer and serial number (SignerInfo v1) or by subject key
+    identifier (v3). `extra_certificates` (DER) travel after the signer's certificate.
     """
     if digest_algorithm not in _DIGEST_NAMES:
         raise ValueError("unsupported digest algorithm")
@@ -434,6 +439,9 @@ def sign_signed_data(
         cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
         cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
     ]
+    if signing_time is not None:
+        time = cms.Time({"utc_time": signing_time})
+        attributes.append(cms.CMSAttribute({"type": "signing_time", "values": [time]}))
     # DER orders a SET OF by the encodings of its elements (X.690 §11.6).
     attributes.sort(key=lambda attribute: attribute.dump())
     signed_attrs = cms.CMSAttributes(attributes)
@@ -455,6 +463,8 @@ def sign_signed_data(
         version = "v3"
     else:
         raise ValueError("signer_identifier is 'issuer_serial' or 'ski'")
+    certificates = [certificate] if include_certificate else []
+    certificates += [asn1_x509.Certificate.load(der) for der in extra_certificates]
     digest_algo = algos.DigestAlgorithm({"algorithm": digest_algorithm})
     signer_info = cms.SignerInfo(
         {
@@ -474,7 +484,7 @@ def sign_signed_data(
                 "content_type": content_type,
                 "content": core.ParsableOctetString(content),
             },
-            "certificates": [certificate] if include_certificate else None,
+            "certificates": certificates or None,
             "signer_infos": [signer_info],
         }
     )
