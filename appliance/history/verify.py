@@ -55,7 +55,8 @@ _SQLITE_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result code
 
 #: How `verify` covers each column of the history database: "verified" (checked against the
 #: signed leaves, checkpoints or keys) or "cache" (derived data that verify rebuilds and
-#: compares). docs/history.md lists the same; tests/test_history_schema.py holds the schema to it.
+#: compares). docs/history.md lists the same; tests/history/test_history_schema.py holds the
+#: schema to it.
 COVERAGE: dict[str, dict[str, str]] = {
     "meta": {
         "key": "verified: exactly schema, origin and public_key",
