@@ -276,6 +276,33 @@ def test_no_cycle_hidden_behind_a_deferred_import(graph: tuple[set[str], list[Im
     assert new == []
 
 
+def test_private_file_writer_imports_nothing_of_the_appliance(
+    graph: tuple[set[str], list[Import]],
+) -> None:
+    """`appliance.files` sits below every package that keeps a private file."""
+    _, found = graph
+    assert layer_violations(found, "appliance.files", ("appliance.files",)) == []
+
+
+def test_signed_artefacts_stand_below_inspection(graph: tuple[set[str], list[Import]]) -> None:
+    """A sync downlink must install policies and watchlists without the lane's code."""
+    _, found = graph
+    allowed = (
+        "appliance.signed",
+        "appliance.errors",
+        "appliance.files",
+        "appliance.history.events",
+    )
+    assert layer_violations(found, "appliance.signed", allowed) == []
+
+
+def test_model_training_imports_no_benchmark() -> None:
+    """Training and benchmarks share generators through `hardware_mocks`, not each other."""
+    _, found = scan(ROOT, "models")
+    bad = [f"{imp.importer}:{imp.line}" for imp in found if within(imp.target, "benchmarks")]
+    assert bad == []
+
+
 # -- the checker itself finds what it should ---------------------------------------------------
 
 

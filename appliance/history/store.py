@@ -33,10 +33,10 @@ from typing import Self
 import sqlite_utils
 
 from appliance.errors import ApplianceError, Reason
+from appliance.files import fsync_dir, private_dir
 from appliance.history import checkpoint as cp
 from appliance.history import crypto, files, merkle
 from appliance.history.events import DocumentRef, format_time
-from appliance.history.files import private_dir
 from appliance.history.periods import Period, RetentionPolicy
 
 SCHEMA_VERSION = "1"
@@ -103,7 +103,7 @@ class LedgerStore:
             os.replace(fresh, self.db_path)
             for stale in ("-wal", "-shm"):  # the old WAL must never be applied to the new file
                 Path(f"{self.db_path}{stale}").unlink(missing_ok=True)
-            files.fsync_dir(self.directory)
+            fsync_dir(self.directory)
             self._connect()
 
     # ------------------------------------------------------------------ lifecycle

@@ -31,9 +31,9 @@ from appliance.history import DocumentRef, EventType, History
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
-from appliance.inspection.watchlist import Watchlist
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
 from appliance.ports import CardTransport, MrzScanner
+from appliance.signed.watchlist import Watchlist
 
 #: chip failures worth another read: the traveller moved the document, the link dropped
 _RETRYABLE = {

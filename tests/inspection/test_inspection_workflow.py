@@ -16,9 +16,9 @@ from appliance.history import DocumentRef, Event, EventType
 from appliance.inspection.policy import PolicyConfig, Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import STEPS, Transaction
-from appliance.inspection.watchlist import build_watchlist, parse_watchlist
 from appliance.inspection.workflow import CheckSession, DeviceInfo, act_on
 from appliance.ports import GateState
+from appliance.signed.watchlist import build_watchlist, parse_watchlist
 from hardware_mocks.traveller_sim import StaticMrzScanner
 from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip, make_profile
 from hardware_mocks.virtual_chip.defects import Defect, defective_contents

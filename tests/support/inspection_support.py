@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from appliance.emrtd.pki.importer import import_file
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.history import DeviceIdentity, History, Ledger
-from appliance.inspection import signed_config as sc
 from appliance.inspection.policy import PolicyConfig
 from appliance.inspection.steps import Lane, Transaction
 from appliance.inspection.trust import TrustSnapshot
-from appliance.inspection.watchlist import Watchlist
+from appliance.signed import artefacts as sc
+from appliance.signed.watchlist import Watchlist
 from hardware_mocks.traveller_sim import StaticMrzScanner, TravellerSimulator
 from hardware_mocks.virtual_chip import TravellerProfile, VirtualCardTransport, VirtualChip
 from tests.support import pa_pki
