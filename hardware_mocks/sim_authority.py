@@ -26,11 +26,11 @@ from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef
-from appliance.inspection import signed_config as sc
 from appliance.inspection.lane import load_installed_watchlist
 from appliance.inspection.policy import POLICY_FILE, default_policy_toml, load_policy
 from appliance.inspection.report import StepName
-from appliance.inspection.watchlist import WATCHLIST_FILE, build_watchlist, import_watchlist
+from appliance.signed import artefacts as sc
+from appliance.signed.watchlist import WATCHLIST_FILE, build_watchlist, import_watchlist
 
 DEMO_DIR = "demo"
 AUTHORITY_KEY = "authority-ed25519.pem"

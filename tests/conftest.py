@@ -14,7 +14,7 @@ from appliance.config import SIMULATED_CONFIG
 @pytest.fixture(autouse=True)
 def simulated_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs with the shipped simulated config unless it names its own: the
-    product's defaults name real drivers (`tests/config_support.py` merges overrides)."""
+    product's defaults name real drivers (`tests/support/config_support.py` merges overrides)."""
     monkeypatch.setenv("APPLIANCE_CONFIG", str(SIMULATED_CONFIG))
 
 

@@ -135,7 +135,10 @@ class LaneService:
 
     @property
     def history(self) -> Ledger | None:
-        return self.runtime.lane.history if self.runtime is not None else None
+        """The lane's ledger for the API's history queries (None before the lane opens, or
+        for a history that is not a `Ledger`: the lane itself needs only the `History` port)."""
+        history = self.runtime.lane.history if self.runtime is not None else None
+        return history if isinstance(history, Ledger) else None
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body): 503 until the lane is ready, then 200 with its health."""

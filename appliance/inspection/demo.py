@@ -27,7 +27,6 @@ from typing import Any, Protocol, cast
 
 from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection import signed_config as sc
 from appliance.inspection.lane import face_check
 from appliance.inspection.lane_events import LaneState
 from appliance.inspection.lane_loop import CheckRecord, LaneLoop
@@ -38,6 +37,7 @@ from appliance.inspection.station import DocumentStation, SimulationHook
 from appliance.inspection.steps import FaceCheck
 from appliance.inspection.workflow import CheckResult
 from appliance.ports import Camera, GateState
+from appliance.signed import artefacts as sc
 from appliance.wiring import load_factory
 
 DEMO_DIR = "demo"
