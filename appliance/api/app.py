@@ -251,7 +251,7 @@ def create_app(service: LaneService) -> FastAPI:
     async def sim_traveller(body: SimTraveller) -> dict[str, Any]:
         hook = simulation()
         lane()
-        ref = hook.place_traveller(body.kind)
+        ref = await asyncio.to_thread(hook.place_traveller, body.kind)  # builds a chip
         if not body.wait:
             return {"kind": body.kind, "ref": ref}
         deadline = time.monotonic() + body.timeout_s
