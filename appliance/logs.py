@@ -134,6 +134,14 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(line, separators=(",", ":"), default=lambda _: REDACTED)
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record (a test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def setup_logging(level: str | None = None, stream: IO[str] | None = None) -> logging.Handler:
     """Send every log record of the process as JSON lines to `stream` (default: stderr).
 
@@ -141,10 +149,12 @@ def setup_logging(level: str | None = None, stream: IO[str] | None = None) -> lo
     per command; tests call it with their own stream).
     """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _HANDLER_TAG, False):
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(root.handlers):
+        if getattr(old, _HANDLER_TAG, False):
+            root.removeHandler(old)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StandardError()
+    )
     handler.setFormatter(JsonLineFormatter())
     setattr(handler, _HANDLER_TAG, True)
     root.addHandler(handler)
