@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,30 @@ def test_can_and_mrz_info_together_or_no_key_are_usage_errors(ready: Path) -> No
     assert none.exit_code == 2 and "--mrz" in none.output
     bad = run("check", "--reader", "virtual", "--mrz", "NOT AN MRZ")
     assert bad.exit_code == 2
+
+
+PCSC_SLOT, PCSC_PORT = "Virtual PCD 00 01", 35964
+
+
+@pytest.mark.pcsc
+def test_check_through_pcscd_on_a_reader_by_name(ready: Path, pcsc_stack: str) -> None:
+    """The product path: the chip behind pcscd (vpcd), the reader chosen by its name."""
+    from drivers.pcsc import open_reader
+    from hardware_mocks.virtual_chip import make_chip
+    from hardware_mocks.vpcd import VpcdBridge
+
+    with VpcdBridge(make_chip(), port=PCSC_PORT):
+        result = run("check", "--reader", PCSC_SLOT, *MRZ_ARGS, "--json")
+    out = result_json(result)
+    assert result.exit_code == 0, out
+    assert out["decision"] == "ADVISE" and out["check_id"] == 0
+    reader = open_reader(PCSC_SLOT)
+    deadline = time.monotonic() + 10
+    while reader.card_present() and time.monotonic() < deadline:
+        time.sleep(0.05)  # pcscd sees the card leave a moment after the bridge closes
+    quick = write_config(ready / "quick.toml", "[chip]\npresence_timeout_s = 0.3\n")
+    empty = CliRunner(env={"APPLIANCE_CONFIG": str(quick)}).invoke(
+        cli, ["check", "--reader", PCSC_SLOT, *MRZ_ARGS, "--json"]
+    )
+    assert empty.exit_code == 2
+    assert result_json(empty)["reason"] == "CHIP_NOT_PRESENT"

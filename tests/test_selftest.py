@@ -226,3 +226,10 @@ def test_unprovisioned_data_dir_fails_with_reasons(data_dir: Path) -> None:
     assert checks["trust_store"]["reason"] == "TRUST_STORE_EMPTY"
     assert checks["policy"]["reason"] == "POLICY_UNSIGNED"
     assert checks["history"]["status"] == "skipped"
+
+
+@pytest.mark.pcsc
+def test_reader_behind_pcscd_answers(ready: Path, pcsc_stack: str) -> None:
+    report = run_selftest(config(chip={"reader": pcsc_stack}), ready)
+    assert statuses(report)["card_reader"] == ("pass", "OK")
+    assert "answers" in (report.check("card_reader") or report.checks[0]).detail
