@@ -172,3 +172,30 @@ def test_check_through_pcscd_on_a_reader_by_name(ready: Path, pcsc_stack: str) -
     )
     assert empty.exit_code == 2
     assert result_json(empty)["reason"] == "CHIP_NOT_PRESENT"
+
+
+def test_camera_on_a_virtual_config_is_refused(ready: Path) -> None:
+    result = run("check", "--reader", "virtual", *MRZ_ARGS, "--camera", "--json")
+    out = result_json(result)
+    assert result.exit_code == 2, out
+    assert out["reason"] == "CAMERA_UNAVAILABLE"
+    assert recent() == []
+
+
+@pytest.mark.slow  # the face step looks for a face until its capture time-out (~8 s)
+def test_camera_face_step_runs_and_fails_closed_without_a_face(ready: Path, tmp_path: Path) -> None:
+    """With --camera the face step runs on the configured camera; black frames hold no face,
+    so the officer is told to refer."""
+    config = write_config(
+        tmp_path / "camera.toml",
+        '[face]\ncamera = "0"\n[hardware]\ncamera = "tests.check_support:open_hd_camera"\n',
+    )
+    result = CliRunner(env={"APPLIANCE_CONFIG": str(config)}).invoke(
+        cli, ["check", "--reader", "virtual", *MRZ_ARGS, "--camera", "--json"]
+    )
+    out = result_json(result)
+    assert result.exit_code == 1, out
+    face = next(s for s in out["report"]["steps"] if s["name"] == "biometrics")
+    assert face["status"] == "fail"
+    assert out["decision"] == "REFER" and face["reason"] in out["reasons"]
+    assert out["recorded"] is True

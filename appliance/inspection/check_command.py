@@ -137,5 +137,8 @@ def check(
         _fault(Reason.HISTORY_STORAGE, type(exc).__name__, as_json, started)
     except OSError as exc:
         _fault(Reason.FILE_UNREADABLE, type(exc).__name__, as_json, started)
+    except Exception as exc:  # a driver's or a factory's own fault: a reason, no traceback
+        log.exception("check failed before a decision")
+        _fault(Reason.INTERNAL_ERROR, type(exc).__name__, as_json, started)
     click.echo(json.dumps(outcome.to_json()) if as_json else render(outcome))
     sys.exit(EXIT_OK if outcome.positive else EXIT_REFER)
