@@ -77,3 +77,15 @@ def open_hd_camera(device: str) -> StillCamera:
 
 def open_tiny_camera(device: str) -> StillCamera:
     return StillCamera(160, 120)
+
+
+def restore_logging() -> None:
+    """Take out the JSON handler a command installed on the root logger (the CLI sets it up
+    per process; in a test process it would stay and write into later tests' output)."""
+    import logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_appliance_json_handler", False):
+            root.removeHandler(handler)
+    root.setLevel(logging.WARNING)

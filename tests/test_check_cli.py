@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,17 @@ from click.testing import CliRunner, Result
 
 from appliance.cli import cli
 from appliance.inspection.report import SCHEMA_FILE
-from tests.check_support import MRZ, MRZ_INFO, provisioned, write_config
+from tests.check_support import MRZ, MRZ_INFO, provisioned, restore_logging, write_config
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "docs" / SCHEMA_FILE).read_text())
 MRZ_ARGS = [arg for line in MRZ for arg in ("--mrz", line)]
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_left() -> Iterator[None]:
+    yield
+    restore_logging()
 
 
 def run(*args: str) -> Result:

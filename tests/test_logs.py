@@ -16,9 +16,15 @@ import pytest
 
 from appliance.errors import ApplianceError, Reason
 from appliance.logs import REDACTED, safe, setup_logging
-from tests.check_support import MRZ, PERSONAL, provisioned, write_config
+from tests.check_support import MRZ, PERSONAL, provisioned, restore_logging, write_config
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_left() -> Iterator[None]:
+    yield
+    restore_logging()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,16 @@ from appliance.history import Event, EventType, Ledger
 from appliance.models import models_dir
 from appliance.selftest import SelftestReport, run_selftest
 from hardware_mocks import pki
-from tests.check_support import HOLDER, provisioned
+from tests.check_support import HOLDER, provisioned, restore_logging
 
 PARTS = ("card_reader", "camera", "gate_controller", "mrz_scanner", "trust_store", "policy",
          "watchlist", "clock", "disk", "history")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_left() -> Iterator[None]:
+    yield
+    restore_logging()
 
 
 def config(**sections: dict[str, Any]) -> Config:
