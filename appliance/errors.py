@@ -99,6 +99,7 @@ class Reason(StrEnum):
     CRL_MISSING = "CRL_MISSING"  # warning: a trusted CSCA has no CRL: revocation unknown
     WATCHLIST_MISSING = "WATCHLIST_MISSING"  # the policy requires a watchlist, none installed
     CLOCK_BEFORE_BUILD = "CLOCK_BEFORE_BUILD"  # the device clock is earlier than the build date
+    CLOCK_BEHIND_HISTORY = "CLOCK_BEHIND_HISTORY"  # earlier than the newest history record
     DISK_LOW = "DISK_LOW"  # free space in the data directory below the configured minimum
 
 

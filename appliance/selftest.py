@@ -14,11 +14,12 @@ referred or the lane cannot run); `skipped` (not configured here). The run fails
 fails (exit 1); warnings are shown and exit 0, because the lane still decides correctly then
 (revocation of an issuer whose CRL is stale is judged by the inspection itself, fail closed).
 
-The clock is compared with `appliance.VERSION_DATE`, the date this version was released: a
-constant kept with `__version__`, set when the version is cut. File times are no evidence (an
-archive keeps them, a copy resets them), the model manifest carries no date, and the product
-wheel has no build step that could stamp one. A constant can only err old, which weakens the
-check, never new, which would fail a good clock.
+The clock must not be earlier than the newest history record (a clock that went back) nor
+than `appliance.VERSION_DATE`, the date this version was released (a clock that lost its
+time): a constant kept with `__version__`, set when the version is cut. File times are no
+evidence (an archive keeps them, a copy resets them), the model manifest carries no date, and
+the product wheel has no build step that could stamp one. A constant can only err old, which
+weakens the check, never new, which would fail a good clock.
 
 The history check is the full `Ledger.verify()`: the history offers no incremental verify
 since a verified checkpoint yet, so its cost grows with the log (see `benchmarks.history`).
@@ -48,6 +49,7 @@ from appliance.history import Ledger
 from appliance.inspection.lane import load_installed_watchlist
 from appliance.inspection.policy import PolicyConfig, load_policy
 from appliance.inspection.report import StepName
+from appliance.inspection.watchlist import CLOCK_SKEW
 from appliance.models import file_sha256, load_session, manifest_entry, model_names, models_dir
 from appliance.ports import Camera, CardTransport, GateController, GateState
 from appliance.wiring import VIRTUAL_READER, load_factory, open_card_transport
@@ -146,6 +148,8 @@ class _Context:
     now: datetime
     models: Path
     ports: SelftestPorts = field(default_factory=SelftestPorts)
+    #: the time of the newest history record (set by the history check, read by the clock's)
+    newest_record: datetime | None = None
 
 
 # ------------------------------------------------------------------------------- hardware
@@ -375,13 +379,21 @@ def watchlist_check(ctx: _Context, policy: PolicyConfig | None) -> PartCheck:
 
 
 def clock(ctx: _Context) -> PartCheck:
-    """Not before the date this version was released (`appliance.VERSION_DATE`)."""
+    """Not before the date this version was released (`appliance.VERSION_DATE`), nor before
+    the newest record of this device's history (less the watchlist's clock skew): a clock
+    that went back would misdate records, the watchlist's age and the repeated-use window."""
     released = date.fromisoformat(VERSION_DATE)
-    today = ctx.now.astimezone(UTC).date()
-    if today < released:
-        detail = f"clock says {today.isoformat()}, before the release date {VERSION_DATE}"
+    now = ctx.now.astimezone(UTC)
+    if now.date() < released:
+        detail = f"clock says {now.date().isoformat()}, before the release date {VERSION_DATE}"
         return _fail("clock", Reason.CLOCK_BEFORE_BUILD, detail)
-    return _pass("clock", f"{ctx.now.astimezone(UTC).isoformat(timespec='seconds')}")
+    newest = ctx.newest_record
+    if newest is not None and now < newest - CLOCK_SKEW:
+        detail = (
+            f"clock says {now:%Y-%m-%dT%H:%M:%SZ}, the newest record {newest:%Y-%m-%dT%H:%M:%SZ}"
+        )
+        return _fail("clock", Reason.CLOCK_BEHIND_HISTORY, detail)
+    return _pass("clock", f"{now.isoformat(timespec='seconds')}, after the release and history")
 
 
 def _tree_bytes(path: Path) -> int:
@@ -417,10 +429,13 @@ def history(ctx: _Context) -> PartCheck:
     try:
         with Ledger.open_default(ctx.directory, ctx.config) as ledger:
             result = ledger.verify()
+            newest = ledger.recent(1) if result.ok else []
     except ApplianceError as exc:
         return _fail("history", exc.reason, exc.detail)
     except (sqlite3.Error, OSError) as exc:
         return _fail("history", Reason.HISTORY_STORAGE, type(exc).__name__)
+    if newest:
+        ctx.newest_record = _parse_time(newest[0].leaf.time.replace("Z", "+00:00"))
     if not result.ok:
         kinds = ", ".join(sorted({p.kind for p in result.problems}))
         detail = f"{result.problems_total} problem(s): {kinds}; verified to {result.verified_size}"
@@ -490,9 +505,9 @@ def run_selftest(
         ("trust_store", lambda: trust_checks(ctx)),
         ("policy", policy),
         ("watchlist", lambda: watchlist_check(ctx, policy_box[0])),
-        ("clock", lambda: clock(ctx)),
         ("disk", lambda: disk(ctx)),
         ("history", lambda: history(ctx)),
+        ("clock", lambda: clock(ctx)),
     ]
     for name, run in plan:
         for check in _guarded(name, run):

@@ -200,6 +200,15 @@ def test_clock_before_the_release_date_fails(ready: Path) -> None:
     assert statuses(report)["clock"] == ("fail", "CLOCK_BEFORE_BUILD")
 
 
+def test_clock_behind_the_newest_history_record_fails(ready: Path) -> None:
+    later = datetime.now(UTC) + timedelta(days=2)  # recorded while the clock was ahead
+    with Ledger.open_default(ready, Config()) as ledger:
+        ledger.append(Event(EventType.MAINTENANCE, "OK", time=later))
+    report = run_selftest(Config(), ready)
+    assert statuses(report)["clock"] == ("fail", "CLOCK_BEHIND_HISTORY")
+    assert statuses(run_selftest(Config(), ready, now=later))["clock"] == ("pass", "OK")
+
+
 def test_missing_reader_fails(ready: Path) -> None:
     report = run_selftest(config(chip={"reader": "No Such Reader 00 00"}), ready)
     assert statuses(report)["card_reader"] == ("fail", "READER_NOT_FOUND")
