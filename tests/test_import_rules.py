@@ -24,8 +24,8 @@ NOT_FROM_APPLIANCE = ("drivers", "hardware_mocks", "benchmarks", "tests")
 #: the CLI command modules of `appliance.emrtd`: the I/O edge, allowed to read the config
 EMRTD_CLI = ("appliance.emrtd.commands", "appliance.emrtd.pki.commands")
 #: cycles hidden behind a deferred import (inside a function or under `if TYPE_CHECKING:`),
-#: known and scheduled: issue #12 step 2 splits the history ledger and breaks this one
-KNOWN_DEFERRED_CYCLES = {frozenset({"appliance.history.ledger", "appliance.history.verify"})}
+#: known and scheduled to be broken; none left (issue #12 step 2 broke ledger <-> verify)
+KNOWN_DEFERRED_CYCLES: set[frozenset[str]] = set()
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,9 @@ from typing import Any
 from appliance.errors import ApplianceError, Reason
 from appliance.history import checkpoint as cp
 from appliance.history import files, merkle
+from appliance.history.append import Prepared, Receipt
 from appliance.history.events import Event, EventType, format_time
-from appliance.history.ledger import Ledger, Receipt, _Prepared
+from appliance.history.ledger import Ledger
 from appliance.history.verify import VerifyResult, verify
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def recover(ledger: Ledger) -> RecoveryReport:
                 },
             )
             receipts, note = ledger._grow(
-                builder, [_Prepared(incident, format_time(now), None)], now
+                builder, [Prepared(incident, format_time(now), None)], now
             )
     except sqlite3.Error as exc:
         raise ApplianceError(Reason.HISTORY_STORAGE, "the history cannot be repaired") from exc
