@@ -23,7 +23,7 @@ from appliance.history import Event, EventType, Ledger
 from appliance.models import models_dir
 from appliance.selftest import SelftestReport, run_selftest
 from hardware_mocks import pki
-from tests.check_support import HOLDER, provisioned, restore_logging
+from tests.support.check_support import HOLDER, provisioned, restore_logging
 
 PARTS = ("card_reader", "camera", "gate_controller", "mrz_scanner", "trust_store", "policy",
          "watchlist", "clock", "disk", "history")  # fmt: skip
@@ -224,10 +224,10 @@ def test_gate_skipped_in_handheld_mode_and_missing_gate_fails(ready: Path) -> No
 def test_camera_frames_checked_against_the_expected_size(ready: Path) -> None:
     face = {"face_verifier": "appliance.inspection.face_step:from_config"}
     hd = config(inspection=face, face={"camera": "0"},
-                hardware={"camera": "tests.check_support:open_hd_camera"})  # fmt: skip
+                hardware={"camera": "tests.support.check_support:open_hd_camera"})  # fmt: skip
     assert statuses(run_selftest(hd, ready))["camera"] == ("pass", "OK")
     tiny = config(inspection=face, face={"camera": "0"},
-                  hardware={"camera": "tests.check_support:open_tiny_camera"})  # fmt: skip
+                  hardware={"camera": "tests.support.check_support:open_tiny_camera"})  # fmt: skip
     report = run_selftest(tiny, ready)
     assert statuses(report)["camera"] == ("fail", "CAMERA_UNAVAILABLE")
     assert "160x120" in (report.check("camera") or report.checks[0]).detail
@@ -242,10 +242,3 @@ def test_unprovisioned_data_dir_fails_with_reasons(data_dir: Path) -> None:
     assert checks["trust_store"]["reason"] == "TRUST_STORE_EMPTY"
     assert checks["policy"]["reason"] == "POLICY_UNSIGNED"
     assert checks["history"]["status"] == "skipped"
-
-
-@pytest.mark.pcsc
-def test_reader_behind_pcscd_answers(ready: Path, pcsc_stack: str) -> None:
-    report = run_selftest(config(chip={"reader": pcsc_stack}), ready)
-    assert statuses(report)["card_reader"] == ("pass", "OK")
-    assert "answers" in (report.check("card_reader") or report.checks[0]).detail

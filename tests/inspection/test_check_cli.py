@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ from click.testing import CliRunner, Result
 
 from appliance.cli import cli
 from appliance.inspection.report import SCHEMA_FILE
-from tests.check_support import MRZ, MRZ_INFO, provisioned, restore_logging, write_config
+from tests.support.check_support import MRZ, MRZ_INFO, provisioned, restore_logging, write_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "docs" / SCHEMA_FILE).read_text())
 MRZ_ARGS = [arg for line in MRZ for arg in ("--mrz", line)]
 
@@ -82,7 +81,7 @@ def test_human_output_names_the_decision_and_the_record(ready: Path) -> None:
 def test_forged_data_group_is_referred_with_its_reason(ready: Path, tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "forged.toml",
-        '[hardware]\nvirtual_card = "tests.check_support:open_forged_dg"\n',
+        '[hardware]\nvirtual_card = "tests.support.check_support:open_forged_dg"\n',
     )
     result = CliRunner(env={"APPLIANCE_CONFIG": str(config)}).invoke(
         cli, ["check", "--reader", "virtual", *MRZ_ARGS, "--json"]
@@ -105,7 +104,7 @@ def test_no_document_on_the_reader_is_a_fault_and_records_nothing(
     config = write_config(
         tmp_path / "empty.toml",
         "[chip]\npresence_timeout_s = 0.2\n"
-        '[hardware]\nvirtual_card = "tests.check_support:open_empty_reader"\n',
+        '[hardware]\nvirtual_card = "tests.support.check_support:open_empty_reader"\n',
     )
     result = CliRunner(env={"APPLIANCE_CONFIG": str(config)}).invoke(
         cli, ["check", "--reader", "virtual", *MRZ_ARGS, "--json"]
@@ -154,33 +153,6 @@ def test_can_and_mrz_info_together_or_no_key_are_usage_errors(ready: Path) -> No
     assert bad.exit_code == 2
 
 
-PCSC_SLOT, PCSC_PORT = "Virtual PCD 00 01", 35964
-
-
-@pytest.mark.pcsc
-def test_check_through_pcscd_on_a_reader_by_name(ready: Path, pcsc_stack: str) -> None:
-    """The product path: the chip behind pcscd (vpcd), the reader chosen by its name."""
-    from drivers.pcsc import open_reader
-    from hardware_mocks.virtual_chip import make_chip
-    from hardware_mocks.vpcd import VpcdBridge
-
-    with VpcdBridge(make_chip(), port=PCSC_PORT):
-        result = run("check", "--reader", PCSC_SLOT, *MRZ_ARGS, "--json")
-    out = result_json(result)
-    assert result.exit_code == 0, out
-    assert out["decision"] == "ADVISE" and out["check_id"] == 0
-    reader = open_reader(PCSC_SLOT)
-    deadline = time.monotonic() + 10
-    while reader.card_present() and time.monotonic() < deadline:
-        time.sleep(0.05)  # pcscd sees the card leave a moment after the bridge closes
-    quick = write_config(ready / "quick.toml", "[chip]\npresence_timeout_s = 0.3\n")
-    empty = CliRunner(env={"APPLIANCE_CONFIG": str(quick)}).invoke(
-        cli, ["check", "--reader", PCSC_SLOT, *MRZ_ARGS, "--json"]
-    )
-    assert empty.exit_code == 2
-    assert result_json(empty)["reason"] == "CHIP_NOT_PRESENT"
-
-
 def test_camera_on_a_virtual_config_is_refused(ready: Path) -> None:
     result = run("check", "--reader", "virtual", *MRZ_ARGS, "--camera", "--json")
     out = result_json(result)
@@ -195,7 +167,7 @@ def test_camera_face_step_runs_and_fails_closed_without_a_face(ready: Path, tmp_
     so the officer is told to refer."""
     config = write_config(
         tmp_path / "camera.toml",
-        '[face]\ncamera = "0"\n[hardware]\ncamera = "tests.check_support:open_hd_camera"\n',
+        '[face]\ncamera = "0"\n[hardware]\ncamera = "tests.support.check_support:open_hd_camera"\n',
     )
     result = CliRunner(env={"APPLIANCE_CONFIG": str(config)}).invoke(
         cli, ["check", "--reader", "virtual", *MRZ_ARGS, "--camera", "--json"]
