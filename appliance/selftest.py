@@ -179,6 +179,12 @@ def card_reader(ctx: _Context) -> PartCheck:
     return _pass("card_reader", f"reader {name!r} answers; {card}")
 
 
+def _fault_text(exc: BaseException) -> str:
+    """A device driver's error for the technician (names a device or port, never a person)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 def _frames(camera: Camera, count: int) -> list[object]:
     images: list[object] = []
     for frame in camera.frames():
@@ -224,7 +230,7 @@ def camera(ctx: _Context) -> PartCheck:
         return _fail("camera", Reason.CAMERA_UNAVAILABLE, f"no frame in {CAMERA_TIMEOUT_S:g} s")
     got = box[0]
     if isinstance(got, BaseException):
-        return _fail("camera", Reason.CAMERA_UNAVAILABLE, type(got).__name__)
+        return _fail("camera", Reason.CAMERA_UNAVAILABLE, _fault_text(got))
     if not got:
         return _fail("camera", Reason.CAMERA_UNAVAILABLE, "no frames")
     shape = getattr(got[0], "shape", None)
@@ -256,7 +262,7 @@ def gate_controller(ctx: _Context) -> PartCheck:
                     port = simulator.port
                 gate = cast(GateController, load_factory(cfg.hardware.gate)(port))
             except Exception as exc:  # serial port missing, busy or not a gate
-                return _fail("gate_controller", Reason.GATE_FAULT, type(exc).__name__)
+                return _fail("gate_controller", Reason.GATE_FAULT, _fault_text(exc))
             shutdown = getattr(gate, "shutdown", None)
             if callable(shutdown):
                 stack.callback(shutdown)
