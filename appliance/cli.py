@@ -24,6 +24,8 @@ _COMMANDS: dict[str, str] = {
     "history": "appliance.history.commands:history",
     "demo": "appliance.inspection.commands:demo",
     "face": "appliance.biometrics.face.commands:face",
+    "check": "appliance.inspection.check_command:check",
+    "selftest": "appliance.selftest_command:selftest",
     "serve": "appliance.api.commands:serve",
     "sim": "appliance.api.sim_commands:sim",
 }

@@ -55,6 +55,16 @@ def manifest_entry(name: str, directory: Path | None = None) -> dict[str, Any]:
     return entries[name]
 
 
+def model_names(directory: Path | None = None) -> list[str]:
+    """The names of every model in the manifest (`MODEL_UNAVAILABLE` when it is unreadable)."""
+    return list(_manifest(directory or models_dir()))
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, hex, read now (never cached: `appliance selftest` re-reads it)."""
+    return _sha256(path)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:

@@ -213,6 +213,12 @@ def create_app(service: LaneService) -> FastAPI:
                 return {**summary, "report": view.leaf.public.get("report")}
         return _refusal(404, Reason.USAGE, "no such check")
 
+    @api.get("/selftest")
+    def selftest() -> dict[str, Any]:
+        """One named check per configured part (`appliance selftest`), status and reason."""
+        lane()
+        return service.selftest()
+
     @api.get("/history")
     def history_records(recent: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
         """The newest history records (every type), without personal data."""

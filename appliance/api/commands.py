@@ -7,7 +7,6 @@ in use, a lane that cannot open: refused policy, missing device).
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import click
 
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError
+from appliance.logs import setup_logging
 
 _Hooks = tuple[Callable[[], None] | None, Callable[[str], None] | None, Callable[[], None]]
 
@@ -56,8 +56,7 @@ def serve(config_file: Path | None, host: str, port: int) -> None:
     """Run the lane loop and the local API (/api/v1, /metrics) until SIGTERM."""
     from appliance.api.server import serve as run_server
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()  # JSON lines on stderr (journald), no personal data
     config = load_config(config_file)
     directory = data_dir(config)
     on_beat, on_ready, stopping = _systemd()

@@ -24,6 +24,7 @@ from appliance.inspection.lane_events import EventLog, EventType, LaneState
 from appliance.inspection.lane_loop import CheckRecord, LaneLoop
 from appliance.inspection.lane_setup import LaneRuntime, open_lane_runtime
 from appliance.inspection.station import SimulationHook
+from appliance.ports import GateState
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,32 @@ class LaneService:
             "uptime_s": uptime,
         }
 
+    def selftest(self) -> dict[str, Any]:
+        """`appliance selftest` from inside the service: the gate controller as the lane last
+        saw it (the lane owns the serial line), every other part checked as the CLI does."""
+        from appliance.selftest import SelftestPorts, run_selftest
+
+        loop = self.loop
+        gate = _LaneGateView(loop) if loop is not None and loop.gate is not None else None
+        report = run_selftest(self.config, self.directory, ports=SelftestPorts(gate=gate))
+        return report.to_json()
+
     def find_ref(self, ref: str) -> CheckRecord | None:
         loop = self.loop
         return loop.find_ref(ref) if loop is not None else None
+
+
+class _LaneGateView:
+    """The lane's gate controller for the self-test: its last answer, never a command."""
+
+    def __init__(self, loop: LaneLoop) -> None:
+        self._loop = loop
+
+    def state(self) -> GateState:
+        return self._loop.last_gate_state
+
+    def open(self) -> None:
+        raise ApplianceError(Reason.USAGE, "the lane drives the gate")
+
+    def close(self) -> None:
+        raise ApplianceError(Reason.USAGE, "the lane drives the gate")

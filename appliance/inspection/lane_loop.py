@@ -148,6 +148,9 @@ class LaneLoop:
         self._cancelled = threading.Event()
         self._awaiting_removal = False
         self._last_gate_check = 0.0
+        #: what the gate controller answered at the lane's last status query (the self-test
+        #: of a running service reads this instead of talking to the controller itself)
+        self.last_gate_state = GateState.UNKNOWN
         self.started_at = time.monotonic()
         face = session.lane.face
         if face is not None:  # the kiosk asks the traveller to look up when the capture starts
@@ -442,9 +445,10 @@ class LaneLoop:
     def _gate_answers(self) -> bool:
         assert self.gate is not None
         try:
-            return self.gate.state() in (GateState.CLOSED, GateState.OPEN)
+            self.last_gate_state = self.gate.state()
         except Exception:
-            return False
+            self.last_gate_state = GateState.FAULT
+        return self.last_gate_state in (GateState.CLOSED, GateState.OPEN)
 
     def _recover(self) -> bool:
         """Out of service: is every device back? Then READY (the gate closed first)."""

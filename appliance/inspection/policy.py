@@ -2,9 +2,10 @@
 
     decision = decide(report, policy)      # no I/O, no clock: the same inputs, the same answer
 
-E-gate mode answers `OPEN` or `REFER(reasons)`; handheld mode answers `ADVISE` with the same
-reasons for the officer, who decides. Fail closed: a failed step, a step that timed out, a
-required step that was skipped or is absent, or a warning the policy does not accept all refer.
+E-gate mode answers `OPEN` or `REFER(reasons)`; handheld mode answers `ADVISE` when nothing
+was found and `REFER(reasons)` otherwise, as advice for the officer, who decides. Fail closed:
+a failed step, a step that timed out, a required step that was skipped or is absent, or a
+warning the policy does not accept all refer.
 The exception cases of the Frontex ABC operational guidelines each have a stable reason and a
 line the officer sees (`OFFICER_GUIDANCE`).
 
@@ -212,10 +213,10 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
     if not _authenticity_proven(report, mode):
         reasons.append(Reason.PA_NOT_CHECKED)
     unique = tuple(dict.fromkeys(reasons))
-    if report.mode == "handheld":
-        verdict = Verdict.ADVISE
+    if unique:
+        verdict = Verdict.REFER
     else:
-        verdict = Verdict.REFER if unique else Verdict.OPEN
+        verdict = Verdict.ADVISE if report.mode == "handheld" else Verdict.OPEN
     return Decision(
         verdict=verdict,
         reasons=unique or (Reason.OK,),

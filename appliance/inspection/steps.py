@@ -25,7 +25,7 @@ from appliance.emrtd.pki.checks import (
 )
 from appliance.emrtd.pki.deviations import DeviationList
 from appliance.emrtd.pki.passive import TrustAnchors
-from appliance.emrtd.session import MrzKey, ReaderOptions
+from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, History
 from appliance.inspection.gate_events import GateEventSource, parse_events
@@ -88,6 +88,8 @@ class Transaction:
     document: ChipDocument | None = None
     chip_mrz: MrzResult | None = None
     checks: list[Check] = field(default_factory=list)
+    #: a key the officer gave (CAN, or number and dates typed in); None: derived from the MRZ
+    access_key: AccessKey | None = None
 
     @property
     def fields(self) -> MrzFields | None:
@@ -157,9 +159,13 @@ def mrz(lane: Lane, tx: Transaction) -> Outcome:
 
 def chip_access(lane: Lane, tx: Transaction) -> Outcome:
     f = tx.printed.fields if tx.printed is not None else None
-    if f is None:
+    key: AccessKey
+    if tx.access_key is not None:
+        key = tx.access_key
+    elif f is None:
         return Outcome.skipped("no MRZ to derive the chip access key", blocked_by="mrz")
-    key = MrzKey(f.document_number, f.date_of_birth, f.date_of_expiry)
+    else:
+        key = MrzKey(f.document_number, f.date_of_birth, f.date_of_expiry)
     attempts = 0
     while True:
         attempts += 1

@@ -182,9 +182,8 @@ class CheckSession:
 
 def _unrecorded(decision: Decision) -> Decision:
     reasons = (*tuple(r for r in decision.reasons if r is not Reason.OK), Reason.HISTORY_STORAGE)
-    verdict = Verdict.ADVISE if decision.verdict is Verdict.ADVISE else Verdict.REFER
     return Decision(
-        verdict=verdict,
+        verdict=Verdict.REFER,  # an unrecorded check is never a clean one, in either mode
         reasons=reasons,
         officer=tuple(guidance(r) for r in reasons),
         policy_version=decision.policy_version,

@@ -298,9 +298,9 @@ def test_face_step_plugs_in(tmp_path: Path) -> None:
     assert result.decision.reasons == (Reason.STEP_MISSING,)  # required but no verifier
 
 
-def test_handheld_advises(tmp_path: Path) -> None:
+def test_handheld_refers_an_expired_document(tmp_path: Path) -> None:
     expired = make_profile(13, date_of_expiry="200101")
     with lane(tmp_path, POLICY, watchlist=clean_watchlist(), mode="handheld") as ln:
         result = CheckSession(ln, DeviceInfo("hh", "TEST", "handheld")).run(transaction(expired))
-    assert result.decision.verdict is Verdict.ADVISE
+    assert result.decision.verdict is Verdict.REFER
     assert Reason.DOCUMENT_EXPIRED in result.decision.reasons

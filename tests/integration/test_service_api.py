@@ -279,3 +279,15 @@ def test_product_without_a_policy_does_not_start(data_dir: Path, tmp_path: Path)
         assert service.finished.wait(20)
         health = client.get("/api/v1/health")
         assert health.status_code == 503 and health.json()["reason"] == "POLICY_UNSIGNED"
+
+
+def test_selftest_through_the_service(service: LaneService) -> None:
+    with TestClient(create_app(service)) as client:
+        started(client, service)
+        report = client.get("/api/v1/selftest").json()
+    assert report["status"] == "pass", report
+    checks = {c["name"]: c for c in report["checks"]}
+    # the lane owns the gate's serial line: the self-test reads the lane's last answer
+    assert checks["gate_controller"]["status"] == "pass"
+    assert "answers: closed" in checks["gate_controller"]["detail"]
+    assert checks["policy"]["status"] == "pass" and checks["history"]["status"] == "pass"
