@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from appliance.cli import cli
-from appliance.config import Config
+from appliance.config import SIMULATED_CONFIG, Config, load_config
 from appliance.emrtd.pki.importer import import_file
 from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
@@ -24,6 +24,9 @@ from appliance.models import models_dir
 from appliance.selftest import SelftestReport, run_selftest
 from hardware_mocks import pki
 from tests.support.check_support import HOLDER, provisioned, restore_logging
+
+#: the shipped simulated hardware (the built-in defaults name real drivers)
+SIMULATED = load_config(SIMULATED_CONFIG)
 
 PARTS = ("card_reader", "camera", "gate_controller", "mrz_scanner", "trust_store", "policy",
          "watchlist", "clock", "disk", "history")  # fmt: skip
@@ -96,7 +99,7 @@ def test_model_with_a_wrong_sha256_fails(ready: Path, tmp_path: Path) -> None:
         (models / entry["file"]).symlink_to(models_dir() / entry["file"])
     manifest["models"][0]["sha256"] = "0" * 64
     (models / "manifest.json").write_text(json.dumps(manifest))
-    report = run_selftest(Config(), ready, models=models)
+    report = run_selftest(SIMULATED, ready, models=models)
     bad = f"model:{manifest['models'][0]['name']}"
     assert statuses(report)[bad] == ("fail", "MODEL_UNAVAILABLE")
     assert "sha256" in (report.check(bad).detail if report.check(bad) else "")
@@ -109,7 +112,7 @@ def test_missing_model_file_fails(ready: Path, tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
     shutil.copy(models_dir() / "manifest.json", models / "manifest.json")
-    report = run_selftest(Config(), ready, models=models)
+    report = run_selftest(SIMULATED, ready, models=models)
     failed = [c for c in report.checks if c.name.startswith("model:")]
     assert failed and all(c.reason.value == "MODEL_UNAVAILABLE" for c in failed)
     assert all("missing" in c.detail for c in failed)
@@ -120,7 +123,7 @@ def test_empty_trust_store_fails(data_dir: Path) -> None:
     (data_dir / TRUST_FILE).unlink()
     with TrustStore(data_dir / TRUST_FILE):
         pass  # an empty store
-    report = run_selftest(Config(), data_dir)
+    report = run_selftest(SIMULATED, data_dir)
     assert statuses(report)["trust_store"] == ("fail", "TRUST_STORE_EMPTY")
     assert report.exit_code == 1
 
@@ -135,7 +138,7 @@ def test_expired_crl_warns_for_its_issuer_and_still_exits_0(ready: Path) -> None
     )
     with TrustStore(ready / TRUST_FILE) as store:
         assert import_file(late.public_bytes(Encoding.DER), store, "late.crl").ok
-    report = run_selftest(Config(), ready)
+    report = run_selftest(SIMULATED, ready)
     crls = [c for c in report.checks if c.name.startswith("crl:")]
     assert len(crls) == 1
     assert (crls[0].status.value, crls[0].reason.value) == ("warn", "CRL_STALE")
@@ -147,7 +150,7 @@ def test_expired_crl_warns_for_its_issuer_and_still_exits_0(ready: Path) -> None
 
 def test_unsigned_policy_fails(ready: Path) -> None:
     (ready / "policy.toml.sig").unlink()
-    report = run_selftest(Config(), ready)
+    report = run_selftest(SIMULATED, ready)
     assert statuses(report)["policy"] == ("fail", "POLICY_UNSIGNED")
     assert report.exit_code == 1
 
@@ -155,22 +158,22 @@ def test_unsigned_policy_fails(ready: Path) -> None:
 def test_rolled_back_policy_fails(ready: Path) -> None:
     old = {name: (ready / name).read_bytes() for name in ("policy.toml", "policy.toml.sig")}
     provisioned(ready, require_biometrics=True)  # the authority signs v2
-    assert statuses(run_selftest(Config(), ready))["policy"] == ("pass", "OK")  # v2 accepted
+    assert statuses(run_selftest(SIMULATED, ready))["policy"] == ("pass", "OK")  # v2 accepted
     for name, content in old.items():
         (ready / name).write_bytes(content)  # v1 put back
-    report = run_selftest(Config(), ready)
+    report = run_selftest(SIMULATED, ready)
     assert statuses(report)["policy"] == ("fail", "POLICY_INVALID")
 
 
 def test_stale_or_missing_watchlist_fails(ready: Path) -> None:
     later = datetime.now(UTC) + timedelta(hours=49)
-    assert statuses(run_selftest(Config(), ready, now=later))["watchlist"] == (
+    assert statuses(run_selftest(SIMULATED, ready, now=later))["watchlist"] == (
         "fail",
         "WATCHLIST_STALE",
     )
     (ready / "watchlist.json").unlink()
     (ready / "watchlist.json.sig").unlink()
-    assert statuses(run_selftest(Config(), ready))["watchlist"] == ("fail", "WATCHLIST_MISSING")
+    assert statuses(run_selftest(SIMULATED, ready))["watchlist"] == ("fail", "WATCHLIST_MISSING")
 
 
 def test_tampered_history_fails(ready: Path) -> None:
@@ -180,7 +183,7 @@ def test_tampered_history_fails(ready: Path) -> None:
         forged = bytes(leaf).replace(b'"OK"', b'"KO"', 1)
         conn.execute("UPDATE records SET leaf = ? WHERE idx = 1", (forged,))
     conn.close()
-    report = run_selftest(Config(), ready)
+    report = run_selftest(SIMULATED, ready)
     assert statuses(report)["history"] == ("fail", "HISTORY_TAMPERED")
     assert "record_modified" in (report.check("history") or report.checks[0]).detail
     result = CliRunner().invoke(cli, ["selftest", "--json"])
@@ -196,7 +199,7 @@ def test_disk_below_the_configured_minimum_fails(ready: Path) -> None:
 
 
 def test_clock_before_the_release_date_fails(ready: Path) -> None:
-    report = run_selftest(Config(), ready, now=datetime(2020, 1, 1, tzinfo=UTC))
+    report = run_selftest(SIMULATED, ready, now=datetime(2020, 1, 1, tzinfo=UTC))
     assert statuses(report)["clock"] == ("fail", "CLOCK_BEFORE_BUILD")
 
 
@@ -204,9 +207,9 @@ def test_clock_behind_the_newest_history_record_fails(ready: Path) -> None:
     later = datetime.now(UTC) + timedelta(days=2)  # recorded while the clock was ahead
     with Ledger.open_default(ready, Config()) as ledger:
         ledger.append(Event(EventType.MAINTENANCE, "OK", time=later))
-    report = run_selftest(Config(), ready)
+    report = run_selftest(SIMULATED, ready)
     assert statuses(report)["clock"] == ("fail", "CLOCK_BEHIND_HISTORY")
-    assert statuses(run_selftest(Config(), ready, now=later))["clock"] == ("pass", "OK")
+    assert statuses(run_selftest(SIMULATED, ready, now=later))["clock"] == ("pass", "OK")
 
 
 def test_missing_reader_fails(ready: Path) -> None:

@@ -167,7 +167,8 @@ def test_camera_face_step_runs_and_fails_closed_without_a_face(ready: Path, tmp_
     so the officer is told to refer."""
     config = write_config(
         tmp_path / "camera.toml",
-        '[face]\ncamera = "0"\n[hardware]\ncamera = "tests.support.check_support:open_hd_camera"\n',
+        '[face]\ncamera = "0"\n[hardware]\ncamera = "tests.support.check_support:open_hd_camera"\n'
+        'virtual_card = "hardware_mocks.virtual_chip.transport:open_virtual"\n',
     )
     result = CliRunner(env={"APPLIANCE_CONFIG": str(config)}).invoke(
         cli, ["check", "--reader", "virtual", *MRZ_ARGS, "--camera", "--json"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.inspection.demo import provision
 from appliance.ports import Frame
+from hardware_mocks.sim_authority import provision
 from hardware_mocks.traveller_sim import TravellerSimulator
 from hardware_mocks.virtual_chip import VirtualCardTransport, make_chip, make_profile
 
