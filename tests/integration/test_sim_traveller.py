@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from click.testing import CliRunner
 
 from appliance.cli import cli
 from hardware_mocks import sim_authority
-from hardware_mocks.traveller_sim import TravellerSimulator
+from hardware_mocks.traveller_sim import Kind, TravellerSimulator
 from tests.support.config_support import simulated_config
 from tests.support.service_support import running_service, start_service
 
@@ -49,7 +50,21 @@ def test_genuine_opens_forged_is_referred_through_the_service(data_dir: Path) ->
         assert code == 0 and {"genuine", "forged_dg", "cloned"} <= set(kinds["kinds"])
         code, refusal = sim(service.url, "--kind", "nobody")
         assert code == 2 and refusal["reason"] == "USAGE"
+        count = service.get("/api/v1/lane")["last_event"]
+        url = f"{service.url}/api/v1/lane/events?limit={count}"
+        with urllib.request.urlopen(url, timeout=30) as stream:
+            events = stream.read().decode()
         assert "Traceback" not in service.output
+    # the first run of this data directory: the simulator's travellers, as the service made them
+    simulator = TravellerSimulator(seed=0, run=1)
+    travellers = [simulator.traveller(Kind(k)) for k in ("genuine", "forged_dg")]
+    said = service.output + events + json.dumps([genuine, forged])
+    assert '"type":"decision"' in events
+    for traveller in travellers:
+        profile = traveller.profile
+        for value in (profile.document_number, profile.surname, profile.given_names,
+                      profile.date_of_birth, profile.mrz_lines[-1]):  # fmt: skip
+            assert value not in said
 
 
 def test_no_service_is_exit_2(tmp_path: Path) -> None:
