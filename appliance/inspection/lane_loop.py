@@ -262,6 +262,11 @@ class LaneLoop:
                 self._ready_instruction()
             return None
         if self.mode == "handheld":
+            try:  # idle, but the reader must still be there (the officer sees it at once)
+                self.station.document_present()
+            except StationFault as exc:
+                self._out_of_service("reader", exc.reason, exc.detail)
+                return None
             if not self._requested.wait(timeout_s):
                 return None
             return self._handheld(stop)

@@ -277,3 +277,15 @@ def test_handheld_check_without_a_document_times_out(data_dir: Path, tmp_path: P
         assert fault.data["reason"] == "TRAVELLER_TIMEOUT"
         lane.wait_state("ready")
         assert lane.runtime.loop.recent(5) == []  # no document, no check recorded
+
+
+def test_idle_handheld_sees_its_reader_pulled(data_dir: Path, tmp_path: Path) -> None:
+    with running_lane(sim_config(tmp_path, device={"mode": "handheld"}), data_dir) as lane:
+        lane.wait_state("ready")
+        lane.station.unplug_reader()
+        lane.wait_state("out_of_service")
+        with pytest.raises(ApplianceError) as refused:
+            lane.runtime.loop.start_check()
+        assert refused.value.reason is Reason.LANE_OUT_OF_SERVICE
+        lane.station.plug_reader()
+        lane.wait_state("ready")
