@@ -19,6 +19,7 @@ APT_PACKAGES=(
                                                 #   tests and demo only, never a production install
   iproute2                                      # `ip`: the private pcscd's loopback-only namespace
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
+  libzbar0                                      # zbar, the pyzbar barcode decoder
 )
 
 missing=()
