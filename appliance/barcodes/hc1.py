@@ -8,6 +8,7 @@ bytes of the SHA-256 of the certificate's DER, EU DCC technical specification vo
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,29 +94,29 @@ def parse_hc1(payload: bytes, symbology: str = "") -> Symbol:
         if message.tag != _COSE_SIGN1_TAG:
             raise BarcodeError(f"HC1 CBOR tag {message.tag} is not COSE_Sign1")
         message = message.value
-    if not isinstance(message, list) or len(message) != 4:
+    if not isinstance(message, list | tuple) or len(message) != 4:
         raise BarcodeError("HC1 message is not a COSE_Sign1 array")
     protected_raw, unprotected, body, signature = message
     if not all(isinstance(v, bytes) for v in (protected_raw, body, signature)):
         raise BarcodeError("HC1 COSE_Sign1 members have the wrong types")
     protected = _loads(protected_raw, "protected header") if protected_raw else {}
-    if not isinstance(protected, dict) or not isinstance(unprotected, dict):
+    if not isinstance(protected, Mapping) or not isinstance(unprotected, Mapping):
         raise BarcodeError("HC1 COSE headers are not maps")
     algorithm_id = protected.get(1, unprotected.get(1))
     algorithm = COSE_ALGORITHMS.get(algorithm_id) if isinstance(algorithm_id, int) else None
     kid = protected.get(4, unprotected.get(4))
     claims = _loads(body, "payload")
-    if not isinstance(claims, dict):
+    if not isinstance(claims, Mapping):
         raise BarcodeError("HC1 payload is not a CWT claims map")
     hcert = claims.get(_CWT_HCERT)
-    dcc = hcert.get(1) if isinstance(hcert, dict) else None
-    if not isinstance(dcc, dict):
+    dcc = hcert.get(1) if isinstance(hcert, Mapping) else None
+    if not isinstance(dcc, Mapping):
         raise BarcodeError("HC1 CWT holds no health certificate (claim -260)")
     names_value = dcc.get("nam")
-    names: dict[str, Any] = names_value if isinstance(names_value, dict) else {}
-    entries = [(key, dcc[key]) for key in ("v", "t", "r") if isinstance(dcc.get(key), list)]
+    names: Mapping[str, Any] = names_value if isinstance(names_value, Mapping) else {}
+    entries = [(k, dcc[k]) for k in ("v", "t", "r") if isinstance(dcc.get(k), list | tuple)]
     certificate_type, records = entries[0] if entries else (None, [])
-    first: dict[str, Any] = records[0] if records and isinstance(records[0], dict) else {}
+    first: Mapping[str, Any] = records[0] if records and isinstance(records[0], Mapping) else {}
     fields: dict[str, Any] = {
         "document_type": _CERTIFICATE_TYPES.get(str(certificate_type)),
         "issuing_country": claims.get(1) if isinstance(claims.get(1), str) else None,
