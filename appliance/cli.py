@@ -24,6 +24,7 @@ _COMMANDS: dict[str, str] = {
     "history": "appliance.history.commands:history",
     "demo": "appliance.inspection.commands:demo",
     "face": "appliance.biometrics.face.commands:face",
+    "barcode": "appliance.barcodes.commands:barcode",
 }
 
 
