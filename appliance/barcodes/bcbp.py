@@ -98,8 +98,9 @@ def _day_of_year(text: str | None) -> int | None:
 
 
 def looks_like_bcbp(payload: bytes) -> bool:
-    """Format code 'M' and a leg count: the shortest pass is 60 characters."""
-    return len(payload) >= 60 and payload[:1] == b"M" and payload[1:2].isdigit()
+    """Format code 'M', a leg count of 1 to 4 and the unique block: a boarding pass, maybe cut
+    short (then reported as a malformed one, not as an unknown payload)."""
+    return len(payload) >= 23 and payload[:1] == b"M" and payload[1:2] in (b"1", b"2", b"3", b"4")
 
 
 def parse_bcbp(payload: bytes, symbology: str = "", *, today: date | None = None) -> Symbol:
