@@ -13,7 +13,7 @@ from hardware_mocks import barcode_seals as bs
 from tests.data_support import BARCODE_SPECIMENS
 
 PKI = bs.seal_pki("DE")
-SIGNER = bs.issue_seal_signer(PKI, "TS", 0x27)
+SIGNER = bs.issue_seal_signer(PKI, "TS", 0x1A2)
 AIRLINE = bs.issue_seal_signer(PKI, "AC", 0x4AC)  # the boarding pass issuer's key (CN = "AC")
 EXPIRED = bs.issue_seal_signer(
     PKI,

@@ -119,7 +119,7 @@ def test_vdsnc_and_hc1_fields() -> None:
         (b"M1DESMARAIS/LUC       EABC123 YULFRAAC 0834 326J001A0025 1", Reason.BARCODE_MALFORMED),
         (b"HC1:%%%", Reason.BARCODE_MALFORMED),
         (b"HC1:" + b"6BF" * 3, Reason.BARCODE_MALFORMED),
-        (b'{"data": 1, "sig": 2}', Reason.BARCODE_MALFORMED),
+        (b'{"data": {"hdr": 1}, "sig": 2}', Reason.BARCODE_MALFORMED),
     ],
 )
 def test_malformed_payloads_have_their_reason(payload: bytes, reason: Reason) -> None:

@@ -25,7 +25,7 @@ MAX_JSON_BYTES = 64 * 1024
 
 def looks_like_vdsnc(payload: bytes) -> bool:
     head = payload.lstrip()[:1]
-    return head == b"{" and b'"data"' in payload and b'"sig"' in payload
+    return head == b"{" and b'"data"' in payload and b'"hdr"' in payload
 
 
 def _b64url(text: Any, what: str) -> bytes:
