@@ -24,6 +24,10 @@ _ZXING_NAMES = {
 _ZBAR_NAMES = {"QRCODE": "qrcode", "PDF417": "pdf417", "SQCODE": "sqcode"}
 
 
+def _empty(image: Any) -> bool:
+    return getattr(image, "size", 0) == 0 or getattr(image, "ndim", 0) not in (2, 3)
+
+
 def _grey(image: Any) -> Any:
     import cv2
 
@@ -42,13 +46,15 @@ class ZxingScanner:
 
         self._zxing = zxingcpp
         self._formats = (
-            zxingcpp.BarcodeFormat.DataMatrix
-            | zxingcpp.BarcodeFormat.QRCode
-            | zxingcpp.BarcodeFormat.PDF417
-            | zxingcpp.BarcodeFormat.Aztec
+            zxingcpp.BarcodeFormat.DataMatrix,
+            zxingcpp.BarcodeFormat.QRCode,
+            zxingcpp.BarcodeFormat.PDF417,
+            zxingcpp.BarcodeFormat.Aztec,
         )
 
     def decode(self, frame: Frame) -> list[DecodedSymbol]:
+        if _empty(frame.image):
+            return []
         try:
             found = self._zxing.read_barcodes(_grey(frame.image), formats=self._formats)
         except (ValueError, TypeError, RuntimeError):
@@ -71,9 +77,11 @@ class ZbarScanner:
         self._pyzbar = pyzbar
 
     def decode(self, frame: Frame) -> list[DecodedSymbol]:
+        if _empty(frame.image):
+            return []
         try:
             found = self._pyzbar.decode(_grey(frame.image))
-        except (ValueError, TypeError, RuntimeError):
+        except (ValueError, TypeError, RuntimeError, ZeroDivisionError):
             return []
         return [
             DecodedSymbol(_ZBAR_NAMES.get(result.type, result.type.lower()), bytes(result.data))
