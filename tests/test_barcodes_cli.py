@@ -138,3 +138,18 @@ def test_decode_unknown_payload_is_exit_1(data_dir: Path) -> None:
     assert code == 1
     assert records[0]["reason"] == "BARCODE_UNKNOWN_KIND"
     assert records[0]["symbols"][0]["kind"] == "unknown"
+
+
+def test_read_with_the_passport_presented(trusted: Path) -> None:
+    from tests.test_barcodes_passport_match import passport_mrz
+
+    seal = _png(trusted / "visa.png", bs.symbol_image(bs.make_vds(SIGNER), "datamatrix"))
+    right, wrong = passport_mrz(), passport_mrz("C01X00T47")
+    code, records, _ = run(
+        "read", "--json", seal, "--passport-mrz", right[0], "--passport-mrz", right[1]
+    )
+    assert code == 0 and records[0]["symbols"][0]["passport_match"]["status"] == "pass"
+    code, records, _ = run(
+        "read", "--json", seal, "--passport-mrz", wrong[0], "--passport-mrz", wrong[1]
+    )
+    assert code == 1 and records[0]["reason"] == "SEAL_MRZ_MISMATCH"

@@ -21,6 +21,7 @@ from appliance.barcodes.reader import outcome, read_symbols
 from appliance.barcodes.verify import TrustContext
 from appliance.emrtd.pki.certificates import Certificate, load_certificates
 from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.mrz.parse import MrzFields, parse_mrz
 from appliance.ports import BarcodeScanner, DecodedSymbol, Frame
 
 
@@ -72,10 +73,14 @@ def _refused(image: str, reason: Reason, detail: str, started: float) -> dict[st
 
 
 def _symbols_record(
-    started: float, decoded: list[DecodedSymbol], context: TrustContext, timings: dict[str, float]
+    started: float,
+    decoded: list[DecodedSymbol],
+    context: TrustContext,
+    timings: dict[str, float],
+    passport: MrzFields | None = None,
 ) -> dict[str, Any]:
     verify_started = time.perf_counter()
-    symbols = read_symbols(decoded, context)
+    symbols = read_symbols(decoded, context, passport)
     timings["parse_verify"] = _ms(verify_started)
     result = outcome(decoded, symbols)
     timings["total"] = _ms(started)
@@ -133,6 +138,26 @@ _at_option = click.option(
 _json_option = click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
 
 
+def _passport(_ctx: click.Context, _param: click.Parameter, lines: tuple[str, ...]) -> Any:
+    if not lines:
+        return None
+    result = parse_mrz(list(lines))
+    if not result.valid or result.fields is None:
+        raise click.BadParameter(f"not a valid MRZ ({result.reason.value})")
+    return result.fields
+
+
+_passport_option = click.option(
+    "--passport-mrz",
+    "passport",
+    multiple=True,
+    callback=_passport,
+    metavar="LINE",
+    help="The MRZ of the passport presented with a visa or permit seal (each line once); the "
+    "seal must name it (SEAL_MRZ_MISMATCH otherwise).",
+)
+
+
 @click.group()
 def barcode() -> None:
     """Seals (ICAO VDS, VDS-NC), boarding passes (IATA BCBP) and EU DCCs: read and verify."""
@@ -154,6 +179,7 @@ def _scanner(decoder: str, as_json: bool) -> BarcodeScanner:
 @_json_option
 @_trust_option
 @_at_option
+@_passport_option
 @click.option(
     "--decoder",
     type=click.Choice(["zxing", "zbar"]),
@@ -166,6 +192,7 @@ def read(
     as_json: bool,
     trust: tuple[Path, ...],
     at: datetime | None,
+    passport: MrzFields | None,
     decoder: str,
 ) -> None:
     """Decode, parse and verify every barcode in each image."""
@@ -184,7 +211,8 @@ def read(
             decode_started = time.perf_counter()
             decoded = scanner.decode(Frame(pixels, time.time()))
             timings["decode"] = _ms(decode_started)
-            record = {"image": image, **_symbols_record(started, decoded, context, timings)}
+            outcome_record = _symbols_record(started, decoded, context, timings, passport)
+            record = {"image": image, **outcome_record}
             code = 0 if record["status"] == "pass" else 1
         except ApplianceError as exc:  # the image refused: a fault of the input
             record, code = _refused(image, exc.reason, exc.detail, started), 2
@@ -202,6 +230,7 @@ def read(
 @_json_option
 @_trust_option
 @_at_option
+@_passport_option
 def decode(
     text: str | None,
     hex_: str | None,
@@ -209,6 +238,7 @@ def decode(
     as_json: bool,
     trust: tuple[Path, ...],
     at: datetime | None,
+    passport: MrzFields | None,
 ) -> None:
     """Parse and verify an already decoded payload (from a hand scanner, say)."""
     if (text is None) == (hex_ is None):
@@ -225,7 +255,8 @@ def decode(
     context = _context(trust, at, as_json)
     started = time.perf_counter()
     try:
-        record = _symbols_record(started, [DecodedSymbol(symbology, payload)], context, {})
+        item = DecodedSymbol(symbology, payload)
+        record = _symbols_record(started, [item], context, {}, passport)
     except LdsError as exc:  # the trust store itself unreadable
         _fault(exc.reason, exc.detail, as_json)
     click.echo(json.dumps(record) if as_json else _human(record))

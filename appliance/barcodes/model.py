@@ -93,6 +93,8 @@ class Symbol:
     #: a problem reading the payload (the symbol is reported, with what could be read)
     reason: Reason = Reason.OK
     detail: str = ""
+    #: the seal compared with the passport presented with it (`compare.PassportMatch.to_dict`)
+    passport_match: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,4 +104,5 @@ class Symbol:
             "detail": self.detail,
             "fields": self.fields,
             "signature": self.signature.to_dict(),
+            **({"passport_match": self.passport_match} if self.passport_match else {}),
         }

@@ -11,10 +11,12 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from appliance.barcodes.model import SignatureStatus, Symbol
+from appliance.barcodes.compare import seal_matches_passport
+from appliance.barcodes.model import Kind, SignatureStatus, Symbol
 from appliance.barcodes.payload import parse_payload
 from appliance.barcodes.verify import TrustContext, verify_symbol
 from appliance.errors import Reason
+from appliance.mrz.parse import MrzFields
 from appliance.ports import DecodedSymbol
 
 #: more symbols than any travel document carries on one page: refuse rather than loop
@@ -28,12 +30,19 @@ class Outcome:
     symbols: tuple[Symbol, ...]
 
 
-def read_symbols(decoded: Sequence[DecodedSymbol], context: TrustContext) -> list[Symbol]:
-    """Parse and verify each decoded payload (at most `MAX_SYMBOLS`)."""
+def read_symbols(
+    decoded: Sequence[DecodedSymbol], context: TrustContext, passport: MrzFields | None = None
+) -> list[Symbol]:
+    """Parse and verify each decoded payload (at most `MAX_SYMBOLS`); a seal is compared with
+    the `passport` presented with it when one is given."""
     symbols = []
     for item in decoded[:MAX_SYMBOLS]:
         symbol = parse_payload(item.payload, item.symbology)
-        symbols.append(dataclasses.replace(symbol, signature=verify_symbol(symbol, context)))
+        symbol = dataclasses.replace(symbol, signature=verify_symbol(symbol, context))
+        if passport is not None and symbol.kind is Kind.ICAO_VDS and symbol.reason is Reason.OK:
+            match = seal_matches_passport(symbol.fields, passport)
+            symbol = dataclasses.replace(symbol, passport_match=match.to_dict())
+        symbols.append(symbol)
     return symbols
 
 
@@ -47,4 +56,6 @@ def outcome(decoded: Sequence[DecodedSymbol], symbols: Sequence[Symbol]) -> Outc
             return Outcome("fail", symbol.reason, tuple(symbols))
         if symbol.signature.status is not SignatureStatus.VALID:
             return Outcome("fail", symbol.signature.reason, tuple(symbols))
+        if symbol.passport_match and symbol.passport_match["status"] == "fail":
+            return Outcome("fail", Reason.SEAL_MRZ_MISMATCH, tuple(symbols))
     return Outcome("pass", Reason.OK, tuple(symbols))
