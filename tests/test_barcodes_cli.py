@@ -153,3 +153,12 @@ def test_read_with_the_passport_presented(trusted: Path) -> None:
         "read", "--json", seal, "--passport-mrz", wrong[0], "--passport-mrz", wrong[1]
     )
     assert code == 1 and records[0]["reason"] == "SEAL_MRZ_MISMATCH"
+
+
+def test_images_go_through_the_input_limits(trusted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = trusted / "appliance.toml"
+    config.write_text("[inputs]\nmax_image_pixels = 10000\n")
+    monkeypatch.setenv("APPLIANCE_CONFIG", str(config))
+    seal = _png(trusted / "visa.png", bs.symbol_image(bs.make_vds(SIGNER), "datamatrix"))
+    code, records, _ = run("read", "--json", seal)
+    assert code == 2 and records[0]["reason"] == "IMAGE_TOO_LARGE"
