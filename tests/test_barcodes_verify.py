@@ -162,3 +162,14 @@ def test_country_mismatch(store: TrustStore) -> None:
 def test_malformed_payload_is_never_valid(store: TrustStore) -> None:
     status, reason = _check(store, bs.make_vds(SIGNER)[:30])
     assert status is SignatureStatus.INVALID and reason is Reason.BARCODE_MALFORMED
+
+
+def test_too_many_symbols_in_one_image_fail(store: TrustStore) -> None:
+    from appliance.barcodes.reader import MAX_SYMBOLS, outcome, read_symbols
+    from appliance.ports import DecodedSymbol
+
+    decoded = [DecodedSymbol("datamatrix", bs.make_vds(SIGNER))] * (MAX_SYMBOLS + 1)
+    symbols = read_symbols(decoded, TrustContext(store, (), NOW))
+    assert len(symbols) == MAX_SYMBOLS
+    assert outcome(decoded, symbols).reason is Reason.BARCODE_TOO_MANY_SYMBOLS
+    assert outcome(decoded[:2], symbols[:2]).reason is Reason.OK
