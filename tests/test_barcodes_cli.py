@@ -138,6 +138,7 @@ def test_decode_unknown_payload_is_exit_1(data_dir: Path) -> None:
     assert code == 1
     assert records[0]["reason"] == "BARCODE_UNKNOWN_KIND"
     assert records[0]["symbols"][0]["kind"] == "unknown"
+    assert records[0]["symbols"][0]["signature"]["status"] == "not_signed"
 
 
 def test_read_with_the_passport_presented(trusted: Path) -> None:

@@ -154,6 +154,8 @@ def _candidates(symbol: Symbol, signed: SignedContent, context: TrustContext) ->
 def verify_symbol(symbol: Symbol, context: TrustContext) -> Signature:
     """The signature status of one parsed symbol."""
     signed = symbol.signed
+    if symbol.kind is Kind.UNKNOWN:
+        return _result(SignatureStatus.NOT_SIGNED, symbol.reason, "a payload of no known kind")
     if symbol.reason not in (Reason.OK, Reason.SEAL_DOCUMENT_TYPE_UNKNOWN) and signed is None:
         return _result(SignatureStatus.INVALID, symbol.reason, "payload unreadable")
     if signed is None:
