@@ -5,8 +5,8 @@
 Symbols are generated and signed under the simulated CSCA (`hardware_mocks.barcode_seals`):
 DataMatrix holds an ICAO VDS visa seal (binary), QR a VDS-NC (JSON text) and an EU DCC (HC1
 text), PDF417 and Aztec a signed two-leg boarding pass. Each is rendered at 3 to 5 pixels per
-module and degraded (rotation, Gaussian blur, down-scaling, JPEG, low contrast, a mix), with a
-seeded jitter per sample. A decode counts only when the decoder returns the exact payload bytes
+module and degraded (rotation, blur, down-scaling, perspective skew, JPEG, low contrast, a
+mix), with a seeded jitter per sample. A decode counts only when the decoder returns the exact payload bytes
 (`altered`: it found the symbol but returned other bytes, as zbar does with binary QR content).
 Then ms per frame for each decoder, and parse + verification time per seal kind (warm).
 """
@@ -53,6 +53,7 @@ LEVELS = (
     Level("rotate 30-60°", lambda im, r: bs.degrade(im, rotation_deg=r.uniform(30, 60))),
     Level("blur σ1.0-1.6", lambda im, r: bs.degrade(im, blur_px=r.uniform(1.0, 1.6))),
     Level("small ×0.35-0.5", lambda im, r: bs.degrade(im, scale=r.uniform(0.35, 0.5))),
+    Level("skew 15-30%", lambda im, r: bs.skew(im, r.uniform(0.15, 0.3))),
     Level("JPEG q15-30", lambda im, r: _jpeg(im, r.randint(15, 30))),
     Level("contrast 0.2-0.35", lambda im, r: bs.degrade(im, contrast=r.uniform(0.2, 0.35))),
     Level(

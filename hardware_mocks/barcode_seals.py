@@ -345,6 +345,20 @@ def degrade(
     return out
 
 
+def skew(image: np.ndarray, amount: float) -> np.ndarray:
+    """Perspective: the top edge shrunk by `amount` (0.2 = 20 %), as a document held tilted."""
+    h, w = image.shape[:2]
+    pad = 16
+    canvas = np.full((h + 2 * pad, w + 2 * pad), 255, np.uint8)
+    canvas[pad : pad + h, pad : pad + w] = image
+    h2, w2 = canvas.shape
+    inset = amount * w2 / 2
+    src = np.float32([[0, 0], [w2, 0], [w2, h2], [0, h2]])
+    dst = np.float32([[inset, 0], [w2 - inset, 0], [w2, h2], [0, h2]])
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(canvas, matrix, (w2, h2), borderValue=255)
+
+
 def encode_image(image: np.ndarray, *, jpeg_quality: int | None = None) -> bytes:
     """PNG, or JPEG at `jpeg_quality`."""
     if jpeg_quality is None:
@@ -365,3 +379,42 @@ def page(*symbols: np.ndarray, gap: int = 40) -> np.ndarray:
         canvas[gap : gap + s.shape[0], x : x + s.shape[1]] = s
         x += s.shape[1] + gap
     return canvas
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m hardware_mocks.barcode_seals DIR`: the test CSCA, seal signers and sample
+    images, to try `appliance trust import` and `appliance barcode read` by hand."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("directory", type=Path)
+    args = parser.parse_args(argv)
+    out: Path = args.directory
+    out.mkdir(parents=True, exist_ok=True)
+    pki = seal_pki()
+    signer, airline = issue_seal_signer(pki, "TS", 0x1A2), issue_seal_signer(pki, "AC", 0x4AC)
+    files = {
+        "1-csca.der": pki.csca_der,
+        "2-seal-signer.der": signer.certificate_der,
+        "2-airline-signer.der": airline.certificate_der,
+        "visa.png": encode_image(symbol_image(make_vds(signer), "datamatrix")),
+        "arrival-attestation-rotated.jpg": encode_image(
+            degrade(
+                symbol_image(make_vds(signer, "arrival_attestation"), "datamatrix"), rotation_deg=25
+            ),
+            jpeg_quality=70,
+        ),
+        "vds-nc.png": encode_image(symbol_image(make_vdsnc(signer), "qrcode", 3)),
+        "boarding-pass.png": encode_image(symbol_image(make_bcbp(airline), "pdf417", 2)),
+        "hc1.png": encode_image(symbol_image(make_hc1(signer), "qrcode", 3)),
+    }
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+        print(out / name)
+    print(f"CSCA SHA-256 (for trust import --anchor): {hashlib.sha256(pki.csca_der).hexdigest()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
