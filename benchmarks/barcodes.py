@@ -6,8 +6,9 @@ Symbols are generated and signed under the simulated CSCA (`hardware_mocks.barco
 DataMatrix holds an ICAO VDS visa seal (binary), QR a VDS-NC (JSON text) and an EU DCC (HC1
 text), PDF417 and Aztec a signed two-leg boarding pass. Each is rendered at 3 to 5 pixels per
 module and degraded (rotation, blur, down-scaling, perspective skew, JPEG, low contrast, a
-mix), with a seeded jitter per sample. A decode counts only when the decoder returns the exact payload bytes
-(`altered`: it found the symbol but returned other bytes, as zbar does with binary QR content).
+mix), with a seeded jitter per sample. A decode counts only when the decoder returns the exact
+payload bytes (`altered`: it found the symbol but returned other bytes, as zbar does with binary
+QR content).
 Then ms per frame for each decoder, and parse + verification time per seal kind (warm).
 """
 
