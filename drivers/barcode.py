@@ -36,13 +36,53 @@ def _grey(image: Any) -> Any:
     return image
 
 
+def _rotate(image: Any, angle: float) -> Any:
+    """`image` turned by `angle` degrees on a white canvas large enough to hold all of it."""
+    import cv2
+
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    size = (int(h * sin + w * cos) + 2, int(h * cos + w * sin) + 2)
+    matrix[0, 2] += size[0] / 2 - w / 2
+    matrix[1, 2] += size[1] / 2 - h / 2
+    return cv2.warpAffine(image, matrix, size, borderValue=255)
+
+
+def _skew_candidates(grey: Any, limit: int = 3) -> list[float]:
+    """Angles of the largest dark blocks (minimum-area rectangles after a morphological close):
+    where a PDF417 symbol would lie if it is one of them."""
+    import cv2
+
+    _, dark = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    k = max(3, grey.shape[1] // 60)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    closed = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, kernel)
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    angles = []
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:limit]:
+        if cv2.contourArea(contour) < 0.002 * grey.size:
+            break
+        angle = float(cv2.minAreaRect(contour)[2])
+        if abs(angle) > 1 and abs(abs(angle) - 90) > 1:
+            angles.append(angle)
+    return angles
+
+
 class ZxingScanner:
-    """zxing-cpp: 2D symbologies of travel documents, rotated and inverted symbols too."""
+    """zxing-cpp: 2D symbologies of travel documents, rotated and inverted symbols too.
+
+    zxing-cpp's PDF417 detector misses symbols turned by more than a few degrees
+    (`benchmarks/barcodes.py`: 0 % at 5-60°), so when a frame yields no PDF417 the dark blocks'
+    orientations are estimated and the frame is turned upright and read again (`deskew`).
+    """
 
     name = "zxing"
 
-    def __init__(self) -> None:
+    def __init__(self, *, deskew: bool = True) -> None:
         import zxingcpp
+
+        self.deskew = deskew
 
         self._zxing = zxingcpp
         self._formats = (
@@ -56,14 +96,32 @@ class ZxingScanner:
         if _empty(frame.image):
             return []
         try:
-            found = self._zxing.read_barcodes(_grey(frame.image), formats=self._formats)
+            grey = _grey(frame.image)
+            found = self._zxing.read_barcodes(grey, formats=self._formats)
         except (ValueError, TypeError, RuntimeError):
             return []
-        out = []
-        for result in found:
-            name = _ZXING_NAMES.get(result.format.name, result.format.name.lower())
-            out.append(DecodedSymbol(name, bytes(result.bytes)))
+        out = [self._symbol(result) for result in found]
+        if self.deskew and not any(s.symbology == "pdf417" for s in out):
+            out += self._deskewed_pdf417(grey, out)
         return out
+
+    def _symbol(self, result: Any) -> DecodedSymbol:
+        name = _ZXING_NAMES.get(result.format.name, result.format.name.lower())
+        return DecodedSymbol(name, bytes(result.bytes))
+
+    def _deskewed_pdf417(self, grey: Any, seen: list[DecodedSymbol]) -> list[DecodedSymbol]:
+        pdf417 = (self._zxing.BarcodeFormat.PDF417,)
+        try:
+            for angle in _skew_candidates(grey):
+                for turn in (angle, angle + 90):
+                    found = self._zxing.read_barcodes(_rotate(grey, turn), formats=pdf417)
+                    new = [self._symbol(r) for r in found]
+                    new = [s for s in new if s not in seen]
+                    if new:
+                        return new
+        except (ValueError, TypeError, RuntimeError):
+            return []
+        return []
 
 
 class ZbarScanner:

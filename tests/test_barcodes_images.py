@@ -88,3 +88,11 @@ def test_scanner_factory_and_virtual_scanner() -> None:
     blank = _frame(np.zeros((1, 1), np.uint8))
     assert virtual.decode(blank) == [DecodedSymbol("datamatrix", SEAL)]
     assert virtual.decode(blank) == []
+
+
+@pytest.mark.parametrize("rotation", [-50, -12, 8, 25, 70])
+def test_a_turned_boarding_pass_is_deskewed(rotation: int) -> None:
+    image = bs.degrade(bs.symbol_image(BCBP, "pdf417", 3), rotation_deg=rotation, blur_px=0.6)
+    assert [s.payload for s in ZxingScanner().decode(_frame(image))] == [BCBP]
+    # zxing-cpp alone misses it: the deskew pass is what reads it
+    assert ZxingScanner(deskew=False).decode(_frame(image)) == []
