@@ -165,6 +165,33 @@ def visa_features(passport_number: str = "47110815P", days: int = 90) -> bytes:
     )
 
 
+def visa_for(
+    passport_number: str,
+    nationality: str,
+    date_of_birth: str,
+    surname: str,
+    given_names: str,
+    *,
+    sex: str = "F",
+    visa_number: str = "V12345678",
+    valid_until: str = "301231",
+) -> bytes:
+    """Visa features (MRV-B, duration, passport number) for the holder of a given passport."""
+    from appliance.mrz.check_digits import check_digit
+
+    name = f"{surname}<<{given_names}".replace(" ", "<")
+    line1 = f"VCD<<{name}".ljust(36, "<")[:36]
+    line2 = (
+        f"{visa_number}{check_digit(visa_number)}{nationality:<<3}{date_of_birth}"
+        f"{check_digit(date_of_birth)}{sex}{valid_until}{check_digit(valid_until)}"
+    )
+    return (
+        _tlv(0x02, c40.encode(line1 + line2[:28]))
+        + _tlv(0x04, bytes([30, 0, 0]))
+        + _tlv(0x05, c40.encode(passport_number))
+    )
+
+
 def arrival_attestation_features(azr: str = "160113000085") -> bytes:
     return _tlv(0x02, c40.encode("".join(TD2_MRZ))) + _tlv(0x03, c40.encode(azr))
 
@@ -189,13 +216,16 @@ def make_vds(
     signed: dt.date = dt.date(2026, 1, 6),
     tamper: bool = False,
     signature: bytes | None = None,
+    features: bytes | None = None,
 ) -> bytes:
-    """A signed seal; `tamper` flips a message byte after signing."""
-    feature_ref, category, features = DOCUMENTS[document]
+    """A signed seal; `tamper` changes its signing date after signing; `features` replaces
+    the document's sample message zone (e.g. `visa_for(...)`)."""
+    feature_ref, category, sample = DOCUMENTS[document]
+    message_zone = sample() if features is None else features
     header = vds_header(
         signer, feature_ref, category, country=country, version=version, signed=signed
     )
-    message = header + features()
+    message = header + message_zone
     sig = signer.sign_raw(message) if signature is None else signature
     if tamper:  # another (valid) signature creation date than the one signed
         later = signed + dt.timedelta(days=1)
@@ -203,7 +233,7 @@ def make_vds(
             vds_header(
                 signer, feature_ref, category, country=country, version=version, signed=later
             )
-            + features()
+            + message_zone
         )
     return message + _tlv(0xFF, sig)
 
