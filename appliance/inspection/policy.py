@@ -8,8 +8,9 @@ required step that was skipped or is absent, or a warning the policy does not ac
 The exception cases of the Frontex ABC operational guidelines each have a stable reason and a
 line the officer sees (`OFFICER_GUIDANCE`).
 
-The policy file is TOML, signed with Ed25519 (`signed_config`); `load_policy` refuses an
-unsigned (`POLICY_UNSIGNED`), tampered, malformed or rolled-back (`POLICY_INVALID`) file.
+The policy file is TOML, signed with Ed25519 (`appliance.signed.artefacts`); `load_policy`
+refuses an unsigned (`POLICY_UNSIGNED`), tampered, malformed or rolled-back (`POLICY_INVALID`)
+file.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection import signed_config as sc
 from appliance.inspection.report import InspectionReport, StepName
+from appliance.signed import artefacts as sc
 
 POLICY_FILE = "policy.toml"
 

@@ -29,13 +29,13 @@ from appliance.emrtd.pki.deviations import DeviationList
 from appliance.emrtd.pki.passive import TrustAnchors
 from appliance.emrtd.session import MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
-from appliance.history import DocumentRef, EventType, Ledger
+from appliance.history import DocumentRef, EventType, History
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
-from appliance.inspection.watchlist import Watchlist
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
 from appliance.ports import CardTransport, DecodedSymbol, MrzScanner
+from appliance.signed.watchlist import Watchlist
 
 #: chip failures worth another read: the traveller moved the document, the link dropped
 _RETRYABLE = {
@@ -66,7 +66,8 @@ class Lane:
     policy: PolicyConfig
     mode: ModePolicy
     trust: TrustAnchors
-    history: Ledger
+    #: the `History` port: a `Ledger` on a device, a fake in tests
+    history: History
     watchlist: Watchlist | None = None
     #: why an installed watchlist was refused (tampered, rolled back); None: loaded or absent
     watchlist_error: ApplianceError | None = None
