@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "face": "appliance.biometrics.face.commands:face",
     "check": "appliance.inspection.check_command:check",
     "selftest": "appliance.selftest_command:selftest",
+    "barcode": "appliance.barcodes.commands:barcode",
 }
 
 

@@ -64,6 +64,8 @@ class HardwareConfig(_Section):
     traveller_simulator: str = "hardware_mocks.traveller_sim:open_simulator"
     #: V4L2 camera of the face step (called with `face.camera`; see `face_step.from_config`)
     camera: str = "drivers.camera:open_camera"
+    #: barcode decoder of `appliance barcode read` (called with the decoder name: "zxing", "zbar")
+    barcode_scanner: str = "drivers.barcode:open_scanner"
 
 
 class DeviceConfig(_Section):

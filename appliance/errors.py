@@ -101,6 +101,23 @@ class Reason(StrEnum):
     CLOCK_BEFORE_BUILD = "CLOCK_BEFORE_BUILD"  # the device clock is earlier than the build date
     CLOCK_BEHIND_HISTORY = "CLOCK_BEHIND_HISTORY"  # earlier than the newest history record
     DISK_LOW = "DISK_LOW"  # free space in the data directory below the configured minimum
+    # Barcodes: seals (ICAO VDS, VDS-NC), boarding passes (IATA BCBP), health passes (EU DCC)
+    BARCODE_NOT_FOUND = "BARCODE_NOT_FOUND"  # no symbol could be decoded in the image
+    BARCODE_MALFORMED = "BARCODE_MALFORMED"  # truncated or corrupt payload of a known kind
+    BARCODE_UNKNOWN_KIND = "BARCODE_UNKNOWN_KIND"  # a payload of no kind the appliance reads
+    BARCODE_TOO_MANY_SYMBOLS = "BARCODE_TOO_MANY_SYMBOLS"  # more symbols than one image may hold
+    SEAL_C40_INVALID = "SEAL_C40_INVALID"  # bytes that are not C40 text where C40 is required
+    SEAL_VERSION_UNSUPPORTED = "SEAL_VERSION_UNSUPPORTED"
+    SEAL_DOCUMENT_TYPE_UNKNOWN = "SEAL_DOCUMENT_TYPE_UNKNOWN"  # warning: features left raw
+    SEAL_FEATURE_INVALID = "SEAL_FEATURE_INVALID"  # a feature of the wrong length or content
+    SEAL_SIGNATURE_INVALID = "SEAL_SIGNATURE_INVALID"
+    SEAL_NOT_SIGNED = "SEAL_NOT_SIGNED"  # no signature: nothing vouches for the data
+    SEAL_SIGNER_UNKNOWN = "SEAL_SIGNER_UNKNOWN"  # no certificate found for the signer reference
+    SEAL_SIGNER_UNTRUSTED = "SEAL_SIGNER_UNTRUSTED"  # the signer chains to no trusted CSCA
+    SEAL_SIGNER_REVOKED = "SEAL_SIGNER_REVOKED"
+    SEAL_CERT_EXPIRED = "SEAL_CERT_EXPIRED"  # signer or CSCA not valid at the time checked
+    SEAL_COUNTRY_MISMATCH = "SEAL_COUNTRY_MISMATCH"  # seal, signer and CSCA name other countries
+    SEAL_MRZ_MISMATCH = "SEAL_MRZ_MISMATCH"  # a visa seal's passport differs from the one shown
 
 
 class ApplianceError(Exception):

@@ -21,6 +21,7 @@ APT_PACKAGES=(
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
   systemd                                       # systemd-analyze/-sysusers/-tmpfiles: unit checks
                                                 #   (tests/integration/test_deploy.py), not started as init
+  libzbar0                                      # zbar, the pyzbar barcode decoder
 )
 
 missing=()

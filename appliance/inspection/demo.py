@@ -65,6 +65,7 @@ STEP_LABELS = {
     StepName.REPEATED_USE: "reuse",
     StepName.BIOMETRICS: "face",
     StepName.GATE_SENSORS: "gate",
+    StepName.SEAL: "seal",
 }
 
 
