@@ -36,7 +36,7 @@ from appliance.inspection.report import StepName
 from appliance.inspection.steps import STEPS, Lane, Outcome, Step, Transaction
 from appliance.inspection.steps import mrz as printed_mrz_step
 from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo
-from appliance.ports import CardTransport
+from appliance.ports import CardTransport, DecodedSymbol
 from appliance.wiring import VIRTUAL_READER, open_card_transport
 
 log = logging.getLogger("appliance.check")
@@ -54,6 +54,8 @@ class HandheldRequest:
     mrz_lines: tuple[str, ...] = ()
     access_key: AccessKey | None = None
     camera: bool = False
+    #: barcodes shown with the document (a visa seal), as the scanner decoded them
+    seals: tuple[DecodedSymbol, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,10 @@ def run_handheld_check(
             device = DeviceInfo(cfg.device.device_id, cfg.device.location, "handheld")
             session = CheckSession(lane, device, HANDHELD_STEPS)
             tx = Transaction(
-                transport, _OfficerMrz(request.mrz_lines), access_key=request.access_key
+                transport,
+                _OfficerMrz(request.mrz_lines),
+                access_key=request.access_key,
+                seals=request.seals,
             )
             result = session.run(tx)
         finally:
