@@ -15,7 +15,8 @@ import hashlib
 from typing import Any
 
 import rfc8785
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection import signed_config
@@ -31,6 +32,22 @@ def signature_line(kind: str, content: bytes, key: Ed25519PrivateKey) -> str:
     message = signed_config.DOMAIN + kind.encode("ascii") + b"\x00" + content
     signature = key.sign(message)
     return f"ed25519 {signed_config.key_id(key.public_key())} {protocol.b64e(signature)}\n"
+
+
+def verify_line(kind: str, content: bytes, line: str, key: Ed25519PublicKey) -> bool:
+    """Whether `line` is `key`'s signature of `content` as `kind` (what a device checks)."""
+    try:
+        scheme, kid, encoded = line.split()
+        signature = protocol.b64d(encoded)
+    except ValueError:
+        return False
+    if scheme != "ed25519" or kid != signed_config.key_id(key):
+        return False
+    try:
+        key.verify(signature, signed_config.DOMAIN + kind.encode("ascii") + b"\x00" + content)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def manifest_bytes(kind: str, version: int, content: bytes) -> bytes:
