@@ -64,17 +64,45 @@ def central() -> None:
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), default=None)
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), default=None)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (each with its own connection pool).",
+)
 def serve(
-    database: str | None, host: str, port: int, tls_cert: str | None, tls_key: str | None
+    database: str | None,
+    host: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    workers: int,
 ) -> None:
     """Serve the API (FastAPI on uvicorn) over the PostgreSQL store."""
+    import os
+
     import uvicorn
 
-    from sync.central.app import create_app
-    from sync.central.db import Database, database_url
+    from sync.central.app import NoDelayH11Protocol, create_app
+    from sync.central.db import DATABASE_ENV, Database, database_url
 
     if (tls_cert is None) != (tls_key is None):
         _fail(ApplianceError(Reason.USAGE, "--tls-cert and --tls-key go together"))
+    server: dict[str, Any] = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
+    server["http"] = NoDelayH11Protocol
+    if workers > 1:
+        os.environ[DATABASE_ENV] = database_url(database)
+        uvicorn.run(
+            "sync.central.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            **server,
+        )
+        return
     db = Database(database_url(database))
     try:
         db.open(wait_s=30.0)
@@ -86,8 +114,7 @@ def serve(
             host=host,
             port=port,
             log_level="warning",
-            ssl_certfile=tls_cert,
-            ssl_keyfile=tls_key,
+            **server,
         )
     finally:
         db.close()

@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import json
 import secrets
+import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -152,6 +153,11 @@ class CentralClient:
     ) -> tuple[int, Any]:
         if self._conn is None:
             self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._conn.connect()
+            # headers and body go out in separate writes: without this, Nagle's algorithm and
+            # the server's delayed ACK add ~40 ms to every request
+            assert self._conn.sock is not None
+            self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         try:
             self._conn.request(method, target, body=body, headers=all_headers)
