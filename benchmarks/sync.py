@@ -88,6 +88,7 @@ def ingest(url: str, base: str, devices: int, events: int, batch: int) -> dict[s
             status, body = client.enrol(device, auth.issue_token(conn, device.device_id))
             if status != 201:
                 raise SystemExit(f"enrolment refused: {body}")
+            client.close()  # preparing the others outlasts the server's keep-alive
             bodies = []
             for start in range(0, events, batch):
                 from_size = 0 if start == 0 else events
@@ -108,7 +109,10 @@ def ingest(url: str, base: str, devices: int, events: int, batch: int) -> dict[s
 
             headers = protocol.sign_request(client.key, client.device_id, "POST", target, body)
             began = time.perf_counter()
-            status, answer = client.raw("POST", target, body, headers)
+            try:
+                status, answer = client.raw("POST", target, body, headers)
+            except OSError as exc:
+                status, answer = 0, type(exc).__name__
             took = time.perf_counter() - began
             with lock:
                 latencies.append(took)
@@ -186,6 +190,7 @@ def query(url: str, base: str, count: int, queries: int) -> dict[str, Any]:
     with psycopg.connect(url, autocommit=True) as conn:
         client.enrol(device, auth.issue_token(conn, device.device_id))
         row = conn.execute("SELECT count(*) FROM events").fetchone()
+    client.close()
     latencies = []
     found = 0
     for _ in range(queries):
