@@ -60,8 +60,13 @@ class _LazyGroup(click.Group):
 
 
 def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, help="(not available in this build)")
-    def _cmd() -> None:
+    @click.command(
+        name=name,
+        help="(not available in this build)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def _cmd(args: tuple[str, ...]) -> None:
         click.echo(f"appliance {name}: not available in this build", err=True)
         sys.exit(2)
 

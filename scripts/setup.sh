@@ -19,6 +19,8 @@ APT_PACKAGES=(
                                                 #   tests and demo only, never a production install
   iproute2                                      # `ip`: the private pcscd's loopback-only namespace
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
+  postgresql                                    # the central sync service's store; its tests and
+                                                #   benchmark start throwaway clusters (initdb)
 )
 
 missing=()

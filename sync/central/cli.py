@@ -10,6 +10,7 @@ the current), 2 usage errors and faults (database unreachable).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,12 @@ def central() -> None:
     type=click.IntRange(1, 64),
     help="Server processes (each with its own connection pool).",
 )
+@click.option(
+    "--throwaway-db",
+    is_flag=True,
+    help="A developer's first run: start a PostgreSQL cluster in a temporary directory "
+    "(Debian's postgresql), print its URL, remove it on exit.",
+)
 def serve(
     database: str | None,
     host: str,
@@ -78,8 +85,37 @@ def serve(
     tls_cert: str | None,
     tls_key: str | None,
     workers: int,
+    throwaway_db: bool,
 ) -> None:
     """Serve the API (FastAPI on uvicorn) over the PostgreSQL store."""
+    if not throwaway_db:
+        _serve(database, host, port, tls_cert, tls_key, workers)
+        return
+    from sync.central.pgcluster import TempCluster
+
+    try:
+        cluster = TempCluster(durable=True).start()
+    except Exception as exc:  # no server binaries, initdb or pg_ctl failed
+        _fail(ApplianceError(Reason.SYNC_UNAVAILABLE, f"no throwaway cluster ({exc})"))
+    click.echo(f"central: throwaway database {cluster.url}", err=True)
+    click.echo(f"  export APPLIANCE_CENTRAL_DATABASE='{cluster.url}'", err=True)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; as SystemExit here, so
+    # the cluster below is still removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        _serve(cluster.url, host, port, tls_cert, tls_key, workers)
+    finally:
+        cluster.stop()
+
+
+def _serve(
+    database: str | None,
+    host: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    workers: int,
+) -> None:
     import os
 
     import uvicorn
