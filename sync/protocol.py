@@ -137,6 +137,8 @@ class Cursor(_Model):
     device_id: str
     #: the index of the next event central expects (= events stored)
     next_index: int
+    #: the last index stored (next_index - 1), None before the first
+    acknowledged: int | None
     #: the last checkpoint central witnessed
     checkpoint_size: int
     checkpoint_root: str

@@ -41,6 +41,8 @@ def test_batches_stored_in_order_with_the_witnessed_checkpoint(
     assert status == 200, body
     # events 0..2 stored, checkpoint 5 witnessed (the batch may lag the checkpoint)
     assert (body["next_index"], body["acknowledged"], body["checkpoint_size"]) == (3, 2, 5)
+    cursor = {k: v for k, v in body.items() if k in protocol.Cursor.model_fields}
+    assert protocol.Cursor.model_validate(cursor).witness == "ok"  # the documented shape
     status, body = client.send(device.batch(3, 5, 5))
     assert status == 200, body
     assert (body["next_index"], body["stored"], body["duplicates"]) == (5, 2, 0)
