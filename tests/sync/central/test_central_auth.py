@@ -38,6 +38,29 @@ def test_unknown_token_refused(shared_central: CentralServer) -> None:
     assert (status, body["reason"]) == (401, "SYNC_TOKEN_INVALID")
 
 
+def test_expired_token_refused(shared_central: CentralServer) -> None:
+    from datetime import timedelta
+
+    import psycopg
+
+    from sync.central import auth
+
+    device = SimulatedDevice(f"expired-{time.time_ns()}")
+    with psycopg.connect(shared_central.database, autocommit=True) as conn:
+        token = auth.issue_token(conn, device.device_id, timedelta(seconds=-1))
+    client = CentralClient(shared_central.url, device.device_id, device.auth_key)
+    status, body = client.enrol(device, token)
+    assert (status, body["reason"]) == (401, "SYNC_TOKEN_INVALID")
+
+
+def test_oversized_body_refused_before_reading(shared_central: CentralServer) -> None:
+    device, client = enrolled(shared_central, "oversized")
+    target = f"/api/v1/devices/{device.device_id}/batches"
+    headers = {"Content-Length": str(protocol.MAX_BODY_BYTES + 1)}
+    status, body = client.raw("POST", target, b"", headers)
+    assert (status, body["reason"]) == (413, "FILE_TOO_LARGE")
+
+
 def test_enrolment_binds_the_origin_to_the_device(shared_central: CentralServer) -> None:
     device = SimulatedDevice(f"origin-{time.time_ns()}")
     request = device.enrol_request(issue_token(shared_central.database, device.device_id))

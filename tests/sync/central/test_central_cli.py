@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -64,3 +65,81 @@ def test_throwaway_database_first_run(pg_cluster: TempCluster) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path, bytes]:
+    """A certificate for 127.0.0.1, its key, and its SPKI SHA-256 (what a device pins)."""
+    import datetime
+    import hashlib
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "central")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "central.crt", tmp_path / "central.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return cert_path, key_path, hashlib.sha256(spki).digest()
+
+
+def test_serves_tls_with_a_pinnable_key(database_url: str, tmp_path: Path) -> None:
+    import hashlib
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert_path, key_path, pin = _self_signed(tmp_path)
+    port = free_port()
+    cmd = [sys.executable, "-m", "appliance.cli", "central", "serve", "--database", database_url]
+    cmd += ["--port", str(port), "--tls-cert", str(cert_path), "--tls-key", str(key_path)]
+    proc = subprocess.Popen(cmd, cwd=REPO)
+    context = ssl.create_default_context(cafile=str(cert_path))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = f"https://127.0.0.1:{port}/api/v1/health"
+                with urllib.request.urlopen(url, context=context) as r:
+                    assert json.load(r)["status"] == "ok"
+                    break
+            except (OSError, urllib.error.URLError):
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        peer = ssl.get_server_certificate(("127.0.0.1", port)).encode()
+        served = x509.load_pem_x509_certificate(peer).public_key()
+        spki = served.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert hashlib.sha256(spki).digest() == pin
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
