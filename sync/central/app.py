@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from appliance.errors import ApplianceError, Reason
@@ -64,11 +65,14 @@ async def _body(request: Request) -> bytes:
         raise ApplianceError(Reason.FILE_TOO_LARGE, "request body too large")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > protocol.MAX_BODY_BYTES:
-            raise ApplianceError(Reason.FILE_TOO_LARGE, "request body too large")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > protocol.MAX_BODY_BYTES:
+                raise ApplianceError(Reason.FILE_TOO_LARGE, "request body too large")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:  # a cut link: nothing was stored, nobody reads an answer
+        raise ApplianceError(Reason.SYNC_BATCH_INVALID, "connection closed mid-request") from exc
     return b"".join(chunks)
 
 

@@ -169,7 +169,17 @@ class CentralClient:
         return response.status, json.loads(data) if data else None
 
     def signed(self, method: str, target: str, payload: Any = None, **sign: Any) -> tuple[int, Any]:
+        """One signed request. A kept-alive connection the server has meanwhile closed fails
+        before any answer: then once more on a new connection, signed afresh (a new nonce;
+        every request of this API may be repeated)."""
         body = b"" if payload is None else json.dumps(payload).encode()
+        reused = self._conn is not None
+        headers = protocol.sign_request(self.key, self.device_id, method, target, body, **sign)
+        try:
+            return self.raw(method, target, body, headers)
+        except (http.client.RemoteDisconnected, BrokenPipeError):
+            if not reused:
+                raise
         headers = protocol.sign_request(self.key, self.device_id, method, target, body, **sign)
         return self.raw(method, target, body, headers)
 

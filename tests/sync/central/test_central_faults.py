@@ -3,6 +3,7 @@ mid-run. After each, every acknowledged event is stored exactly once and the wit
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from typing import Any
@@ -12,6 +13,7 @@ import psycopg
 from appliance.history import merkle
 from sync.central.pgcluster import TempCluster
 from sync.central.simdevice import CentralClient, SimulatedDevice
+from tests.support.fault_proxy import FAULTS, FaultProxy
 from tests.sync.conftest import CentralServer, enrolled
 
 
@@ -33,7 +35,8 @@ class Uplink(threading.Thread):
             end = min(next_index + self.batch_size, self.device.size)
             try:
                 status, body = self.client.send(self.device.batch(next_index, end, witnessed))
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
+                self.client.close()
                 self._failed(type(exc).__name__)
                 continue
             if status == 200:
@@ -122,3 +125,28 @@ def test_postgresql_restarted_mid_run_ingest_resumes(
     assert uplink.error is None and not uplink.is_alive()
     assert "SYNC_UNAVAILABLE" in uplink.failures
     _assert_exactly_once(central.database, device)
+
+
+def test_network_faults_between_device_and_central_lose_and_double_nothing(
+    shared_central: CentralServer,
+) -> None:
+    faults = [f for f in FAULTS if f != "pass"]
+    schedule = iter([step for fault in faults * 2 for step in ("pass", fault)])
+    proxy = FaultProxy(shared_central.port, schedule).start()
+    try:
+        device, direct = enrolled(shared_central, "faulty-link")
+        for _ in range(10):
+            device.check(30)
+        client = CentralClient(
+            f"http://127.0.0.1:{proxy.port}", device.device_id, device.auth_key, timeout=2
+        )
+        uplink = Uplink(client, device)
+        uplink.start()
+        uplink.join(timeout=120)
+        assert uplink.error is None and not uplink.is_alive()
+        assert set(proxy.seen) == set(FAULTS)  # every fault was played
+        _assert_exactly_once(shared_central.database, device)
+        # the late copies reached central and changed nothing
+        assert direct.cursor()[1]["next_index"] == device.size
+    finally:
+        proxy.stop()
