@@ -204,15 +204,14 @@ def _ingest_locked(
     status = batch.status
     conn.execute(
         "UPDATE devices SET next_index = %s, frontier = %s, checkpoint_size = %s,"
-        " checkpoint_root = %s, checkpoint_note = CASE WHEN %s THEN %s ELSE checkpoint_note END,"
-        " last_seen = now(), location = coalesce(%s, location),"
-        " backlog = coalesce(%s, backlog), artefacts = artefacts || %s WHERE device_id = %s",
+        " checkpoint_root = %s, checkpoint_note = %s, last_seen = now(),"
+        " location = coalesce(%s, location), backlog = coalesce(%s, backlog),"
+        " artefacts = artefacts || %s WHERE device_id = %s",
         (
             next_index,
             frontier,
-            max(size, witnessed_size),
-            root if size >= witnessed_size else witnessed_root,
-            size >= witnessed_size,
+            size,  # >= witnessed_size: an older checkpoint was refused above
+            root,
             batch.checkpoint,
             fresh[-1].location if fresh else None,
             None if status is None else status.backlog,
@@ -227,7 +226,7 @@ def _ingest_locked(
             (device_id, size, root, batch.checkpoint),
         )
     return {
-        **cursor_json(device_id, next_index, max(size, witnessed_size), root, "ok"),
+        **cursor_json(device_id, next_index, size, root, "ok"),
         "stored": len(fresh),
         "duplicates": len(duplicates),
     }

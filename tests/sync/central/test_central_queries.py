@@ -17,7 +17,8 @@ def test_document_checks_across_two_devices(central: CentralServer) -> None:
     airport.check(1, document=passport)
     harbour.check(1, document=other)
     harbour.check(2, document=passport, outcome="REFER")
-    assert airport_client.send(airport.batch(0, 3, 0))[0] == 200
+    reported = {"backlog": 0, "artefacts": {"watchlist": 12, "crl": 4}}
+    assert airport_client.send(airport.batch(0, 3, 0, **reported))[0] == 200
     assert harbour_client.send(harbour.batch(0, 3, 0))[0] == 200
 
     status, body = harbour_client.signed("GET", f"/api/v1/documents/{passport}/checks")
@@ -44,6 +45,8 @@ def test_document_checks_across_two_devices(central: CentralServer) -> None:
     assert fleet[harbour.device_id]["witness"] == "ok"
     assert fleet[harbour.device_id]["location"] == "pier-7"
     assert fleet[airport.device_id]["last_seen"]
+    assert fleet[airport.device_id]["artefacts"] == {"watchlist": 12, "crl": 4}
+    assert fleet[airport.device_id]["backlog"] == 0
 
 
 def test_stats_json_has_exactly_the_documented_keys(central: CentralServer) -> None:
