@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import time as _time
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ from collections.abc import Mapping
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field
+
+from appliance.history.events import DocumentRef
 
 API_PREFIX = "/api/v1"
 SIGNING_DOMAIN = "appliance-sync-request-v1"
@@ -37,6 +40,7 @@ REPLAY_WINDOW_S = 300
 MAX_BATCH_EVENTS = 5000
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
+NATIONAL_PSEUDONYM_LABEL = b"appliance-sync/national-pseudonym/v1\x00"
 ARTEFACT_KINDS = ("masterlist", "crl", "deviations", "watchlist", "policy", "config", "model")
 
 
@@ -48,6 +52,17 @@ def b64e(data: bytes) -> str:
 def b64d(text: str) -> bytes:
     """Strict standard base64; raises ValueError."""
     return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def national_pseudonym(key: bytes, document: DocumentRef) -> str:
+    """The document as it leaves a device: HMAC-SHA256 under the authority's national
+    pseudonymisation key (32 bytes, the same on every device) of the document as ICAO 9303
+    prints it (`DocumentRef.normalised`: issuer|type|number), hex. The same document checked on
+    two devices gets the same pseudonym, and central, holding the key, can look a number up."""
+    if len(key) < 32:
+        raise ValueError("the national pseudonymisation key must have at least 32 bytes")
+    mac = hmac.new(key, NATIONAL_PSEUDONYM_LABEL + document.normalised(), hashlib.sha256)
+    return mac.hexdigest()
 
 
 def raw_public_key(key: Ed25519PublicKey) -> bytes:

@@ -215,6 +215,53 @@ def stats(database: str | None, as_json: bool) -> None:
 
 @central.command()
 @_database
+@click.option("--document", "number", required=True, help="Document number as printed.")
+@click.option("--issuer", required=True, help="Issuing state (ICAO 9303 code).")
+@click.option("--type", "doc_type", default="P", show_default=True, help="Document code.")
+@click.option(
+    "--national-key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The authority's national pseudonymisation key (the devices' one, raw bytes).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def checks(
+    database: str | None,
+    number: str,
+    issuer: str,
+    doc_type: str,
+    key_path: Path,
+    as_json: bool,
+) -> None:
+    """Every check of a document across all devices (when, where, outcome)."""
+    from appliance.history.events import DocumentRef
+    from appliance.inputs import read_input_file
+    from sync import protocol
+    from sync.central import queries
+
+    try:
+        key = read_input_file(key_path, 4096)
+        pseudonym = protocol.national_pseudonym(key, DocumentRef(issuer, number, doc_type))
+    except ApplianceError as exc:
+        _fail(exc, as_json)
+    except ValueError as exc:
+        _fail(ApplianceError(Reason.USAGE, str(exc)), as_json)
+    with _opened(database, as_json) as conn:
+        result = queries.document_checks(conn, pseudonym, queries.MAX_CHECKS)
+    if as_json:
+        click.echo(json.dumps(result, sort_keys=True))
+        return
+    for check in result["checks"]:
+        click.echo(
+            f"{check['time']}  {check['device_id']}  {check['location']}  {check['outcome']}"
+            f"  {','.join(check['reasons'])}"
+        )
+    click.echo(f"{len(result['checks'])} checks")
+
+
+@central.command()
+@_database
 @click.argument(
     "kind",
     type=click.Choice(

@@ -7,7 +7,6 @@ same protocol, so it can also misbehave on purpose: rewrite its log, forge a pro
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import secrets
@@ -22,13 +21,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.history import checkpoint as cp
 from appliance.history import merkle
-from appliance.history.events import Event, EventType, encode_leaf, format_time
+from appliance.history.events import DocumentRef, Event, EventType, encode_leaf, format_time
 from sync import protocol
 
+#: the national pseudonymisation key of the simulated authority (tests, the walkthrough)
+TEST_NATIONAL_KEY = b"simulated national pseudonymisation key, 32+ bytes"
 
-def national_pseudonym(document_number: str, key: bytes = b"test national key") -> str:
-    """A stand-in for the authority's national pseudonym (HMAC on the device side)."""
-    return hashlib.sha256(key + document_number.encode()).hexdigest()
+
+def national_pseudonym(issuer: str, number: str, key: bytes = TEST_NATIONAL_KEY) -> str:
+    """A document's national pseudonym (`sync.protocol.national_pseudonym`)."""
+    return protocol.national_pseudonym(key, DocumentRef(issuer, number))
 
 
 @dataclass

@@ -172,7 +172,7 @@ def test_real_device_history_is_accepted(shared_central: CentralServer, tmp_path
         assert status == 201
         leaves = [bytes(r[0]) for r in ledger.conn.execute("SELECT leaf FROM records ORDER BY idx")]
         checkpoint, note = ledger.latest_checkpoint()
-        pseudonym = national_pseudonym("UTO|P|L898902C3")
+        pseudonym = national_pseudonym("UTO", "L898902C3")
         batch = {
             "events": [
                 {"index": i, "leaf": protocol.b64e(leaf), "document": pseudonym}

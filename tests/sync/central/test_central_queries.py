@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from sync.central.simdevice import national_pseudonym
+from sync.central.simdevice import TEST_NATIONAL_KEY, national_pseudonym
 from tests.sync.conftest import CentralServer, central_cli, enrolled
 
 
-def test_document_checks_across_two_devices(central: CentralServer) -> None:
+def test_document_checks_across_two_devices(central: CentralServer, tmp_path: Path) -> None:
     airport, airport_client = enrolled(central, "airport", location="terminal-2")
     harbour, harbour_client = enrolled(central, "harbour", location="pier-7")
-    passport = national_pseudonym("UTO|P|L898902C3")
-    other = national_pseudonym("UTO|P|X00000000")
+    passport = national_pseudonym("UTO", "L898902C3")
+    other = national_pseudonym("UTO", "X00000000")
     airport.check(2)
     airport.check(1, document=passport)
     harbour.check(1, document=other)
@@ -36,6 +37,18 @@ def test_document_checks_across_two_devices(central: CentralServer) -> None:
     assert status == 200 and body["checks"] == []
     status, body = airport_client.signed("GET", "/api/v1/documents/L898902C3/checks")
     assert (status, body["reason"]) == (422, "SYNC_BATCH_INVALID")  # never a raw number
+
+    # the operator at central asks by document number, with the national key
+    key = tmp_path / "national.key"
+    key.write_bytes(TEST_NATIONAL_KEY)
+    ask = ("checks", "--issuer", "UTO", "--document", "L898 902C3<", "--national-key", str(key))
+    result = json.loads(central_cli(central.database, *ask, "--json").stdout)
+    assert result["document"] == passport
+    assert sorted(c["device_id"] for c in result["checks"]) == sorted(
+        [airport.device_id, harbour.device_id, harbour.device_id]
+    )
+    text = central_cli(central.database, *ask).stdout
+    assert text.endswith("3 checks\n") and "pier-7" in text
 
     status, body = airport_client.signed("GET", "/api/v1/devices")
     assert status == 200
