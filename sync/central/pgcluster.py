@@ -41,16 +41,20 @@ def find_bin_dir() -> Path:
 class TempCluster:
     """One cluster: `start()`, `url`, `stop_server()`/`start_server()` (restart tests), `stop()`."""
 
-    def __init__(self, *, durable: bool = False, database: str = "central") -> None:
+    def __init__(
+        self, *, durable: bool = False, database: str = "central", root: Path | None = None
+    ) -> None:
+        """A new cluster in a new temporary directory, or (`root`) the one already there, to
+        stop and remove what another process left."""
         self.bin_dir = find_bin_dir()
         self.durable = durable
         self.database = database
-        self.root = Path(tempfile.mkdtemp(prefix="pgc-"))
+        self.root = Path(tempfile.mkdtemp(prefix="pgc-")) if root is None else root
         self.data = self.root / "data"
         self.socket_dir = self.root
         self.log = self.root / "server.log"
         self._as_root = os.geteuid() == 0
-        if self._as_root:
+        if self._as_root and root is None:
             try:
                 entry = pwd.getpwnam(_SERVER_USER)
             except KeyError as exc:

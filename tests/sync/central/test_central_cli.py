@@ -43,6 +43,7 @@ def test_throwaway_database_first_run(pg_cluster: TempCluster) -> None:
     proc = subprocess.Popen(
         [*cmd, "--port", str(port)], cwd=REPO, stderr=subprocess.PIPE, text=True
     )
+    cluster_dir: Path | None = None
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -65,6 +66,8 @@ def test_throwaway_database_first_run(pg_cluster: TempCluster) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if cluster_dir is not None and (cluster_dir / "data").exists():  # left by a failure
+            TempCluster(root=cluster_dir).stop()
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path, bytes]:
