@@ -24,6 +24,8 @@ _COMMANDS: dict[str, str] = {
     "history": "appliance.history.commands:history",
     "demo": "appliance.inspection.commands:demo",
     "face": "appliance.biometrics.face.commands:face",
+    "check": "appliance.inspection.check_command:check",
+    "selftest": "appliance.selftest_command:selftest",
     # the central service lives in the repository's sync/ (not in the product wheel)
     "central": "sync.central.cli:central",
 }

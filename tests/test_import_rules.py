@@ -24,8 +24,8 @@ NOT_FROM_APPLIANCE = ("drivers", "hardware_mocks", "benchmarks", "tests")
 #: the CLI command modules of `appliance.emrtd`: the I/O edge, allowed to read the config
 EMRTD_CLI = ("appliance.emrtd.commands", "appliance.emrtd.pki.commands")
 #: cycles hidden behind a deferred import (inside a function or under `if TYPE_CHECKING:`),
-#: known and scheduled: issue #12 step 2 splits the history ledger and breaks this one
-KNOWN_DEFERRED_CYCLES = {frozenset({"appliance.history.ledger", "appliance.history.verify"})}
+#: known and scheduled to be broken; none left (issue #12 step 2 broke ledger <-> verify)
+KNOWN_DEFERRED_CYCLES: set[frozenset[str]] = set()
 
 
 @dataclass(frozen=True)
@@ -274,6 +274,33 @@ def test_no_cycle_hidden_behind_a_deferred_import(graph: tuple[set[str], list[Im
     hidden = cycles(modules, found, deferred=True)
     new = [sorted(c) for c in hidden if frozenset(c) not in KNOWN_DEFERRED_CYCLES]
     assert new == []
+
+
+def test_private_file_writer_imports_nothing_of_the_appliance(
+    graph: tuple[set[str], list[Import]],
+) -> None:
+    """`appliance.files` sits below every package that keeps a private file."""
+    _, found = graph
+    assert layer_violations(found, "appliance.files", ("appliance.files",)) == []
+
+
+def test_signed_artefacts_stand_below_inspection(graph: tuple[set[str], list[Import]]) -> None:
+    """A sync downlink must install policies and watchlists without the lane's code."""
+    _, found = graph
+    allowed = (
+        "appliance.signed",
+        "appliance.errors",
+        "appliance.files",
+        "appliance.history.events",
+    )
+    assert layer_violations(found, "appliance.signed", allowed) == []
+
+
+def test_model_training_imports_no_benchmark() -> None:
+    """Training and benchmarks share generators through `hardware_mocks`, not each other."""
+    _, found = scan(ROOT, "models")
+    bad = [f"{imp.importer}:{imp.line}" for imp in found if within(imp.target, "benchmarks")]
+    assert bad == []
 
 
 # -- the checker itself finds what it should ---------------------------------------------------

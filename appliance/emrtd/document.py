@@ -9,7 +9,6 @@ so a dump verifies offline to the same result as the live read.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from appliance.emrtd.protocol import files as ef
 from appliance.emrtd.protocol.pace_cam import CamEvidence
 from appliance.emrtd.session import AccessKey, AccessResult, ChipSession, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.files import private_dir, write_private
 from appliance.inputs import MAX_CHIP_FILE_BYTES, read_input_file
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.ports import CardTransport
@@ -127,13 +127,11 @@ def read_chip(
 
 def save_dump(document: ChipDocument, directory: Path) -> list[Path]:
     """Write one file per elementary file, raw bytes as read (mode 0600: it is personal data)."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(directory)
     written = []
     for name, data in sorted(document.files.items()):
         path = directory / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        write_private(path, data)
         written.append(path)
     return written
 

@@ -29,8 +29,8 @@ from appliance.emrtd.protocol.apdu import (
     CommandApdu,
     ResponseApdu,
 )
-from appliance.emrtd.protocol.bac import GET_CHALLENGE, BacTerminal, Random
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.bac import GET_CHALLENGE, BacTerminal
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from appliance.emrtd.protocol.domain_parameters import is_standard, standard_group
 from appliance.emrtd.protocol.files import ElementaryFile
 from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from appliance.errors import ApplianceError, Reason
+from appliance.files import write_private
 from appliance.history import files
 
 _ED25519_ALG = b"\x01"
@@ -155,7 +156,7 @@ def load_or_create_device_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
             serialization.NoEncryption(),
         )
         with contextlib.suppress(FileExistsError):  # another process created it first
-            files.write_private(path, fresh, exclusive=True)
+            write_private(path, fresh, exclusive=True)
         raw = files.read_private(path)
     if len(raw) != 32:
         raise ApplianceError(Reason.HISTORY_STORAGE, "device key file is damaged")
@@ -173,4 +174,4 @@ def read_latest(path: Path) -> str | None:
 
 
 def write_latest(path: Path, note: str) -> None:
-    files.write_private(path, note.encode("utf-8"))
+    write_private(path, note.encode("utf-8"))

@@ -21,7 +21,8 @@ import click
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.history.events import DocumentRef
-from appliance.history.ledger import Ledger, RecordView
+from appliance.history.ledger import Ledger
+from appliance.history.queries import RecordView
 from appliance.history.recover import recover as recover_history
 from appliance.history.retention import run_retention
 from appliance.history.verify import verify as verify_history

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from appliance.errors import ApplianceError, Reason
+from appliance.files import private_dir, write_private
 from appliance.history import files
 from appliance.history.events import DocumentRef, PersonalData, SealedPersonal
 from appliance.history.periods import Period
@@ -48,7 +49,7 @@ class KeyStore:
     """The period key files in one directory."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = files.private_dir(directory)
+        self.directory = private_dir(directory)
 
     def _path(self, period: Period) -> Path:
         return self.directory / f"period-{period.id}.key"
@@ -68,7 +69,7 @@ class KeyStore:
         if keys is not None:
             return keys
         with contextlib.suppress(FileExistsError):  # another process created it first
-            files.write_private(self._path(period), os.urandom(_KEY_FILE_SIZE), exclusive=True)
+            write_private(self._path(period), os.urandom(_KEY_FILE_SIZE), exclusive=True)
         keys = self.load(period)
         if keys is None:
             raise ApplianceError(Reason.HISTORY_STORAGE, "period key vanished while creating it")

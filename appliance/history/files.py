@@ -1,59 +1,21 @@
-"""Durable, private files: keys and the latest checkpoint survive power loss or are absent.
+"""Reading and destroying the history's private files (keys, the latest checkpoint).
 
-Every write goes to a temporary file that is fsynced, renamed into place and followed by an
-fsync of the directory, so after a crash a reader sees either the old or the new content.
-Files are created mode 0600 (the umask cannot widen it); loading refuses a key file others can
-read, because a key that leaked is no longer a key that can be destroyed.
+They are written with `appliance.files.write_private` (temporary file, fsync, rename, fsync of
+the directory, mode 0600), so after a crash a reader sees either the old or the new content.
+Loading refuses a key file others can read, because a key that leaked is no longer a key that
+can be destroyed; destroying overwrites first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 import time
 from pathlib import Path
 
 from appliance.errors import ApplianceError, Reason
-
-
-def private_dir(path: Path) -> Path:
-    """Create (mode 0700) and return a directory that only the appliance user can enter."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """Atomically replace `path` with `data` (mode 0600, fsynced with its directory).
-
-    With `exclusive`, fail if the file already exists (two processes creating one key).
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        if exclusive:
-            os.link(tmp, path)  # fails with FileExistsError instead of replacing
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+from appliance.files import fsync_dir
 
 
 def read_private(path: Path) -> bytes:

@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import ApplianceError, Reason
+from appliance.files import private_dir
 from appliance.history import checkpoint as cp
-from appliance.history import files, merkle
+from appliance.history import merkle
+from appliance.history.append import Prepared, Receipt
 from appliance.history.events import Event, EventType, format_time
-from appliance.history.ledger import Ledger, Receipt, _Prepared
+from appliance.history.ledger import Ledger
 from appliance.history.verify import VerifyResult, verify
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ def recover(ledger: Ledger) -> RecoveryReport:
                 },
             )
             receipts, note = ledger._grow(
-                builder, [_Prepared(incident, format_time(now), None)], now
+                builder, [Prepared(incident, format_time(now), None)], now
             )
     except sqlite3.Error as exc:
         raise ApplianceError(Reason.HISTORY_STORAGE, "the history cannot be repaired") from exc
@@ -169,7 +171,7 @@ def _rebuild_nodes(conn: sqlite3.Connection, size: int) -> merkle.TreeBuilder:
 def _copy_aside(ledger: Ledger) -> Path | None:
     """The damaged database as evidence, without its record keys (an erasure on request could
     not reach a copy that kept them). Best effort: a copy that fails does not stop recovery."""
-    target_dir = files.private_dir(ledger.directory / DAMAGED_DIR)
+    target_dir = private_dir(ledger.directory / DAMAGED_DIR)
     stamp = ledger.clock().strftime("%Y%m%dT%H%M%S%fZ")
     target = target_dir / f"ledger-{stamp}.sqlite"
     try:

@@ -37,15 +37,15 @@ from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef
-from appliance.inspection import signed_config as sc
 from appliance.inspection.gate_events import GateEventSource, GateSimulator, parse_events
 from appliance.inspection.lane import face_check, load_installed_watchlist, open_lane
 from appliance.inspection.policy import POLICY_FILE, Verdict, default_policy_toml, load_policy
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import FaceCheck, Transaction
-from appliance.inspection.watchlist import WATCHLIST_FILE, build_watchlist, import_watchlist
 from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo, act_on
 from appliance.ports import Camera, CardTransport, GateController, GateState, MrzScanner
+from appliance.signed import artefacts as sc
+from appliance.signed.watchlist import WATCHLIST_FILE, build_watchlist, import_watchlist
 from appliance.wiring import load_factory, open_card_transport
 
 DEMO_DIR = "demo"

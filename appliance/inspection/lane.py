@@ -24,7 +24,7 @@ from appliance.inspection.policy import load_policy
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import FaceCheck, Lane
 from appliance.inspection.trust import TrustSnapshot
-from appliance.inspection.watchlist import WATCHLIST_FILE, Watchlist, load_watchlist
+from appliance.signed.watchlist import WATCHLIST_FILE, Watchlist, load_watchlist
 from appliance.wiring import load_factory, reader_options
 
 

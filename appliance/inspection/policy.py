@@ -2,14 +2,16 @@
 
     decision = decide(report, policy)      # no I/O, no clock: the same inputs, the same answer
 
-E-gate mode answers `OPEN` or `REFER(reasons)`; handheld mode answers `ADVISE` with the same
-reasons for the officer, who decides. Fail closed: a failed step, a step that timed out, a
-required step that was skipped or is absent, or a warning the policy does not accept all refer.
+E-gate mode answers `OPEN` or `REFER(reasons)`; handheld mode answers `ADVISE` when nothing
+was found and `REFER(reasons)` otherwise, as advice for the officer, who decides. Fail closed:
+a failed step, a step that timed out, a required step that was skipped or is absent, or a
+warning the policy does not accept all refer.
 The exception cases of the Frontex ABC operational guidelines each have a stable reason and a
 line the officer sees (`OFFICER_GUIDANCE`).
 
-The policy file is TOML, signed with Ed25519 (`signed_config`); `load_policy` refuses an
-unsigned (`POLICY_UNSIGNED`), tampered, malformed or rolled-back (`POLICY_INVALID`) file.
+The policy file is TOML, signed with Ed25519 (`appliance.signed.artefacts`); `load_policy`
+refuses an unsigned (`POLICY_UNSIGNED`), tampered, malformed or rolled-back (`POLICY_INVALID`)
+file.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection import signed_config as sc
 from appliance.inspection.report import InspectionReport, StepName
+from appliance.signed import artefacts as sc
 
 POLICY_FILE = "policy.toml"
 
@@ -211,10 +213,10 @@ def decide(report: InspectionReport, policy: PolicyConfig) -> Decision:
     if not _authenticity_proven(report, mode):
         reasons.append(Reason.PA_NOT_CHECKED)
     unique = tuple(dict.fromkeys(reasons))
-    if report.mode == "handheld":
-        verdict = Verdict.ADVISE
+    if unique:
+        verdict = Verdict.REFER
     else:
-        verdict = Verdict.REFER if unique else Verdict.OPEN
+        verdict = Verdict.ADVISE if report.mode == "handheld" else Verdict.OPEN
     return Decision(
         verdict=verdict,
         reasons=unique or (Reason.OK,),

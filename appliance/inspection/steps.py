@@ -25,15 +25,15 @@ from appliance.emrtd.pki.checks import (
 )
 from appliance.emrtd.pki.deviations import DeviationList
 from appliance.emrtd.pki.passive import TrustAnchors
-from appliance.emrtd.session import MrzKey, ReaderOptions
+from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
-from appliance.history import DocumentRef, EventType, Ledger
+from appliance.history import DocumentRef, EventType, History
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
-from appliance.inspection.watchlist import Watchlist
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
 from appliance.ports import CardTransport, MrzScanner
+from appliance.signed.watchlist import Watchlist
 
 #: chip failures worth another read: the traveller moved the document, the link dropped
 _RETRYABLE = {
@@ -64,7 +64,8 @@ class Lane:
     policy: PolicyConfig
     mode: ModePolicy
     trust: TrustAnchors
-    history: Ledger
+    #: the `History` port: a `Ledger` on a device, a fake in tests
+    history: History
     watchlist: Watchlist | None = None
     #: why an installed watchlist was refused (tampered, rolled back); None: loaded or absent
     watchlist_error: ApplianceError | None = None
@@ -87,6 +88,8 @@ class Transaction:
     document: ChipDocument | None = None
     chip_mrz: MrzResult | None = None
     checks: list[Check] = field(default_factory=list)
+    #: a key the officer gave (CAN, or number and dates typed in); None: derived from the MRZ
+    access_key: AccessKey | None = None
 
     @property
     def fields(self) -> MrzFields | None:
@@ -156,9 +159,13 @@ def mrz(lane: Lane, tx: Transaction) -> Outcome:
 
 def chip_access(lane: Lane, tx: Transaction) -> Outcome:
     f = tx.printed.fields if tx.printed is not None else None
-    if f is None:
+    key: AccessKey
+    if tx.access_key is not None:
+        key = tx.access_key
+    elif f is None:
         return Outcome.skipped("no MRZ to derive the chip access key", blocked_by="mrz")
-    key = MrzKey(f.document_number, f.date_of_birth, f.date_of_expiry)
+    else:
+        key = MrzKey(f.document_number, f.date_of_birth, f.date_of_expiry)
     attempts = 0
     while True:
         attempts += 1

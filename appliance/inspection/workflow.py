@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Literal
 
 from appliance.errors import ApplianceError, LdsError, Reason
-from appliance.history import Event, EventType, Ledger, PersonalData, Receipt
+from appliance.history import Event, EventType, History, PersonalData, Receipt
 from appliance.history.events import JsonValue
 from appliance.inspection.gate_events import GateEvent
 from appliance.inspection.policy import Decision, Verdict, decide, guidance
@@ -182,9 +182,8 @@ class CheckSession:
 
 def _unrecorded(decision: Decision) -> Decision:
     reasons = (*tuple(r for r in decision.reasons if r is not Reason.OK), Reason.HISTORY_STORAGE)
-    verdict = Verdict.ADVISE if decision.verdict is Verdict.ADVISE else Verdict.REFER
     return Decision(
-        verdict=verdict,
+        verdict=Verdict.REFER,  # an unrecorded check is never a clean one, in either mode
         reasons=reasons,
         officer=tuple(guidance(r) for r in reasons),
         policy_version=decision.policy_version,
@@ -239,7 +238,7 @@ def _opens(result: CheckResult) -> bool:
 
 
 def act_on(
-    result: CheckResult, gate: GateController | None, history: Ledger | None = None
+    result: CheckResult, gate: GateController | None, history: History | None = None
 ) -> GateState:
     """Drive the exit door: open only for a durable OPEN; anything else keeps it closed.
 
@@ -284,7 +283,7 @@ def gate_action_event(result: CheckResult, state: GateState) -> Event:
     )
 
 
-def record_gate_action(history: Ledger, result: CheckResult, state: GateState) -> Receipt | None:
+def record_gate_action(history: History, result: CheckResult, state: GateState) -> Receipt | None:
     """Append the `gate_action` event; a history that fails is logged, the door already acted."""
     try:
         return history.append(gate_action_event(result, state))

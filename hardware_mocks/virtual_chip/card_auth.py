@@ -13,17 +13,14 @@ keys derived from it, which only the genuine chip can compute.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from appliance.emrtd.protocol import crypto
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from hardware_mocks.virtual_chip.card_sm import CardSecureMessaging
-
-Random = Callable[[int], bytes]
 
 ID_CA_ECDH = "0.4.0.127.0.7.2.2.3.2"
 _CA_CIPHERS = {1: CipherKind.TDES, 2: CipherKind.AES128, 3: CipherKind.AES192, 4: CipherKind.AES256}

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.emrtd.protocol import crypto
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from hardware_mocks.virtual_chip.card_sm import CardSecureMessaging
-
-Random = Callable[[int], bytes]
 
 
 class BacRefused(Exception):

@@ -9,17 +9,14 @@ step 4 the chip proves its static key with A_IC = E(KS_enc, SK_IC^-1 * SK_Map,IC
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from appliance.emrtd.protocol.domain_parameters import Group
 from appliance.emrtd.protocol.pace_cam import encrypt_chip_authentication_data
 from appliance.emrtd.protocol.pace_im import map_nonces, nonce_bits
-
-Random = Callable[[int], bytes]
 
 #: id-PACE mapping arcs: 1/2 generic (DH/ECDH), 3/4 integrated (DH/ECDH), 6 CAM (ECDH)
 GENERIC_ARCS = (1, 2)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -24,7 +23,7 @@ from asn1crypto import core
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.emrtd.protocol import crypto, tlv
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from appliance.emrtd.protocol.domain_parameters import Group, standard_group
 from appliance.errors import ApplianceError, LdsError
 from hardware_mocks.virtual_chip.card_mappings import (
@@ -37,8 +36,6 @@ from hardware_mocks.virtual_chip.card_mappings import (
     nonce_length,
 )
 from hardware_mocks.virtual_chip.card_sm import CardSecureMessaging
-
-Random = Callable[[int], bytes]
 
 ID_PACE = "0.4.0.127.0.7.2.2.4"
 #: PACE OID arcs this chip implements: GM (1 DH, 2 ECDH), IM (3 DH, 4 ECDH), CAM (6 ECDH)

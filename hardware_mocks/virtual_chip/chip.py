@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from appliance.emrtd.protocol import tlv
 from appliance.emrtd.protocol.apdu import ApduFormatError, CommandApdu
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from appliance.errors import LdsError
 from hardware_mocks.virtual_chip.atr import build_atr, build_atr_info
 from hardware_mocks.virtual_chip.card_auth import (
@@ -72,7 +72,6 @@ from hardware_mocks.virtual_chip.status import (
     Response,
 )
 
-Random = Callable[[int], bytes]
 log = logging.getLogger(__name__)
 
 FID_CARD_ACCESS = 0x011C

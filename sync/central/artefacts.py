@@ -1,7 +1,7 @@
 """Signed artefacts for the devices' downlink: publish, list, fetch.
 
 Each artefact is signed in the project's signed-artefact format
-(`appliance.inspection.signed_config`: Ed25519 over the domain, the kind and the content, one
+(`appliance.signed.artefacts`: Ed25519 over the domain, the kind and the content, one
 `ed25519 <key id> <base64>` line), so a device verifies it with the trust anchors it already
 has. Content signatures do not cover a version, and a master list or a CRL has no version
 field of ours, so central also signs a small manifest (kind `manifest`, same format): the
@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection import signed_config
+from appliance.signed import artefacts as signed
 from sync import protocol
 from sync.central.auth import Conn
 
@@ -27,11 +27,11 @@ MANIFEST_KIND = "manifest"
 
 
 def signature_line(kind: str, content: bytes, key: Ed25519PrivateKey) -> str:
-    """`signed_config`'s detached signature for any artefact kind (its `sign` takes the two
+    """`appliance.signed`'s detached signature for any artefact kind (its `sign` takes the two
     kinds the lane reads today; the bytes signed and the line are the same)."""
-    message = signed_config.DOMAIN + kind.encode("ascii") + b"\x00" + content
+    message = signed.DOMAIN + kind.encode("ascii") + b"\x00" + content
     signature = key.sign(message)
-    return f"ed25519 {signed_config.key_id(key.public_key())} {protocol.b64e(signature)}\n"
+    return f"ed25519 {signed.key_id(key.public_key())} {protocol.b64e(signature)}\n"
 
 
 def verify_line(kind: str, content: bytes, line: str, key: Ed25519PublicKey) -> bool:
@@ -41,10 +41,10 @@ def verify_line(kind: str, content: bytes, line: str, key: Ed25519PublicKey) -> 
         signature = protocol.b64d(encoded)
     except ValueError:
         return False
-    if scheme != "ed25519" or kid != signed_config.key_id(key):
+    if scheme != "ed25519" or kid != signed.key_id(key):
         return False
     try:
-        key.verify(signature, signed_config.DOMAIN + kind.encode("ascii") + b"\x00" + content)
+        key.verify(signature, signed.DOMAIN + kind.encode("ascii") + b"\x00" + content)
     except InvalidSignature:
         return False
     return True

@@ -8,7 +8,7 @@ exactly the chip answers ICAO printed, independently of our own terminal code.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from appliance.emrtd.protocol import crypto, tlv
 from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.protocol.crypto import CipherKind
+from appliance.emrtd.protocol.crypto import CipherKind, Random
 from appliance.emrtd.protocol.domain_parameters import standard_group
 from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
 from hardware_mocks.virtual_chip.atr import build_atr
@@ -41,7 +41,7 @@ AID_APP = bytes.fromhex("A0000002471001")
 BIG_FILE = bytes(range(256)) * 160  # 40 960 bytes: offsets beyond 32767 need READ BINARY B1
 
 
-def fixed_rng(*chunks: str) -> Callable[[int], bytes]:
+def fixed_rng(*chunks: str) -> Random:
     """An rng that hands out the given hex values in order, each exactly as long as asked."""
     queue: Iterator[str] = iter(chunks)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.history import Ledger, RecordView
+from appliance.history import History, Ledger, RecordView
 from appliance.inspection.policy import Verdict
 from appliance.inspection.workflow import CheckResult, CheckSession, act_on
 from appliance.ports import GateState
@@ -33,7 +33,8 @@ def gate(controller: VirtualGateController) -> Iterator[SerialGateController]:
     driver.shutdown()
 
 
-def gate_actions(history: Ledger) -> list[RecordView]:
+def gate_actions(history: History) -> list[RecordView]:
+    assert isinstance(history, Ledger)  # the lane's real ledger: its records are read back
     return [v for v in reversed(history.recent(50)) if v.leaf.type == "gate_action"]
 
 

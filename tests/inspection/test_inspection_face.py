@@ -11,8 +11,8 @@ from appliance.errors import Reason
 from appliance.inspection.face_step import CameraFaceCheck
 from appliance.inspection.policy import PolicyConfig, Verdict
 from appliance.inspection.report import StepName
-from appliance.inspection.watchlist import build_watchlist, parse_watchlist
 from appliance.inspection.workflow import CheckSession, DeviceInfo
+from appliance.signed.watchlist import build_watchlist, parse_watchlist
 from hardware_mocks.virtual_camera import VirtualCamera
 from hardware_mocks.virtual_chip import make_profile
 from tests.support.face_support import chip_reference, photo

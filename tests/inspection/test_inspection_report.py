@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from appliance.inspection.policy import PolicyConfig
 from appliance.inspection.report import SCHEMA_FILE, InspectionReport, json_schema
-from appliance.inspection.watchlist import build_watchlist, parse_watchlist
 from appliance.inspection.workflow import CheckSession, DeviceInfo
+from appliance.signed.watchlist import build_watchlist, parse_watchlist
 from hardware_mocks.virtual_chip import VirtualChip, make_profile
 from hardware_mocks.virtual_chip.defects import Defect, defective_contents
 from tests.support.inspection_support import lane, transaction

@@ -11,17 +11,18 @@ from pathlib import Path
 import pytest
 
 from appliance.emrtd.pki.checks import CheckStatus
-from appliance.errors import ApplianceError, Reason
-from appliance.history import DocumentRef
+from appliance.errors import Reason
+from appliance.history import DocumentRef, Event, EventType
 from appliance.inspection.policy import PolicyConfig, Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import STEPS, Transaction
-from appliance.inspection.watchlist import build_watchlist, parse_watchlist
 from appliance.inspection.workflow import CheckSession, DeviceInfo, act_on
 from appliance.ports import GateState
+from appliance.signed.watchlist import build_watchlist, parse_watchlist
 from hardware_mocks.traveller_sim import StaticMrzScanner
 from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip, make_profile
 from hardware_mocks.virtual_chip.defects import Defect, defective_contents
+from tests.support.history_support import FakeHistory
 from tests.support.inspection_support import lane, transaction
 
 DEVICE = DeviceInfo("gate-t", "TEST")
@@ -81,19 +82,53 @@ def test_genuine_traveller_opens_after_the_event_is_durable(tmp_path: Path) -> N
 
 
 def test_history_failure_refers_and_keeps_the_gate_shut(tmp_path: Path) -> None:
-    with lane(tmp_path, POLICY, watchlist=clean_watchlist()) as ln:
-
-        def broken(event: object) -> object:
-            raise ApplianceError(Reason.HISTORY_STORAGE, "disk full")
-
-        ln.history.append = broken  # type: ignore[method-assign]
+    history = FakeHistory(appends_before_failure=0)  # a full disk: nothing can be recorded
+    with lane(tmp_path, POLICY, watchlist=clean_watchlist(), history=history) as ln:
         result = CheckSession(ln, DEVICE).run(transaction(TRAVELLER))
         assert result.receipt is None
         assert result.decision.verdict is Verdict.REFER
         assert result.decision.reasons == (Reason.HISTORY_STORAGE,)
         gate = Gate()
-        assert act_on(result, gate) is GateState.CLOSED
+        assert act_on(result, gate, ln.history) is GateState.CLOSED
         assert gate.calls == ["close"]
+    assert history.events == []
+
+
+def test_a_history_that_fails_after_the_check_does_not_undo_the_passage(tmp_path: Path) -> None:
+    """The check was recorded, the door opened; the gate-action event then cannot be written.
+    The lane logs it and carries on: the door already acted and the check is durable."""
+    history = FakeHistory(appends_before_failure=1)
+    with lane(tmp_path, POLICY, watchlist=clean_watchlist(), history=history) as ln:
+        session = CheckSession(ln, DEVICE)
+        result = session.run(transaction(TRAVELLER))
+        assert result.decision.verdict is Verdict.OPEN and result.receipt is not None
+        gate = Gate()
+        assert session.act_on(result, gate) is GateState.OPEN
+    assert gate.calls == ["open"]
+    assert [e.type for e in history.events] == [EventType.CHECK]
+
+
+def test_a_history_that_cannot_be_searched_refers(tmp_path: Path) -> None:
+    """Repeated use cannot be ruled out when the lookup fails: fail closed."""
+    history = FakeHistory(lookups_fail=True)
+    with lane(tmp_path, POLICY, watchlist=clean_watchlist(), history=history) as ln:
+        result = CheckSession(ln, DEVICE).run(transaction(TRAVELLER))
+    assert result.decision.verdict is Verdict.REFER
+    assert result.decision.reasons == (Reason.HISTORY_STORAGE,)
+    step = result.report.step(StepName.REPEATED_USE)
+    assert step is not None and step.status is CheckStatus.FAIL
+    assert [e.outcome for e in history.events] == ["REFER"]
+
+
+def test_an_earlier_passage_in_the_history_refers_the_document(tmp_path: Path) -> None:
+    ref = DocumentRef("D", TRAVELLER.document_number, "P")
+    history = FakeHistory()
+    history.append(Event(EventType.CHECK, "OPEN", reasons=["OK"], document=ref))
+    with lane(tmp_path, POLICY, watchlist=clean_watchlist(), history=history) as ln:
+        result = CheckSession(ln, DEVICE).run(transaction(TRAVELLER))
+    assert result.decision.reasons == (Reason.DOCUMENT_REUSED,)
+    step = result.report.step(StepName.REPEATED_USE)
+    assert step is not None and step.facts["earlier_passages"] == 1
 
 
 def test_second_passage_with_the_same_document_is_refused(tmp_path: Path) -> None:
@@ -263,9 +298,9 @@ def test_face_step_plugs_in(tmp_path: Path) -> None:
     assert result.decision.reasons == (Reason.STEP_MISSING,)  # required but no verifier
 
 
-def test_handheld_advises(tmp_path: Path) -> None:
+def test_handheld_refers_an_expired_document(tmp_path: Path) -> None:
     expired = make_profile(13, date_of_expiry="200101")
     with lane(tmp_path, POLICY, watchlist=clean_watchlist(), mode="handheld") as ln:
         result = CheckSession(ln, DeviceInfo("hh", "TEST", "handheld")).run(transaction(expired))
-    assert result.decision.verdict is Verdict.ADVISE
+    assert result.decision.verdict is Verdict.REFER
     assert Reason.DOCUMENT_EXPIRED in result.decision.reasons

@@ -139,12 +139,13 @@ def test_a_blocked_by_claim_that_is_not_true_still_counts_as_missing() -> None:
     assert decide(report(steps), POLICY).reasons == (Reason.STEP_MISSING,)
 
 
-def test_handheld_advises_with_the_same_reasons() -> None:
+def test_handheld_refers_with_the_same_reasons_and_advises_only_a_clean_check() -> None:
     failed = all_pass(watchlist=step(StepName.WATCHLIST, CheckStatus.FAIL, Reason.WATCHLIST_HIT))
     decision = decide(report(failed, "handheld"), POLICY)
-    assert decision.verdict is Verdict.ADVISE
+    assert decision.verdict is Verdict.REFER
     assert decision.reasons == (Reason.WATCHLIST_HIT,)
-    assert decide(report(all_pass(), "handheld"), POLICY).verdict is Verdict.ADVISE
+    clean = decide(report(all_pass(), "handheld"), POLICY)
+    assert clean.verdict is Verdict.ADVISE and clean.reasons == (Reason.OK,)
 
 
 statuses = st.sampled_from(list(CheckStatus))

@@ -9,9 +9,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection import signed_config as sc
 from appliance.inspection.policy import POLICY_FILE, default_policy_toml, load_policy
 from appliance.inspection.report import StepName
+from appliance.signed import artefacts as sc
 from tests.support.inspection_support import AUTHORITY, install_authority
 
 

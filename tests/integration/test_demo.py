@@ -13,8 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from appliance.cli import cli
-from appliance.history import Ledger
-from appliance.history.ledger import DeviceIdentity
+from appliance.history import DeviceIdentity, Ledger
 from appliance.inspection.policy import POLICY_FILE
 from appliance.inspection.report import SCHEMA_FILE
 from hardware_mocks.traveller_sim import Kind, TravellerSimulator

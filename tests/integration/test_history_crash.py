@@ -25,7 +25,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from appliance.history.events import DocumentRef, Event, EventType, PersonalData
-from appliance.history.ledger import DeviceIdentity, Ledger
+from appliance.history import DeviceIdentity, Ledger
 
 ledger = Ledger(Path(sys.argv[1]), DeviceIdentity("gate-crash", "LAB"))
 for n in range(1_000_000):

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from appliance.mrz.ocr.localize import find_mrz_candidates
-from benchmarks.mrz_synth import render_page, scan
+from hardware_mocks.mrz_frames import render_page, scan
 
 
 def test_lines_split_by_glare_are_found_whole() -> None:

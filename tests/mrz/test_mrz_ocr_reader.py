@@ -16,7 +16,7 @@ from appliance.errors import ApplianceError, Reason
 from appliance.mrz.ocr import recognizer
 from appliance.mrz.ocr.reader import MrzImageReader
 from appliance.mrz.read_command import read as read_command
-from benchmarks.mrz_synth import camera, render_page, scan
+from hardware_mocks.mrz_frames import camera, render_page, scan
 
 pytestmark = pytest.mark.skipif(
     not recognizer.default_model_file().exists(), reason="models/mrz/mrz_glyphs.onnx not built"

@@ -11,17 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from appliance.mrz.ocr.lines import aligned_strips, common_extent, stretched_strips
 from appliance.mrz.ocr.localize import LineBox, find_mrz_candidates
-from appliance.mrz.ocr.segment import (
-    LineStrip,
-    aligned_strips,
-    common_extent,
-    cut_glyphs,
-    extract_strip,
-    fit_grid,
-    stretched_strips,
-)
-from benchmarks.mrz_synth import render_page, scan
+from appliance.mrz.ocr.segment import cut_glyphs, fit_grid
+from appliance.mrz.ocr.strip import LineStrip, extract_strip
+from hardware_mocks.mrz_frames import render_page, scan
 
 
 def strips_of(fmt: str, seed: int) -> tuple[list[LineStrip], list[str]]:

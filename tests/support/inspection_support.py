@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.emrtd.pki.importer import import_file
 from appliance.emrtd.pki.trust_store import TrustStore
-from appliance.history import DeviceIdentity, Ledger
-from appliance.inspection import signed_config as sc
+from appliance.history import DeviceIdentity, History, Ledger
 from appliance.inspection.policy import PolicyConfig
 from appliance.inspection.steps import Lane, Transaction
 from appliance.inspection.trust import TrustSnapshot
-from appliance.inspection.watchlist import Watchlist
+from appliance.signed import artefacts as sc
+from appliance.signed.watchlist import Watchlist
 from hardware_mocks.traveller_sim import StaticMrzScanner, TravellerSimulator
 from hardware_mocks.virtual_chip import TravellerProfile, VirtualCardTransport, VirtualChip
 from tests.support import pa_pki
@@ -42,10 +42,17 @@ def lane(
     *,
     watchlist: Watchlist | None = None,
     mode: str = "egate",
+    history: History | None = None,
     **kw: object,
 ) -> Iterator[Lane]:
+    """A lane on `history` (e.g. `tests.support.history_support.FakeHistory`), or on a real
+    ledger in `directory` when none is given."""
     policy = policy or PolicyConfig(version=1)
-    with Ledger(directory / "history", DeviceIdentity("gate-t", "TEST")) as history:
+    with ExitStack() as stack:
+        if history is None:
+            history = stack.enter_context(
+                Ledger(directory / "history", DeviceIdentity("gate-t", "TEST"))
+            )
         yield Lane(
             policy=policy,
             mode=policy.mode("egate" if mode == "egate" else "handheld"),

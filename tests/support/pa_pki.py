@@ -1,7 +1,10 @@
 """A generated ePassport PKI for tests: CSCA -> DS -> EF.SOD, CRLs and master lists.
 
-Built with pyca/cryptography's builders and asn1crypto, independently of the code under test
-(which only *parses and verifies*), so a test can forge exactly one defect at a time.
+Random keys and certificates with every knob a test needs to forge exactly one defect at a
+time; signing, CMS SignedData and names come from the simulated passports' test PKI
+(`hardware_mocks/pki.py`), so there is one CMS builder. Built with pyca/cryptography's
+builders and asn1crypto, independently of the verifying code under test (which only *parses
+and verifies*).
 """
 
 from __future__ import annotations
@@ -11,26 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from asn1crypto import algos, cms, core
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import algos, core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from appliance.emrtd.protocol import tlv
+from hardware_mocks import pki
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+OID_LDS_SECURITY_OBJECT = pki.LDS_SECURITY_OBJECT_OID
 OID_MASTER_LIST = "2.23.136.1.1.2"
 
-_HASHES = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PrivateKey = pki.PrivateKey
 
 
 class _DgHash(core.Sequence):
@@ -53,13 +49,7 @@ class _Lso(core.Sequence):
 
 
 def name(cn: str, country: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test State"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
+    return pki.subject_name(country, cn, organization="Test State")
 
 
 def new_key(kind: str = "ec") -> PrivateKey:
@@ -82,6 +72,14 @@ class Issued:
     @property
     def pem(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def signer(self, pss: bool = False) -> pki.Signer:
+        """This key and certificate as a test-PKI signer (RSA: PSS or PKCS#1 v1.5)."""
+        if isinstance(self.key, ec.EllipticCurvePrivateKey):
+            algorithm = pki.PkiAlgorithm.ECDSA_NIST_P256  # any EC scheme: the key's own curve
+        else:
+            algorithm = pki.PkiAlgorithm.RSA_PSS if pss else pki.PkiAlgorithm.RSA_PKCS1
+        return pki.Signer(self.key, self.cert, algorithm)
 
 
 def make_cert(
@@ -115,18 +113,7 @@ def make_cert(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), False
         )
     if key_cert_sign:
-        usage = x509.KeyUsage(
-            digital_signature=False,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=True,
-            crl_sign=True,
-            encipher_only=False,
-            decipher_only=False,
-        )
-        builder = builder.add_extension(usage, True)
+        builder = builder.add_extension(pki.key_usage(cert_sign=True), True)
     if key_usage_period is not None:
         builder = builder.add_extension(
             x509.PrivateKeyUsagePeriod(key_usage_period[0], key_usage_period[1]), False
@@ -150,28 +137,6 @@ def lds_security_object(dgs: dict[int, bytes], hash_name: str = "sha256") -> byt
     return bytes(_Lso({"version": 0, "alg": {"algorithm": hash_name}, "hashes": hashes_}).dump())
 
 
-def _signature_algorithm(key: PrivateKey, hash_name: str, pss: bool) -> dict[str, Any]:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {"algorithm": f"{hash_name}_ecdsa"}
-    if pss:
-        params = {
-            "hash_algorithm": {"algorithm": hash_name},
-            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": hash_name}},
-            "salt_length": _HASHES[hash_name].digest_size,
-        }
-        return {"algorithm": "rsassa_pss", "parameters": params}
-    return {"algorithm": f"{hash_name}_rsa"}
-
-
-def sign(key: PrivateKey, data: bytes, hash_name: str, pss: bool = False) -> bytes:
-    h = _HASHES[hash_name]()
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(h))
-    if pss:
-        return key.sign(data, padding.PSS(padding.MGF1(h), h.digest_size), h)
-    return key.sign(data, padding.PKCS1v15(), h)
-
-
 def signed_data(
     content: bytes,
     content_type: str,
@@ -184,69 +149,30 @@ def signed_data(
     extra_certs: tuple[Issued, ...] = (),
 ) -> bytes:
     """A DER ContentInfo holding SignedData over `content`, signed by `signer`."""
-    attrs = [
-        {"type": "content_type", "values": [content_type]},
-        {"type": "message_digest", "values": [hashlib.new(hash_name, content).digest()]},
-    ]
-    if signing_time is not None:
-        attrs.insert(1, {"type": "signing_time", "values": [cms.Time({"utc_time": signing_time})]})
-    asn1_cert = asn1_x509.Certificate.load(signer.der)
-    info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": {
-                "issuer_and_serial_number": {
-                    "issuer": asn1_cert.issuer,
-                    "serial_number": asn1_cert.serial_number,
-                }
-            },
-            "digest_algorithm": {"algorithm": hash_name},
-            "signed_attrs": attrs,
-            "signature_algorithm": _signature_algorithm(signer.key, hash_name, pss),
-            "signature": b"",
-        }
+    return pki.sign_signed_data(
+        content,
+        content_type,
+        signer.signer(pss),
+        digest_algorithm=hash_name,
+        include_certificate=include_cert,
+        signing_time=signing_time,
+        extra_certificates=tuple(c.der for c in extra_certs),
     )
-    to_sign = b"\x31" + info["signed_attrs"].dump()[1:]
-    info["signature"] = sign(signer.key, to_sign, hash_name, pss)
-    certs = [asn1_cert] if include_cert else []
-    certs += [asn1_x509.Certificate.load(c.der) for c in extra_certs]
-    sd = cms.SignedData(
-        {
-            "version": "v3",
-            "digest_algorithms": [{"algorithm": hash_name}],
-            "encap_content_info": {
-                "content_type": content_type,
-                "content": core.ParsableOctetString(content),
-            },
-            "certificates": certs,
-            "signer_infos": [info],
-        }
-    )
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump())
 
 
 def sod(dgs: dict[int, bytes], ds: Issued, **kw: Any) -> bytes:
     """EF.SOD: tag 0x77 around the SignedData over an LDSSecurityObject of `dgs`."""
     hash_name = kw.get("hash_name", "sha256")
     body = signed_data(lds_security_object(dgs, hash_name), OID_LDS_SECURITY_OBJECT, ds, **kw)
-    return b"\x77" + _length(len(body)) + body
-
-
-def _length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
+    return tlv.encode(0x77, body)
 
 
 def master_list(
     entries: list[bytes], signer: Issued, extra_certs: tuple[Issued, ...] = ()
 ) -> bytes:
     """A CSCA master list (CscaMasterList: version 0, SET OF certificates) signed by `signer`."""
-    body = b"".join(entries)
-    cert_set = b"\x31" + _length(len(body)) + body
-    version = core.Integer(0).dump()
-    content = b"\x30" + _length(len(version) + len(cert_set)) + version + cert_set
+    cert_set = tlv.encode(0x31, b"".join(entries))
+    content = tlv.encode(0x30, core.Integer(0).dump() + cert_set)
     return signed_data(content, OID_MASTER_LIST, signer, extra_certs=extra_certs)
 
 
@@ -285,9 +211,7 @@ def dg1(issuing_state: str) -> bytes:
     """A DG1 holding a TD3 MRZ for the fictional holder of the ICAO specimen."""
     line1 = f"P<{issuing_state:<<3}ERIKSSON<<ANNA<MARIA".ljust(44, "<")
     line2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
-    mrz = (line1 + line2).encode("ascii")
-    inner = b"\x5f\x1f" + _length(len(mrz)) + mrz
-    return b"\x61" + _length(len(inner)) + inner
+    return tlv.encode(0x61, tlv.encode(0x5F1F, (line1 + line2).encode("ascii")))
 
 
 def pin(der: bytes) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -28,33 +27,19 @@ from appliance.emrtd.chip.chip_auth import SecureChannel
 from appliance.emrtd.lds import dg14 as dg14_file
 from appliance.emrtd.lds import dg15 as dg15_file
 from appliance.emrtd.lds.security_infos import ActiveAuthenticationInfo
-from appliance.emrtd.pki.algorithms import Scheme, SignatureAlgorithm
+from appliance.emrtd.pki.algorithms import ECDSA_SIGNATURE_HASHES, Scheme, SignatureAlgorithm
 from appliance.emrtd.pki.checks import Check, CheckName
 from appliance.emrtd.pki.ec_keys import EcPublicKey
 from appliance.emrtd.pki.signatures import load_public_key
 from appliance.emrtd.pki.signatures import verify as verify_with_key
 from appliance.emrtd.protocol.apdu import ApduError, CommandApdu
+from appliance.emrtd.protocol.crypto import Random
 from appliance.emrtd.protocol.sm import SmError
 from appliance.errors import LdsError, Reason
-
-Random = Callable[[int], bytes]
 
 CHALLENGE_LENGTH = 8
 #: ISO/IEC 10118 hash identifiers of the two-byte trailer xx CC
 _TRAILER_HASHES = {0x33: "sha1", 0x34: "sha256", 0x35: "sha512", 0x36: "sha384", 0x38: "sha224"}
-#: ECDSA signature algorithm OIDs an ActiveAuthenticationInfo may name -> hash
-_ECDSA_HASHES = {
-    "0.4.0.127.0.7.1.1.4.1.1": "sha1",  # ecdsa-plain-SHA1 (BSI TR-03111)
-    "0.4.0.127.0.7.1.1.4.1.2": "sha224",
-    "0.4.0.127.0.7.1.1.4.1.3": "sha256",
-    "0.4.0.127.0.7.1.1.4.1.4": "sha384",
-    "0.4.0.127.0.7.1.1.4.1.5": "sha512",
-    "1.2.840.10045.4.1": "sha1",  # ecdsa-with-SHA1 (X9.62)
-    "1.2.840.10045.4.3.1": "sha224",
-    "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384",
-    "1.2.840.10045.4.3.4": "sha512",
-}
 #: largest signature that fits a short-length protected answer (DO'87 + DO'99 + DO'8E <= 256)
 _SHORT_RESPONSE_SIGNATURE = 223
 
@@ -114,7 +99,7 @@ def ecdsa_hash(info: ActiveAuthenticationInfo | None, key: EcPublicKey) -> str:
     """The AA hash: DG14's ActiveAuthenticationInfo, else the one matching the curve size."""
     if info is not None:
         try:
-            return _ECDSA_HASHES[info.signature_algorithm]
+            return ECDSA_SIGNATURE_HASHES[info.signature_algorithm]
         except KeyError:
             raise LdsError(
                 f"AA signature algorithm {info.signature_algorithm} not supported",

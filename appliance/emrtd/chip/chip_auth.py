@@ -17,7 +17,6 @@ chip answers both with the old keys; the new ones apply from the next command.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,12 +32,10 @@ from appliance.emrtd.lds.security_infos import (
 from appliance.emrtd.pki.checks import Check, CheckName
 from appliance.emrtd.protocol import crypto, tlv
 from appliance.emrtd.protocol.apdu import ApduError, CommandApdu, ResponseApdu
-from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind, Random
 from appliance.emrtd.protocol.files import data_group
 from appliance.emrtd.protocol.sm import SessionKeys, SmError
 from appliance.errors import LdsError, Reason
-
-Random = Callable[[int], bytes]
 
 _CIPHERS = {"3DES": CipherKind.TDES, "AES-128": CipherKind.AES128,
             "AES-192": CipherKind.AES192, "AES-256": CipherKind.AES256}  # fmt: skip

@@ -15,16 +15,14 @@ data itself verified: the signature of a genuine document on a chip that cannot 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from appliance.emrtd.chip.active_auth import run_active_authentication
 from appliance.emrtd.chip.chip_auth import SecureChannel, run_chip_authentication
 from appliance.emrtd.pki.checks import GENUINENESS_CHECKS, Check, CheckName, CheckStatus
+from appliance.emrtd.protocol.crypto import Random
 from appliance.emrtd.protocol.files import ElementaryFile, data_group
 from appliance.errors import Reason
-
-Random = Callable[[int], bytes]
 
 #: the Passive Authentication checks that must pass for "valid data"
 _DATA_CHECKS = (

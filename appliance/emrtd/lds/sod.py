@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Final
 
 from asn1crypto import cms, core
 
+from appliance.emrtd.lds import digests
 from appliance.emrtd.lds._asn1 import asn1_errors, load
 from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
@@ -34,16 +35,6 @@ LDS_CONTENT_TYPE_ALTERNATIVES: Final[dict[str, str]] = {
     "1.3.27.1.1.1": "early ICAO ldsSecurityObject",
     "1.2.528.1.1006.1.20.1": "SDU ldsSecurityObject",
 }
-
-#: The digests ICAO 9303-12 allows for the LDSSecurityObject, with their output sizes.
-HASH_ALGORITHMS: Final[dict[str, tuple[str, int]]] = {
-    "1.3.14.3.2.26": ("sha1", 20),
-    "2.16.840.1.101.3.4.2.4": ("sha224", 28),
-    "2.16.840.1.101.3.4.2.1": ("sha256", 32),
-    "2.16.840.1.101.3.4.2.2": ("sha384", 48),
-    "2.16.840.1.101.3.4.2.3": ("sha512", 64),
-}
-_OID_BY_NAME: Final = {name: oid for oid, (name, _) in HASH_ALGORITHMS.items()}
 
 
 class _DataGroupHash(core.Sequence):  # type: ignore[misc]
@@ -168,9 +159,9 @@ def parse_security_object(der: bytes) -> LdsSecurityObject:
         raise LdsError("LDSSecurityObject: unknown version", Reason.LDS_UNSUPPORTED)
     if (version == 1) != (lds_version is not None):
         raise LdsError("LDSSecurityObject: LDSVersionInfo must be present exactly in v1")
-    if oid not in HASH_ALGORITHMS:
+    if oid not in digests.BY_OID:
         raise LdsError("LDSSecurityObject: hash algorithm not allowed", Reason.LDS_UNSUPPORTED)
-    name, size = HASH_ALGORITHMS[oid]
+    name, size = digests.BY_OID[oid].name, digests.BY_OID[oid].size
     if params_der not in (b"", b"\x05\x00"):
         raise LdsError("LDSSecurityObject: hash algorithm parameters must be absent or NULL")
     if not 2 <= len(dg_hashes) <= 16:
@@ -189,7 +180,7 @@ def parse_security_object(der: bytes) -> LdsSecurityObject:
 
 def encode_security_object(model: LdsSecurityObject) -> bytes:
     """DER of the LDSSecurityObject: the eContent a document signer signs."""
-    algorithm: dict[str, object] = {"algorithm": _OID_BY_NAME[model.hash_algorithm]}
+    algorithm: dict[str, object] = {"algorithm": digests.BY_NAME[model.hash_algorithm].oid}
     if model.hash_parameters_null:
         algorithm["parameters"] = core.Any.load(b"\x05\x00")
     value: dict[str, object] = {

@@ -13,16 +13,8 @@ from enum import StrEnum
 
 from asn1crypto import algos, core
 
+from appliance.emrtd.lds.digests import BY_OID
 from appliance.errors import LdsError, Reason
-
-#: digest OID -> hashlib name (MD5 and friends are deliberately absent: they fail closed)
-HASH_OIDS: dict[str, str] = {
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.4": "sha224",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
 
 
 class Scheme(StrEnum):
@@ -56,6 +48,13 @@ _SIGNATURE_OIDS: dict[str, tuple[Scheme, str | None]] = {
     "0.4.0.127.0.7.1.1.4.1.5": (Scheme.ECDSA_PLAIN, "sha512"),
 }
 
+#: the ECDSA signature OIDs (X9.62 and BSI TR-03111 plain) that name their hash -> that hash
+ECDSA_SIGNATURE_HASHES: dict[str, str] = {
+    oid: hash_
+    for oid, (scheme, hash_) in _SIGNATURE_OIDS.items()
+    if scheme in (Scheme.ECDSA, Scheme.ECDSA_PLAIN) and hash_ is not None
+}
+
 _PSS_TRAILER_BC = 1
 
 
@@ -77,7 +76,7 @@ def hash_name(algorithm: algos.DigestAlgorithm | algos.DigestAlgorithmId) -> str
     """The hashlib name of a digest AlgorithmIdentifier (or bare OID); unsupported -> error."""
     oid = algorithm if isinstance(algorithm, core.ObjectIdentifier) else algorithm["algorithm"]
     try:
-        return HASH_OIDS[oid.dotted]
+        return BY_OID[oid.dotted].name
     except KeyError:
         raise LdsError(
             f"digest algorithm {oid.dotted} not supported", Reason.LDS_UNSUPPORTED

@@ -17,7 +17,6 @@ from functools import cache
 from asn1crypto import keys
 from cryptography import x509 as pyca_x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from ecdsa import BadSignatureError, VerifyingKey, ellipticcurve
 from ecdsa import curves as ecdsa_curves
@@ -25,15 +24,8 @@ from ecdsa.der import UnexpectedDER
 from ecdsa.errors import MalformedPointError
 from ecdsa.util import sigdecode_der
 
+from appliance.emrtd.lds.digests import pyca_hash
 from appliance.errors import LdsError, Reason
-
-_PYCA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 #: P-521 is the largest curve ICAO 9303-12 (and BSI TR-03111) allows
 _MAX_FIELD_BITS = 521
@@ -55,7 +47,7 @@ class EcPublicKey:
         """ECDSA verification of a DER `Ecdsa-Sig-Value`; False for any invalid signature."""
         if self.pyca_key is not None:
             try:
-                self.pyca_key.verify(signature_der, message, ec.ECDSA(_PYCA_HASHES[hash_name]()))
+                self.pyca_key.verify(signature_der, message, ec.ECDSA(pyca_hash(hash_name)))
             except InvalidSignature:
                 return False
             return True

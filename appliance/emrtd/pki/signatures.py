@@ -11,20 +11,12 @@ from functools import lru_cache
 
 from asn1crypto import keys
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
+from appliance.emrtd.lds.digests import pyca_hash
 from appliance.emrtd.pki.algorithms import Scheme, SignatureAlgorithm
 from appliance.emrtd.pki.ec_keys import EcPublicKey, load_ec_public_key
 from appliance.errors import LdsError, Reason
-
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 PublicKey = rsa.RSAPublicKey | EcPublicKey
 
@@ -85,12 +77,12 @@ def verify(
 def _verify_rsa(
     key: rsa.RSAPublicKey, algorithm: SignatureAlgorithm, signature: bytes, message: bytes
 ) -> bool:
-    hash_ = _HASHES[algorithm.hash_name]()
+    hash_ = pyca_hash(algorithm.hash_name)
     pad: padding.AsymmetricPadding
     if algorithm.scheme is Scheme.RSA_PSS:
         assert algorithm.mgf_hash_name is not None and algorithm.salt_length is not None
         pad = padding.PSS(
-            mgf=padding.MGF1(_HASHES[algorithm.mgf_hash_name]()),
+            mgf=padding.MGF1(pyca_hash(algorithm.mgf_hash_name)),
             salt_length=algorithm.salt_length,
         )
     else:

@@ -10,17 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Callable
 
 from appliance.emrtd.protocol import crypto
 from appliance.emrtd.protocol.apdu import CommandApdu
-from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, CipherKind, Random
 from appliance.emrtd.protocol.sm import SessionKeys
 from appliance.errors import ApplianceError, Reason
 
 GET_CHALLENGE = CommandApdu(0x00, 0x84, 0x00, 0x00, le=8)
-
-Random = Callable[[int], bytes]
 
 
 def key_seed(mrz_information: str) -> bytes:

@@ -8,11 +8,16 @@ Everything here is a thin, documented layer over `cryptography`; no cipher is ha
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from enum import StrEnum
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
+
+#: a source of n random bytes: `os.urandom` in service, fixed nonces in tests (both sides of
+#: every protocol, terminal and simulated card, take one)
+Random = Callable[[int], bytes]
 
 #: ICAO 9303-11 §9.7.1 KDF counters
 KDF_ENC = 1

@@ -14,17 +14,15 @@ Every element received from a chip is validated (on the curve and not the point 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from ecdsa import curves as ecdsa_curves
 from ecdsa.ellipticcurve import INFINITY, CurveFp, PointJacobi
 
+from appliance.emrtd.protocol.crypto import Random
 from appliance.errors import ApplianceError, Reason
 
 E = TypeVar("E")
-Random = Callable[[int], bytes]
-
 _MAX_KEYGEN_TRIES = 128
 
 

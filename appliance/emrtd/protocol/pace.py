@@ -16,8 +16,8 @@ from typing import Any, Literal, Protocol
 from asn1crypto.core import ObjectIdentifier
 
 from appliance.emrtd.protocol import crypto, tlv
-from appliance.emrtd.protocol.crypto import KDF_PACE_PASSWORD, CipherKind
-from appliance.emrtd.protocol.domain_parameters import Group, Random
+from appliance.emrtd.protocol.crypto import KDF_PACE_PASSWORD, CipherKind, Random
+from appliance.emrtd.protocol.domain_parameters import Group
 from appliance.emrtd.protocol.sm import SessionKeys
 from appliance.errors import ApplianceError, Reason
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.emrtd.protocol import crypto
-from appliance.emrtd.protocol.crypto import CipherKind
-from appliance.emrtd.protocol.domain_parameters import Group, Random
+from appliance.emrtd.protocol.crypto import CipherKind, Random
+from appliance.emrtd.protocol.domain_parameters import Group
 from appliance.emrtd.protocol.pace import GenericMapping, PaceProtocol, PaceResult
 from appliance.errors import ApplianceError, Reason
 

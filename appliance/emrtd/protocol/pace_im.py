@@ -19,8 +19,8 @@ from typing import Any
 from ecdsa.ellipticcurve import PointJacobi
 
 from appliance.emrtd.protocol import crypto
-from appliance.emrtd.protocol.crypto import CipherKind
-from appliance.emrtd.protocol.domain_parameters import DhGroup, EcGroup, Group, Random
+from appliance.emrtd.protocol.crypto import CipherKind, Random
+from appliance.emrtd.protocol.domain_parameters import DhGroup, EcGroup, Group
 from appliance.emrtd.protocol.pace import PaceProtocol
 from appliance.errors import ApplianceError, Reason
 

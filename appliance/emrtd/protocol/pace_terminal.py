@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from appliance.emrtd.protocol import crypto, tlv
 from appliance.emrtd.protocol.apdu import CommandApdu
-from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC
-from appliance.emrtd.protocol.domain_parameters import Group, Random, standard_group
+from appliance.emrtd.protocol.crypto import KDF_ENC, KDF_MAC, Random
+from appliance.emrtd.protocol.domain_parameters import Group, standard_group
 from appliance.emrtd.protocol.pace import (
     GenericMapping,
     MappingFactory,

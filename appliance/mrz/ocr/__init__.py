@@ -1,7 +1,8 @@
 """MRZ reading from camera and scanner images with an ONNX glyph classifier trained in this repo.
 
-Pipeline: `localize` (find 2-3 parallel MRZ lines) -> `segment` (upright strip, pitch grid,
-glyph cells) -> `recognizer` (onnxruntime) -> `decode` (per-position alphabets, check-digit
+Pipeline: `localize` (find 2-3 parallel MRZ lines) -> `strip` (each line upright, its ink and
+text band) -> `lines` (the lines cut to a common extent) -> `segment` (pitch grid, glyph cells)
+-> `recognizer` (onnxruntime) -> `decode` (per-position alphabets, check-digit
 repair, verdict) -> `reader.MrzImageReader`; `fusion.FrameFuser` votes across camera frames.
 """
 

@@ -18,16 +18,11 @@ import numpy.typing as npt
 from appliance.errors import Reason
 from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
+from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
 from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates, to_gray
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
-from appliance.mrz.ocr.segment import (
-    FloatArray,
-    LineStrip,
-    aligned_strips,
-    cut_glyphs,
-    extract_strip,
-    stretched_strips,
-)
+from appliance.mrz.ocr.segment import cut_glyphs
+from appliance.mrz.ocr.strip import FloatArray, LineStrip, extract_strip
 
 #: Glyph width / text height of a full line, per line length, to try the likelier length first.
 _EXPECTED_RATIO = {44: 46.0, 36: 37.5, 30: 31.0}

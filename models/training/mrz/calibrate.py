@@ -2,10 +2,11 @@
 
     .venv/bin/python models/training/mrz/calibrate.py [--model PATH]
 
-Runs the product reader (uncalibrated) on pages from the benchmark generator with seed 99
-(the benchmark itself uses another seed), keeps the cells of reads whose grid matched the
-truth, and picks the temperature that minimises the log-loss of the true characters. The
-result goes into `TEMPERATURE` in update_manifest.py, and from there into the manifest.
+Runs the product reader (uncalibrated) on pages from the benchmark's generator
+(`hardware_mocks/mrz_frames.py`) with seed 99 (the benchmark itself uses another seed), keeps
+the cells of reads whose grid matched the truth, and picks the temperature that minimises the
+log-loss of the true characters. The result goes into `TEMPERATURE` in update_manifest.py,
+and from there into the manifest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from appliance.mrz.ocr.layout import CLASSES
 from appliance.mrz.ocr.reader import MrzImageReader
-from benchmarks.mrz_synth import sample
+from hardware_mocks.mrz_frames import sample
 
 MIX = (("camera_degraded", 80), ("camera", 30), ("scan_150dpi", 30), ("clean_scan", 20))
 

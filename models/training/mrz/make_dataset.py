@@ -24,7 +24,8 @@ from render import ocrb_fonts, render_block
 
 from appliance.mrz.ocr.layout import CLASSES
 from appliance.mrz.ocr.localize import find_mrz_candidates
-from appliance.mrz.ocr.segment import cut_cells, extract_strip, fit_grid
+from appliance.mrz.ocr.segment import cut_cells, fit_grid
+from appliance.mrz.ocr.strip import extract_strip
 
 JUNK = len(CLASSES)
 

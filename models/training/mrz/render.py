@@ -1,7 +1,7 @@
 """Render MRZ blocks in OCR-B with heavy, randomised degradation (the *training* generator).
 
-The benchmark (`benchmarks/mrz_synth.py`) has its own, independent generator and seed, so the
-measured accuracy is not a measure of how well the model memorised this one.
+The benchmark's generator (`hardware_mocks/mrz_frames.py`) is its own, independent code with
+its own seed, so the measured accuracy is not a measure of how well the model memorised this one.
 """
 
 from __future__ import annotations

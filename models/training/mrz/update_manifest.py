@@ -33,7 +33,7 @@ def main() -> None:
             "name": "glyphs",
             "shape": ["n", 1, 32, 24],
             "dtype": "float32",
-            "range": "0..1, 1 = darkest ink (see appliance/mrz/ocr/segment.py)",
+            "range": "0..1, 1 = darkest ink (see appliance/mrz/ocr/strip.py)",
         },
         "output": {
             "name": "logits",
@@ -47,7 +47,10 @@ def main() -> None:
         # Softmax temperature minimising the log-loss of the true characters on held-out
         # renders (benchmark generator, seed 99, not the benchmark's seed): the junk class and
         # the heavy training degradations leave the raw outputs under-confident.
-        "calibration": {"temperature": TEMPERATURE, "fitted_on": "benchmarks/mrz_synth.py seed 99"},
+        "calibration": {
+            "temperature": TEMPERATURE,
+            "fitted_on": "hardware_mocks/mrz_frames.py seed 99",
+        },
     }
     if len(sys.argv) > 1:
         entry["benchmark"] = json.loads(Path(sys.argv[1]).read_text())

@@ -84,7 +84,7 @@ CREATE TABLE artefacts (
     version             bigint NOT NULL CHECK (version > 0),
     content             bytea NOT NULL,
     sha256              text NOT NULL,
-    signature           text NOT NULL,           -- signed_config's detached signature line
+    signature           text NOT NULL,           -- appliance.signed's detached signature line
     manifest            text NOT NULL,           -- JSON binding kind, version and sha256
     manifest_signature  text NOT NULL,
     published_at        timestamptz NOT NULL DEFAULT now(),

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from appliance.inspection import signed_config
+from appliance.signed import artefacts as signed
 from sync.central import artefacts
 from tests.sync.conftest import CentralServer, central_cli, enrolled
 
@@ -50,14 +50,12 @@ def test_publish_and_fetch_with_the_signature_verified(
     assert status == 200
     content = base64.b64decode(fetched["content"])
     assert content == watchlist.read_bytes()
-    # the device's own verifier (signed_config) accepts it with the authority's public key
+    # the device's own verifier (appliance.signed) accepts it with the authority's public key
     anchors = tmp_path / "device-data"
-    signed_config.install_trusted_key(anchors, key.public_key(), "authority")
-    trusted = signed_config.TrustedKeys.load(anchors / signed_config.KEYS_DIR)
-    kid = trusted.verify(
-        signed_config.ArtefactKind.WATCHLIST, content, fetched["signature"].encode()
-    )
-    assert kid == signed_config.key_id(key.public_key())
+    signed.install_trusted_key(anchors, key.public_key(), "authority")
+    trusted = signed.TrustedKeys.load(anchors / signed.KEYS_DIR)
+    kid = trusted.verify(signed.ArtefactKind.WATCHLIST, content, fetched["signature"].encode())
+    assert kid == signed.key_id(key.public_key())
     # the manifest binds kind, version and content hash under the same key
     manifest = json.loads(fetched["manifest"])
     assert manifest["kind"] == "watchlist" and manifest["version"] == 1
@@ -79,11 +77,11 @@ def test_publish_and_fetch_with_the_signature_verified(
     assert (status, body["reason"]) == (404, "SYNC_NOT_FOUND")
 
 
-def test_signature_is_the_signed_config_format(tmp_path: Path) -> None:
+def test_signature_is_the_signed_artefact_format(tmp_path: Path) -> None:
     key, _ = _authority_key(tmp_path)
     content = b'{"version": 3}'
     ours = artefacts.signature_line("policy", content, key)
-    assert ours.encode() == signed_config.sign(signed_config.ArtefactKind.POLICY, content, key)
+    assert ours.encode() == signed.sign(signed.ArtefactKind.POLICY, content, key)
 
 
 def test_older_version_refused(central: CentralServer, tmp_path: Path) -> None:

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import psycopg
 
-from appliance.history import merkle
-from appliance.history.events import DocumentRef, Event, EventType, PersonalData
-from appliance.history.ledger import DeviceIdentity, Ledger
+from appliance.history import (
+    DeviceIdentity,
+    DocumentRef,
+    Event,
+    EventType,
+    Ledger,
+    PersonalData,
+    merkle,
+)
 from sync import protocol
 from sync.central.simdevice import CentralClient, SimulatedDevice, national_pseudonym
 from tests.sync.conftest import CentralServer, enrolled, issue_token

@@ -11,8 +11,8 @@ file. Choice, and its limit: the key stops precomputed tables and linking entrie
 versions or with other systems' hashes, but whoever holds the device holds the key, so a
 determined attacker can still test guessed numbers one by one (an offline check cannot avoid
 that; SLTD itself is a list of clear numbers). The file is JSON, signed like the policy
-(`signed_config`, kind `watchlist`), with a monotonic `version` and an `issued_at` time so a
-stale list fails closed (`WATCHLIST_STALE`) rather than silently missing new reports. An
+(`appliance.signed.artefacts`, kind `watchlist`), with a monotonic `version` and an `issued_at`
+time so a stale list fails closed (`WATCHLIST_STALE`) rather than silently missing new reports. An
 `issued_at` more than `CLOCK_SKEW` (5 minutes: NTP-synchronised clocks agree far better, a device
 whose clock is wrong by more should not decide) after the device's clock is invalid
 (`WATCHLIST_INVALID`), both when importing and at every check: a list dated in the future
@@ -37,8 +37,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from appliance.errors import ApplianceError, Reason
-from appliance.history import DocumentRef
-from appliance.inspection import signed_config as sc
+from appliance.history.events import DocumentRef
+from appliance.signed import artefacts as sc
 
 FORMAT = "border-appliance/watchlist"
 WATCHLIST_FILE = "watchlist.json"

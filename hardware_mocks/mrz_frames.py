@@ -1,4 +1,8 @@
-"""Benchmark/test generator of MRZ images, independent of the training generator.
+"""MRZ page images as a camera or scanner would deliver them, independent of the training set.
+
+Shared by the benchmark (`benchmarks/mrz_ocr.py`), the tests and the glyph model's temperature
+calibration (`models/training/mrz/calibrate.py`, seed 99; the benchmark uses its own seed), so
+none of them imports another's script, and nothing in `appliance/` imports it.
 
 Whole data pages and ID cards at a given scan resolution: ICAO geometry (2.54 mm pitch, OCR-B
 at the MRZ's real size), a photo block, printed labels and values in another font, guilloche

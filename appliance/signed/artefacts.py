@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +28,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from appliance.errors import ApplianceError, Reason
+
+# re-exported for inspection/demo.py (`sc.write_private`) until the demo is taken apart
+from appliance.files import write_private as write_private
 
 DOMAIN = b"border-appliance signed artefact v1\x00"
 SIGNATURE_SUFFIX = ".sig"
@@ -187,14 +189,3 @@ def install_trusted_key(data_dir: Path, key: Ed25519PublicKey, name: str) -> Pat
     )
     write_private(path, pem)
     return path
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write atomically (temp file, fsync, rename) with mode 0600."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

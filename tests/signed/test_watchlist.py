@@ -11,11 +11,12 @@ import pytest
 
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef
-from appliance.inspection import signed_config as sc
 from appliance.inspection.policy import PolicyConfig, Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import STEPS
-from appliance.inspection.watchlist import (
+from appliance.inspection.workflow import CheckSession, DeviceInfo
+from appliance.signed import artefacts as sc
+from appliance.signed.watchlist import (
     CLOCK_SKEW,
     WATCHLIST_FILE,
     build_watchlist,
@@ -23,7 +24,6 @@ from appliance.inspection.watchlist import (
     load_watchlist,
     parse_watchlist,
 )
-from appliance.inspection.workflow import CheckSession, DeviceInfo
 from hardware_mocks.virtual_chip import make_profile
 from tests.support.inspection_support import AUTHORITY, install_authority, lane, transaction
 
