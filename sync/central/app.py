@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -30,6 +30,7 @@ from sync.central.db import Database, unavailable
 
 log = logging.getLogger("sync.central")
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 STATUS: dict[Reason, int] = {
     Reason.SYNC_AUTH_FAILED: 401,
@@ -76,9 +77,9 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(model: type[T], body: bytes) -> T:
+def _parse(model: type[M], body: bytes) -> M:
     try:
-        return model.model_validate_json(body)  # type: ignore[attr-defined,no-any-return]
+        return model.model_validate_json(body)
     except ValidationError as exc:
         raise ApplianceError(
             Reason.SYNC_BATCH_INVALID, "request does not match the schema"
