@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 
+from sync import protocol
 from sync.central import auth
 from sync.central.db import Database
 from sync.central.pgcluster import TempCluster
@@ -105,8 +106,6 @@ def ingest(url: str, base: str, devices: int, events: int, batch: int) -> dict[s
         barrier.wait()
         target = f"/api/v1/devices/{client.device_id}/batches"
         for body in bodies:
-            from sync import protocol
-
             headers = protocol.sign_request(client.key, client.device_id, "POST", target, body)
             began = time.perf_counter()
             try:
