@@ -85,6 +85,19 @@ class Reason(StrEnum):
     MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # more pixels (or bytes) than the configured limit
     IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"  # too few pixels across, or a strip, for a face or MRZ
+    # Sync with central (sync/central): what the central service answers a device
+    SYNC_AUTH_FAILED = "SYNC_AUTH_FAILED"  # unknown device, missing or bad request signature
+    SYNC_REPLAY = "SYNC_REPLAY"  # a request nonce already seen, or a time outside the window
+    SYNC_DEVICE_REVOKED = "SYNC_DEVICE_REVOKED"
+    SYNC_TOKEN_INVALID = "SYNC_TOKEN_INVALID"  # enrolment token unknown, used or expired
+    SYNC_FORK_DETECTED = "SYNC_FORK_DETECTED"  # the device's log is not an extension of before
+    SYNC_CURSOR_STALE = "SYNC_CURSOR_STALE"  # batch not from central's cursor: fetch it, resend
+    SYNC_PROOF_INVALID = "SYNC_PROOF_INVALID"  # events not in the signed tree (or differ)
+    SYNC_CHECKPOINT_INVALID = "SYNC_CHECKPOINT_INVALID"  # malformed or wrongly signed checkpoint
+    SYNC_BATCH_INVALID = "SYNC_BATCH_INVALID"  # malformed request, leaf or event
+    SYNC_NOT_FOUND = "SYNC_NOT_FOUND"
+    SYNC_UNAVAILABLE = "SYNC_UNAVAILABLE"  # central's database unreachable: retry later
+    SYNC_ARTEFACT_VERSION = "SYNC_ARTEFACT_VERSION"  # a published version not above the current
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"
