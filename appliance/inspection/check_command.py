@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from appliance.config import Config, data_dir, load_config
-from appliance.emrtd.session import AccessKey, CanKey, MrzKey
+from appliance.emrtd.officer_input import access_key_from_options
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.handheld import HandheldOutcome, HandheldRequest, run_handheld_check
 from appliance.logs import setup_logging
@@ -28,27 +28,6 @@ from appliance.ports import BarcodeScanner, DecodedSymbol, Frame
 
 EXIT_OK, EXIT_REFER, EXIT_FAULT = 0, 1, 2
 log = logging.getLogger("appliance.check")
-
-
-def _access_key(mrz_info: str | None, can: str | None) -> AccessKey | None:
-    if can is not None:
-        if not can.isdigit() or len(can) != 6:
-            raise click.BadParameter("a CAN is 6 digits", param_hint="--can")
-        return CanKey(can)
-    if mrz_info is None:
-        return None
-    parts = [p.strip().upper() for p in mrz_info.split(",")]
-    if len(parts) != 3:
-        raise click.BadParameter("expected DOC,YYMMDD,YYMMDD", param_hint="--mrz-info")
-    number, dob, doe = parts[0].rstrip("<"), parts[1], parts[2]
-    if not (number.isascii() and number.isalnum()):
-        raise click.BadParameter(
-            "the document number is letters and digits (trailing '<' allowed)",
-            param_hint="--mrz-info",
-        )
-    if not all(len(d) == 6 and d.isdigit() for d in (dob, doe)):
-        raise click.BadParameter("dates must be YYMMDD", param_hint="--mrz-info")
-    return MrzKey(number, dob, doe)
 
 
 def _fault(reason: Reason, detail: str, as_json: bool, started: float) -> NoReturn:
@@ -150,7 +129,7 @@ def check(
     started = time.perf_counter()
     if mrz_info is not None and can is not None:
         raise click.UsageError("give --mrz-info or --can, not both")
-    key = _access_key(mrz_info, can)
+    key = access_key_from_options(mrz_info, can)
     if mrz_lines and parse_mrz(list(mrz_lines)).format is None:
         raise click.BadParameter("not an MRZ (give each line as one argument)", param_hint="--mrz")
     if key is None and not mrz_lines:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import Config
+from appliance.emrtd.officer_input import wait_for_document
 from appliance.emrtd.pki.checks import CheckStatus
 from appliance.emrtd.session import AccessKey
 from appliance.errors import ApplianceError, Reason
@@ -149,15 +150,6 @@ def _verdict(result: CheckResult, mode: ModePolicy) -> tuple[Verdict, tuple[Reas
         return Verdict.ADVISE, (Reason.OK,)
     reasons = tuple(r for r in decision.reasons if r is not Reason.OK)
     return Verdict.REFER, reasons or (Reason.STEP_MISSING,)
-
-
-def wait_for_document(transport: CardTransport, timeout_s: float) -> None:
-    """Poll the reader until a document is there; `CHIP_NOT_PRESENT` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not transport.card_present():
-        if time.monotonic() >= deadline:
-            raise ApplianceError(Reason.CHIP_NOT_PRESENT, "no document on the reader")
-        time.sleep(0.05)
 
 
 def _open_reader(config: Config, reader: str | None) -> CardTransport:
