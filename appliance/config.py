@@ -123,7 +123,7 @@ class InputsConfig(_Section):
 
 
 class SelftestConfig(_Section):
-    """What `appliance selftest` holds the device to (appliance/selftest.py)."""
+    """What `appliance selftest` holds the device to (appliance/selftest/)."""
 
     #: MiB the data directory's file system must keep free (below: fail; below twice: warn)
     min_free_mb: int = Field(default=512, ge=0)
