@@ -2,5 +2,5 @@
 
 __version__ = "0.1.0"
 #: the date this version was cut (ISO 8601), bumped with `__version__`: `appliance selftest`
-#: fails a clock set earlier than this (see appliance/selftest.py for why this source)
+#: fails a clock set earlier than this (see appliance/selftest/ for why this source)
 VERSION_DATE = "2026-12-04"

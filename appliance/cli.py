@@ -26,6 +26,9 @@ _COMMANDS: dict[str, str] = {
     "face": "appliance.biometrics.face.commands:face",
     "check": "appliance.inspection.check_command:check",
     "selftest": "appliance.selftest_command:selftest",
+    "barcode": "appliance.barcodes.commands:barcode",
+    # the central service lives in the repository's sync/ (not in the product wheel)
+    "central": "sync.central.cli:central",
     "serve": "appliance.api.commands:serve",
     "sim": "appliance.api.sim_commands:sim",
 }
@@ -62,8 +65,13 @@ class _LazyGroup(click.Group):
 
 
 def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, help="(not available in this build)")
-    def _cmd() -> None:
+    @click.command(
+        name=name,
+        help="(not available in this build)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def _cmd(args: tuple[str, ...]) -> None:
         click.echo(f"appliance {name}: not available in this build", err=True)
         sys.exit(2)
 

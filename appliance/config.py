@@ -73,6 +73,8 @@ class HardwareConfig(_Section):
     traveller_simulator: str = ""
     #: V4L2 camera of the face step (called with `face.camera`; see `face_step.from_config`)
     camera: str = "drivers.camera:open_camera"
+    #: barcode decoder of `appliance barcode read` (called with the decoder name: "zxing", "zbar")
+    barcode_scanner: str = "drivers.barcode:open_scanner"
     #: where the lane loop finds documents (called with the config and the gate simulator, if
     #: any): the product's watches the PC/SC reader `chip.reader` and the MRZ reader
     station: str = "appliance.inspection.station:open_station"
@@ -140,7 +142,7 @@ class InputsConfig(_Section):
 
 
 class SelftestConfig(_Section):
-    """What `appliance selftest` holds the device to (appliance/selftest.py)."""
+    """What `appliance selftest` holds the device to (appliance/selftest/)."""
 
     #: MiB the data directory's file system must keep free (below: fail; below twice: warn)
     min_free_mb: int = Field(default=512, ge=0)

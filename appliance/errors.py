@@ -92,6 +92,19 @@ class Reason(StrEnum):
     MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # more pixels (or bytes) than the configured limit
     IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"  # too few pixels across, or a strip, for a face or MRZ
+    # Sync with central (sync/central): what the central service answers a device
+    SYNC_AUTH_FAILED = "SYNC_AUTH_FAILED"  # unknown device, missing or bad request signature
+    SYNC_REPLAY = "SYNC_REPLAY"  # a request nonce already seen, or a time outside the window
+    SYNC_DEVICE_REVOKED = "SYNC_DEVICE_REVOKED"
+    SYNC_TOKEN_INVALID = "SYNC_TOKEN_INVALID"  # enrolment token unknown, used or expired
+    SYNC_FORK_DETECTED = "SYNC_FORK_DETECTED"  # the device's log is not an extension of before
+    SYNC_CURSOR_STALE = "SYNC_CURSOR_STALE"  # batch not from central's cursor: fetch it, resend
+    SYNC_PROOF_INVALID = "SYNC_PROOF_INVALID"  # events not in the signed tree (or differ)
+    SYNC_CHECKPOINT_INVALID = "SYNC_CHECKPOINT_INVALID"  # malformed or wrongly signed checkpoint
+    SYNC_BATCH_INVALID = "SYNC_BATCH_INVALID"  # malformed request, leaf or event
+    SYNC_NOT_FOUND = "SYNC_NOT_FOUND"
+    SYNC_UNAVAILABLE = "SYNC_UNAVAILABLE"  # central's database unreachable: retry later
+    SYNC_ARTEFACT_VERSION = "SYNC_ARTEFACT_VERSION"  # a published version not above the current
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"
@@ -108,6 +121,23 @@ class Reason(StrEnum):
     CLOCK_BEFORE_BUILD = "CLOCK_BEFORE_BUILD"  # the device clock is earlier than the build date
     CLOCK_BEHIND_HISTORY = "CLOCK_BEHIND_HISTORY"  # earlier than the newest history record
     DISK_LOW = "DISK_LOW"  # free space in the data directory below the configured minimum
+    # Barcodes: seals (ICAO VDS, VDS-NC), boarding passes (IATA BCBP), health passes (EU DCC)
+    BARCODE_NOT_FOUND = "BARCODE_NOT_FOUND"  # no symbol could be decoded in the image
+    BARCODE_MALFORMED = "BARCODE_MALFORMED"  # truncated or corrupt payload of a known kind
+    BARCODE_UNKNOWN_KIND = "BARCODE_UNKNOWN_KIND"  # a payload of no kind the appliance reads
+    BARCODE_TOO_MANY_SYMBOLS = "BARCODE_TOO_MANY_SYMBOLS"  # more symbols than one image may hold
+    SEAL_C40_INVALID = "SEAL_C40_INVALID"  # bytes that are not C40 text where C40 is required
+    SEAL_VERSION_UNSUPPORTED = "SEAL_VERSION_UNSUPPORTED"
+    SEAL_DOCUMENT_TYPE_UNKNOWN = "SEAL_DOCUMENT_TYPE_UNKNOWN"  # warning: features left raw
+    SEAL_FEATURE_INVALID = "SEAL_FEATURE_INVALID"  # a feature of the wrong length or content
+    SEAL_SIGNATURE_INVALID = "SEAL_SIGNATURE_INVALID"
+    SEAL_NOT_SIGNED = "SEAL_NOT_SIGNED"  # no signature: nothing vouches for the data
+    SEAL_SIGNER_UNKNOWN = "SEAL_SIGNER_UNKNOWN"  # no certificate found for the signer reference
+    SEAL_SIGNER_UNTRUSTED = "SEAL_SIGNER_UNTRUSTED"  # the signer chains to no trusted CSCA
+    SEAL_SIGNER_REVOKED = "SEAL_SIGNER_REVOKED"
+    SEAL_CERT_EXPIRED = "SEAL_CERT_EXPIRED"  # signer or CSCA not valid at the time checked
+    SEAL_COUNTRY_MISMATCH = "SEAL_COUNTRY_MISMATCH"  # seal, signer and CSCA name other countries
+    SEAL_MRZ_MISMATCH = "SEAL_MRZ_MISMATCH"  # a visa seal's passport differs from the one shown
 
 
 class ApplianceError(Exception):

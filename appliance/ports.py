@@ -127,7 +127,18 @@ class MrzScanner(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class DecodedSymbol:
+    """One barcode found in a frame: its symbology ("datamatrix", "qrcode", "pdf417",
+    "aztec", ...) and its payload as the raw bytes the symbol encodes (seals are binary)."""
+
+    symbology: str
+    payload: bytes
+
+
 class BarcodeScanner(Protocol):
-    def decode(self, frame: Frame) -> list[bytes]:
-        """Raw payloads of every barcode found in the frame."""
+    """A barcode decoder over camera frames or scanned images (zxing-cpp, zbar, a scanner)."""
+
+    def decode(self, frame: Frame) -> list[DecodedSymbol]:
+        """Every barcode found in the frame (empty when none); never raises for a bad frame."""
         ...

@@ -22,6 +22,9 @@ APT_PACKAGES=(
   fonts-ocr-b                                   # OCR-B, the MRZ font (MRZ rendering and training)
   systemd                                       # systemd-analyze/-sysusers/-tmpfiles: unit checks
                                                 #   (tests/integration/test_deploy.py), not started as init
+  libzbar0                                      # zbar, the pyzbar barcode decoder
+  postgresql                                    # the central sync service's store; its tests and
+                                                #   benchmark start throwaway clusters (initdb)
 )
 
 missing=()

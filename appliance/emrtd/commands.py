@@ -20,12 +20,12 @@ from appliance.emrtd.document import (
     save_dump,
     verify_document,
 )
+from appliance.emrtd.officer_input import access_key_from_options, wait_for_document
 from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
 from appliance.emrtd.pki.deviations import DeviationList
-from appliance.emrtd.session import AccessKey, CanKey, MrzKey
+from appliance.emrtd.session import AccessKey, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz import MrzResult, parse_mrz
-from appliance.ports import CardTransport
 from appliance.wiring import open_card_transport, open_trust_store, reader_options
 
 EXIT_OK, EXIT_FAILED, EXIT_FAULT = 0, 1, 2
@@ -41,37 +41,13 @@ _FAULTS = {
 
 
 def _access_key(mrz_info: str | None, can: str | None, printed: MrzResult | None) -> AccessKey:
-    if can:
-        if not can.isdigit() or len(can) != 6:
-            raise click.BadParameter("a CAN is 6 digits", param_hint="--can")
-        return CanKey(can)
-    if mrz_info:
-        parts = [p.strip().upper() for p in mrz_info.split(",")]
-        if len(parts) != 3:
-            raise click.BadParameter("expected DOC,YYMMDD,YYMMDD", param_hint="--mrz-info")
-        # the number as printed in the MRZ may carry its '<' fillers: MrzKey pads it again
-        number, dob, doe = parts[0].rstrip("<"), parts[1], parts[2]
-        if not (number.isascii() and number.isalnum()):
-            raise click.BadParameter(
-                "the document number is letters and digits (trailing '<' allowed)",
-                param_hint="--mrz-info",
-            )
-        if not (len(dob) == 6 and dob.isdigit() and len(doe) == 6 and doe.isdigit()):
-            raise click.BadParameter("dates must be YYMMDD", param_hint="--mrz-info")
-        return MrzKey(number, dob, doe)
+    key = access_key_from_options(mrz_info, can)
+    if key is not None:
+        return key
     if printed is not None and printed.valid and printed.fields is not None:
         f = printed.fields
         return MrzKey(f.document_number, f.date_of_birth, f.date_of_expiry)
     raise click.UsageError("give --mrz-info DOC,YYMMDD,YYMMDD, --can N, or a valid --mrz")
-
-
-def wait_for_card(transport: CardTransport, timeout_s: float) -> None:
-    """Poll until a document is on the reader; `CHIP_NOT_PRESENT` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not transport.card_present():
-        if time.monotonic() >= deadline:
-            raise ApplianceError(Reason.CHIP_NOT_PRESENT, "no document on the reader")
-        time.sleep(0.05)
 
 
 def _printed_mrz(lines: tuple[str, ...]) -> MrzResult | None:
@@ -154,7 +130,7 @@ def read_command(
     try:
         transport = open_card_transport(config, reader)
         timeout = config.chip.presence_timeout_s if wait is None else wait
-        wait_for_card(transport, timeout)
+        wait_for_document(transport, timeout)
         document = read_chip(transport, key, reader_options(config.chip))
     except ApplianceError as exc:
         report = failure_report(exc, {"total": (time.perf_counter() - start) * 1000})

@@ -18,36 +18,16 @@ from typing import Any, NoReturn
 
 import click
 
-from appliance.config import data_dir, load_config
-from appliance.emrtd.session import AccessKey, CanKey, MrzKey
+from appliance.config import Config, data_dir, load_config
+from appliance.emrtd.officer_input import access_key_from_options
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.handheld import HandheldOutcome, HandheldRequest, run_handheld_check
 from appliance.logs import setup_logging
 from appliance.mrz import parse_mrz
+from appliance.ports import BarcodeScanner, DecodedSymbol, Frame
 
 EXIT_OK, EXIT_REFER, EXIT_FAULT = 0, 1, 2
 log = logging.getLogger("appliance.check")
-
-
-def _access_key(mrz_info: str | None, can: str | None) -> AccessKey | None:
-    if can is not None:
-        if not can.isdigit() or len(can) != 6:
-            raise click.BadParameter("a CAN is 6 digits", param_hint="--can")
-        return CanKey(can)
-    if mrz_info is None:
-        return None
-    parts = [p.strip().upper() for p in mrz_info.split(",")]
-    if len(parts) != 3:
-        raise click.BadParameter("expected DOC,YYMMDD,YYMMDD", param_hint="--mrz-info")
-    number, dob, doe = parts[0].rstrip("<"), parts[1], parts[2]
-    if not (number.isascii() and number.isalnum()):
-        raise click.BadParameter(
-            "the document number is letters and digits (trailing '<' allowed)",
-            param_hint="--mrz-info",
-        )
-    if not all(len(d) == 6 and d.isdigit() for d in (dob, doe)):
-        raise click.BadParameter("dates must be YYMMDD", param_hint="--mrz-info")
-    return MrzKey(number, dob, doe)
 
 
 def _fault(reason: Reason, detail: str, as_json: bool, started: float) -> NoReturn:
@@ -96,6 +76,25 @@ def render(outcome: HandheldOutcome) -> str:
     return "\n".join(lines)
 
 
+def _decode_seals(config: Config, images: tuple[str, ...]) -> tuple[DecodedSymbol, ...]:
+    """Every barcode in the officer's seal images, by the configured decoder. An image that
+    cannot be read, or in which no barcode is found, is a fault (exit 2, nothing recorded):
+    the officer rescans it rather than the check going on as if no seal had been shown."""
+    if not images:
+        return ()
+    from appliance.mrz.read_command import load_image
+    from appliance.wiring import load_factory
+
+    scanner: BarcodeScanner = load_factory(config.hardware.barcode_scanner)("zxing")
+    symbols: list[DecodedSymbol] = []
+    for image in images:
+        found = scanner.decode(Frame(load_image(image, config.inputs), time.time()))
+        if not found:
+            raise ApplianceError(Reason.BARCODE_NOT_FOUND, f"no barcode found in {image}")
+        symbols += found
+    return tuple(symbols)
+
+
 @click.command("check")
 @click.option("--reader", metavar="NAME", help="PC/SC reader name, or 'virtual' (default: config).")
 @click.option(
@@ -108,6 +107,13 @@ def render(outcome: HandheldOutcome) -> str:
 @click.option("--mrz-info", metavar="DOC,YYMMDD,YYMMDD", help="Document number, birth, expiry.")
 @click.option("--can", metavar="N", help="Card access number (PACE only).")
 @click.option("--camera", is_flag=True, help="Verify the face on the configured camera.")
+@click.option(
+    "--seal",
+    "seal_images",
+    multiple=True,
+    metavar="IMAGE",
+    help="An image of a visa seal or other barcode shown with the document (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(
     reader: str | None,
@@ -115,6 +121,7 @@ def check(
     mrz_info: str | None,
     can: str | None,
     camera: bool,
+    seal_images: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Run the whole inspection of one document once (handheld mode) and record it."""
@@ -122,14 +129,15 @@ def check(
     started = time.perf_counter()
     if mrz_info is not None and can is not None:
         raise click.UsageError("give --mrz-info or --can, not both")
-    key = _access_key(mrz_info, can)
+    key = access_key_from_options(mrz_info, can)
     if mrz_lines and parse_mrz(list(mrz_lines)).format is None:
         raise click.BadParameter("not an MRZ (give each line as one argument)", param_hint="--mrz")
     if key is None and not mrz_lines:
         raise click.UsageError("give --mrz LINE... (the printed MRZ), --mrz-info or --can")
     config = load_config()
-    request = HandheldRequest(reader, mrz_lines, key, camera)
     try:
+        seals = _decode_seals(config, seal_images)
+        request = HandheldRequest(reader, mrz_lines, key, camera, seals)
         outcome = run_handheld_check(config, data_dir(config), request)
     except ApplianceError as exc:
         _fault(exc.reason, exc.detail, as_json, started)

@@ -55,6 +55,7 @@ STEP_LABELS = {
     StepName.REPEATED_USE: "reuse",
     StepName.BIOMETRICS: "face",
     StepName.GATE_SENSORS: "gate",
+    StepName.SEAL: "seal",
 }
 
 

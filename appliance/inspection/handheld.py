@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import Config
+from appliance.emrtd.officer_input import wait_for_document
 from appliance.emrtd.pki.checks import CheckStatus
 from appliance.emrtd.session import AccessKey
 from appliance.errors import ApplianceError, Reason
@@ -36,7 +37,7 @@ from appliance.inspection.report import StepName
 from appliance.inspection.steps import STEPS, Lane, Outcome, Step, Transaction
 from appliance.inspection.steps import mrz as printed_mrz_step
 from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo
-from appliance.ports import CardTransport
+from appliance.ports import CardTransport, DecodedSymbol
 from appliance.wiring import VIRTUAL_READER, open_card_transport
 
 log = logging.getLogger("appliance.check")
@@ -54,6 +55,8 @@ class HandheldRequest:
     mrz_lines: tuple[str, ...] = ()
     access_key: AccessKey | None = None
     camera: bool = False
+    #: barcodes shown with the document (a visa seal), as the scanner decoded them
+    seals: tuple[DecodedSymbol, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,15 +152,6 @@ def _verdict(result: CheckResult, mode: ModePolicy) -> tuple[Verdict, tuple[Reas
     return Verdict.REFER, reasons or (Reason.STEP_MISSING,)
 
 
-def wait_for_document(transport: CardTransport, timeout_s: float) -> None:
-    """Poll the reader until a document is there; `CHIP_NOT_PRESENT` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not transport.card_present():
-        if time.monotonic() >= deadline:
-            raise ApplianceError(Reason.CHIP_NOT_PRESENT, "no document on the reader")
-        time.sleep(0.05)
-
-
 def _open_reader(config: Config, reader: str | None) -> CardTransport:
     """The transport, with a driver's own errors turned into reason codes."""
     try:
@@ -191,7 +185,10 @@ def run_handheld_check(
             device = DeviceInfo(cfg.device.device_id, cfg.device.location, "handheld")
             session = CheckSession(lane, device, HANDHELD_STEPS)
             tx = Transaction(
-                transport, _OfficerMrz(request.mrz_lines), access_key=request.access_key
+                transport,
+                _OfficerMrz(request.mrz_lines),
+                access_key=request.access_key,
+                seals=request.seals,
             )
             result = session.run(tx)
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
+from appliance.barcodes.verify import TrustContext
 from appliance.config import Config
 from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
 from appliance.emrtd.pki.deviations import DeviationList
@@ -60,6 +61,8 @@ def open_lane(
         policy=policy,
         mode=mode,
         trust=trust,
+        # visa seals chain to the same CSCAs as passports, verified as of each check
+        seal_trust=TrustContext(trust),
         history=Ledger.open_default(directory, config),
         watchlist=watchlist,
         watchlist_error=watchlist_error,

@@ -106,6 +106,9 @@ class PolicyConfig(_Model):
     watchlist_max_age_h: float = Field(default=48.0, gt=0)
     #: days after the printed expiry date a document is still accepted (0: none)
     expiry_grace_days: int = Field(default=0, ge=0)
+    #: nationalities (ICAO codes, as in the MRZ) whose holders must show a visa seal that
+    #: verifies and names their passport (the `seal` step; empty: a seal is checked when shown)
+    seal_required_nationalities: tuple[str, ...] = ()
 
     def mode(self, mode: Literal["egate", "handheld"]) -> ModePolicy:
         return self.egate if mode == "egate" else self.handheld
@@ -172,6 +175,12 @@ OFFICER_GUIDANCE: dict[Reason, str] = {
     Reason.HISTORY_STORAGE: "Check could not be recorded: process manually",
     Reason.MRZ_CHECK_DIGIT: "MRZ not read reliably: re-scan or read manually",
     Reason.MRZ_UNREADABLE: "MRZ could not be read: re-scan or read manually",
+    Reason.BARCODE_NOT_FOUND: "Visa required: scan the visa seal or check the visa manually",
+    Reason.SEAL_SIGNATURE_INVALID: f"Visa seal not signed by its issuer: {_FALSIFIED}",
+    Reason.SEAL_SIGNER_UNTRUSTED: "Visa seal signer not trusted: check the visa manually",
+    Reason.SEAL_SIGNER_UNKNOWN: "Visa seal signer unknown: check the visa manually",
+    Reason.SEAL_SIGNER_REVOKED: f"Visa seal signer revoked by its issuer: {_FALSIFIED}",
+    Reason.SEAL_MRZ_MISMATCH: "Visa seal names another passport: inspect",
 }
 _DEFAULT_GUIDANCE = "Refer to an officer"
 

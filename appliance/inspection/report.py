@@ -43,6 +43,7 @@ class StepName(StrEnum):
     REPEATED_USE = "repeated_use"
     BIOMETRICS = "biometrics"
     GATE_SENSORS = "gate_sensors"
+    SEAL = "seal"  # a visa or permit seal shown with the passport (appliance/barcodes)
 
 
 class _Frozen(BaseModel):

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from appliance.barcodes.reader import outcome, read_symbols
+from appliance.barcodes.verify import TrustContext
 from appliance.emrtd.document import ChipDocument, read_chip, verify_document
 from appliance.emrtd.pki.checks import (
     GATE_MANDATORY_CHECKS,
@@ -32,7 +34,7 @@ from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
-from appliance.ports import CardTransport, MrzScanner
+from appliance.ports import CardTransport, DecodedSymbol, MrzScanner
 from appliance.signed.watchlist import Watchlist
 
 #: chip failures worth another read: the traveller moved the document, the link dropped
@@ -73,6 +75,8 @@ class Lane:
     reader_options: ReaderOptions = field(default_factory=ReaderOptions)
     face: FaceCheck | None = None
     gate_events: GateEventSource | None = None
+    #: the trust the `seal` step verifies visa seals against (None: a seal cannot be verified)
+    seal_trust: TrustContext | None = None
     presence_timeout_s: float = 10.0
     mrz_timeout_s: float = 10.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
@@ -90,6 +94,8 @@ class Transaction:
     checks: list[Check] = field(default_factory=list)
     #: a key the officer gave (CAN, or number and dates typed in); None: derived from the MRZ
     access_key: AccessKey | None = None
+    #: barcodes the traveller showed with the passport (a visa seal), as the scanner read them
+    seals: tuple[DecodedSymbol, ...] = ()
 
     @property
     def fields(self) -> MrzFields | None:
@@ -371,6 +377,38 @@ def gate_sensors(lane: Lane, tx: Transaction) -> Outcome:
     return Outcome(CheckStatus.PASS, Reason.OK, "one person, doors closed", facts)
 
 
+def seal(lane: Lane, tx: Transaction) -> Outcome:
+    """A visa (or permit) seal shown with the passport: signed by a trusted signer and naming
+    this passport. Required for the policy's `seal_required_nationalities`; checked when shown."""
+    fields = tx.fields
+    required = fields is not None and fields.nationality in lane.policy.seal_required_nationalities
+    if not tx.seals:
+        if required:
+            return Outcome.failed(Reason.BARCODE_NOT_FOUND, "a visa seal is required, none shown")
+        return Outcome.skipped("no seal shown, none required")
+    if lane.seal_trust is None:
+        return Outcome.failed(Reason.SEAL_SIGNER_UNKNOWN, "no trust configured for seals")
+    symbols = read_symbols(tx.seals, lane.seal_trust, fields)
+    result = outcome(tx.seals, symbols)
+    checks = tuple(
+        SubCheck(
+            name=f"{s.kind.value}:{s.fields.get('document_type') or 'unknown'}",
+            status=CheckStatus.PASS if s.signature.status.value == "valid" else CheckStatus.FAIL,
+            reason=s.signature.reason if s.reason is Reason.OK else s.reason,
+            detail=f"signature {s.signature.status.value}",
+        )
+        for s in symbols
+    )
+    facts: dict[str, Fact] = {"symbols": len(symbols), "required": required}
+    if result.status != "pass":
+        return Outcome(CheckStatus.FAIL, result.reason, "seal not verified", facts, checks)
+    matched = [s for s in symbols if (s.passport_match or {}).get("status") == "pass"]
+    if required and not matched:
+        detail = "no verified seal names this passport"
+        return Outcome(CheckStatus.FAIL, Reason.SEAL_MRZ_MISMATCH, detail, facts, checks)
+    return Outcome(CheckStatus.PASS, Reason.OK, "seal verified", facts, checks)
+
+
 #: the e-gate's steps in order
 STEPS: tuple[tuple[StepName, Step], ...] = (
     (StepName.DOCUMENT_PRESENCE, document_presence),
@@ -381,6 +419,7 @@ STEPS: tuple[tuple[StepName, Step], ...] = (
     (StepName.DOCUMENT_VALIDITY, document_validity),
     (StepName.WATCHLIST, watchlist),
     (StepName.REPEATED_USE, repeated_use),
+    (StepName.SEAL, seal),
     (StepName.BIOMETRICS, biometrics),
     (StepName.GATE_SENSORS, gate_sensors),
 )

@@ -45,3 +45,10 @@ class TrustSnapshot:
 
     def latest_crl(self, issuer: Certificate) -> Crl | None:
         return self.crls.get(issuer.der.hex())
+
+    def certificates_by_serial(self, serial: int) -> list[Certificate]:
+        """Seal signer look-up (`appliance.barcodes.verify.SignerDirectory`)."""
+        return [c for c in self.certificates if c.serial == serial]
+
+    def anchors(self) -> list[Certificate]:
+        return list(self.certificates)

@@ -29,7 +29,9 @@ DEVICE = DeviceInfo("gate-t", "TEST")
 NO_FACE = PolicyConfig(version=1).egate.model_copy(
     update={
         "required_steps": tuple(
-            n for n, _ in STEPS if n not in (StepName.BIOMETRICS, StepName.GATE_SENSORS)
+            n
+            for n, _ in STEPS
+            if n not in (StepName.BIOMETRICS, StepName.GATE_SENSORS, StepName.SEAL)
         )
     }
 )

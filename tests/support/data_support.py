@@ -14,3 +14,5 @@ REAL_SOD = DATA / "emrtd" / "real-sod"
 MASTER_LIST = DATA / "emrtd" / "DE_masterlist_2026-05-28.ml"
 #: one folder of photos per person
 FACES = DATA / "faces"
+#: public barcode specimens: BSI TR-03137 seals, IATA Resolution 792 boarding passes, C40 examples
+BARCODE_SPECIMENS = DATA / "barcodes" / "specimens.json"

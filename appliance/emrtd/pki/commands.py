@@ -60,7 +60,8 @@ def import_command(file: Path, anchors: list[str], as_json: bool) -> None:
     """Import FILE: a master list, a DER/PEM certificate (bundle) or a CRL.
 
     It must chain to a CSCA already in the trust store or to one pinned with --anchor; a CRL
-    must be signed by a CSCA already in the store.
+    must be signed by a CSCA already in the store. A seal signer certificate (visa, arrival
+    attestation, VDS-NC) is taken when a CSCA in the store issued it.
     """
     try:
         data = read_input_file(file, load_config().inputs.max_trust_file_bytes)

@@ -233,12 +233,21 @@ def _refusal(
 def _import_certificates(
     certificates: list[Certificate], store: TrustStore, source: str, pinned: Collection[str]
 ) -> ImportReport:
-    """CSCA and link certificates: each must be a CA and chain to a stored or pinned root."""
+    """CSCA and link certificates: each must be a CA and chain to a stored or pinned root.
+
+    Seal signer certificates (visa, arrival attestation, VDS-NC signers: end-entity like a
+    DS) are accepted too, but only when a CSCA already in the store issued them: they are
+    never anchors, and the store's look-ups refuse them as issuers.
+    """
     kind = ImportKind.CERTIFICATE
     total = len(certificates)
     for index, cert in enumerate(certificates):
-        if not cert.may_issue_certificates:
-            return _invalid(kind, f"certificate {index} is not a CA certificate", total)
+        if not cert.may_issue_certificates and _anchor_of(cert, store, {}, ()) is None:
+            detail = (
+                f"certificate {index} is not a CA certificate, nor a signer certificate "
+                "issued by a CSCA in the trust store"
+            )
+            return _invalid(kind, detail, total)
     accepted: dict[str, tuple[Certificate, Anchor]] = {}
     progress = True
     while progress:  # a link certificate may come before the root it chains to
@@ -255,8 +264,14 @@ def _import_certificates(
             return _refusal(index, cert, store, certificates, pinned)
     added = store.add_certificates([Candidate.of(c) for c in certificates], source)
     anchors = list(dict.fromkeys(anchor for _, anchor in accepted.values()))
-    link = sum(anchor[0] != cert.fingerprint for cert, anchor in accepted.values())
-    detail = f"{total} CA certificate(s) verified ({link} link certificate(s))"
+    link = sum(
+        anchor[0] != cert.fingerprint and cert.may_issue_certificates
+        for cert, anchor in accepted.values()
+    )
+    signers = sum(not cert.may_issue_certificates for cert in certificates)
+    detail = f"{total - signers} CA certificate(s) verified ({link} link certificate(s))"
+    if signers:
+        detail += f"; {signers} signer certificate(s) issued by a stored CSCA"
     return ImportReport(kind, CheckStatus.PASS, Reason.OK, detail, total, added, [], anchors)
 
 

@@ -229,6 +229,14 @@ class TrustStore:
             seen.update(fp for fp, _ in fresh)
             yield from self._load(fresh)
 
+    def certificates_by_serial(self, serial: int) -> list[Certificate]:
+        """Parsed certificates with this serial number: a seal names its signer by it."""
+        rows = self._db.execute(
+            "SELECT fingerprint, der FROM certificates WHERE serial = ? AND parse_error IS NULL",
+            (str(serial),),
+        ).fetchall()
+        return self._load(rows)
+
     def contains(self, fingerprint: str) -> bool:
         """Whether a parsed certificate with this SHA-256 fingerprint is stored (= trusted)."""
         row = self._db.execute(
