@@ -29,6 +29,8 @@ _COMMANDS: dict[str, str] = {
     "barcode": "appliance.barcodes.commands:barcode",
     # the central service lives in the repository's sync/ (not in the product wheel)
     "central": "sync.central.cli:central",
+    # the device side of sync ships in the wheel (sync/device), loaded by name like central
+    "sync": "sync.device.cli:sync",
 }
 
 
