@@ -109,3 +109,16 @@ def test_a_crl_the_trust_store_cannot_verify_is_refused(
     ((version, applied, reason),) = _outcomes(device.sync()).values()
     assert (version, applied) == (1, False) and reason != "OK"
     assert device.status()["artefacts"] == {}
+
+
+def test_a_signed_policy_that_does_not_parse_leaves_the_old_one_in_force(
+    central: CentralServer, make_device: Any
+) -> None:
+    device = make_device("badpolicy")
+    device.enrol(central)
+    publish(central.database, "policy", default_policy_toml(version=2))
+    device.sync()
+    publish(central.database, "policy", b"version = 3\nnot toml [")
+    assert _outcomes(device.sync())["policy"] == (2, False, Reason.POLICY_INVALID.value)
+    assert load_policy(device.data_dir).version == 2
+    assert device.status()["artefacts"]["policy"] == 1
