@@ -138,8 +138,13 @@ def _print_round(body: dict[str, Any], as_json: bool) -> None:
     click.echo(
         f"sent {body['sent']}, backlog {body['backlog']}, acknowledged {body['acknowledged']}"
     )
-    for outcome in body["artefacts"]:
-        state = "applied" if outcome["applied"] else outcome["reason"]
+    for outcome in body["downlink"]:
+        if outcome["applied"]:
+            state = "applied"
+        elif outcome["reason"] == Reason.OK.value:
+            state = "in force"
+        else:
+            state = f"refused, {outcome['reason']}: {outcome['detail']}"
         click.echo(f"  {outcome['kind']} v{outcome['version']}: {state}")
 
 

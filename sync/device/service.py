@@ -78,7 +78,7 @@ class RoundResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "sent": self.acknowledged,
-            "artefacts": [o.to_json() for o in self.artefacts],
+            "downlink": [o.to_json() for o in self.artefacts],
         }
 
 

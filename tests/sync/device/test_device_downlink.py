@@ -5,6 +5,7 @@ version in force stays."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,16 @@ def test_watchlist_policy_and_crl_arrive_and_are_applied(
     assert device.status()["artefacts"] == {"watchlist": 1, "policy": 1, "crl": 1}
     # nothing new: nothing fetched again
     assert {o.applied for o in device.sync().artefacts} == {False}
+    # the command line says what it applied, and what it refused (exit 1)
+    publish(central.database, "watchlist", _watchlist(5))
+    result = device.cli("run", "--once")
+    assert result.returncode == 0 and "watchlist v2: applied" in result.stdout, result.stderr
+    publish(central.database, "watchlist", _watchlist(6), key=Ed25519PrivateKey.generate())
+    result = device.cli("run", "--once", "--json")
+    assert result.returncode == 1
+    body = json.loads(result.stdout)
+    (outcome,) = [o for o in body["downlink"] if o["kind"] == "watchlist"]
+    assert outcome["reason"] == "SYNC_ARTEFACT_UNSIGNED" and body["artefacts"]["watchlist"] == 2
 
 
 def test_tampered_unsigned_and_older_artefacts_are_refused_and_the_old_stays(
