@@ -28,6 +28,7 @@ since a verified checkpoint yet, so its cost grows with the log (see `benchmarks
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import shutil
 import sqlite3
@@ -452,6 +453,21 @@ def history(ctx: _Context) -> PartCheck:
     )
 
 
+#: the sync part lives with the device side of sync, loaded by name (as the CLI loads groups)
+SYNC_CHECK = "sync.device.service:selftest_check"
+
+
+def sync_check(ctx: _Context) -> PartCheck:
+    """Sync with central: backlog alarm, revocation, fork, refused artefacts (sync/device)."""
+    module_name, attr = SYNC_CHECK.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return _skip("sync", "not in this build")
+    status, reason, detail = getattr(module, attr)(ctx.config, ctx.directory)
+    return PartCheck("sync", CheckStatus(status), reason, detail)
+
+
 # ------------------------------------------------------------------------------- the run
 
 
@@ -514,6 +530,7 @@ def run_selftest(
         ("disk", lambda: disk(ctx)),
         ("history", lambda: history(ctx)),
         ("clock", lambda: clock(ctx)),
+        ("sync", lambda: sync_check(ctx)),
     ]
     for name, run in plan:
         for check in _guarded(name, run):

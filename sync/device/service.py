@@ -205,4 +205,29 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
     }
 
 
+def _reason(text: str) -> Reason:
+    try:
+        return Reason(text)
+    except ValueError:
+        return Reason.SYNC_ARTEFACT_INVALID
+
+
+def selftest_check(config: Config, data_dir: Path) -> tuple[str, Reason, str]:
+    """The `sync` part of `appliance selftest` (status, reason, detail): skipped before
+    enrolment; fail when central revoked the device or saw a fork; warn on the backlog alarm
+    or a refused artefact; else pass with the backlog and the versions in force."""
+    if SyncState(data_dir).enrolment() is None:
+        return "skipped", Reason.OK, "not enrolled (appliance sync enrol)"
+    body = status(config, data_dir)
+    versions = ", ".join(f"{k} v{v}" for k, v in sorted(body["artefacts"].items())) or "none"
+    detail = f"backlog {body['backlog']}, acknowledged {body['acknowledged']}; {versions}"
+    alarms = [_reason(alarm["reason"]) for alarm in body["alarms"]]
+    for fatal in (Reason.SYNC_DEVICE_REVOKED, Reason.SYNC_FORK_DETECTED):
+        if fatal in alarms:
+            return "fail", fatal, detail
+    if alarms:
+        return "warn", alarms[0], detail
+    return "pass", Reason.OK, detail
+
+
 __all__ = ["Refused", "Transient", "enrol", "national_key", "run_round", "status"]

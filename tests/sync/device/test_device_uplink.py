@@ -195,3 +195,24 @@ def test_not_enrolled_is_a_clear_refusal(make_device: Any) -> None:
     result = make_device("new").cli("run", "--once")
     assert result.returncode == 2 and "SYNC_NOT_ENROLLED" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_selftest_reports_the_backlog_alarm_and_revocation(
+    shared_central: CentralServer, make_device: Any
+) -> None:
+    from appliance.selftest import run_selftest
+
+    device = make_device("selftest", backlog_alarm=2)
+    assert run_selftest(device.config, device.data_dir).check("sync").status.value == "skipped"
+    device.record(3)
+    device.enrol(shared_central)
+    check = run_selftest(device.config, device.data_dir).check("sync")
+    assert (check.status.value, check.reason) == ("warn", Reason.SYNC_BACKLOG_ALARM)
+    device.sync()
+    check = run_selftest(device.config, device.data_dir).check("sync")
+    assert (check.status.value, check.reason) == ("pass", Reason.OK)
+    central_cli(shared_central.database, "revoke", "--device", device.device_id)
+    with pytest.raises(Refused):
+        device.sync()
+    check = run_selftest(device.config, device.data_dir).check("sync")
+    assert (check.status.value, check.reason) == ("fail", Reason.SYNC_DEVICE_REVOKED)
