@@ -15,7 +15,7 @@ from sync.central.simdevice import national_pseudonym
 from sync.device.service import Refused, Transient
 from sync.device.state import Cursor, SyncState
 from tests.support.fault_proxy import FAULTS, FaultProxy
-from tests.sync.conftest import CentralServer, central_cli
+from tests.sync.conftest import CentralServer, central_cli, issue_token
 from tests.sync.device.conftest import assert_exactly_once, central_rows
 
 
@@ -216,3 +216,17 @@ def test_selftest_reports_the_backlog_alarm_and_revocation(
         device.sync()
     check = run_selftest(device.config, device.data_dir).check("sync")
     assert (check.status.value, check.reason) == ("fail", Reason.SYNC_DEVICE_REVOKED)
+
+
+def test_enrol_with_a_bad_token_is_refused_and_leaves_the_device_unenrolled(
+    shared_central: CentralServer, make_device: Any
+) -> None:
+    device = make_device("badtoken")
+    result = device.cli("enrol", shared_central.url, "--token", "t" * 43)
+    assert result.returncode == 1 and "SYNC_TOKEN_INVALID" in result.stderr, result.stderr
+    assert device.status()["enrolled"] is False
+    token = issue_token(shared_central.database, device.device_id)
+    result = device.cli("enrol", shared_central.url, "--token", token, "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["device_id"] == device.device_id
+    again = device.cli("enrol", shared_central.url, "--token", token)
+    assert again.returncode == 2 and "already enrolled" in again.stderr
