@@ -99,6 +99,9 @@ def test_tampered_unsigned_and_older_artefacts_are_refused_and_the_old_stays(
     publish(central.database, "watchlist", _watchlist(3), key=Ed25519PrivateKey.generate())
     assert _outcomes(device.sync())["watchlist"] == (3, False, "SYNC_ARTEFACT_UNSIGNED")
     assert load_watchlist(device.data_dir).version == 1
+    with psycopg.connect(central.database, autocommit=True) as conn:  # no signature at all
+        conn.execute("UPDATE artefacts SET signature = '' WHERE kind = 'watchlist' AND version = 3")
+    assert _outcomes(device.sync())["watchlist"] == (3, False, "SYNC_ARTEFACT_UNSIGNED")
 
     # a good version 4 is applied; then central offers an older one (rolled back)
     publish(central.database, "watchlist", _watchlist(4))
