@@ -151,6 +151,25 @@ class SelftestConfig(_Section):
     camera_min_height: int = Field(default=480, ge=1)
 
 
+class SyncConfig(_Section):
+    """The device side of sync with central (sync/device; `appliance sync ...`)."""
+
+    #: the authority's national pseudonymisation key (32+ raw bytes, the same on every device
+    #: and at central), installed at provisioning; without it checks go up without `document`
+    national_key_file: Path | None = None
+    #: unsent checks above which `sync status` and the self-test raise the backlog alarm
+    #: (nothing is ever dropped: the history keeps every check)
+    backlog_alarm: int = Field(default=100_000, ge=1)
+    #: events per batch (central takes at most 5000)
+    batch_size: int = Field(default=1000, ge=1, le=5000)
+    #: seconds between rounds of `sync run`, and the bounds of the retry backoff
+    interval_s: float = Field(default=30.0, gt=0)
+    backoff_min_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0)
+    #: one request's time limit, seconds
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
@@ -160,6 +179,7 @@ class Config(_Section):
     inspection: InspectionConfig = Field(default_factory=InspectionConfig)
     inputs: InputsConfig = Field(default_factory=InputsConfig)
     selftest: SelftestConfig = Field(default_factory=SelftestConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     data_dir: Path = Path("var")
 
 

@@ -105,6 +105,14 @@ class Reason(StrEnum):
     SYNC_NOT_FOUND = "SYNC_NOT_FOUND"
     SYNC_UNAVAILABLE = "SYNC_UNAVAILABLE"  # central's database unreachable: retry later
     SYNC_ARTEFACT_VERSION = "SYNC_ARTEFACT_VERSION"  # a published version not above the current
+    # Sync, the device side (sync/device)
+    SYNC_NOT_ENROLLED = "SYNC_NOT_ENROLLED"  # `appliance sync enrol` has not been run
+    SYNC_UNREACHABLE = "SYNC_UNREACHABLE"  # central did not answer (offline, timeout, cut)
+    SYNC_TLS_PIN_MISMATCH = "SYNC_TLS_PIN_MISMATCH"  # central's TLS key is not the pinned one
+    SYNC_ARTEFACT_INVALID = "SYNC_ARTEFACT_INVALID"  # bad signature, manifest or content
+    SYNC_ARTEFACT_UNSIGNED = "SYNC_ARTEFACT_UNSIGNED"  # no signature, or by a key not trusted
+    SYNC_ARTEFACT_ROLLBACK = "SYNC_ARTEFACT_ROLLBACK"  # older than the version in force
+    SYNC_BACKLOG_ALARM = "SYNC_BACKLOG_ALARM"  # more unsent checks than [sync] backlog_alarm
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"

@@ -296,6 +296,20 @@ def test_signed_artefacts_stand_below_inspection(graph: tuple[set[str], list[Imp
     assert layer_violations(found, "appliance.signed", allowed) == []
 
 
+def test_the_device_side_of_sync_ships_without_central() -> None:
+    """`sync.device` is in the product wheel, `sync.central` is not: the device side (and the
+    wire format it shares) must never need the central service, the mocks or the tests."""
+    _, found = scan(ROOT, "sync")
+    shipped = [imp for imp in found if not within(imp.importer, "sync.central")]
+    bad = [
+        f"{imp.importer}:{imp.line} imports {imp.target}"
+        for imp in shipped
+        if within(imp.target, "sync.central")
+        or any(within(imp.target, pkg) for pkg in (*NOT_FROM_APPLIANCE, "drivers"))
+    ]
+    assert bad == []
+
+
 def test_model_training_imports_no_benchmark() -> None:
     """Training and benchmarks share generators through `hardware_mocks`, not each other."""
     _, found = scan(ROOT, "models")
