@@ -14,3 +14,5 @@ REAL_SOD = DATA / "emrtd" / "real-sod"
 MASTER_LIST = DATA / "emrtd" / "DE_masterlist_2026-05-28.ml"
 #: one folder of photos per person
 FACES = DATA / "faces"
+#: real specimen MRZ images (PassportEye's test data) and their printed lines, truth.jsonl
+MRZ_REAL = DATA / "mrz-real"
