@@ -190,6 +190,21 @@ def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
     Lines inside a group are ordered top to bottom as the image lies; the reader also tries
     the group turned by 180°.
     """
+    return [group for _, group in find_mrz_candidates_turned(gray, limit, turns=(0,))]
+
+
+def find_mrz_candidates_turned(
+    gray: GrayImage, limit: int = 4, turns: tuple[int, ...] = (0, 1)
+) -> list[tuple[int, list[LineBox]]]:
+    """Candidate groups from the image as it lies (0) and turned a quarter clockwise (1),
+    most MRZ-like first: (quarter turns, group in the turned image's coordinates).
+
+    Why: the line blobs only form along the horizontal closing, so text running up or down
+    the page yields no line-shaped blob as the image lies but clean ones a quarter turn on.
+    Locating costs a few ms on the small working copy; the expensive reading then follows the
+    best-looking lines, whichever way they run, instead of reading the image four times. The
+    180° ambiguity of each view is left to the reader (both sides of each group).
+    """
     scale = min(1.0, WORK_SIZE / max(gray.shape))
     small = (
         gray
@@ -197,21 +212,23 @@ def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
         else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     )
     ink = _ink(small)
-    found: list[tuple[float, list[LineBox]]] = []
-    # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
-    # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
-    # close-ups). Every distance is tried: printed text elsewhere on the page may group well
-    # at one distance while the MRZ only holds together at another.
-    for join in (13, 7, 25):
-        found.extend(_group_lines(_line_blobs(ink, join)))
+    found: list[tuple[float, int, list[LineBox]]] = []
+    for turn in turns:
+        view = ink if turn == 0 else cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+        # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
+        # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
+        # close-ups). Every distance is tried: printed text elsewhere on the page may group
+        # well at one distance while the MRZ only holds together at another.
+        for join in (13, 7, 25):
+            found.extend((score, turn, g) for score, g in _group_lines(_line_blobs(view, join)))
     found.sort(key=lambda item: -item[0])
-    seen: list[list[LineBox]] = []
-    for _, group in found:
-        if not any(_same_group(group, other) for other in seen):
-            seen.append(group)
+    seen: list[tuple[int, list[LineBox]]] = []
+    for _, turn, group in found:
+        if not any(t == turn and _same_group(group, other) for t, other in seen):
+            seen.append((turn, group))
         if len(seen) == limit:
             break
-    return [[box.scaled(1 / scale) for box in group] for group in seen]
+    return [(turn, [box.scaled(1 / scale) for box in group]) for turn, group in seen]
 
 
 def _same_group(a: list[LineBox], b: list[LineBox]) -> bool:

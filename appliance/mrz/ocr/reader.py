@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -19,7 +20,7 @@ from appliance.errors import Reason
 from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
 from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
-from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates, to_gray
+from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates_turned, to_gray
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
 from appliance.mrz.ocr.segment import cut_glyphs
 from appliance.mrz.ocr.strip import FloatArray, LineStrip, extract_strip
@@ -99,14 +100,18 @@ class MrzImageReader:
     def read(self, image: npt.NDArray[np.uint8]) -> MrzRead:
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        gray = to_gray(image)
-        groups = find_mrz_candidates(gray)
+        upright = to_gray(image)
+        found = find_mrz_candidates_turned(upright)
+        turned: GrayImage | None = None
         timings["localise"] = _ms(start)
         tries = _Attempts(self.recognizer)
         # (boxes, common-extent lines, upside down, length) whose lines did not hold `length`
         # glyphs even at their common extent: tried stretched, last, only if nothing passed.
-        short: list[tuple[list[LineBox], list[LineStrip], bool, int]] = []
-        for group in groups:
+        short: list[tuple[GrayImage, list[LineBox], list[LineStrip], bool, int]] = []
+        for turn, group in found:
+            if turn and turned is None:  # lines running up or down the page: turn it once
+                turned = cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE)
+            gray = upright if not turn or turned is None else turned
             sides = [_Side(gray, group, upside_down) for upside_down in (False, True)]
             if sides[0].strips is None:
                 continue
@@ -123,10 +128,10 @@ class MrzImageReader:
                         tries.segment_s += time.perf_counter() - t0
                         glyphs = tries.cut(common, length)
                     if glyphs is None:
-                        short.append((side.boxes, side.common(), side.upside_down, length))
+                        short.append((gray, side.boxes, side.common(), side.upside_down, length))
                     elif tries.recognise(glyphs, len(side.strips), length):
                         return tries.finish(timings, start)
-        for boxes, lines, upside_down, length in short:
+        for gray, boxes, lines, upside_down, length in short:
             for stretched in stretched_strips(gray, boxes, lines, upside_down, length):
                 glyphs = tries.cut(stretched, length)
                 if glyphs is not None and tries.recognise(glyphs, len(lines), length):
