@@ -393,7 +393,14 @@ def verdict(decoded: Decoded) -> Verdict:
             if g.name not in decoded.failed_checks
             and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
         ]
-        certain = all(conf[line, i] >= CERTAIN for line, i in covered)
+        # The document is at fault only when the read itself is beyond doubt: the failing
+        # fields read with certainty, every other character confidently, and nothing repaired
+        # (a repair elsewhere means the model misread there, so it may have here too).
+        certain = (
+            all(conf[line, i] >= CERTAIN for line, i in covered)
+            and float(conf.min()) >= UNSURE
+            and not decoded.corrections
+        )
         if len(passed) >= 2 and certain:
             if _sound_but_for_check_digits(decoded.lines):
                 return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])

@@ -63,12 +63,15 @@ def result_of(decoded: Decoded, judged: Verdict) -> MrzRead:
     show = judged.status != "fail" or judged.reason is Reason.MRZ_CHECK_DIGIT
     if not show:
         return unreadable(judged.flags, decoded)
+    flags = list(judged.flags)
+    if judged.reason is Reason.MRZ_CHECK_DIGIT:  # which printed check digit disagrees
+        flags += [f"check_digit:{name}" for name in decoded.failed_checks]
     return MrzRead(
         judged.status,
         judged.reason,
         decoded.lines,
         decoded.layout.name,
-        judged.flags,
+        flags,
         field_confidence(decoded),
         [
             {
