@@ -193,14 +193,69 @@ def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
     return [group for _, group in find_mrz_candidates_turned(gray, limit, turns=(0,))]
 
 
-def find_mrz_candidates_turned(
-    gray: GrayImage, limit: int = 4, turns: tuple[int, ...] = (0, 1)
-) -> list[tuple[int, list[LineBox]]]:
-    """Candidate groups from the image as it lies (0) and turned a quarter clockwise (1),
-    most MRZ-like first: (quarter turns, group in the turned image's coordinates).
+def _turn_matrix(shape: tuple[int, ...], degrees: int) -> tuple[npt.NDArray[Any], tuple[int, int]]:
+    """Affine map turning an image of `shape` clockwise by `degrees` onto a canvas that holds
+    all of it, and that canvas's (width, height)."""
+    h, w = shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = round(h * s + w * c), round(h * c + w * s)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return m, (nw, nh)
 
-    Why: the line blobs only form along the horizontal closing, so text running up or down
-    the page yields no line-shaped blob as the image lies but clean ones a quarter turn on.
+
+def turned(image: GrayImage, degrees: int, border: int = cv2.BORDER_REPLICATE) -> GrayImage:
+    """The image turned clockwise by `degrees` on a canvas that holds all of it (quarter turns
+    are exact; others interpolate)."""
+    if degrees % 360 == 0:
+        return image
+    if degrees % 90 == 0:
+        codes = {
+            90: cv2.ROTATE_90_CLOCKWISE,
+            180: cv2.ROTATE_180,
+            270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+        }
+        return cv2.rotate(image, codes[degrees % 360])
+    m, size = _turn_matrix(image.shape, degrees)
+    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+def _turned_back(group: list[LineBox], shape: tuple[int, ...], degrees: int) -> list[LineBox]:
+    """A group found in `turned(image, degrees)` in the image's own coordinates, so its lines
+    are cut from the original pixels (one interpolation, not two); top-to-bottom order kept
+    for the folded baseline direction."""
+    m, _ = _turn_matrix(shape, degrees)
+    back = cv2.invertAffineTransform(m)
+    out = []
+    folded = False
+    for box in group:
+        x, y = back @ np.array([box.cx, box.cy, 1.0])
+        angle = box.angle_deg - degrees
+        while angle <= -90.0:
+            angle, folded = angle + 180.0, True
+        while angle > 90.0:
+            angle, folded = angle - 180.0, True
+        out.append(LineBox(float(x), float(y), box.length, box.height, angle))
+    return out[::-1] if folded else out
+
+
+#: Views the locator looks through, in degrees clockwise: as the image lies and a quarter turn
+#: on cover lines within ±35° of either axis...
+TURNS = (0, 90)
+#: ...and these, looked through only when nothing read, the tilts in between (each view
+#: joins lines tilted up to ~15° from it).
+DIAGONAL_TURNS = (30, -30, 60, -60)
+
+
+def find_mrz_candidates_turned(
+    gray: GrayImage, limit: int = 4, turns: tuple[int, ...] = TURNS
+) -> list[tuple[int, list[LineBox]]]:
+    """Candidate groups seen through each view in `turns`, most MRZ-like first: (the view's
+    turn in degrees, group in the coordinates of `turned(gray, turn)`).
+
+    Why: line blobs only form along the horizontal closing, so text running up or down the
+    page yields no line-shaped blob as the image lies but clean ones a quarter turn on.
     Locating costs a few ms on the small working copy; the expensive reading then follows the
     best-looking lines, whichever way they run, instead of reading the image four times. The
     180° ambiguity of each view is left to the reader (both sides of each group).
@@ -214,13 +269,18 @@ def find_mrz_candidates_turned(
     ink = _ink(small)
     found: list[tuple[float, int, list[LineBox]]] = []
     for turn in turns:
-        view = ink if turn == 0 else cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+        view = turned(ink, turn, cv2.BORDER_CONSTANT)
+        exact = turn % 90 == 0
         # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
         # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
         # close-ups). Every distance is tried: printed text elsewhere on the page may group
         # well at one distance while the MRZ only holds together at another.
         for join in (13, 7, 25):
-            found.extend((score, turn, g) for score, g in _group_lines(_line_blobs(view, join)))
+            for score, group in _group_lines(_line_blobs(view, join)):
+                if exact:
+                    found.append((score, turn, group))
+                else:  # a diagonal view: back to the image's own pixels
+                    found.append((score, 0, _turned_back(group, ink.shape, turn)))
     found.sort(key=lambda item: -item[0])
     seen: list[tuple[int, list[LineBox]]] = []
     for _, turn, group in found:

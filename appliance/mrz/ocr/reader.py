@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -20,7 +19,15 @@ from appliance.errors import Reason
 from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
 from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
-from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates_turned, to_gray
+from appliance.mrz.ocr.localize import (
+    DIAGONAL_TURNS,
+    TURNS,
+    GrayImage,
+    LineBox,
+    find_mrz_candidates_turned,
+    to_gray,
+    turned,
+)
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
 from appliance.mrz.ocr.segment import cut_glyphs
 from appliance.mrz.ocr.strip import FloatArray, LineStrip, extract_strip
@@ -104,17 +111,29 @@ class MrzImageReader:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         upright = to_gray(image)
-        found = find_mrz_candidates_turned(upright)
-        turned: GrayImage | None = None
-        timings["localise"] = _ms(start)
         tries = _Attempts(self.recognizer)
+        # The image as it lies and a quarter turn on first; the diagonals only when neither
+        # gave a reading worth reporting (a page turned ~45°, rare: not paid on every image).
+        for turns in (TURNS, DIAGONAL_TURNS):
+            t0 = time.perf_counter()
+            found = find_mrz_candidates_turned(upright, turns=turns)
+            timings["localise"] = timings.get("localise", 0.0) + _ms(t0)
+            if self._read_views(upright, found, tries) or tries.reportable():
+                break
+        return tries.finish(timings, start)
+
+    def _read_views(
+        self, upright: GrayImage, found: list[tuple[int, list[LineBox]]], tries: _Attempts
+    ) -> bool:
+        """Try the candidate groups (each in its view of the image); True once one passes."""
+        views: dict[int, GrayImage] = {}
         # (boxes, common-extent lines, upside down, length) whose lines did not hold `length`
         # glyphs even at their common extent: tried stretched, last, only if nothing passed.
         short: list[tuple[GrayImage, list[LineBox], list[LineStrip], bool, int]] = []
         for turn, group in found:
-            if turn and turned is None:  # lines running up or down the page: turn it once
-                turned = cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE)
-            gray = upright if not turn or turned is None else turned
+            if turn not in views:  # each view of the image is turned once, when first needed
+                views[turn] = turned(upright, turn)
+            gray = views[turn]
             sides = [_Side(gray, group, upside_down) for upside_down in (False, True)]
             if sides[0].strips is None:
                 continue
@@ -133,13 +152,13 @@ class MrzImageReader:
                     if glyphs is None:
                         short.append((gray, side.boxes, side.common(), side.upside_down, length))
                     elif tries.recognise(glyphs, len(side.strips), length):
-                        return tries.finish(timings, start)
+                        return True
         for gray, boxes, lines, upside_down, length in short:
             for stretched in stretched_strips(gray, boxes, lines, upside_down, length):
                 glyphs = tries.cut(stretched, length)
                 if glyphs is not None and tries.recognise(glyphs, len(lines), length):
-                    return tries.finish(timings, start)
-        return tries.finish(timings, start)
+                    return True
+        return False
 
 
 class _Side:
@@ -213,6 +232,11 @@ class _Attempts:
             if self.entry is None or rank > self.entry[0]:
                 self.entry = (rank, decoded, judged)
         return self.entry is not None and self.entry[2].status == "pass"
+
+    def reportable(self) -> bool:
+        """Whether the best reading so far would be reported (passed, flagged, or a
+        misprinted check digit)."""
+        return self.entry is not None and self.entry[0][0] > 0
 
     def finish(self, timings: dict[str, float], start: float) -> MrzRead:
         if self.entry is None:
