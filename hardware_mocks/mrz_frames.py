@@ -435,3 +435,17 @@ def misprinted(lines: list[str], line: int, pos: int) -> list[str]:
     wrong = str((int(digit) + 1) % 10)
     out[line] = out[line][:pos] + wrong + out[line][pos + 1 :]
     return out
+
+
+def french_id_text(rng: random.Random) -> list[str]:
+    """The 2 x 36 MRZ of a French identity card (1988-2021, not ICAO 9303): surname, issuing
+    department and office; card number, given names, birth date, sex, and their check digits
+    (see appliance/mrz/national.py)."""
+    l1 = "IDFRA" + _surname(rng)[:25].ljust(25, "<") + f"{rng.randint(1, 95):03d}"
+    l1 += f"{rng.randint(0, 999):03d}"
+    number = f"{rng.randint(88, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 95):03d}"
+    number += f"{rng.randint(0, 99999):05d}"
+    given = "<<".join(_surname(rng) for _ in range(rng.randint(1, 2)))[:14].ljust(14, "<")
+    dob = _yymmdd(rng, 30, 99)
+    head = number + check_digit(number) + given + dob + check_digit(dob) + rng.choice("MF")
+    return [l1, head + check_digit(l1 + head)]

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from appliance.errors import Reason
 from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
+from appliance.mrz.national import NationalFormat, parse_national
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
 from appliance.mrz.parse import parse_mrz
 
@@ -84,7 +85,7 @@ class Verdict:
 
 
 @cache
-def _mask(fmt: MrzFormat) -> npt.NDArray[np.float64]:
+def _mask(fmt: MrzFormat | NationalFormat) -> npt.NDArray[np.float64]:
     layout = LAYOUT_OF[fmt]
     mask = np.zeros((layout.lines, layout.length, len(CLASSES)))
     for line in range(layout.lines):
@@ -325,11 +326,14 @@ def protected_positions(layout: Layout, composite: bool = True) -> set[Position]
     return {p for g in groups for p in [*_positions(g), (g.line, g.pos)]}
 
 
-def _sound_but_for_check_digits(lines: list[str]) -> bool:
+def _sound_but_for_check_digits(lines: list[str], fmt: MrzFormat | NationalFormat) -> bool:
     """Whether the text parses as an MRZ whose only faults are its check digits. A misread
     (garbage, or a line cut at the wrong length) shows as well as a format error or an
     impossible date: then the fault is ours, not the document's. An unknown country code
     alone proves nothing (specimens of fictional states, codes newer than our list)."""
+    if isinstance(fmt, NationalFormat):
+        national = parse_national(lines, fmt)
+        return all(issue.reason is Reason.MRZ_CHECK_DIGIT for issue in national.errors)
     parsed = parse_mrz(lines)
     benign = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NAME_TRUNCATED, Reason.MRZ_COUNTRY_UNKNOWN)
     return all(issue.reason in benign for issue in (*parsed.errors, *parsed.warnings))
@@ -401,8 +405,10 @@ def verdict(decoded: Decoded) -> Verdict:
             and float(conf.min()) >= UNSURE
             and not decoded.corrections
         )
-        if len(passed) >= 2 and certain:
-            if _sound_but_for_check_digits(decoded.lines):
+        # A layout with few check digits (the French card: two fields and a composite that
+        # covers both) keeps only one intact when a field's digit is misprinted.
+        if len(passed) >= min(2, len(layout.checks) - 2) and certain:
+            if _sound_but_for_check_digits(decoded.lines, layout.format):
                 return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
             return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "implausible"])
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "low_confidence"])
