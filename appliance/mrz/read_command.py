@@ -47,7 +47,7 @@ def parsed_fields(lines: list[str], layout: str | None = None) -> dict[str, Any]
     except ImportError:  # parser not in this build: raw positional fields only
         return {}
     if layout in {f.value for f in NationalFormat}:
-        return _jsonable(parse_national(lines, NationalFormat(layout)).fields)
+        return dict(parse_national(lines, NationalFormat(layout)).fields)
     parsed = parse_mrz(lines)
     fields = getattr(parsed, "fields", None)
     return _jsonable(fields) if fields is not None else {}
