@@ -23,7 +23,7 @@ from appliance.errors import Reason
 from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
 from appliance.mrz.national import NationalFormat, parse_national
-from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
+from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, RELAXED_OF, CheckGroup, Layout
 from appliance.mrz.parse import parse_mrz
 
 #: A character the model gives less than this is never used to repair a check digit...
@@ -85,8 +85,8 @@ class Verdict:
 
 
 @cache
-def _mask(fmt: MrzFormat | NationalFormat) -> npt.NDArray[np.float64]:
-    layout = LAYOUT_OF[fmt]
+def _mask(fmt: MrzFormat | NationalFormat, relaxed: bool = False) -> npt.NDArray[np.float64]:
+    layout = RELAXED_OF[fmt] if relaxed and isinstance(fmt, MrzFormat) else LAYOUT_OF[fmt]
     mask = np.zeros((layout.lines, layout.length, len(CLASSES)))
     for line in range(layout.lines):
         for pos in range(layout.length):
@@ -101,7 +101,7 @@ def masked_probabilities(probs: npt.NDArray[np.float32], layout: Layout) -> npt.
     The junk probability stays in the denominator: a cell the model thinks is no glyph at all
     gets a low confidence for whatever character is chosen there.
     """
-    mask = _mask(layout.format)
+    mask = _mask(layout.format, layout.relaxed)
     allowed = probs[..., : len(CLASSES)].astype(np.float64) * mask
     denom = allowed.sum(axis=-1, keepdims=True) + probs[..., len(CLASSES) :].astype(np.float64)
     masked: npt.NDArray[np.float64] = allowed / np.maximum(denom, 1e-12)
@@ -381,6 +381,8 @@ def composite_blind_spot(decoded: Decoded) -> float:
 def verdict(decoded: Decoded) -> Verdict:
     """pass / warn / fail with a stable reason, failing closed whenever the read is doubtful."""
     layout, conf = decoded.layout, decoded.confidence
+    if layout.relaxed:
+        return _nonstandard_verdict(decoded)
     if decoded.failed_checks:
         covered = [
             p
@@ -438,3 +440,25 @@ def verdict(decoded: Decoded) -> Verdict:
     if float(conf.min()) < UNSURE or risk > WARN_RISK or doubtful_name:
         flags.append("low_confidence")
     return Verdict("warn" if flags else "pass", Reason.OK, flags)
+
+
+def _nonstandard_verdict(decoded: Decoded) -> Verdict:
+    """A reading under a national variant of an ICAO format (`Layout.relaxed`): reported as
+    `MRZ_NONSTANDARD` with its lines (status fail: no ICAO field can be trusted from it) only
+    when it is beyond doubt: every check digit passes unrepaired, every character read
+    confidently, and the only departures from ICAO are in the relaxed fields. Anything else
+    is unreadable; a reading that follows ICAO after all is left to the format itself."""
+    conf = decoded.confidence
+    doubtful = decoded.failed_checks or decoded.corrections or float(conf.min()) < UNSURE
+    if doubtful or decoded.ambiguity > WARN_RISK:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "low_confidence"])
+    parsed = parse_mrz(decoded.lines)
+    departures = {e.field for e in parsed.errors if e.reason is Reason.MRZ_FORMAT}
+    if not departures:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "not_needed"])
+    other = [e for e in parsed.errors if e.reason is not Reason.MRZ_FORMAT]
+    if other or not departures <= {"issuing_state", "nationality"}:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "implausible"])
+    return Verdict(
+        "fail", Reason.MRZ_NONSTANDARD, ["nonstandard", *sorted(f"field:{f}" for f in departures)]
+    )

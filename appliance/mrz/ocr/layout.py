@@ -53,6 +53,9 @@ class Layout:
     alphabets: tuple[tuple[str, ...], ...]  # allowed characters, per line and position
     checks: tuple[CheckGroup, ...]
     fields: dict[str, tuple[Span, ...]]
+    #: a national variant of an ICAO format: its country-code fields may hold digits too
+    #: (`nonstandard`); read only when the format itself gave nothing
+    relaxed: bool = False
 
     @property
     def name(self) -> str:
@@ -119,6 +122,36 @@ def _build(fmt: MrzFormat | NationalFormat) -> Layout:
 LAYOUT_OF: dict[MrzFormat | NationalFormat, Layout] = {
     fmt: _build(fmt) for fmt in (*MrzFormat, *NationalFormat)
 }
+
+
+#: Fields a national variant fills with its own codes (e.g. an old Romanian card puts digits
+#: where the nationality goes); everything else keeps its ICAO alphabet and check digits.
+_RELAXED_FIELDS = ("issuing_state", "nationality")
+
+
+def _relaxed(layout: Layout) -> Layout:
+    allowed = [list(row) for row in layout.alphabets]
+    for name in _RELAXED_FIELDS:
+        for span in layout.fields.get(name, ()):
+            for pos in range(span.start, span.end):
+                allowed[span.line][pos] = ALPHABET_CHARACTERS[Alphabet.ALNUM]
+    rows = tuple(tuple(row) for row in allowed)
+    return Layout(
+        layout.format, layout.lines, layout.length, rows, layout.checks, layout.fields, True
+    )
+
+
+RELAXED_OF: dict[MrzFormat, Layout] = {fmt: _relaxed(LAYOUT_OF[fmt]) for fmt in MrzFormat}
+
+
+def relaxed_layouts_for(lines: int, length: int) -> tuple[Layout, ...]:
+    """The nonstandard variants of the ICAO formats of this size (no visas: they carry too few
+    check digits to vouch for a reading outside the format's rules)."""
+    return tuple(
+        RELAXED_OF[fmt]
+        for fmt in formats_with_geometry(lines, length)
+        if fmt not in (MrzFormat.MRV_A, MrzFormat.MRV_B)
+    )
 
 
 def layouts_for(lines: int, length: int) -> tuple[Layout, ...]:

@@ -176,12 +176,19 @@ def _group_lines(boxes: list[LineBox]) -> list[tuple[float, list[LineBox]]]:
                 continue
             gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
             if max(gaps) < 1.35 * min(gaps):
-                groups.append((sum(b.length for b in trio) * 1.5, ordered))
+                groups.append((sum(b.length for b in trio) * 1.5 * _evenness(trio), ordered))
     for pair in combinations(boxes, 2):
         if _compatible(*pair):
             ordered = sorted(pair, key=lambda b: _across(b, pair[0]))
-            groups.append((sum(b.length for b in pair), ordered))
+            groups.append((sum(b.length for b in pair) * _evenness(pair), ordered))
     return groups
+
+
+def _evenness(lines: tuple[LineBox, ...]) -> float:
+    """Shortest / longest line: MRZ lines are all equally long (glare that shortens one is
+    the exception), while printed lines that merely stack like an MRZ's rarely are."""
+    lengths = [b.length for b in lines]
+    return min(lengths) / max(lengths)
 
 
 def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
@@ -240,12 +247,39 @@ def _turned_back(group: list[LineBox], shape: tuple[int, ...], degrees: int) -> 
     return out[::-1] if folded else out
 
 
-#: Views the locator looks through, in degrees clockwise: as the image lies and a quarter turn
-#: on cover lines within ±35° of either axis...
+#: Views the locator looks through first, in degrees clockwise: as the image lies and a
+#: quarter turn on (each view joins lines tilted up to ~15° from its axis).
 TURNS = (0, 90)
-#: ...and these, looked through only when nothing read, the tilts in between (each view
-#: joins lines tilted up to ~15° from it).
-DIAGONAL_TURNS = (30, -30, 60, -60)
+#: A page tilted by less than this from an axis is left to those two views.
+MIN_TILT = 8.0
+
+
+def text_tilt(gray: GrayImage) -> float:
+    """The dominant direction of the page's strokes, in degrees in [-45, 45): how far its
+    text lines are tilted from the nearest axis (modulo 90°, so up, down and sideways alike).
+
+    Why: printed text is made of horizontal and vertical strokes, so the gradient directions
+    of a page cluster at its tilt and the tilt + 90°; the strength-weighted mean of 4x the
+    gradient angle finds that cluster in one pass over the small working copy (a few ms), and
+    the reader then looks through the one view that levels the lines instead of many.
+    """
+    scale = min(1.0, 450 / max(gray.shape))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    weight = gx * gx + gy * gy
+    angle4 = 4.0 * np.arctan2(gy, gx)
+    c = float((weight * np.cos(angle4)).sum())
+    s = float((weight * np.sin(angle4)).sum())
+    return math.degrees(math.atan2(s, c)) / 4.0
+
+
+def tilt_turns(tilt: float) -> tuple[int, ...]:
+    """The views that level lines tilted by `tilt` degrees (empty when the first views do)."""
+    if abs(tilt) < MIN_TILT:
+        return ()
+    level = -round(tilt)
+    return (level, level + 90)
 
 
 def find_mrz_candidates_turned(

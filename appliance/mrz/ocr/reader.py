@@ -17,14 +17,15 @@ import numpy.typing as npt
 
 from appliance.errors import Reason
 from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
-from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
+from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for, relaxed_layouts_for
 from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
 from appliance.mrz.ocr.localize import (
-    DIAGONAL_TURNS,
     TURNS,
     GrayImage,
     LineBox,
     find_mrz_candidates_turned,
+    text_tilt,
+    tilt_turns,
     to_gray,
     turned,
 )
@@ -32,6 +33,10 @@ from appliance.mrz.ocr.recognizer import GlyphRecognizer
 from appliance.mrz.ocr.segment import cut_glyphs
 from appliance.mrz.ocr.strip import FloatArray, LineStrip, extract_strip
 
+#: Candidate line groups tried per view: a page's printed lines above the MRZ can outrank
+#: it as a 3-line group (an old ID card's address over its 2-line MRZ), so a few more than
+#: the locator's default; they cost time only on images whose first candidates fail.
+CANDIDATES = 6
 #: Glyph width / text height of a full line, per line length, to try the likelier length first.
 _EXPECTED_RATIO = {44: 46.0, 36: 37.5, 30: 31.0}
 
@@ -66,8 +71,12 @@ def field_confidence(decoded: Decoded) -> dict[str, float]:
     return out
 
 
+#: Refusals that still show the lines: the document is at fault, or outside ICAO, not our read.
+_SHOWN = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NONSTANDARD)
+
+
 def result_of(decoded: Decoded, judged: Verdict) -> MrzRead:
-    show = judged.status != "fail" or judged.reason is Reason.MRZ_CHECK_DIGIT
+    show = judged.status != "fail" or judged.reason in _SHOWN
     if not show:
         return unreadable(judged.flags, decoded)
     flags = list(judged.flags)
@@ -96,7 +105,7 @@ def result_of(decoded: Decoded, judged: Verdict) -> MrzRead:
 
 def _rank(decoded: Decoded, judged: Verdict) -> tuple[int, float]:
     order = {"pass": 3, "warn": 2}.get(judged.status, 0)
-    if judged.reason is Reason.MRZ_CHECK_DIGIT:
+    if judged.reason in _SHOWN:
         order = 1
     return order, decoded.score - 2.0 * len(decoded.failed_checks)
 
@@ -112,11 +121,17 @@ class MrzImageReader:
         start = time.perf_counter()
         upright = to_gray(image)
         tries = _Attempts(self.recognizer)
-        # The image as it lies and a quarter turn on first; the diagonals only when neither
-        # gave a reading worth reporting (a page turned ~45°, rare: not paid on every image).
-        for turns in (TURNS, DIAGONAL_TURNS):
+        # The image as it lies and a quarter turn on first; the views that level a page's
+        # tilt (its strokes' dominant direction) only when those gave no reading worth
+        # reporting and the page is tilted (not paid on every image).
+        views: tuple[tuple[int, ...] | None, ...] = (TURNS, None)
+        for turns in views:
             t0 = time.perf_counter()
-            found = find_mrz_candidates_turned(upright, turns=turns)
+            if turns is None:
+                turns = tilt_turns(text_tilt(upright))
+                if not turns:
+                    break
+            found = find_mrz_candidates_turned(upright, CANDIDATES, turns)
             timings["localise"] = timings.get("localise", 0.0) + _ms(t0)
             if self._read_views(upright, found, tries) or tries.reportable():
                 break
@@ -225,7 +240,10 @@ class _Attempts:
         started = time.perf_counter()
         probs = self.recognizer.probabilities(glyphs).reshape(lines, length, -1)
         self.recognise_s += time.perf_counter() - started
-        for layout in _layouts(probs, lines, length):
+        layouts = _layouts(probs, lines, length)
+        if self.entry is None or self.entry[0][0] == 0:  # nothing reportable yet
+            layouts += relaxed_layouts_for(lines, length)
+        for layout in layouts:
             decoded = decode(probs, layout)
             judged = verdict(decoded)
             rank = _rank(decoded, judged)
