@@ -48,12 +48,16 @@ class LineBox:
 
 
 def to_gray(image: npt.NDArray[np.uint8]) -> GrayImage:
-    """Grey copy of a BGR, BGRA or grey image."""
+    """Grey copy of a BGR, BGRA or grey image: each pixel's brightest colour channel.
+
+    Why not luminance: MRZ ink is black in every channel, while coloured marks over or around
+    it (a highlighter, a red frame drawn round the MRZ, a stamp, coloured guilloches) are
+    bright in at least one channel and so fade to paper here instead of joining the text.
+    """
     if image.ndim == 2:
         return image
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    blue, green, red = image[..., 0], image[..., 1], image[..., 2]
+    return cv2.max(cv2.max(blue, green), red)
 
 
 def percentile_u8(image: GrayImage, q: float) -> float:

@@ -107,6 +107,8 @@ def _rank(decoded: Decoded, judged: Verdict) -> tuple[int, float]:
     order = {"pass": 3, "warn": 2}.get(judged.status, 0)
     if judged.reason in _SHOWN:
         order = 1
+    elif decoded.layout.relaxed and order == 0:
+        order = -1  # a refused national variant never stands for the format's own refusal
     return order, decoded.score - 2.0 * len(decoded.failed_checks)
 
 
