@@ -16,7 +16,7 @@ from appliance.errors import Reason
 from appliance.mrz import parse_mrz
 from appliance.mrz.ocr.reader import MrzImageReader
 from benchmarks.mrz_real import ORIENTATIONS, Truth, dev_set, load, oriented
-from hardware_mocks.mrz_frames import misprinted, mrz_text, render_page, scan
+from hardware_mocks.mrz_frames import PrintedMrz, misprinted, mrz_text, render_page, scan
 
 #: Images of the set the reader reads exactly as they lie (the rest it refuses, for now).
 READ = (
@@ -26,16 +26,19 @@ READ = (
     "pe-cze-pass",
     "pe-cze-pass2",
     "pe-deu-id",
+    "pe-fin-pass",
     "pe-fra-dipl",
     "pe-hrv-pass",
     "pe-hun-pass",
     "pe-isl-pass",
     "pe-ltu-pass",
     "pe-lux-pass",
+    "pe-lva-photo",
     "pe-mac-id",
     "pe-pol-pass",
     "pe-pol-passfactory",
     "pe-pol-visa-passfactory",
+    "pe-rou-id",
     "pe-svn-id",
     "pe-twn-pass",
     "pe-twn-pass-1995",
@@ -127,3 +130,42 @@ def test_a_misprinted_check_digit_is_reported_with_the_printed_lines(
     assert result.lines == printed
     named = {f.removeprefix("check_digit:") for f in result.flags if f.startswith("check_digit:")}
     assert named == fields
+
+
+def test_an_old_card_with_digits_for_nationality_is_nonstandard_with_its_lines() -> None:
+    """The Romanian specimen prints '132' where ICAO puts the nationality; every check digit
+    passes. It is reported as printed, as MRZ_NONSTANDARD (a refusal), never as an ICAO pass
+    nor as unreadable."""
+    truth, image = _set()["pe-rou-id"]
+    for orientation in ORIENTATIONS:
+        result = _reader().read(oriented(image, orientation))
+        assert result.reason is Reason.MRZ_NONSTANDARD, orientation
+        assert result.status == "fail"
+        assert result.lines == list(truth.lines or ())
+        assert "field:nationality" in result.flags
+
+
+def test_a_synthetic_card_with_a_national_code_is_nonstandard() -> None:
+    rng = random.Random(11)
+    lines = mrz_text(rng, "TD2")
+    lines[1] = lines[1][:10] + "642" + lines[1][13:]  # not covered by any check digit
+    page, _ = render_page(rng, "TD2", 300, lines=lines)
+    result = _reader().read(scan(page, rng, np.random.default_rng(11), 90))
+    assert (result.reason, result.lines) == (Reason.MRZ_NONSTANDARD, lines)
+    assert parse_mrz(lines).valid is False
+
+
+def test_a_coloured_frame_drawn_round_the_mrz_does_not_hide_it() -> None:
+    """A red box drawn tight round the MRZ (as an app screenshot marks it) touches the
+    glyphs; in luminance it is as dark as ink and glued the two lines into one blob."""
+    rng = random.Random(5)
+    printed: list[PrintedMrz] = []
+    page, lines = render_page(rng, "TD3", 300, printed=printed)
+    colour = cv2.cvtColor(scan(page, rng, np.random.default_rng(5), 92), cv2.COLOR_GRAY2BGR)
+    centres = printed[0].centres
+    x0, y0 = centres.min(axis=0) - 18
+    x1, y1 = centres.max(axis=0) + 18
+    cv2.rectangle(colour, (int(x0), int(y0)), (int(x1), int(y1)), (40, 30, 210), 4)
+    result = _reader().read(colour)
+    assert result.lines == lines
+    assert result.status == "pass"

@@ -308,6 +308,8 @@ def find_mrz_candidates_turned(
     found: list[tuple[float, int, list[LineBox]]] = []
     for turn in turns:
         view = turned(ink, turn, cv2.BORDER_CONSTANT)
+        if turn % 90:  # interpolation greys the mask's edges: keep it binary, lines apart
+            view = np.where(view > 127, 255, 0).astype(np.uint8)
         exact = turn % 90 == 0
         # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
         # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
