@@ -54,6 +54,8 @@ class MrzRead:
     corrections: list[dict[str, object]]
     timings_ms: dict[str, float] = field(default_factory=dict)
     decoded: Decoded | None = field(default=None, repr=False)
+    #: camera frames read to reach this result (1 for a single image; see fusion.py)
+    frames: int = 1
 
 
 def unreadable(flags: list[str], decoded: Decoded | None = None) -> MrzRead:
