@@ -233,22 +233,27 @@ def turned(image: GrayImage, degrees: int, border: int = cv2.BORDER_REPLICATE) -
 
 
 def _turned_back(group: list[LineBox], shape: tuple[int, ...], degrees: int) -> list[LineBox]:
-    """A group found in `turned(image, degrees)` in the image's own coordinates, so its lines
-    are cut from the original pixels (one interpolation, not two); top-to-bottom order kept
-    for the folded baseline direction."""
+    """A group found in `turned(image, degrees)` (`shape`: the image's), in the coordinates
+    of `turned(image, quarter(degrees))`, the nearest exact quarter turn: its lines are then
+    cut from those pixels (one interpolation, not two) and lie within ±45° of level there, in
+    the same top-to-bottom order."""
     m, _ = _turn_matrix(shape, degrees)
-    back = cv2.invertAffineTransform(m)
+    back = cv2.invertAffineTransform(m)  # view -> image
+    quarter = quarter_of(degrees)
     out = []
-    folded = False
     for box in group:
         x, y = back @ np.array([box.cx, box.cy, 1.0])
-        angle = box.angle_deg - degrees
-        while angle <= -90.0:
-            angle, folded = angle + 180.0, True
-        while angle > 90.0:
-            angle, folded = angle - 180.0, True
+        h, w = shape[:2]
+        for _ in range(quarter // 90):  # image -> image turned a quarter clockwise
+            x, y, h, w = h - 1 - y, x, w, h
+        angle = box.angle_deg - (degrees - quarter)
         out.append(LineBox(float(x), float(y), box.length, box.height, angle))
-    return out[::-1] if folded else out
+    return out
+
+
+def quarter_of(degrees: int) -> int:
+    """The quarter turn (0, 90, 180, 270) nearest to `degrees`."""
+    return (round(degrees / 90) * 90) % 360
 
 
 #: Views the locator looks through first, in degrees clockwise: as the image lies and a
@@ -267,8 +272,9 @@ def text_tilt(gray: GrayImage) -> float:
     gradient angle finds that cluster in one pass over the small working copy (a few ms), and
     the reader then looks through the one view that levels the lines instead of many.
     """
-    scale = min(1.0, 450 / max(gray.shape))
+    scale = min(1.0, WORK_SIZE / max(gray.shape))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(_ink(small), (5, 5), 0)  # text strokes only, not wood or fabric
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
     weight = gx * gx + gy * gy
@@ -278,12 +284,35 @@ def text_tilt(gray: GrayImage) -> float:
     return math.degrees(math.atan2(s, c)) / 4.0
 
 
-def tilt_turns(tilt: float) -> tuple[int, ...]:
-    """The views that level lines tilted by `tilt` degrees (empty when the first views do)."""
-    if abs(tilt) < MIN_TILT:
-        return ()
-    level = -round(tilt)
-    return (level, level + 90)
+def line_tilt(gray: GrayImage) -> float | None:
+    """The direction of the longest line-shaped blob as the image lies or a quarter turn on,
+    in degrees in [-45, 45) (None when there is none). Exact where `text_tilt` is swayed by
+    other strokes (a photo, a signature): two MRZ lines tilted by 20° merge into one long
+    blob in the straight view, which still points along them."""
+    scale = min(1.0, WORK_SIZE / max(gray.shape))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ink = _ink(small)
+    best: tuple[float, float] | None = None
+    for turn in TURNS:
+        for blob in _line_blobs(turned(ink, turn, cv2.BORDER_CONSTANT), 13):
+            if best is None or blob.length > best[0]:
+                best = (blob.length, blob.angle_deg - turn)
+    if best is None:
+        return None
+    return (best[1] + 45.0) % 90.0 - 45.0
+
+
+def tilt_turns(*tilts: float | None) -> tuple[int, ...]:
+    """The views that level lines tilted by any of `tilts` degrees (none for a tilt the
+    first views already cover), each tilt once."""
+    levels: list[int] = []
+    for tilt in tilts:
+        if tilt is None or abs(tilt) < MIN_TILT:
+            continue
+        level = -round(tilt)
+        if all(abs(level - other) > 4 for other in levels):
+            levels.append(level)
+    return tuple(turn for level in levels for turn in (level, level + 90))
 
 
 def find_mrz_candidates_turned(
@@ -320,7 +349,7 @@ def find_mrz_candidates_turned(
                 if exact:
                     found.append((score, turn, group))
                 else:  # a diagonal view: back to the image's own pixels
-                    found.append((score, 0, _turned_back(group, ink.shape, turn)))
+                    found.append((score, quarter_of(turn), _turned_back(group, ink.shape, turn)))
     found.sort(key=lambda item: -item[0])
     seen: list[tuple[int, list[LineBox]]] = []
     for _, turn, group in found:

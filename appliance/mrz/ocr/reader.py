@@ -24,6 +24,7 @@ from appliance.mrz.ocr.localize import (
     GrayImage,
     LineBox,
     find_mrz_candidates_turned,
+    line_tilt,
     text_tilt,
     tilt_turns,
     to_gray,
@@ -132,7 +133,7 @@ class MrzImageReader:
         for turns in views:
             t0 = time.perf_counter()
             if turns is None:
-                turns = tilt_turns(text_tilt(upright))
+                turns = tilt_turns(line_tilt(upright), text_tilt(upright))
                 if not turns:
                     break
             found = find_mrz_candidates_turned(upright, CANDIDATES, turns)
