@@ -44,6 +44,7 @@ READ = (
     "pe-twn-pass",
     "pe-twn-pass-1995",
     "pe-usa-ead",
+    "pe-usa-prc-old",
     "pe-usa-visa",
 )
 
@@ -97,13 +98,18 @@ def test_real_documents_read_on_a_page_tilted_up_to_thirty_degrees(degrees: floa
         assert result.status == "pass", f"{name} {degrees}"
 
 
-def test_a_real_misprinted_specimen_is_never_returned_as_valid() -> None:
+def test_a_real_misprinted_specimen_is_reported_as_printed_with_its_check_digits() -> None:
+    """The old US resident card: its document-number check digit (and so the composite) is
+    misprinted, and its document code has a digit where ICAO puts a letter. The printed lines
+    come back as MRZ_CHECK_DIGIT naming both digits, never 'unreadable' nor 'corrected'."""
     truth, image = _set()["pe-usa-prc-old"]
     assert not truth.checksums_valid
     for orientation in ORIENTATIONS:
         result = _reader().read(oriented(image, orientation))
         assert result.status == "fail"
-        assert result.lines in (None, list(truth.lines or ()))
+        assert result.reason is Reason.MRZ_CHECK_DIGIT, orientation
+        assert result.lines == list(truth.lines or ())
+        assert {"check_digit:document_number", "check_digit:composite"} <= set(result.flags)
 
 
 #: (seed, format, (line, position) of the check digit printed wrong, fields that then fail)

@@ -23,7 +23,14 @@ from appliance.errors import Reason
 from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
 from appliance.mrz.national import NationalFormat, parse_national
-from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, RELAXED_OF, CheckGroup, Layout
+from appliance.mrz.ocr.layout import (
+    CLASSES,
+    LAYOUT_OF,
+    RELAXED_FIELDS,
+    RELAXED_OF,
+    CheckGroup,
+    Layout,
+)
 from appliance.mrz.parse import parse_mrz
 
 #: A character the model gives less than this is never used to repair a check digit...
@@ -378,38 +385,44 @@ def composite_blind_spot(decoded: Decoded) -> float:
     return single + pairs
 
 
+def _certain_misprint(decoded: Decoded) -> bool:
+    """Whether the failing check digits are the document's fault, as far as the read goes."""
+    layout, conf = decoded.layout, decoded.confidence
+    covered = [
+        p
+        for g in layout.checks
+        if g.name in decoded.failed_checks
+        for p in [*_positions(g), (g.line, g.pos)]
+    ]
+    # A genuinely misprinted check digit leaves the others intact; text that fails most
+    # of them is not an MRZ we read well (or not an MRZ at all). A field read as all
+    # fillers passes its check trivially and says nothing.
+    passed = [
+        g
+        for g in layout.checks
+        if g.name not in decoded.failed_checks
+        and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
+    ]
+    # The document is at fault only when the read itself is beyond doubt: the failing
+    # fields read with certainty, every other character confidently, and nothing repaired
+    # (a repair elsewhere means the model misread there, so it may have here too).
+    certain = (
+        all(conf[line, i] >= CERTAIN for line, i in covered)
+        and float(conf.min()) >= UNSURE
+        and not decoded.corrections
+    )
+    # A layout with few check digits (the French card: two fields and a composite that
+    # covers both) keeps only one intact when a field's digit is misprinted.
+    return len(passed) >= min(2, len(layout.checks) - 2) and certain
+
+
 def verdict(decoded: Decoded) -> Verdict:
     """pass / warn / fail with a stable reason, failing closed whenever the read is doubtful."""
     layout, conf = decoded.layout, decoded.confidence
     if layout.relaxed:
         return _nonstandard_verdict(decoded)
     if decoded.failed_checks:
-        covered = [
-            p
-            for g in layout.checks
-            if g.name in decoded.failed_checks
-            for p in [*_positions(g), (g.line, g.pos)]
-        ]
-        # A genuinely misprinted check digit leaves the others intact; text that fails most
-        # of them is not an MRZ we read well (or not an MRZ at all). A field read as all
-        # fillers passes its check trivially and says nothing.
-        passed = [
-            g
-            for g in layout.checks
-            if g.name not in decoded.failed_checks
-            and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
-        ]
-        # The document is at fault only when the read itself is beyond doubt: the failing
-        # fields read with certainty, every other character confidently, and nothing repaired
-        # (a repair elsewhere means the model misread there, so it may have here too).
-        certain = (
-            all(conf[line, i] >= CERTAIN for line, i in covered)
-            and float(conf.min()) >= UNSURE
-            and not decoded.corrections
-        )
-        # A layout with few check digits (the French card: two fields and a composite that
-        # covers both) keeps only one intact when a field's digit is misprinted.
-        if len(passed) >= min(2, len(layout.checks) - 2) and certain:
+        if _certain_misprint(decoded):
             if _sound_but_for_check_digits(decoded.lines, layout.format):
                 return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
             return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "implausible"])
@@ -443,22 +456,30 @@ def verdict(decoded: Decoded) -> Verdict:
 
 
 def _nonstandard_verdict(decoded: Decoded) -> Verdict:
-    """A reading under a national variant of an ICAO format (`Layout.relaxed`): reported as
-    `MRZ_NONSTANDARD` with its lines (status fail: no ICAO field can be trusted from it) only
-    when it is beyond doubt: every check digit passes unrepaired, every character read
-    confidently, and the only departures from ICAO are in the relaxed fields. Anything else
-    is unreadable; a reading that follows ICAO after all is left to the format itself."""
+    """A reading under a national variant of an ICAO format (`Layout.relaxed`): reported with
+    its lines only when it is beyond doubt (every character read confidently, nothing
+    repaired) and its only departures from ICAO are in the relaxed fields: as
+    `MRZ_NONSTANDARD` when every check digit passes, as `MRZ_CHECK_DIGIT` when one is
+    misprinted (`_certain_misprint`); both refusals (status fail). Anything else is
+    unreadable; a reading that follows ICAO after all is left to the format itself."""
     conf = decoded.confidence
-    doubtful = decoded.failed_checks or decoded.corrections or float(conf.min()) < UNSURE
-    if doubtful or decoded.ambiguity > WARN_RISK:
+    if decoded.failed_checks:
+        if not _certain_misprint(decoded):
+            return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "low_confidence"])
+    elif decoded.corrections or float(conf.min()) < UNSURE or decoded.ambiguity > WARN_RISK:
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "low_confidence"])
     parsed = parse_mrz(decoded.lines)
     departures = {e.field for e in parsed.errors if e.reason is Reason.MRZ_FORMAT}
     if not departures:
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "not_needed"])
-    other = [e for e in parsed.errors if e.reason is not Reason.MRZ_FORMAT]
-    if other or not departures <= {"issuing_state", "nationality"}:
+    benign = (Reason.MRZ_FORMAT, Reason.MRZ_CHECK_DIGIT)
+    other = [e for e in (*parsed.errors, *parsed.warnings) if e.reason not in benign]
+    other = [
+        e for e in other if e.reason not in (Reason.MRZ_COUNTRY_UNKNOWN, Reason.MRZ_NAME_TRUNCATED)
+    ]
+    if other or not departures <= set(RELAXED_FIELDS):
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "implausible"])
-    return Verdict(
-        "fail", Reason.MRZ_NONSTANDARD, ["nonstandard", *sorted(f"field:{f}" for f in departures)]
-    )
+    flags = ["nonstandard", *sorted(f"field:{f}" for f in departures)]
+    if decoded.failed_checks:
+        return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed", *flags])
+    return Verdict("fail", Reason.MRZ_NONSTANDARD, flags)

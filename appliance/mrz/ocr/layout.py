@@ -124,17 +124,19 @@ LAYOUT_OF: dict[MrzFormat | NationalFormat, Layout] = {
 }
 
 
-#: Fields a national variant fills with its own codes (e.g. an old Romanian card puts digits
-#: where the nationality goes); everything else keeps its ICAO alphabet and check digits.
-_RELAXED_FIELDS = ("issuing_state", "nationality")
+#: Fields a national variant fills with its own codes (an old Romanian card puts digits where
+#: the nationality goes, an old US card a digit as the document code's second character);
+#: everything else keeps its ICAO alphabet and check digits, and the document code its first.
+RELAXED_FIELDS = ("document_code", "issuing_state", "nationality")
 
 
 def _relaxed(layout: Layout) -> Layout:
     allowed = [list(row) for row in layout.alphabets]
-    for name in _RELAXED_FIELDS:
+    for name in RELAXED_FIELDS:
         for span in layout.fields.get(name, ()):
             for pos in range(span.start, span.end):
-                allowed[span.line][pos] = ALPHABET_CHARACTERS[Alphabet.ALNUM]
+                if (span.line, pos) != (0, 0):
+                    allowed[span.line][pos] = ALPHABET_CHARACTERS[Alphabet.ALNUM]
     rows = tuple(tuple(row) for row in allowed)
     return Layout(
         layout.format, layout.lines, layout.length, rows, layout.checks, layout.fields, True
