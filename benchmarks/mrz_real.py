@@ -1,10 +1,16 @@
-"""MRZ OCR on real images of specimen documents (issue #4), side by side with PassportEye.
+"""MRZ OCR on real images of specimen documents (issues #4, #17), side by side with PassportEye.
 
-    .venv/bin/python -m benchmarks.mrz_real [--cache DIR] [--repeat 5] [--json-out F] [--no-compare]
+    .venv/bin/python -m benchmarks.mrz_real [--set dev|fetched] [--cache DIR] [--repeat 5]
+        [--json-out F] [--no-compare]
 
-benchmarks/mrz_ocr.py measures synthetic renders only. The real images here are the specimen
-documents that MRZ/document-reading packages ship as examples or test fixtures, fetched once and
-pinned by benchmarks/mrz_real_fetch.py (package, version, tarball and image sha256, licence):
+benchmarks/mrz_ocr.py measures synthetic renders only. `--set dev` (the default) reads the
+development set in tests/data/mrz-real: 28 real specimen images (scans, photos, screenshots;
+PassportEye's test data, MIT; see tests/data/SOURCES.md) with their printed lines in
+truth.jsonl, one of them misprinted (its right answer: the printed lines, MRZ_CHECK_DIGIT).
+Every image is read as it lies and turned by 90, 180 and 270 degrees; totals per orientation
+and per kind. `--set fetched` reads the specimen documents that MRZ/document-reading packages
+ship as examples or test fixtures, fetched once and pinned by benchmarks/mrz_real_fetch.py
+(package, version, tarball and image sha256, licence):
 
 - gbr_specimen_scan: UK passport specimen data page ("UNITED-KINGDOM-FIVE, JODIE PIPPA"), a
   500x338 colour scan of the printed specimen (PyPI xmrzapp 25.10.9, examples/example.jpg).
@@ -23,7 +29,7 @@ pinned by benchmarks/mrz_real_fetch.py (package, version, tarball and image sha2
 
 Ground truth was transcribed by eye from each image and checked with `parse_mrz`: every
 positive but the Eolie page has valid check digits throughout. Each image is read as it lies
-and turned by 180 degrees (our reader must handle an upside-down document). Our reader runs on
+and turned by 90, 180 and 270 degrees (our reader must handle any orientation). Our reader runs on
 one core as in mrz_ocr.py; latency is the median of --repeat reads. Per image: exact MRZ,
 status/reason/flags, character accuracy of the lines returned (and, for ours, of the decoder's
 reading before its verdict, which shows a refusal of a correct reading), latency. Totals use
