@@ -263,48 +263,106 @@ TURNS = (0, 90)
 MIN_TILT = 8.0
 
 
-def text_tilt(gray: GrayImage) -> float:
-    """The dominant direction of the page's strokes, in degrees in [-45, 45): how far its
-    text lines are tilted from the nearest axis (modulo 90°, so up, down and sideways alike).
+class Locator:
+    """The MRZ lines of one image, looked for through views turned by any angle.
 
-    Why: printed text is made of horizontal and vertical strokes, so the gradient directions
-    of a page cluster at its tilt and the tilt + 90°; the strength-weighted mean of 4x the
-    gradient angle finds that cluster in one pass over the small working copy (a few ms), and
-    the reader then looks through the one view that levels the lines instead of many.
+    Why views: line blobs only form along the horizontal closing, so text running up or down
+    the page yields no line-shaped blob as the image lies but clean ones a quarter turn on,
+    and text tilted ~20° or more merges across lines. The ink mask of the small working copy
+    is computed once; each view's blobs once per joining distance. The reader looks through
+    the likelier straight view first (`straight_views`), then the other and the views that
+    level a tilted page, only while nothing was read; the 180° ambiguity of each view is left
+    to the reader (both sides of each group).
     """
-    scale = min(1.0, WORK_SIZE / max(gray.shape))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(_ink(small), (5, 5), 0)  # text strokes only, not wood or fabric
-    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
-    weight = gx * gx + gy * gy
-    angle4 = 4.0 * np.arctan2(gy, gx)
-    c = float((weight * np.cos(angle4)).sum())
-    s = float((weight * np.sin(angle4)).sum())
-    return math.degrees(math.atan2(s, c)) / 4.0
 
+    def __init__(self, gray: GrayImage) -> None:
+        self.scale = min(1.0, WORK_SIZE / max(gray.shape))
+        small = (
+            gray
+            if self.scale == 1.0
+            else cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        )
+        self.ink = _ink(small)
+        self._blobs: dict[tuple[int, int], list[LineBox]] = {}
 
-def line_tilt(gray: GrayImage) -> float | None:
-    """The direction of the longest line-shaped blob as the image lies or a quarter turn on,
-    in degrees in [-45, 45) (None when there is none). Exact where `text_tilt` is swayed by
-    other strokes (a photo, a signature): two MRZ lines tilted by 20° merge into one long
-    blob in the straight view, which still points along them."""
-    scale = min(1.0, WORK_SIZE / max(gray.shape))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    ink = _ink(small)
-    best: tuple[float, float] | None = None
-    for turn in TURNS:
-        for blob in _line_blobs(turned(ink, turn, cv2.BORDER_CONSTANT), 13):
-            if best is None or blob.length > best[0]:
-                best = (blob.length, blob.angle_deg - turn)
-    if best is None:
-        return None
-    return (best[1] + 45.0) % 90.0 - 45.0
+    def blobs(self, turn: int, join: int) -> list[LineBox]:
+        """Line blobs of the view turned by `turn` degrees, in that view's small coordinates."""
+        key = (turn, join)
+        if key not in self._blobs:
+            view = turned(self.ink, turn, cv2.BORDER_CONSTANT)
+            if turn % 90:  # interpolation greys the mask's edges: keep it binary, lines apart
+                view = np.where(view > 127, 255, 0).astype(np.uint8)
+            self._blobs[key] = _line_blobs(view, join)
+        return self._blobs[key]
+
+    def straight_views(self) -> tuple[int, int]:
+        """The image as it lies and a quarter turn on, the one with more line-shaped ink first
+        (the way most of the page's text runs)."""
+        ink = {turn: sum(b.length * b.height for b in self.blobs(turn, 13)) for turn in TURNS}
+        first, second = sorted(TURNS, key=lambda t: -ink[t])
+        return first, second
+
+    def text_tilt(self) -> float:
+        """The dominant direction of the page's strokes, in degrees in [-45, 45): how far its
+        text lines are tilted from the nearest axis (modulo 90°, so up, down and sideways).
+
+        Printed text is made of horizontal and vertical strokes, so the gradient directions
+        of its ink cluster at its tilt and the tilt + 90°; the strength-weighted mean of 4x
+        the gradient angle finds that cluster in one pass over the small copy (a few ms).
+        """
+        strokes = cv2.GaussianBlur(self.ink, (5, 5), 0)
+        gx = cv2.Sobel(strokes, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(strokes, cv2.CV_32F, 0, 1, ksize=3)
+        weight = gx * gx + gy * gy
+        angle4 = 4.0 * np.arctan2(gy, gx)
+        c = float((weight * np.cos(angle4)).sum())
+        s = float((weight * np.sin(angle4)).sum())
+        return math.degrees(math.atan2(s, c)) / 4.0
+
+    def line_tilt(self) -> float | None:
+        """The direction of the longest line-shaped blob of the straight views, in degrees in
+        [-45, 45) (None when there is none). Exact where `text_tilt` is swayed by other strokes
+        (a photo, a signature): two MRZ lines tilted by 20° merge into one long blob in the
+        straight view, which still points along them."""
+        best: tuple[float, float] | None = None
+        for turn in TURNS:
+            for blob in self.blobs(turn, 13):
+                if best is None or blob.length > best[0]:
+                    best = (blob.length, blob.angle_deg - turn)
+        if best is None:
+            return None
+        return (best[1] + 45.0) % 90.0 - 45.0
+
+    def candidates(self, turns: tuple[int, ...], limit: int = 4) -> list[tuple[int, list[LineBox]]]:
+        """Candidate groups seen through each view in `turns`, most MRZ-like first: (a quarter
+        turn, group in the coordinates of `turned(gray, that quarter turn)`); a group seen
+        through a view between quarter turns is mapped back to the nearest one."""
+        found: list[tuple[float, int, list[LineBox]]] = []
+        for turn in turns:
+            # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps
+            # small, tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi
+            # scans, close-ups). Every distance is tried: printed text elsewhere on the page
+            # may group well at one distance while the MRZ only holds together at another.
+            for join in (13, 7, 25):
+                for score, group in _group_lines(self.blobs(turn, join)):
+                    if turn % 90 == 0:
+                        found.append((score, turn % 360, group))
+                    else:
+                        back = _turned_back(group, self.ink.shape, turn)
+                        found.append((score, quarter_of(turn), back))
+        found.sort(key=lambda item: -item[0])
+        seen: list[tuple[int, list[LineBox]]] = []
+        for _, turn, group in found:
+            if not any(t == turn and _same_group(group, other) for t, other in seen):
+                seen.append((turn, group))
+            if len(seen) == limit:
+                break
+        return [(turn, [box.scaled(1 / self.scale) for box in group]) for turn, group in seen]
 
 
 def tilt_turns(*tilts: float | None) -> tuple[int, ...]:
     """The views that level lines tilted by any of `tilts` degrees (none for a tilt the
-    first views already cover), each tilt once."""
+    straight views already cover), each tilt once."""
     levels: list[int] = []
     for tilt in tilts:
         if tilt is None or abs(tilt) < MIN_TILT:
@@ -318,46 +376,8 @@ def tilt_turns(*tilts: float | None) -> tuple[int, ...]:
 def find_mrz_candidates_turned(
     gray: GrayImage, limit: int = 4, turns: tuple[int, ...] = TURNS
 ) -> list[tuple[int, list[LineBox]]]:
-    """Candidate groups seen through each view in `turns`, most MRZ-like first: (the view's
-    turn in degrees, group in the coordinates of `turned(gray, turn)`).
-
-    Why: line blobs only form along the horizontal closing, so text running up or down the
-    page yields no line-shaped blob as the image lies but clean ones a quarter turn on.
-    Locating costs a few ms on the small working copy; the expensive reading then follows the
-    best-looking lines, whichever way they run, instead of reading the image four times. The
-    180° ambiguity of each view is left to the reader (both sides of each group).
-    """
-    scale = min(1.0, WORK_SIZE / max(gray.shape))
-    small = (
-        gray
-        if scale == 1.0
-        else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    )
-    ink = _ink(small)
-    found: list[tuple[float, int, list[LineBox]]] = []
-    for turn in turns:
-        view = turned(ink, turn, cv2.BORDER_CONSTANT)
-        if turn % 90:  # interpolation greys the mask's edges: keep it binary, lines apart
-            view = np.where(view > 127, 255, 0).astype(np.uint8)
-        exact = turn % 90 == 0
-        # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
-        # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
-        # close-ups). Every distance is tried: printed text elsewhere on the page may group
-        # well at one distance while the MRZ only holds together at another.
-        for join in (13, 7, 25):
-            for score, group in _group_lines(_line_blobs(view, join)):
-                if exact:
-                    found.append((score, turn, group))
-                else:  # a diagonal view: back to the image's own pixels
-                    found.append((score, quarter_of(turn), _turned_back(group, ink.shape, turn)))
-    found.sort(key=lambda item: -item[0])
-    seen: list[tuple[int, list[LineBox]]] = []
-    for _, turn, group in found:
-        if not any(t == turn and _same_group(group, other) for t, other in seen):
-            seen.append((turn, group))
-        if len(seen) == limit:
-            break
-    return [(turn, [box.scaled(1 / scale) for box in group]) for turn, group in seen]
+    """`Locator(gray).candidates(turns, limit)`."""
+    return Locator(gray).candidates(turns, limit)
 
 
 def _same_group(a: list[LineBox], b: list[LineBox]) -> bool:

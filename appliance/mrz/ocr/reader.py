@@ -20,12 +20,9 @@ from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for, relaxed_layouts_for
 from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
 from appliance.mrz.ocr.localize import (
-    TURNS,
     GrayImage,
     LineBox,
-    find_mrz_candidates_turned,
-    line_tilt,
-    text_tilt,
+    Locator,
     tilt_turns,
     to_gray,
     turned,
@@ -126,18 +123,21 @@ class MrzImageReader:
         start = time.perf_counter()
         upright = to_gray(image)
         tries = _Attempts(self.recognizer)
-        # The image as it lies and a quarter turn on first; the views that level a page's
-        # tilt (its strokes' dominant direction) only when those gave no reading worth
-        # reporting and the page is tilted (not paid on every image).
-        views: tuple[tuple[int, ...] | None, ...] = (TURNS, None)
-        for turns in views:
+        locator = Locator(upright)
+        first, second = locator.straight_views()
+        timings["localise"] = _ms(start)
+        # The view the page's lines run along first; the other straight view and the views
+        # that level a tilted page (its longest line's and its strokes' direction) only when
+        # that gave no reading worth reporting (not paid on every image).
+        for attempt in range(2):
             t0 = time.perf_counter()
-            if turns is None:
-                turns = tilt_turns(line_tilt(upright), text_tilt(upright))
-                if not turns:
-                    break
-            found = find_mrz_candidates_turned(upright, CANDIDATES, turns)
-            timings["localise"] = timings.get("localise", 0.0) + _ms(t0)
+            if attempt == 0:
+                turns: tuple[int, ...] = (first,)
+            else:
+                tilts = tilt_turns(locator.line_tilt(), locator.text_tilt())
+                turns = (second, *tilts)
+            found = locator.candidates(turns, CANDIDATES)
+            timings["localise"] += _ms(t0)
             if self._read_views(upright, found, tries) or tries.reportable():
                 break
         return tries.finish(timings, start)
@@ -245,16 +245,18 @@ class _Attempts:
         started = time.perf_counter()
         probs = self.recognizer.probabilities(glyphs).reshape(lines, length, -1)
         self.recognise_s += time.perf_counter() - started
-        layouts = _layouts(probs, lines, length)
-        if self.entry is None or self.entry[0][0] == 0:  # nothing reportable yet
-            layouts += relaxed_layouts_for(lines, length)
-        for layout in layouts:
-            decoded = decode(probs, layout)
-            judged = verdict(decoded)
-            rank = _rank(decoded, judged)
-            if self.entry is None or rank > self.entry[0]:
-                self.entry = (rank, decoded, judged)
+        for layout in _layouts(probs, lines, length):
+            self._judge(decode(probs, layout))
+        if not self.reportable():  # a national variant, only when the formats read nothing
+            for layout in relaxed_layouts_for(lines, length):
+                self._judge(decode(probs, layout))
         return self.entry is not None and self.entry[2].status == "pass"
+
+    def _judge(self, decoded: Decoded) -> None:
+        judged = verdict(decoded)
+        rank = _rank(decoded, judged)
+        if self.entry is None or rank > self.entry[0]:
+            self.entry = (rank, decoded, judged)
 
     def reportable(self) -> bool:
         """Whether the best reading so far would be reported (passed, flagged, or a
