@@ -37,6 +37,7 @@ class Reason(StrEnum):
     MRZ_COUNTRY_UNKNOWN = "MRZ_COUNTRY_UNKNOWN"  # warning: code not in ICAO 9303-3
     MRZ_DATE_INVALID = "MRZ_DATE_INVALID"  # warning: well-formed digits, not a real date
     MRZ_NAME_TRUNCATED = "MRZ_NAME_TRUNCATED"  # warning: the name fills its field
+    MRZ_NONSTANDARD = "MRZ_NONSTANDARD"  # a national layout outside ICAO 9303, lines as printed
     # Passive / chip authentication (issue: document authenticity)
     PA_SIGNATURE_INVALID = "PA_SIGNATURE_INVALID"
     PA_DS_UNTRUSTED = "PA_DS_UNTRUSTED"

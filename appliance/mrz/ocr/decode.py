@@ -22,7 +22,15 @@ import numpy.typing as npt
 from appliance.errors import Reason
 from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
-from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
+from appliance.mrz.national import NationalFormat, parse_national
+from appliance.mrz.ocr.layout import (
+    CLASSES,
+    LAYOUT_OF,
+    RELAXED_FIELDS,
+    RELAXED_OF,
+    CheckGroup,
+    Layout,
+)
 from appliance.mrz.parse import parse_mrz
 
 #: A character the model gives less than this is never used to repair a check digit...
@@ -84,8 +92,8 @@ class Verdict:
 
 
 @cache
-def _mask(fmt: MrzFormat) -> npt.NDArray[np.float64]:
-    layout = LAYOUT_OF[fmt]
+def _mask(fmt: MrzFormat | NationalFormat, relaxed: bool = False) -> npt.NDArray[np.float64]:
+    layout = RELAXED_OF[fmt] if relaxed and isinstance(fmt, MrzFormat) else LAYOUT_OF[fmt]
     mask = np.zeros((layout.lines, layout.length, len(CLASSES)))
     for line in range(layout.lines):
         for pos in range(layout.length):
@@ -100,7 +108,7 @@ def masked_probabilities(probs: npt.NDArray[np.float32], layout: Layout) -> npt.
     The junk probability stays in the denominator: a cell the model thinks is no glyph at all
     gets a low confidence for whatever character is chosen there.
     """
-    mask = _mask(layout.format)
+    mask = _mask(layout.format, layout.relaxed)
     allowed = probs[..., : len(CLASSES)].astype(np.float64) * mask
     denom = allowed.sum(axis=-1, keepdims=True) + probs[..., len(CLASSES) :].astype(np.float64)
     masked: npt.NDArray[np.float64] = allowed / np.maximum(denom, 1e-12)
@@ -325,11 +333,14 @@ def protected_positions(layout: Layout, composite: bool = True) -> set[Position]
     return {p for g in groups for p in [*_positions(g), (g.line, g.pos)]}
 
 
-def _sound_but_for_check_digits(lines: list[str]) -> bool:
+def _sound_but_for_check_digits(lines: list[str], fmt: MrzFormat | NationalFormat) -> bool:
     """Whether the text parses as an MRZ whose only faults are its check digits. A misread
     (garbage, or a line cut at the wrong length) shows as well as a format error or an
     impossible date: then the fault is ours, not the document's. An unknown country code
     alone proves nothing (specimens of fictional states, codes newer than our list)."""
+    if isinstance(fmt, NationalFormat):
+        national = parse_national(lines, fmt)
+        return all(issue.reason is Reason.MRZ_CHECK_DIGIT for issue in national.errors)
     parsed = parse_mrz(lines)
     benign = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NAME_TRUNCATED, Reason.MRZ_COUNTRY_UNKNOWN)
     return all(issue.reason in benign for issue in (*parsed.errors, *parsed.warnings))
@@ -374,28 +385,45 @@ def composite_blind_spot(decoded: Decoded) -> float:
     return single + pairs
 
 
+def _certain_misprint(decoded: Decoded) -> bool:
+    """Whether the failing check digits are the document's fault, as far as the read goes."""
+    layout, conf = decoded.layout, decoded.confidence
+    covered = [
+        p
+        for g in layout.checks
+        if g.name in decoded.failed_checks
+        for p in [*_positions(g), (g.line, g.pos)]
+    ]
+    # A genuinely misprinted check digit leaves the others intact; text that fails most
+    # of them is not an MRZ we read well (or not an MRZ at all). A field read as all
+    # fillers passes its check trivially and says nothing.
+    passed = [
+        g
+        for g in layout.checks
+        if g.name not in decoded.failed_checks
+        and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
+    ]
+    # The document is at fault only when the read itself is beyond doubt: the failing
+    # fields read with certainty, every other character confidently, and nothing repaired
+    # (a repair elsewhere means the model misread there, so it may have here too).
+    certain = (
+        all(conf[line, i] >= CERTAIN for line, i in covered)
+        and float(conf.min()) >= UNSURE
+        and not decoded.corrections
+    )
+    # A layout with few check digits (the French card: two fields and a composite that
+    # covers both) keeps only one intact when a field's digit is misprinted.
+    return len(passed) >= min(2, len(layout.checks) - 2) and certain
+
+
 def verdict(decoded: Decoded) -> Verdict:
     """pass / warn / fail with a stable reason, failing closed whenever the read is doubtful."""
     layout, conf = decoded.layout, decoded.confidence
+    if layout.relaxed:
+        return _nonstandard_verdict(decoded)
     if decoded.failed_checks:
-        covered = [
-            p
-            for g in layout.checks
-            if g.name in decoded.failed_checks
-            for p in [*_positions(g), (g.line, g.pos)]
-        ]
-        # A genuinely misprinted check digit leaves the others intact; text that fails most
-        # of them is not an MRZ we read well (or not an MRZ at all). A field read as all
-        # fillers passes its check trivially and says nothing.
-        passed = [
-            g
-            for g in layout.checks
-            if g.name not in decoded.failed_checks
-            and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
-        ]
-        certain = all(conf[line, i] >= CERTAIN for line, i in covered)
-        if len(passed) >= 2 and certain:
-            if _sound_but_for_check_digits(decoded.lines):
+        if _certain_misprint(decoded):
+            if _sound_but_for_check_digits(decoded.lines, layout.format):
                 return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
             return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "implausible"])
         return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "low_confidence"])
@@ -425,3 +453,33 @@ def verdict(decoded: Decoded) -> Verdict:
     if float(conf.min()) < UNSURE or risk > WARN_RISK or doubtful_name:
         flags.append("low_confidence")
     return Verdict("warn" if flags else "pass", Reason.OK, flags)
+
+
+def _nonstandard_verdict(decoded: Decoded) -> Verdict:
+    """A reading under a national variant of an ICAO format (`Layout.relaxed`): reported with
+    its lines only when it is beyond doubt (every character read confidently, nothing
+    repaired) and its only departures from ICAO are in the relaxed fields: as
+    `MRZ_NONSTANDARD` when every check digit passes, as `MRZ_CHECK_DIGIT` when one is
+    misprinted (`_certain_misprint`); both refusals (status fail). Anything else is
+    unreadable; a reading that follows ICAO after all is left to the format itself."""
+    conf = decoded.confidence
+    if decoded.failed_checks:
+        if not _certain_misprint(decoded):
+            return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "low_confidence"])
+    elif decoded.corrections or float(conf.min()) < UNSURE or decoded.ambiguity > WARN_RISK:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "low_confidence"])
+    parsed = parse_mrz(decoded.lines)
+    departures = {e.field for e in parsed.errors if e.reason is Reason.MRZ_FORMAT}
+    if not departures:
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "not_needed"])
+    benign = (Reason.MRZ_FORMAT, Reason.MRZ_CHECK_DIGIT)
+    other = [e for e in (*parsed.errors, *parsed.warnings) if e.reason not in benign]
+    other = [
+        e for e in other if e.reason not in (Reason.MRZ_COUNTRY_UNKNOWN, Reason.MRZ_NAME_TRUNCATED)
+    ]
+    if other or not departures <= set(RELAXED_FIELDS):
+        return Verdict("fail", Reason.MRZ_UNREADABLE, ["nonstandard", "implausible"])
+    flags = ["nonstandard", *sorted(f"field:{f}" for f in departures)]
+    if decoded.failed_checks:
+        return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed", *flags])
+    return Verdict("fail", Reason.MRZ_NONSTANDARD, flags)
