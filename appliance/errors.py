@@ -85,6 +85,9 @@ class Reason(StrEnum):
     MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # more pixels (or bytes) than the configured limit
     IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"  # too few pixels across, or a strip, for a face or MRZ
+    FACE_GROUP_RATE_ALARM = (
+        "FACE_GROUP_RATE_ALARM"  # a group's face failure rate > others' x factor
+    )
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"
