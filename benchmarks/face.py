@@ -21,7 +21,8 @@ calibration set of ~900 people and ~5 million impostor pairs runs in minutes. Ra
 measures the thresholds shipped in models/manifest.json on this set. A `groups.json` beside
 the person folders ({"person folder": {"sex": "F", "age_band": "30-39", ...}}) adds
 `per_group`: FNMR and FMR per group at the configured operating threshold, and the ratio of
-the worst to the best group.
+the worst to the best group. Prepared photos are cached (`--cache`, default var/cache/
+face-benchmark; `--no-cache`) so that reruns on the same set take seconds.
 
 Thresholds for an FMR target are set so that at most floor(target x impostor pairs) impostor
 pairs score at or above them; the figure is only as strong as that count (printed with it).
@@ -161,8 +162,16 @@ def describe(scores: NDArray[np.float32]) -> dict[str, float]:
 def error_rates(genuine: NDArray[np.float32], impostors: NDArray[np.float32]) -> dict[str, object]:
     """EER, and the threshold and FNMR at each FMR target, from sorted score arrays."""
     genuine, impostors = np.sort(genuine), np.sort(impostors)
-    if len(genuine) == 0 or len(impostors) == 0:
-        return {"genuine_pairs": len(genuine), "impostor_pairs": len(impostors), "eer": None}
+    if len(genuine) == 0 or len(impostors) == 0:  # e.g. every probe failed the quality gate
+        empty: dict[str, object] = {
+            "genuine_pairs": len(genuine),
+            "impostor_pairs": len(impostors),
+            "eer": None,
+        }
+        for target in TARGETS:
+            empty[f"threshold_at_fmr_{target}"] = None
+            empty[f"fnmr_at_fmr_{target}"] = None
+        return empty
     eer, eer_t = fs.equal_error_rate(genuine, impostors)
     out: dict[str, object] = {
         "genuine_pairs": len(genuine),
@@ -208,11 +217,10 @@ def configured_points(
     out: dict[str, object] = {}
     for target in TARGETS:
         key = f"fmr_{target}"
-        calibrated = float(measured[f"threshold_at_fmr_{target}"])  # type: ignore[arg-type]
-        entry: dict[str, object] = {
-            "target_fmr": target,
-            "calibrated_here": fs.at_threshold(refs, probes, len(sets.persons), calibrated),
-        }
+        calibrated = measured.get(f"threshold_at_fmr_{target}")
+        entry: dict[str, object] = {"target_fmr": target}
+        if isinstance(calibrated, float):
+            entry["calibrated_here"] = fs.at_threshold(refs, probes, len(sets.persons), calibrated)
         if key in shipped:
             threshold = float(shipped[key]["threshold"])
             entry["shipped"] = fs.at_threshold(refs, probes, len(sets.persons), threshold)
@@ -220,7 +228,7 @@ def configured_points(
     return out
 
 
-def operating_threshold(measured: dict[str, object]) -> tuple[str, float, str]:
+def operating_threshold(measured: dict[str, object]) -> tuple[str, float | None, str]:
     """(operating point, threshold, where from): the configured point's shipped threshold, or
     this set's calibration at that FMR when the manifest has none."""
     try:
@@ -230,8 +238,10 @@ def operating_threshold(measured: dict[str, object]) -> tuple[str, float, str]:
     shipped = manifest_entry(EMBEDDER_MODEL).get("operating_points", {})
     if point in shipped:
         return point, float(shipped[point]["threshold"]), "models/manifest.json (shipped)"
-    target = point.removeprefix("fmr_")
-    return point, float(measured[f"threshold_at_fmr_{target}"]), "calibrated on this set"  # type: ignore[arg-type]
+    calibrated = measured.get(f"threshold_at_{point}")
+    if not isinstance(calibrated, float):
+        return point, None, "no threshold: neither shipped nor calibrated on this set"
+    return point, calibrated, "calibrated on this set"
 
 
 def measure_latency(
@@ -421,6 +431,7 @@ def run(
     bona_fide_cache: Path | None = None,
     pad_only: bool = False,
     jobs: int = 1,
+    cache: Path | None = None,
 ) -> dict[str, object]:
     groups = load_groups(data)
     verifier = FaceVerifier.load() if _has_thresholds() else detection_verifier()
@@ -434,7 +445,7 @@ def run(
     if pad_only:
         return {"pad": pad, "wall_s": round(time.perf_counter() - start, 1)}
     t = time.perf_counter()
-    prepared = prepare_all(photo_paths(data), jobs)
+    prepared = prepare_all(photo_paths(data), jobs, cache)
     stage_s["prepare"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     skipped = [f"{p.person}/{p.name}: {p.skipped}" for p in prepared if p.skipped]
@@ -455,14 +466,21 @@ def run(
     del ungated_scores
     point, threshold, source = operating_threshold(pooled)
     refs = list(sets.references.values())
-    group_report = None
-    if groups:
-        group_report = {
+    group_report = group_report_ungated = None
+    if groups and threshold is not None:
+        head = {
             "operating_point": point,
             "threshold": round(threshold, 4),
             "threshold_from": source,
             "fmr_counts": "impostor pairs whose reference and probe are both in the group",
+        }
+        group_report = {
+            **head,
             "by": fs.per_group(refs, sets.probes_passed, sets.persons, groups, threshold),
+        }
+        group_report_ungated = {
+            **head,
+            "by": fs.per_group(refs, sets.probes, sets.persons, groups, threshold),
         }
     bounds = configured_points(sets, sets.probes_passed, pooled)
     bounds_ungated = configured_points(sets, sets.probes, without_gate)
@@ -516,6 +534,7 @@ def run(
                 or k.startswith(("fnmr_at", "threshold_at", "fnmr_ci95"))
             },
             "operating_points": bounds_ungated,
+            "per_group": group_report_ungated,
         },
         "per_group": group_report,
         "latency_ms": latency,
@@ -547,9 +566,11 @@ def write_manifest(report: dict[str, object]) -> None:
         }
         for t in TARGETS
     }
+    people = int(report["people"])  # type: ignore[call-overload]
     entry["accuracy"] = {
-        "dataset": "shared face set: 79 photos of 19 people; references = ICAO token crops "
-        "480x640 as JPEG 2000 and JPEG at <= 15 KB; probes = the other photos",
+        "dataset": f"{Path(str(report['data'])).name}: {report['photos']} photos of {people} "
+        "people; references = ICAO token crops 480x640 as JPEG 2000 and JPEG at <= 15 KB; "
+        "probes = the other photos",
         "measured_by": "python -m benchmarks.face --write-manifest",
         "eer": report["eer"],
         "genuine_pairs": report["genuine_pairs"],
@@ -557,9 +578,9 @@ def write_manifest(report: dict[str, object]) -> None:
         "fta": report["fta"],
         "pairs_note": report["pairs_note"],
         "latency_ms": report["latency_ms"],
-        "caveat": "19 people give 171 distinct impostor identity pairs; thresholds at 0.1% and "
-        "0.05% FMR rest on a handful of impostor pairs and are weakly supported. Recalibrate on "
-        "an operational dataset (thousands of identities) before deployment.",
+        "caveat": f"{people} people give {people * (people - 1) // 2} distinct impostor "
+        "identity pairs; each threshold rests on the impostor pairs above it (see "
+        "operating_points). Recalibrate on an operational dataset before deployment.",
     }
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
@@ -578,6 +599,50 @@ def pin_to_one_core() -> set[int] | None:
 def unpin(before: set[int] | None) -> None:
     if before is not None:
         os.sched_setaffinity(0, before)
+
+
+def print_points(report: dict[str, Any]) -> None:
+    """The shipped thresholds measured on this set, and the per-group rates, with and without
+    the live quality gate."""
+    ungated = report["without_quality_gate"]
+    print(
+        f"without the quality gate: {ungated['genuine_pairs']} genuine, "
+        f"{ungated['impostor_pairs']} impostor pairs, EER {_pct(ungated['eer'])}, "
+        f"FNMR at FMR 0.1% {_pct(ungated['fnmr_at_fmr_0.001'])}, "
+        f"at FMR 0.05% {_pct(ungated['fnmr_at_fmr_0.0005'])}"
+    )
+    for label, part in (("gated", report), ("ungated", ungated)):
+        for key, point in part["operating_points"].items():
+            for which in ("shipped", "calibrated_here"):
+                m = point.get(which)
+                if m:
+                    print(
+                        f"{label} {key} {which}: threshold {m['threshold']}, "
+                        f"FNMR {_pct(m['fnmr'])} {_ci(m['fnmr_ci95'])}, "
+                        f"FMR {_pct(m['fmr'], 4)} {_ci(m['fmr_ci95'])} "
+                        f"({m['fmr_errors']} of {m['fmr_trials']} impostor pairs)"
+                    )
+        groups = part.get("per_group")
+        if groups:
+            print(f"{label} per group at {groups['operating_point']} ({groups['threshold']}):")
+            for attribute, table in groups["by"].items():
+                rows = ", ".join(
+                    f"{value}: FNMR {_pct(g['fnmr'])} FMR {_pct(g['fmr'], 4)} "
+                    f"({g['people']} people)"
+                    for value, g in table["groups"].items()
+                )
+                print(
+                    f"  {attribute}: {rows}; worst/best FNMR {table['fnmr_ratio_worst_best']}, "
+                    f"FMR {table['fmr_ratio_worst_best']}"
+                )
+
+
+def _pct(rate: object, digits: int = 2) -> str:
+    return "-" if rate is None else f"{float(rate):.{digits}%}"  # type: ignore[arg-type]
+
+
+def _ci(bounds: Sequence[float]) -> str:
+    return f"[{bounds[0]:.4%}, {bounds[1]:.4%}]"
 
 
 def print_liveness(pad: dict[str, Any]) -> None:
@@ -635,11 +700,22 @@ def main(argv: list[str] | None = None) -> None:
         default=default_jobs(),
         help="worker processes preparing the photos (default: the CPUs this process may use)",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "var" / "cache" / "face-benchmark",
+        help="keep each photo's embeddings here, keyed by its bytes and the pipeline's code",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="prepare every photo afresh")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
     if args.pad_only and (args.write_manifest or args.pad_samples <= 0):
         parser.error("--pad-only needs --pad-samples > 0 and no --write-manifest")
+    try:
+        load_groups(args.data)
+    except ValueError as exc:
+        parser.error(str(exc))
     report = run(
         args.data,
         args.latency_runs,
@@ -648,6 +724,7 @@ def main(argv: list[str] | None = None) -> None:
         args.bona_fide_cache,
         args.pad_only,
         args.jobs,
+        None if args.no_cache else args.cache,
     )
     if args.write_manifest:
         write_manifest(report)
@@ -657,16 +734,18 @@ def main(argv: list[str] | None = None) -> None:
     if not args.pad_only:
         print(f"data: {report['photos']} photos of {report['people']} people")
         print(f"pairs: {report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor")
-        print(f"EER {report['eer']:.2%}  FTA {report['fta']:.2%}")
+        print(f"EER {_pct(report['eer'])}  FTA {_pct(report['fta'])}")
         for t in TARGETS:
             print(
                 f"FMR {t:.2%}: threshold {report[f'threshold_at_fmr_{t}']}, "
-                f"FNMR {report[f'fnmr_at_fmr_{t}']:.2%} "
-                f"({report[f'impostor_pairs_above_threshold_at_fmr_{t}']} of "
+                f"FNMR {_pct(report[f'fnmr_at_fmr_{t}'])} "
+                f"({report.get(f'impostor_pairs_above_threshold_at_fmr_{t}')} of "
                 f"{report['impostor_pairs']} impostor pairs at or above it; "
-                f"95% upper bound on FMR {report[f'fmr_95_upper_at_fmr_{t}']:.3%})"
+                f"95% upper bound on FMR {_pct(report.get(f'fmr_95_upper_at_fmr_{t}'), 3)})"
             )
+        print_points(report)
         print("latency ms (median):", report["latency_ms"])
+        print(f"wall {report['wall_s']} s, stages {report['stage_s']}")
     pad = report.get("pad")
     if isinstance(pad, dict):
         print_liveness(pad)
