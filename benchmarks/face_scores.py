@@ -83,8 +83,10 @@ def threshold_at(impostor_sorted: F32, target: float) -> tuple[float, int]:
     allowed = math.floor(target * n)
     if allowed >= n:
         return float(impostor_sorted[0]), allowed
-    ranked = float(impostor_sorted[n - 1 - allowed])
-    return float(np.nextafter(np.float64(ranked), np.float64(np.inf))), allowed
+    # the next float32 above the first impostor score that must be refused: exactly
+    # representable in both float32 and float64, so comparisons agree in either
+    ranked = np.float32(impostor_sorted[n - 1 - allowed])
+    return float(np.nextafter(ranked, np.float32(np.inf))), allowed
 
 
 def fnmr_at(genuine_sorted: F32, threshold: float) -> tuple[int, float]:
