@@ -190,7 +190,7 @@ def counts_at(
         if same_group_impostors:
             imp = imp & (codes == probe_codes[None, :])
         gen, imp = gen & labelled, imp & labelled
-        match = scores >= threshold
+        match = scores >= np.float64(threshold)  # compared in float64, as searchsorted does
         counts.genuine += np.bincount(codes[gen], minlength=size)
         counts.genuine_errors += np.bincount(codes[gen & ~match], minlength=size)
         counts.impostor += np.bincount(codes[imp], minlength=size)
