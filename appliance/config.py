@@ -170,6 +170,17 @@ class SyncConfig(_Section):
     timeout_s: float = Field(default=30.0, gt=0)
 
 
+class MonitoringConfig(_Section):
+    """Face-check failure rates per traveller group (`appliance history stats`)."""
+
+    #: checks a group needs in the window before its rates are shown
+    min_group_size: int = Field(default=20, ge=1)
+    #: alarm when a group's failure rate exceeds that of all other checks by this factor
+    alarm_factor: float = Field(default=2.0, gt=1.0)
+    #: length of the sliding window, in days
+    window_days: int = Field(default=30, ge=1)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
@@ -180,6 +191,7 @@ class Config(_Section):
     inputs: InputsConfig = Field(default_factory=InputsConfig)
     selftest: SelftestConfig = Field(default_factory=SelftestConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     data_dir: Path = Path("var")
 
 

@@ -114,6 +114,10 @@ class Reason(StrEnum):
     SYNC_ARTEFACT_UNSIGNED = "SYNC_ARTEFACT_UNSIGNED"  # no signature, or by a key not trusted
     SYNC_ARTEFACT_ROLLBACK = "SYNC_ARTEFACT_ROLLBACK"  # older than the version in force
     SYNC_BACKLOG_ALARM = "SYNC_BACKLOG_ALARM"  # more unsent checks than [sync] backlog_alarm
+    # Monitoring (`appliance history stats`)
+    FACE_GROUP_RATE_ALARM = (
+        "FACE_GROUP_RATE_ALARM"  # a group's face failure rate > others' x factor
+    )
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"
