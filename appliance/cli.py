@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "check": "appliance.inspection.check_command:check",
     "selftest": "appliance.selftest_command:selftest",
     "barcode": "appliance.barcodes.commands:barcode",
+    "iris": "appliance.biometrics.iris.commands:iris",
 }
 
 
