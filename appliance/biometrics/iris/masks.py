@@ -6,7 +6,7 @@ arc, sampled only inside the iris annulus (so the limbus and pupil edges do not 
 stand well above the annulus's texture gradient; the upper lid is a bright-to-dark edge going
 down (skin, then the lash line), the lower lid dark-to-bright. Everything beyond an accepted
 arc is masked. Eyelashes are the annulus pixels far darker than the iris (nearer the pupil's
-level); reflections come from `segment.fill_reflections`. True in a mask means *usable*.
+level) or thin strokes far darker than their surroundings (a morphological black-hat); reflections come from `segment.fill_reflections`. True in a mask means *usable*.
 """
 
 from __future__ import annotations
@@ -20,13 +20,17 @@ from numpy.typing import NDArray
 from appliance.biometrics.iris.segment import Boundaries, Floats, Gray, Mask
 
 #: curvatures of the eyelid arcs tried, as (rise at x = +-R) / R
-_CURVATURES = np.array([0.15, 0.3, 0.5, 0.75], dtype=np.float32)
+_CURVATURES = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8], dtype=np.float32)
 #: an eyelid arc counts when its mean gradient is this many times the annulus's median
 #: |gradient| and at least this many grey levels per pixel
 LID_GRADIENT_RATIO = 3.0
 LID_MIN_GRADIENT = 3.0
 #: eyelash pixels: darker than pupil level + this fraction of the (iris - pupil) level gap
 LASH_FRACTION = 0.4
+#: ... or darker than their neighbourhood's closing by this many grey levels (a lash is thin)
+LASH_CONTRAST = 25
+#: pixels masked beyond a found lid edge: the lid margin (lash line, its blur) is no iris
+LID_MARGIN = 5.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ def _find_lid(grad: Floats, ring: Mask, b: Boundaries, upper: bool, floor: float
 def _beyond(lid: Eyelid, shape: tuple[int, int], radius: float) -> Mask:
     h, w = shape
     xs = np.arange(w, dtype=np.float32)
-    edge = lid.y_at(xs, radius)
+    edge = lid.y_at(xs, radius) + (LID_MARGIN if lid.upper else -LID_MARGIN)
     yy = np.arange(h, dtype=np.float32)[:, None]
     return np.asarray(yy < edge[None, :] if lid.upper else yy > edge[None, :])
 
@@ -124,7 +128,10 @@ def noise_masks(gray: Gray, filled: Gray, reflections: Mask, b: Boundaries) -> N
         if lid is not None:
             lids |= _beyond(lid, gray.shape, b.iris.r)
     threshold = b.pupil_level + LASH_FRACTION * (b.iris_level - b.pupil_level)
-    lashes = (gray.astype(np.float32) < threshold) & ring & ~lids
+    # thin dark strokes on the texture: darker than their 7 x 7 closing by LASH_CONTRAST
+    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    strokes = closed.astype(np.int16) - gray.astype(np.int16) > LASH_CONTRAST
+    lashes = ((gray.astype(np.float32) < threshold) | strokes) & ring & ~lids
     lashes = cv2.dilate(lashes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.bool_)
     spots = reflections & ring
     usable = ring & ~lids & ~lashes & ~spots

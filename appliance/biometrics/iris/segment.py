@@ -43,6 +43,8 @@ RATIO_RANGE = (0.15, 0.78)
 #: for a boundary to count: a flat or textured image without a dark round pupil has none
 MIN_PUPIL_STEP = 18.0
 MIN_IRIS_STEP = 4.0
+#: the pupil's median grey level is at least this much below the iris's (NIR: ~20 vs ~100)
+MIN_PUPIL_CONTRAST = 25.0
 #: limbus sectors (radians, image y pointing down): left and right, a little more below the
 #: horizontal than above (the upper eyelid covers more)
 #: a pupil's inner side is darker than the image's darkest percentile plus this fraction of
@@ -196,9 +198,12 @@ def find_boundaries(gray: Gray) -> Boundaries:
     # fine pupil at full resolution
     reach = 1.5 / scale + 1
     fx, fy = _grid(px, py, reach, 1.0)
-    radii = _radii(pr - reach - 1, pr + reach + 1, 0.5)
+    lo, hi = (f * min(h, w) for f in PUPIL_RADIUS_RANGE)
+    radii = _radii(max(pr - reach - 1, lo), min(pr + reach + 1, hi), 0.5)
     ci, r, _ = _operator(smooth, fx, fy, radii, _full_angles(96), max_inner)
     pupil = Circle(float(fx[ci]), float(fy[ci]), r)
+    if not (r <= pupil.x <= w - 1 - r and r <= pupil.y <= h - 1 - r):
+        raise ApplianceError(Reason.IRIS_NOT_FOUND, "no pupil inside the image")
     pupil_step = _step_across(smooth, pupil, _full_angles(96), max(2.0, pupil.r * 0.08))
     if pupil_step < MIN_PUPIL_STEP:
         raise ApplianceError(
@@ -224,6 +229,10 @@ def find_boundaries(gray: Gray) -> Boundaries:
 
     pupil_level = float(np.median(_disc_samples(smooth, pupil, 0.7)))
     iris_level = float(np.median(_annulus_samples(smooth, pupil, iris)))
+    if iris_level - pupil_level < MIN_PUPIL_CONTRAST:
+        raise ApplianceError(
+            Reason.IRIS_NOT_FOUND, "no dark pupil inside the iris (not an eye image?)"
+        )
     return Boundaries(pupil, iris, pupil_step, iris_step, pupil_level, iris_level)
 
 
