@@ -107,8 +107,9 @@ class IrisConfig(_Section):
     #: sits far below the impostor minimum and far above the genuine maximum measured by
     #: `benchmarks/iris.py` (see docs/architecture.md); Daugman's deployments use 0.32-0.33
     threshold: float = Field(default=0.32, gt=0.0, lt=0.5)
-    #: rotation search: +- this many code columns of 2.8 degrees (8: +-22.5 degrees of tilt)
-    max_shift: int = Field(default=8, ge=0, le=32)
+    #: rotation search: +- this many code columns of 2.8 degrees (6: +-16.9 degrees of tilt;
+    #: each column more widens the impostor distribution's low tail and costs 1:N time)
+    max_shift: int = Field(default=6, ge=0, le=32)
 
 
 class InspectionConfig(_Section):

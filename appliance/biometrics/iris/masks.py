@@ -6,7 +6,8 @@ arc, sampled only inside the iris annulus (so the limbus and pupil edges do not 
 stand well above the annulus's texture gradient; the upper lid is a bright-to-dark edge going
 down (skin, then the lash line), the lower lid dark-to-bright. Everything beyond an accepted
 arc is masked. Eyelashes are the annulus pixels far darker than the iris (nearer the pupil's
-level) or thin strokes far darker than their surroundings (a morphological black-hat); reflections come from `segment.fill_reflections`. True in a mask means *usable*.
+level) or thin strokes far darker than their surroundings (a morphological black-hat);
+reflections come from `segment.fill_reflections`. True in a mask means *usable*.
 """
 
 from __future__ import annotations

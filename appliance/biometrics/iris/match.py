@@ -25,13 +25,13 @@ from appliance.biometrics.iris.encode import CODE_COLS, WORDS, IrisTemplate, Wor
 
 #: Daugman's typical number of bits compared (the reference of the normalisation)
 NORM_BITS = 911
-#: rotation search: +-8 code columns = +-22.5 degrees of head tilt
-MAX_SHIFT = 8
+#: rotation search: +-6 code columns = +-16.9 degrees of head tilt
+MAX_SHIFT = 6
 #: degrees per code column
 DEGREES_PER_SHIFT = 360.0 / CODE_COLS
 #: fewer bits compared than this: no score (the normalised distance would be meaningless)
 MIN_BITS = 100
-_CHUNK = 1024  # entries per step: 17 shifts x 32 words x 1024 x 8 B = 4.5 MB
+_CHUNK = 1024  # entries per step: 13 shifts x 32 words x 1024 x 8 B = 3.4 MB
 
 
 @dataclass(frozen=True)
