@@ -120,7 +120,7 @@ def noise_masks(gray: Gray, filled: Gray, reflections: Mask, b: Boundaries) -> N
     inner &= (xx - b.iris.x) ** 2 + (yy - b.iris.y) ** 2 < max(b.iris.r - 4, 1) ** 2
     smooth = cv2.GaussianBlur(filled, (0, 0), 2.0).astype(np.float32)
     grad = np.asarray(cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3), dtype=np.float32) / 8.0
-    texture = float(np.median(np.abs(grad[inner]))) if inner.any() else 0.0
+    texture = float(np.median(np.abs(grad[inner][::5]))) if inner.any() else 0.0
     floor = max(LID_MIN_GRADIENT, LID_GRADIENT_RATIO * texture)
     upper = _find_lid(grad, inner, b, upper=True, floor=floor)
     lower = _find_lid(grad, inner, b, upper=False, floor=floor)

@@ -18,6 +18,7 @@ would break the circle means) and returned as a mask.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -167,6 +168,26 @@ def _step_across(img: Floats, circle: Circle, angles: Floats, width: float) -> f
     return float(outer.mean() - inner.mean())
 
 
+def _refine(
+    img: Floats,
+    coarse: Circle,
+    reach: float,
+    bounds: tuple[float, float],
+    angles: Callable[[int], Floats],
+    max_inner: float = np.inf,
+) -> Circle:
+    """The circle at full resolution near a coarse one: a 2 px grid over the coarse pass's
+    uncertainty, then a 0.5 px grid around that (a tenth of one dense grid's samples)."""
+    lo, hi = bounds
+    fx, fy = _grid(coarse.x, coarse.y, reach, 2.0)
+    radii = _radii(max(coarse.r - reach - 1, lo), min(coarse.r + reach + 1, hi), 1.0)
+    ci, r, _ = _operator(img, fx, fy, radii, angles(64), max_inner)
+    fx, fy = _grid(float(fx[ci]), float(fy[ci]), 1.5, 0.5)
+    radii = _radii(max(r - 2.5, lo), min(r + 2.5, hi), 0.5)
+    ci, r, _ = _operator(img, fx, fy, radii, angles(96), max_inner)
+    return Circle(float(fx[ci]), float(fy[ci]), r)
+
+
 def find_boundaries(gray: Gray) -> Boundaries:
     """Pupil and limbus circles of a (reflection-filled) NIR eye image.
 
@@ -197,11 +218,9 @@ def find_boundaries(gray: Gray) -> Boundaries:
 
     # fine pupil at full resolution
     reach = 1.5 / scale + 1
-    fx, fy = _grid(px, py, reach, 1.0)
     lo, hi = (f * min(h, w) for f in PUPIL_RADIUS_RANGE)
-    radii = _radii(max(pr - reach - 1, lo), min(pr + reach + 1, hi), 0.5)
-    ci, r, _ = _operator(smooth, fx, fy, radii, _full_angles(96), max_inner)
-    pupil = Circle(float(fx[ci]), float(fy[ci]), r)
+    pupil = _refine(smooth, Circle(px, py, pr), reach, (lo, hi), _full_angles, max_inner)
+    r = pupil.r
     if not (r <= pupil.x <= w - 1 - r and r <= pupil.y <= h - 1 - r):
         raise ApplianceError(Reason.IRIS_NOT_FOUND, "no pupil inside the image")
     pupil_step = _step_across(smooth, pupil, _full_angles(96), max(2.0, pupil.r * 0.08))
@@ -219,10 +238,7 @@ def find_boundaries(gray: Gray) -> Boundaries:
     ci, r, _ = _operator(np.asarray(small, np.float32), lx, ly, radii, _sector_angles(48))
     ix, iy, ir = lx[ci] / scale, ly[ci] / scale, r / scale
 
-    fx, fy = _grid(ix, iy, reach, 1.0)
-    radii = _radii(ir - reach - 1, ir + reach + 1, 0.5)
-    ci, r, _ = _operator(smooth, fx, fy, radii, _sector_angles(96))
-    iris = Circle(float(fx[ci]), float(fy[ci]), r)
+    iris = _refine(smooth, Circle(ix, iy, ir), reach, (pupil.r * 1.2, max(h, w)), _sector_angles)
     iris_step = _step_across(smooth, iris, _sector_angles(96), max(2.0, iris.r * 0.04))
     if iris_step < MIN_IRIS_STEP or iris.r <= pupil.r * 1.2:
         raise ApplianceError(Reason.IRIS_NOT_FOUND, "no iris boundary found around the pupil")
