@@ -5,8 +5,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
+import numpy as np
+
 from appliance.biometrics.iris import encode, masks, normalize, quality, segment
 from appliance.biometrics.iris.segment import Gray
+
+#: larger images are scaled down to this many pixels across first: iris cameras deliver
+#: 640 x 480 (ISO/IEC 19794-6), the code samples 64 x 512 cells, and full-resolution masks of a
+#: 27-megapixel photo would cost seconds and gigabytes for nothing
+MAX_WORKING_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -36,9 +44,15 @@ def encode_eye(gray: Gray) -> EncodedEye:
     """Template and quality of a grayscale NIR eye image.
 
     Raises `ApplianceError(IRIS_NOT_FOUND)` when no pupil or iris is found; a poor capture is
-    returned with its failing quality measures (the caller refuses it).
+    returned with its failing quality measures (the caller refuses it). Coordinates are those
+    of the working image (scaled to at most MAX_WORKING_SIDE pixels across).
     """
     t0 = time.perf_counter()
+    h, w = gray.shape
+    if max(h, w) > MAX_WORKING_SIDE:
+        f = MAX_WORKING_SIDE / max(h, w)
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        gray = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     filled, reflections = segment.fill_reflections(gray)
     bounds = segment.find_boundaries(filled)
     t1 = time.perf_counter()

@@ -3,6 +3,7 @@ what is not an open eye is refused with IRIS_NOT_FOUND."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -56,3 +57,17 @@ def test_a_closed_eye_is_not_found() -> None:
     with pytest.raises(ApplianceError) as err:
         encode_eye(image)
     assert err.value.reason is Reason.IRIS_NOT_FOUND
+
+
+def test_a_large_photo_is_worked_on_at_a_bounded_size() -> None:
+    """A 6000 x 4500 photo is scaled to 1024 px across before anything full-size is built (at
+    full size the masks alone took seconds and gigabytes); it still matches."""
+    from appliance.biometrics.iris.match import compare
+
+    image, truth = capture(0, 1)
+    large = cv2.resize(image, (6000, 4500), interpolation=cv2.INTER_CUBIC)
+    eye = encode_eye(large)
+    scale = 1024 / 6000
+    assert abs(eye.boundaries.iris.x - truth.iris[0] * 6000 / 640 * scale) <= TOLERANCE_PX
+    assert abs(eye.boundaries.iris.r - truth.iris[2] * 6000 / 640 * scale) <= TOLERANCE_PX
+    assert compare(eye.template, encoded(0, 0).template).hd_norm <= 0.32
