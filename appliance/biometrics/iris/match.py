@@ -130,6 +130,7 @@ class Gallery:
         both_buf = np.empty((shifts, WORDS, size), dtype=np.uint64)
         diff_buf = np.empty_like(both_buf)
         count_buf = np.empty((shifts, WORDS, size), dtype=np.uint8)
+        half_buf = np.empty((shifts, WORDS // 2, size), dtype=np.uint8)
         n_buf = np.empty((shifts, size), dtype=np.uint16)
         d_buf = np.empty_like(n_buf)
         for start in range(0, total, size):
@@ -137,14 +138,18 @@ class Gallery:
             masks = self.masks[:, start : start + size]
             k = codes.shape[1]
             both, diff, count = both_buf[:, :, :k], diff_buf[:, :, :k], count_buf[:, :, :k]
+            half = half_buf[:, :, :k]
             n, d = n_buf[:, :k], d_buf[:, :k]
             np.bitwise_and(masks[None], p_masks, out=both)
             np.bitwise_xor(codes[None], p_codes, out=diff)
             np.bitwise_and(diff, both, out=diff)
+            # word counts are <= 64: pairs of words still fit a byte, halving the widening sum
             np.bitwise_count(both, out=count)
-            np.sum(count, axis=1, dtype=np.uint16, out=n)
+            np.add(count[:, : WORDS // 2], count[:, WORDS // 2 :], out=half)
+            np.sum(half, axis=1, dtype=np.uint16, out=n)
             np.bitwise_count(diff, out=count)
-            np.sum(count, axis=1, dtype=np.uint16, out=d)
+            np.add(count[:, : WORDS // 2], count[:, WORDS // 2 :], out=half)
+            np.sum(half, axis=1, dtype=np.uint16, out=d)
             bits = n.astype(np.float32)
             hd = d / np.maximum(bits, np.float32(1))
             norm = np.float32(0.5) - (np.float32(0.5) - hd) * np.sqrt(bits / np.float32(NORM_BITS))

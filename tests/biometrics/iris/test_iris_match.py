@@ -101,3 +101,16 @@ def test_gallery_search_equals_one_to_one_scores() -> None:
     assert np.allclose(scores, expected, atol=1e-5)
     assert int(np.argmin(scores)) in (4, 5)  # identity 2's two templates
     assert MAX_SHIFT >= 4
+
+
+def test_gallery_counts_full_words_exactly() -> None:
+    """Every bit valid and every bit different: word counts of 64 summed without overflow."""
+    code = np.random.default_rng(5).integers(0, 2, (8, 128, 2)).astype(bool)
+    ones = np.ones_like(code)
+    probe = IrisTemplate(pack(code), pack(ones))
+    opposite = IrisTemplate(pack(~code), pack(ones))
+    same = IrisTemplate(pack(code), pack(ones))
+    scores = Gallery([opposite, same]).search(probe, max_shift=0)
+    assert scores[0] == pytest.approx(0.5 + 0.5 * np.sqrt(BITS / NORM_BITS))
+    assert scores[0] == pytest.approx(compare(probe, opposite, max_shift=0).hd_norm)
+    assert scores[1] == pytest.approx(0.5 - 0.5 * np.sqrt(BITS / NORM_BITS))
