@@ -114,6 +114,18 @@ class FaceConfig(_Section):
     liveness_step_timeout_s: float = Field(default=4.0, ge=2.0, le=30.0)
 
 
+class IrisConfig(_Section):
+    """Iris recognition (appliance/biometrics/iris)."""
+
+    #: decision threshold on the normalised Hamming distance (a match at or below it); 0.32
+    #: sits far below the impostor minimum and far above the genuine maximum measured by
+    #: `benchmarks/iris.py` (see docs/architecture.md); Daugman's deployments use 0.32-0.33
+    threshold: float = Field(default=0.32, gt=0.0, lt=0.5)
+    #: rotation search: +- this many code columns of 2.8 degrees (6: +-16.9 degrees of tilt;
+    #: each column more widens the impostor distribution's low tail and costs 1:N time)
+    max_shift: int = Field(default=6, ge=0, le=32)
+
+
 class InspectionConfig(_Section):
     """The check workflow (appliance/inspection); the decision policy itself is a signed file."""
 
@@ -187,6 +199,7 @@ class Config(_Section):
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     face: FaceConfig = Field(default_factory=FaceConfig)
+    iris: IrisConfig = Field(default_factory=IrisConfig)
     inspection: InspectionConfig = Field(default_factory=InspectionConfig)
     inputs: InputsConfig = Field(default_factory=InputsConfig)
     selftest: SelftestConfig = Field(default_factory=SelftestConfig)

@@ -151,6 +151,13 @@ class Reason(StrEnum):
     SEAL_CERT_EXPIRED = "SEAL_CERT_EXPIRED"  # signer or CSCA not valid at the time checked
     SEAL_COUNTRY_MISMATCH = "SEAL_COUNTRY_MISMATCH"  # seal, signer and CSCA name other countries
     SEAL_MRZ_MISMATCH = "SEAL_MRZ_MISMATCH"  # a visa seal's passport differs from the one shown
+    # Iris (appliance/biometrics/iris)
+    IRIS_NO_MATCH = "IRIS_NO_MATCH"  # the iris codes differ beyond the configured threshold
+    IRIS_QUALITY = "IRIS_QUALITY"  # a capture to repeat: occluded, out of focus, too small
+    IRIS_NOT_FOUND = "IRIS_NOT_FOUND"  # no pupil or iris boundary: a closed eye, not an eye
+    IRIS_NOT_NIR = "IRIS_NOT_NIR"  # a colour image: iris codes need near-infrared grayscale
+    IRIS_NOT_ENROLLED = "IRIS_NOT_ENROLLED"  # no such enrolment, or an empty gallery
+    IRIS_GALLERY_DAMAGED = "IRIS_GALLERY_DAMAGED"  # the encrypted gallery does not open
 
 
 class ApplianceError(Exception):
