@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from appliance.errors import Reason
 from appliance.mrz import parse_mrz
 from appliance.mrz.formats import MrzFormat
-from appliance.mrz.ocr.decode import decode, verdict
+from appliance.mrz.ocr.decode import decode
 from appliance.mrz.ocr.fusion import FrameFuser, read_until_confident
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF
 from appliance.mrz.ocr.reader import MrzRead, result_of
+from appliance.mrz.ocr.verdict import verdict
 
 TD3 = [
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",

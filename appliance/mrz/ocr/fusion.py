@@ -15,9 +15,10 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from appliance.mrz.ocr.decode import decode, verdict
+from appliance.mrz.ocr.decode import decode
 from appliance.mrz.ocr.layout import Layout
 from appliance.mrz.ocr.reader import MrzImageReader, MrzRead, result_of, unreadable
+from appliance.mrz.ocr.verdict import verdict
 
 _SHARPNESS = 4.0  # vote weight = (frame's top probability at the position) ** _SHARPNESS
 

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from appliance.errors import Reason
-from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
+from appliance.mrz.ocr.decode import Decoded, decode
 from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for, relaxed_layouts_for
 from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
 from appliance.mrz.ocr.localize import (
@@ -30,6 +30,7 @@ from appliance.mrz.ocr.localize import (
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
 from appliance.mrz.ocr.segment import cut_glyphs
 from appliance.mrz.ocr.strip import FloatArray, LineStrip, extract_strip
+from appliance.mrz.ocr.verdict import Verdict, verdict
 
 #: Candidate line groups tried per view: a page's printed lines above the MRZ can outrank
 #: it as a 3-line group (an old ID card's address over its 2-line MRZ), so a few more than
