@@ -21,7 +21,8 @@ from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.inspection.lane_events import EventLog, EventType, LaneState
-from appliance.inspection.lane_loop import CheckRecord, LaneLoop
+from appliance.inspection.lane_loop import LaneLoop
+from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.lane_setup import LaneRuntime, open_lane_runtime
 from appliance.inspection.station import SimulationHook
 from appliance.ports import GateState
