@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from appliance.biometrics.findings import Finding
 from appliance.biometrics.iris.masks import NoiseMasks
 from appliance.biometrics.iris.segment import Boundaries, Gray
 
@@ -31,26 +32,6 @@ _FOCUS_C = 40.0
 #: Daugman's 8 x 8 focus kernel: -1 everywhere, +3 in the central 4 x 4 (zero sum)
 _KERNEL = -np.ones((8, 8), dtype=np.float32)
 _KERNEL[2:6, 2:6] = 3.0
-
-
-@dataclass(frozen=True)
-class Finding:
-    measure: str
-    value: float
-    limit: str
-    ok: bool
-    instruction: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "measure": self.measure,
-            "value": round(self.value, 3),
-            "limit": self.limit,
-            "ok": self.ok,
-        }
-        if not self.ok and self.instruction:
-            out["instruction"] = self.instruction
-        return out
 
 
 @dataclass(frozen=True)
