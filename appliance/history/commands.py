@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
+from appliance.cli_output import EXIT_FAILED, EXIT_FAULT, refuse
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.history.events import DocumentRef
@@ -38,12 +39,8 @@ def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
 
 
 def _fail(as_json: bool, error: ApplianceError) -> NoReturn:
-    payload = {"status": "fail", "reason": error.reason.value, "detail": error.detail}
-    if as_json:
-        click.echo(json.dumps(payload, sort_keys=True))
-    else:
-        click.echo(f"{error.reason.value}: {error.detail}", err=True)
-    sys.exit(1 if error.reason is Reason.HISTORY_TAMPERED else 2)
+    tampered = error.reason is Reason.HISTORY_TAMPERED
+    refuse(error.reason, error.detail, as_json, exit_code=EXIT_FAILED if tampered else EXIT_FAULT)
 
 
 @contextmanager

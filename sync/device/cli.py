@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
+from appliance.cli_output import EXIT_FAILED, EXIT_FAULT, refuse
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 
@@ -34,11 +35,8 @@ _REFUSALS = {
 
 
 def _fail(reason: Reason, detail: str, as_json: bool) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"status": "fail", "reason": reason.value, "detail": detail}))
-    else:
-        click.echo(f"appliance sync: {reason.value}: {detail}", err=True)
-    sys.exit(1 if reason in _REFUSALS else 2)
+    refuse(reason, detail, as_json, who="appliance sync",
+           exit_code=EXIT_FAILED if reason in _REFUSALS else EXIT_FAULT)  # fmt: skip
 
 
 @click.group()
