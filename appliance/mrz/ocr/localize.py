@@ -171,20 +171,35 @@ def _across(box: LineBox, origin: LineBox) -> float:
 
 
 def _group_lines(boxes: list[LineBox]) -> list[tuple[float, list[LineBox]]]:
-    """Candidate MRZs, best first: 3-line groups (TD1) with even spacing, then pairs."""
+    """Candidate MRZs, best first: 3-line groups (TD1) with even spacing, then pairs.
+
+    `_compatible` is symmetric, so each pair is judged once (at both gaps) and the trios are
+    built from pairs that passed: a page of many lines has thousands of trios but far fewer
+    compatible pairs."""
+    n = len(boxes)
+    near = [[False] * n for _ in range(n)]  # neighbouring lines (max_gap 4)
+    wide = [[False] * n for _ in range(n)]  # lines of one group, not neighbours (max_gap 8)
+    for i, j in combinations(range(n), 2):
+        if _compatible(boxes[i], boxes[j], max_gap=8.0):
+            wide[i][j] = wide[j][i] = True
+            near[i][j] = near[j][i] = _compatible(boxes[i], boxes[j])
     groups: list[tuple[float, list[LineBox]]] = []
-    for trio in combinations(boxes, 3):
-        if all(_compatible(x, y, max_gap=8.0) for x, y in combinations(trio, 2)):
-            ordered = sorted(trio, key=lambda b: _across(b, trio[0]))
-            if not (_compatible(ordered[0], ordered[1]) and _compatible(ordered[1], ordered[2])):
-                continue
-            gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
-            if max(gaps) < 1.35 * min(gaps):
-                groups.append((sum(b.length for b in trio) * 1.5 * _evenness(trio), ordered))
-    for pair in combinations(boxes, 2):
-        if _compatible(*pair):
+    for i, j, k in combinations(range(n), 3):
+        if not (wide[i][j] and wide[i][k] and wide[j][k]):
+            continue
+        trio = (boxes[i], boxes[j], boxes[k])
+        a, b, c = sorted((i, j, k), key=lambda t: _across(boxes[t], trio[0]))
+        if not (near[a][b] and near[b][c]):
+            continue
+        ordered = [boxes[a], boxes[b], boxes[c]]
+        gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
+        if max(gaps) < 1.35 * min(gaps):
+            groups.append((sum(x.length for x in trio) * 1.5 * _evenness(trio), ordered))
+    for i, j in combinations(range(n), 2):
+        if near[i][j]:
+            pair = (boxes[i], boxes[j])
             ordered = sorted(pair, key=lambda b: _across(b, pair[0]))
-            groups.append((sum(b.length for b in pair) * _evenness(pair), ordered))
+            groups.append((sum(x.length for x in pair) * _evenness(pair), ordered))
     return groups
 
 
