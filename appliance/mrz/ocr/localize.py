@@ -85,6 +85,11 @@ def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
     for contour in contours:
         if len(contour) < 5:
             continue
+        # The tests below keep only pieces with h >= 3, w >= 2h and area >= 0.45 w h, so an
+        # area under 0.45 * 18 rules a piece out before fitting its rectangle (most specks).
+        area = cv2.contourArea(contour)
+        if area < 0.45 * 18:
+            continue
         rect = cv2.minAreaRect(contour)
         (cx, cy), (w, h) = rect[0], rect[1]
         w, h = max(w, h), min(w, h)
@@ -92,7 +97,7 @@ def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
         if h < 3 or w < 2 * h or abs(angle) > 35:
             continue
         # A line blob is mostly ink along its length: reject thin diagonal strokes / frames.
-        if cv2.contourArea(contour) < 0.45 * w * h:
+        if area < 0.45 * w * h:
             continue
         pieces.append(LineBox(cx, cy, w, h, angle))
     min_length = 0.15 * max(ink.shape)
