@@ -1,10 +1,12 @@
 """The MRZ read on a camera (issue #17 item 5): frame fusion by default, and how many frames
-the read took, in the scanner, the lane's MRZ step, the station's camera port and `mrz read`."""
+the read took, in the scanner, the lane's MRZ step, the station's camera port, the handheld
+check (`appliance check --mrz-camera`) and `mrz read`."""
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from appliance.cli import cli
 from appliance.config import Config
 from appliance.errors import Reason
 from appliance.inspection import steps
@@ -24,6 +27,7 @@ from appliance.mrz.read_command import read as read_command
 from appliance.ports import Camera, FramedMrzScanner
 from hardware_mocks.mrz_frames import burst, camera, render_page
 from hardware_mocks.virtual_camera import VirtualCamera
+from tests.support.check_support import MRZ, provisioned, restore_logging, write_config
 
 pytestmark = pytest.mark.skipif(
     not recognizer.default_model_file().exists(), reason="models/mrz/mrz_glyphs.onnx not built"
@@ -165,3 +169,74 @@ def test_cli_reads_a_burst_as_one_document_and_reports_frames(tmp_path: Path) ->
     assert result.exit_code == 0
     single = CliRunner().invoke(read_command, [str(paths[0]), "--json"])
     assert json.loads(single.output)["frames"] == 1
+
+
+def holder_camera(device: str) -> Camera:
+    """`hardware.camera` of the handheld test: camera shots of the specimen holder's page."""
+    rng, nrng = random.Random(8), np.random.default_rng(8)
+    page, _ = render_page(rng, "TD3", 300, lines=list(MRZ))
+    return VirtualCamera(
+        [cv2.cvtColor(camera(page, rng, nrng), cv2.COLOR_GRAY2BGR) for _ in "abcd"]
+    )
+
+
+def blank_camera(device: str) -> Camera:
+    """A camera that sees a page without an MRZ."""
+    page, _ = render_page(random.Random(9), "TD3", 300, False)
+    return VirtualCamera([cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)] * 4)
+
+
+@pytest.fixture
+def _logging_restored() -> Iterator[None]:
+    yield
+    restore_logging()
+
+
+def _check_on(camera_factory: str, data_dir: Path, tmp_path: Path) -> tuple[int, dict[str, object]]:
+    provisioned(data_dir)
+    config = write_config(
+        tmp_path / "camera.toml",
+        f'[face]\ncamera = "0"\n[hardware]\ncamera = "{__name__}:{camera_factory}"\n'
+        'virtual_card = "hardware_mocks.virtual_chip.transport:open_virtual"\n',
+    )
+    result = CliRunner(env={"APPLIANCE_CONFIG": str(config)}).invoke(
+        cli, ["check", "--reader", "virtual", "--mrz-camera", "--json"]
+    )
+    out: dict[str, object] = json.loads(result.stdout)
+    return result.exit_code, out
+
+
+def _mrz_step(out: dict[str, object]) -> dict[str, object]:
+    report = out["report"]
+    assert isinstance(report, dict)
+    step: dict[str, object] = next(s for s in report["steps"] if s["name"] == "mrz")
+    return step
+
+
+@pytest.mark.usefixtures("_logging_restored")
+def test_a_handheld_check_reads_the_mrz_on_the_camera_with_fusion(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    code, out = _check_on("holder_camera", data_dir, tmp_path)
+    assert code == 0, out
+    assert out["decision"] == "ADVISE"
+    step = _mrz_step(out)
+    assert step["status"] == "pass" and step["facts"] == {"format": "TD3", "frames": 2}
+
+
+@pytest.mark.usefixtures("_logging_restored")
+def test_a_handheld_camera_that_reads_no_mrz_refers(data_dir: Path, tmp_path: Path) -> None:
+    code, out = _check_on("blank_camera", data_dir, tmp_path)
+    assert code == 1, out
+    step = _mrz_step(out)
+    assert step["status"] == "fail" and step["reason"] == "MRZ_UNREADABLE"
+    assert step["facts"] == {"frames": 4}
+    assert out["decision"] == "REFER"
+
+
+@pytest.mark.usefixtures("_logging_restored")
+def test_mrz_camera_on_a_virtual_config_is_refused(data_dir: Path) -> None:
+    provisioned(data_dir)
+    result = CliRunner().invoke(cli, ["check", "--reader", "virtual", "--mrz-camera", "--json"])
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stdout)["reason"] == "CAMERA_UNAVAILABLE"
