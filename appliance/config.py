@@ -51,6 +51,11 @@ class ChipConfig(_Section):
     max_read_size: int = 0xDF
     #: use extended-length READ BINARY when the card announces support
     allow_extended_length: bool = True
+    #: Extended Access Control (DG3 fingerprints, DG4 iris): the inspection system's CV
+    #: certificates, DV (after any CVCA link certificate) first and its own last, and its
+    #: private key (PEM, PKCS#8); none: no Terminal Authentication, DG3/DG4 stay closed
+    terminal_certificates: list[str] = Field(default_factory=list)
+    terminal_key: str = ""
 
 
 class HardwareConfig(_Section):
