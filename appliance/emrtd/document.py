@@ -355,6 +355,7 @@ def document_report(document: ChipDocument, checks: list[Check] | None = None) -
         "dg1": dg1,
         "face_image": _face_summary(document),
         "authenticity": [c.to_dict() for c in all_checks],
+        "terminal_authentication": document.eac.to_dict() if document.eac else None,
         "apdus": document.apdus,
         "bytes_read": document.bytes_read,
         "timings_ms": dict(document.timings_ms),
