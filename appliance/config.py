@@ -129,6 +129,9 @@ class IrisConfig(_Section):
     #: rotation search: +- this many code columns of 2.8 degrees (6: +-16.9 degrees of tilt;
     #: each column more widens the impostor distribution's low tail and costs 1:N time)
     max_shift: int = Field(default=6, ge=0, le=32)
+    #: factory (``module:callable``, no arguments) of the NIR iris camera, a `Camera` whose
+    #: frames are grayscale eye images; empty: no iris camera, a required iris step refers
+    camera: str = ""
 
 
 class InspectionConfig(_Section):

@@ -21,6 +21,8 @@ from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError
 from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
+from appliance.inspection.iris_step import IrisCheck
+from appliance.inspection.iris_step import from_config as iris_from_config
 from appliance.inspection.policy import load_policy
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import FaceCheck, Lane
@@ -50,6 +52,7 @@ def open_lane(
     *,
     gate_events: GateEventSource | None = None,
     face: FaceCheck | None = None,
+    iris: IrisCheck | None = None,
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
     policy = load_policy(directory)
@@ -69,6 +72,7 @@ def open_lane(
         deviations=DeviationList.load(directory / DEVIATIONS_FILE),
         reader_options=reader_options(config.chip),
         face=face,
+        iris=iris or (iris_from_config(config) if config.iris.camera else None),
         gate_events=gate_events,
         # the steps give up (CHIP_NOT_PRESENT, MRZ_UNREADABLE) before their hard time limit
         presence_timeout_s=min(
