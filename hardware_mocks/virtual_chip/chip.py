@@ -519,7 +519,10 @@ class VirtualChip:
         ta = self._ta_ready()
         if isinstance(ta, Response):
             return ta
-        return Response.status(ta.verify_certificate(command.data))
+        sw = ta.verify_certificate(command.data)
+        if sw == SW_OK:  # a CVCA link certificate may have moved the trust point: EF.CVCA says so
+            self.files.application[FID_CVCA] = ta.memory.cvca_file()
+        return Response.status(sw)
 
     def _terminal_authenticate(self, command: CommandApdu) -> Response:
         ta = self._ta_ready()

@@ -22,7 +22,13 @@ from appliance.emrtd.protocol.apdu import ApduError
 from appliance.emrtd.protocol.terminal_auth import TerminalCredentials
 from appliance.emrtd.session import ChipSession, MrzKey, ReaderOptions
 from appliance.errors import Reason
-from hardware_mocks.eac_pki import EacPki, build_eac_pki, with_broken_dv_signature
+from hardware_mocks import pki
+from hardware_mocks.eac_pki import (
+    TA_ECDSA_SHA256,
+    EacPki,
+    build_eac_pki,
+    with_broken_dv_signature,
+)
 from hardware_mocks.iris_synth import IrisSynth
 from hardware_mocks.virtual_chip import (
     VirtualCardTransport,
@@ -221,3 +227,42 @@ def test_eac_pki_is_reproducible() -> None:
     assert isinstance(again, EacPki)
     assert again.terminal.body == EAC.terminal.body  # ECDSA signatures are randomised
     assert again.terminal_key.private_numbers() == EAC.terminal_key.private_numbers()
+
+
+def test_a_cvca_link_certificate_moves_the_chips_trust_point() -> None:
+    """A new CVCA key, linked from the old one: the chip accepts the link, trusts the new key
+    from then on (across sessions), and the chain under the new key opens DG4."""
+    country = EAC.cvca.chr[:2]
+    old_key = pki.derive_ec_key(pki.PkiAlgorithm.ECDSA_BRAINPOOL_P256, f"{country}/0", "eac-cvca")
+    new_key = pki.derive_ec_key(pki.PkiAlgorithm.ECDSA_BRAINPOOL_P256, "link", "cvca-2")
+    new_name = f"{country}CVCA00002"
+    curve = EAC.cvca.public_key.curve
+
+    def request(car: str, chr_: str, key, role, days: int) -> cvc.CertificateRequest:  # type: ignore[no-untyped-def]
+        public = cvc.CvPublicKey(TA_ECDSA_SHA256, cvc.point_of(key.public_key()),
+                                 curve if role is cvc.Role.CVCA else None)  # fmt: skip
+        return cvc.CertificateRequest(car, chr_, public, role, 3, TODAY - timedelta(days=1),
+                                      TODAY + timedelta(days=days))  # fmt: skip
+
+    link = cvc.issue(request(EAC.cvca.chr, new_name, new_key, cvc.Role.CVCA, 900), old_key,
+                     TA_ECDSA_SHA256)  # fmt: skip
+    dv_key = pki.derive_ec_key(pki.PkiAlgorithm.ECDSA_BRAINPOOL_P256, "link", "dv-2")
+    dv = cvc.issue(request(new_name, f"{country}DV000002", dv_key, cvc.Role.DV_DOMESTIC, 90),
+                   new_key, TA_ECDSA_SHA256)  # fmt: skip
+    terminal = cvc.issue(
+        request(dv.chr, f"{country}IS00002", EAC.terminal_key, cvc.Role.IS, 20), dv_key,
+        TA_ECDSA_SHA256,
+    )  # fmt: skip
+    chip = VirtualChip(PROFILE)
+    document = _read(TerminalCredentials((link, dv, terminal), EAC.terminal_key), chip=chip)
+    assert document.eac is not None and document.eac.status is CheckStatus.PASS, document.eac
+    assert "DG4.bin" in document.files
+    assert chip.eac_memory is not None and new_name in chip.eac_memory.trust_points
+    # next session: the chain under the new CVCA alone is enough
+    again = _read(TerminalCredentials((dv, terminal), EAC.terminal_key), chip=chip)
+    assert again.eac is not None and again.eac.status is CheckStatus.PASS
+    # a link certificate forged with another key is refused
+    forged = cvc.issue(request(EAC.cvca.chr, new_name, new_key, cvc.Role.CVCA, 900), new_key,
+                       TA_ECDSA_SHA256)  # fmt: skip
+    refused = _read(TerminalCredentials((forged, dv, terminal), EAC.terminal_key))
+    assert refused.eac is not None and refused.eac.reason is Reason.TA_CHAIN_UNTRUSTED
