@@ -198,10 +198,11 @@ def test_pki_knows_no_session_reader_document_or_chip_protocols(
     core = [imp for imp in found if imp.importer != "appliance.emrtd.pki.commands"]
     assert layer_violations(core, "appliance.emrtd.pki", (*allowed, "appliance.errors")) == []
     # the `trust` CLI group is the I/O edge: it may also open the configured trust store and
-    # read the operator's file through the bounded reader
+    # read the operator's file through the bounded reader, and refuse as every command does
     cli_allowed = (
         *allowed,
         "appliance.errors",
+        "appliance.cli_output",
         "appliance.config",
         "appliance.inputs",
         "appliance.wiring",

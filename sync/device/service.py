@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from appliance.config import Config, ConfigError
+from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.inputs import read_input_file
@@ -151,9 +154,25 @@ def _history_size(config: Config, data_dir: Path) -> int:
         return checkpoint.size
 
 
+def overdue_crls(data_dir: Path, now: datetime | None = None) -> dict[str, str]:
+    """Issuers whose newest CRL is past its nextUpdate (central did not bring a newer one in
+    time), with that nextUpdate; the signed policy decides what it means (`CRL_STALE`)."""
+    path = data_dir / TRUST_FILE
+    if not path.is_file():
+        return {}
+    when = now or datetime.now(UTC)
+    with TrustStore(path) as store:
+        newest = store.newest_crls()
+    return {
+        issuer: crl.next_update.isoformat()
+        for issuer, crl in sorted(newest.items())
+        if crl.overdue(when) and crl.next_update is not None
+    }
+
+
 def status(config: Config, data_dir: Path) -> dict[str, Any]:
     """The device's own view (no network): enrolment, backlog, acknowledged, artefact
-    versions, last error, alarms."""
+    versions, overdue CRLs, last error, alarms."""
     state = SyncState(data_dir)
     enrolment = state.enrolment()
     cursor = state.cursor()
@@ -180,6 +199,14 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
                 "detail": "central saw a history that does not extend the one it witnessed",
             }
         )
+    overdue = overdue_crls(data_dir)
+    if overdue:
+        alarms.append(
+            {
+                "reason": Reason.CRL_STALE.value,
+                "detail": f"{len(overdue)} issuer(s) with a CRL past its nextUpdate",
+            }
+        )
     for kind, refused in sorted(current.refused.items()):
         alarms.append(
             {
@@ -198,6 +225,7 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
         "witnessed_checkpoint_size": cursor.checkpoint_size,
         "artefacts": state.artefacts(),
         "refused_artefacts": current.refused,
+        "overdue_crls": overdue,
         "last_success": current.last_success,
         "last_error": current.last_error,
         "revoked": current.revoked,
