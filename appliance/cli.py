@@ -31,6 +31,8 @@ _COMMANDS: dict[str, str] = {
     "central": "sync.central.cli:central",
     "serve": "appliance.api.commands:serve",
     "sim": "appliance.api.sim_commands:sim",
+    "users": "appliance.accounts.commands:users",
+    "tls": "appliance.api.tls:tls",
 }
 
 

@@ -19,12 +19,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from appliance.api.access import (
+    AccessControl,
+    AccessMiddleware,
+    AccessRefused,
+    authorise,
+    refusal,
+)
 from appliance.api.lane_service import LaneService
+from appliance.api.session_routes import session_router
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane_loop import LaneLoop
 
@@ -38,6 +46,8 @@ _STATUS = {
     Reason.USAGE: 400,
     Reason.LANE_BUSY: 409,
     Reason.LANE_OUT_OF_SERVICE: 503,
+    Reason.AUTH_REQUIRED: 401,
+    Reason.ROLE_FORBIDDEN: 403,
 }
 
 
@@ -80,8 +90,9 @@ class _Wakeup:
         self.event = asyncio.Event()
 
 
-def create_app(service: LaneService) -> FastAPI:
+def create_app(service: LaneService, access: AccessControl | None = None) -> FastAPI:
     wakeup = _Wakeup()
+    control = access or AccessControl(service.directory, lambda: service.history)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,9 +111,18 @@ def create_app(service: LaneService) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(authorise)],  # who may use which route: appliance/api/access.py
     )
     app.state.service = service
+    app.state.access = control
+    # who may use which route: one table, one middleware (appliance/api/access.py)
+    app.add_middleware(AccessMiddleware, control=control, routes=lambda: app.router.routes)
+    app.include_router(session_router(control, API))
     api = APIRouter(prefix=API)
+
+    @app.exception_handler(AccessRefused)
+    async def _access_refused(request: Request, exc: AccessRefused) -> JSONResponse:
+        return refusal(exc.error)
 
     @app.exception_handler(ApplianceError)
     async def _appliance_error(request: Request, exc: ApplianceError) -> JSONResponse:

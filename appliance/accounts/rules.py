@@ -1,0 +1,72 @@
+"""Who may use which route: the one table of the service's authorisation.
+
+Every route of the app (method and path template, as FastAPI declares it) has exactly one rule
+here; the access middleware (`appliance/api/access.py`) refuses a route without one (fail
+closed), and `tests/api/test_authorisation.py` fails for a route missing from its own expected
+matrix. Anonymous access is allowed only where the rule says so: `anywhere` for what carries
+nothing (health, the login itself, static page files) and `loopback` for what the traveller's
+kiosk on the device itself reads (the lane's state and events: no personal data) and for the
+simulated lane's test hooks and local metrics scraping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from appliance.accounts.store import Role
+
+Anonymous = Literal["never", "loopback", "anywhere"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role] = frozenset()
+    anonymous: Anonymous = "never"
+
+
+ALL = frozenset(Role)
+_OFFICE = frozenset({Role.OFFICER, Role.SUPERVISOR})
+_TECH = frozenset({Role.TECHNICIAN, Role.SUPERVISOR})
+_AUDIT = frozenset({Role.AUDITOR, Role.SUPERVISOR})
+
+PUBLIC = Rule(ALL, "anywhere")
+#: the kiosk's reads: anonymous on the device itself, any account elsewhere
+KIOSK = Rule(ALL, "loopback")
+ACCOUNT = Rule(ALL)
+OFFICE = Rule(_OFFICE)
+TECH = Rule(_TECH)
+AUDIT = Rule(_AUDIT)
+SUPERVISOR = Rule(frozenset({Role.SUPERVISOR}))
+#: the simulated lane's hooks (`appliance sim traveller` on the device; 404 on a real lane)
+SIM = Rule(_OFFICE, "loopback")
+METRICS = Rule(_TECH, "loopback")
+
+A = "/api/v1"
+
+#: (method, path template) -> rule; a mount (static files) is ("*", its path)
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", f"{A}/health"): PUBLIC,
+    ("GET", f"{A}/openapi.json"): KIOSK,
+    ("POST", f"{A}/session"): PUBLIC,
+    ("GET", f"{A}/session"): ACCOUNT,
+    ("DELETE", f"{A}/session"): ACCOUNT,
+    ("GET", f"{A}/lane"): KIOSK,
+    ("GET", f"{A}/lane/events"): KIOSK,
+    ("POST", f"{A}/checks"): OFFICE,
+    ("POST", f"{A}/checks/current/cancel"): OFFICE,
+    ("GET", f"{A}/checks"): OFFICE,
+    ("GET", f"{A}/checks/{{check_id}}"): OFFICE,
+    ("GET", f"{A}/selftest"): TECH,
+    ("GET", f"{A}/history"): AUDIT,
+    ("GET", f"{A}/sim/kinds"): SIM,
+    ("POST", f"{A}/sim/travellers"): SIM,
+    ("POST", f"{A}/sim/reader"): SIM,
+    ("GET", "/metrics"): METRICS,
+}
+
+
+def rule_for(method: str, template: str) -> Rule | None:
+    """The rule of a route (HEAD as GET); None when the table has none (refused)."""
+    key_method = "GET" if method == "HEAD" else method
+    return RULES.get((key_method, template)) or RULES.get(("*", template))
