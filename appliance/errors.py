@@ -125,6 +125,7 @@ class Reason(StrEnum):
     ACCOUNT_EXISTS = "ACCOUNT_EXISTS"
     ACCOUNT_UNKNOWN = "ACCOUNT_UNKNOWN"
     PASSWORD_WEAK = "PASSWORD_WEAK"  # shorter than the minimum length
+    DECISION_NOTE_REQUIRED = "DECISION_NOTE_REQUIRED"  # an officer's override without a note
     # Self-test (`appliance selftest`): the state of one part of the appliance
     TRUST_STORE_EMPTY = "TRUST_STORE_EMPTY"  # no CSCA: no document can be proven genuine
     CRL_STALE = "CRL_STALE"  # warning: an issuer's newest CRL is past its nextUpdate

@@ -32,6 +32,7 @@ from appliance.api.access import (
     refusal,
 )
 from appliance.api.lane_service import LaneService
+from appliance.api.officer_routes import NotFound, officer_router
 from appliance.api.session_routes import session_router
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane_loop import LaneLoop
@@ -48,6 +49,7 @@ _STATUS = {
     Reason.LANE_OUT_OF_SERVICE: 503,
     Reason.AUTH_REQUIRED: 401,
     Reason.ROLE_FORBIDDEN: 403,
+    Reason.DECISION_NOTE_REQUIRED: 422,
 }
 
 
@@ -118,11 +120,16 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     # who may use which route: one table, one middleware (appliance/api/access.py)
     app.add_middleware(AccessMiddleware, control=control, routes=lambda: app.router.routes)
     app.include_router(session_router(control, API))
+    app.include_router(officer_router(service, API))
     api = APIRouter(prefix=API)
 
     @app.exception_handler(AccessRefused)
     async def _access_refused(request: Request, exc: AccessRefused) -> JSONResponse:
         return refusal(exc.error)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _refusal(404, exc.reason, exc.detail)
 
     @app.exception_handler(ApplianceError)
     async def _appliance_error(request: Request, exc: ApplianceError) -> JSONResponse:

@@ -1,0 +1,91 @@
+"""The officer's API (#15 items 2-3): a referred check's person (DG1, chip photo, face result,
+the document's timeline), decisions with a reason from the list, overrides only with a note and
+recorded in the history, and the monitoring station's referrals with the pending counter."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.api.app import create_app
+from appliance.api.lane_service import LaneService
+from tests.support.auth_support import local_client, log_in
+from tests.support.lane_support import sim_config
+
+A = "/api/v1"
+
+
+@pytest.fixture
+def service(data_dir: Path, tmp_path: Path) -> Iterator[LaneService]:
+    lane = LaneService(sim_config(tmp_path), data_dir)
+    yield lane
+    assert lane.stop(10)
+
+
+def test_referral_person_decision_and_override(service: LaneService) -> None:
+    with local_client(create_app(service)) as client:
+        service.start()
+        deadline = time.monotonic() + 30
+        while client.get(f"{A}/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        log_in(client, service.directory, "officer")
+        placed = {}
+        for kind in ("genuine", "forged_dg", "expired"):
+            placed[kind] = client.post(f"{A}/sim/travellers", json={"kind": kind}).json()
+        forged, expired = placed["forged_dg"]["check_id"], placed["expired"]["check_id"]
+        board = client.get(f"{A}/referrals").json()
+        assert board["pending"] == 2 and board["lanes"][0]["state"] in ("ready", "remove_document")
+        listed = {r["check_id"]: r for r in board["referrals"]}
+        assert set(listed) == {forged, expired}
+        assert "PA_DG_HASH_MISMATCH" in listed[forged]["reasons"]
+
+        hook = service.simulation
+        assert hook is not None
+        profile = hook.traveller(placed["expired"]["ref"]).profile  # type: ignore[union-attr]
+        shown = client.get(f"{A}/checks/{expired}/person").json()
+        assert shown["dg1"]["surname"] == profile.surname  # the chip's DG1, as read
+        assert shown["dg1"]["date_of_birth"] == profile.date_of_birth
+        person = client.get(f"{A}/checks/{forged}/person").json()
+        profile = hook.traveller(placed["forged_dg"]["ref"]).profile  # type: ignore[union-attr]
+        assert person["dg1"]["document_number"] == profile.document_number
+        assert person["chip_photo"].startswith("data:image/")
+        assert person["face"]["status"] == "skipped" and person["live_capture"] is None
+        assert [e["check_id"] for e in person["timeline"]] == [forged]
+        assert client.get(f"{A}/checks/nope/person").status_code == 404
+
+        admit = {"decision": "admit", "reason": "DOCUMENT_VERIFIED_MANUALLY"}
+        bare = client.post(f"{A}/checks/{forged}/decision", json=admit)
+        assert bare.status_code == 422 and bare.json()["reason"] == "DECISION_NOTE_REQUIRED"
+        wrong = client.post(f"{A}/checks/{forged}/decision",
+                            json={**admit, "reason": "IMPOSTOR", "note": "checked"})  # fmt: skip
+        assert wrong.status_code == 400
+        note = "page 2 laminate checked under UV, holder matches"
+        done = client.post(f"{A}/checks/{forged}/decision", json={**admit, "note": note})
+        assert done.status_code == 200 and done.json()["override"] is True
+        refer = {"decision": "second_line", "reason": "FURTHER_EXAMINATION"}
+        second = client.post(f"{A}/checks/{expired}/decision", json=refer)
+        assert second.status_code == 200 and second.json()["override"] is False
+
+        board = client.get(f"{A}/referrals").json()
+        assert board["pending"] == 0
+        decided = {r["check_id"]: r["officer_decision"] for r in board["referrals"]}
+        assert decided[forged]["decision"] == "admit" and decided[forged]["override"]
+        assert decided[forged]["account"] == "test-officer"
+        timeline = client.get(f"{A}/checks/{forged}/person").json()["timeline"]
+        assert [(e["type"], e["outcome"]) for e in timeline] == [
+            ("check", "REFER"),
+            ("override", "admit"),
+        ]
+    records = service.history.recent(20, reveal=True)  # type: ignore[union-attr]
+    override = next(v for v in records if v.leaf.type == "override")
+    assert override.leaf.public["account"] == "test-officer"
+    assert override.leaf.public["check_id"] == forged and override.leaf.reasons == (
+        "DOCUMENT_VERIFIED_MANUALLY",
+    )
+    assert note not in json.dumps(dict(override.leaf.public))  # the note is sealed
+    assert override.personal is not None and override.personal.extra["note"] == note
