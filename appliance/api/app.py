@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,8 +34,9 @@ from appliance.api.access import (
 from appliance.api.lane_service import LaneService
 from appliance.api.officer_routes import NotFound, officer_router
 from appliance.api.session_routes import session_router
+from appliance.emrtd.session import CanKey, MrzKey
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection.lane_loop import LaneLoop
+from appliance.inspection.lane_loop import LaneLoop, OfficerInput
 
 API = "/api/v1"
 #: seconds between keep-alive comments on an idle event stream
@@ -58,7 +59,32 @@ class _Body(BaseModel):
 
 
 class StartCheck(_Body):
-    """Start a handheld check (the officer's button); nothing to say yet beyond that."""
+    """Start a handheld check (the officer's button), with what the officer typed, if anything:
+    the printed MRZ, or the document number and dates, or the CAN (at most one of them)."""
+
+    mrz: list[Annotated[str, Field(pattern=r"^[A-Z0-9<]{30,44}$")]] | None = Field(
+        default=None, min_length=2, max_length=3
+    )
+    document_number: str | None = Field(default=None, pattern=r"^[A-Z0-9<]{1,20}$")
+    date_of_birth: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    date_of_expiry: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    can: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+    def officer_input(self) -> OfficerInput | None:
+        dates = (self.document_number, self.date_of_birth, self.date_of_expiry)
+        given = [self.mrz is not None, any(d is not None for d in dates), self.can is not None]
+        if sum(given) > 1:
+            raise ApplianceError(Reason.USAGE, "give the MRZ, or number and dates, or the CAN")
+        if self.can is not None:
+            return OfficerInput(access_key=CanKey(self.can))
+        if any(d is not None for d in dates):
+            if not all(d is not None for d in dates):
+                raise ApplianceError(Reason.USAGE, "number, birth and expiry dates together")
+            number, birth, expiry = (str(d) for d in dates)
+            return OfficerInput(access_key=MrzKey(number.rstrip("<"), birth, expiry))
+        if self.mrz is not None:
+            return OfficerInput(mrz_lines=tuple(self.mrz))
+        return None
 
 
 class SimTraveller(_Body):
@@ -203,7 +229,7 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     @api.post("/checks", status_code=202)
     async def start_check(body: StartCheck | None = None) -> dict[str, Any]:
         loop = lane()
-        loop.start_check()
+        loop.start_check(body.officer_input() if body is not None else None)
         return {"status": "waiting_document", "lane": loop.status()["state"]}
 
     @api.post("/checks/current/cancel")

@@ -50,7 +50,7 @@ class Decision(BaseModel):
 
 def _is_override(automated: str, decision: str) -> bool:
     """Against the machine: admitting a referral, or stopping one the machine let through."""
-    if automated == "OPEN":
+    if automated in ("OPEN", "ADVISE"):
         return decision != "admit"
     return decision == "admit"
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from appliance.emrtd.session import AccessKey
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
@@ -99,6 +100,26 @@ class CheckRecord:
         }
 
 
+@dataclass(frozen=True)
+class OfficerInput:
+    """What the officer typed when starting a handheld check: the printed MRZ lines (None: the
+    station's MRZ scanner reads them) and a chip key (CAN, or number and dates; None: from the
+    MRZ). Neither is logged (`repr` hides them)."""
+
+    mrz_lines: tuple[str, ...] = field(default=(), repr=False)
+    access_key: AccessKey | None = field(default=None, repr=False)
+
+
+class _TypedMrz:
+    """An `MrzScanner` answering the lines the officer typed."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self._lines = list(lines)
+
+    def lines(self, timeout_s: float) -> list[str] | None:
+        return list(self._lines)
+
+
 def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
     def check(reference: bytes) -> FaceOutcome:
         loop._instruct(Instruction.LOOK_AT_CAMERA)
@@ -145,6 +166,7 @@ class LaneLoop:
         self._records: OrderedDict[str, CheckRecord] = OrderedDict()
         self._sequence = 0
         self._requested = threading.Event()
+        self._officer: OfficerInput | None = None
         self._cancelled = threading.Event()
         self._awaiting_removal = False
         self._last_gate_check = 0.0
@@ -202,8 +224,9 @@ class LaneLoop:
 
     # ------------------------------------------------------------------ handheld commands
 
-    def start_check(self) -> None:
-        """Handheld: ask for a check of the next document (`LANE_BUSY`, `LANE_OUT_OF_SERVICE`)."""
+    def start_check(self, officer: OfficerInput | None = None) -> None:
+        """Handheld: ask for a check of the next document (`LANE_BUSY`, `LANE_OUT_OF_SERVICE`),
+        with what the officer typed, if anything."""
         with self._lock:
             if self.mode != "handheld":
                 raise ApplianceError(Reason.USAGE, "checks are started by documents in e-gate mode")
@@ -212,6 +235,7 @@ class LaneLoop:
             if self._state is not LaneState.READY or self._requested.is_set():
                 raise ApplianceError(Reason.LANE_BUSY, f"lane is {self._state.value}")
             self._cancelled.clear()
+            self._officer = officer
             self._requested.set()
 
     def cancel_check(self) -> bool:
@@ -315,7 +339,7 @@ class LaneLoop:
             return None
         start = time.perf_counter()
         try:
-            result = self.session.run(Transaction(presented.transport, presented.scanner))
+            result = self.session.run(self._transaction(presented.transport, presented.scanner))
             gate_state = act_on(result, self.gate)
             transaction_ms = (time.perf_counter() - start) * 1000
             # what the door did, linked to the check (a decision to open is not a passage)
@@ -334,6 +358,15 @@ class LaneLoop:
             self._set_state(LaneState.READY)
             self._ready_instruction()
         return record
+
+    def _transaction(self, transport: Any, scanner: Any) -> Transaction:
+        """The check's transaction, with the officer's typed MRZ and key (used once)."""
+        with self._lock:
+            officer, self._officer = self._officer, None
+        if officer is None:
+            return Transaction(transport, scanner)
+        typed = _TypedMrz(officer.mrz_lines) if officer.mrz_lines else scanner
+        return Transaction(transport, typed, access_key=officer.access_key)
 
     def _remember(
         self, result: CheckResult, gate_state: GateState, transaction_ms: float, ref: str | None

@@ -89,3 +89,38 @@ def test_referral_person_decision_and_override(service: LaneService) -> None:
     )
     assert note not in json.dumps(dict(override.leaf.public))  # the note is sealed
     assert override.personal is not None and override.personal.extra["note"] == note
+
+
+def test_handheld_check_with_what_the_officer_typed(data_dir: Path, tmp_path: Path) -> None:
+    service = LaneService(sim_config(tmp_path, device={"mode": "handheld"}), data_dir)
+    with local_client(create_app(service)) as client:
+        service.start()
+        deadline = time.monotonic() + 30
+        while client.get(f"{A}/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        log_in(client, service.directory, "officer")
+
+        def check(start: dict[str, object]) -> dict[str, object]:
+            assert client.post(f"{A}/checks", json=start).status_code == 202
+            answer = client.post(f"{A}/sim/travellers", json={"kind": "genuine"})
+            assert answer.status_code == 200, answer.text
+            result: dict[str, object] = answer.json()
+            return result
+
+        plain = check({})  # the station's MRZ scanner and the key from the MRZ
+        assert plain["mode"] == "handheld" and plain["decision"] == "ADVISE"
+        wrong_can = check({"can": "000000"})
+        assert wrong_can["decision"] == "REFER" and wrong_can["timings_ms"]
+        steps = client.get(f"{A}/checks/{wrong_can['check_id']}").json()["report"]["steps"]
+        access = next(s for s in steps if s["name"] == "chip_access")
+        assert access["status"] == "fail"
+        wrong_key = {"document_number": "X0000000", "date_of_birth": "700101",
+                     "date_of_expiry": "300101"}  # fmt: skip
+        assert check(wrong_key)["decision"] == "REFER"
+        both = client.post(f"{A}/checks", json={"can": "123456", "document_number": "X1"})
+        assert both.status_code == 400 and both.json()["reason"] == "USAGE"
+        half = client.post(f"{A}/checks", json={"document_number": "X1"})
+        assert half.status_code == 400
+        assert client.post(f"{A}/checks", json={"mrz": ["lower case"]}).status_code == 422
+    assert service.stop(10)
