@@ -77,6 +77,7 @@ class Reason(StrEnum):
     LANE_BUSY = "LANE_BUSY"  # a check is already waiting or running
     TRAVELLER_TIMEOUT = "TRAVELLER_TIMEOUT"  # document left on the reader, nobody through the gate
     CHECK_CANCELLED = "CHECK_CANCELLED"  # cancelled by the officer, or the service stopped
+    LANE_MAINTENANCE = "LANE_MAINTENANCE"  # out of service for a technician's gate test
     # the simulated authority's key would join a data directory that trusts a real one
     DEMO_AUTHORITY_REFUSED = "DEMO_AUTHORITY_REFUSED"
     # History

@@ -66,6 +66,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{A}/sim/travellers"): SIM,
     ("POST", f"{A}/sim/reader"): SIM,
     ("GET", "/metrics"): METRICS,
+    ("GET", f"{A}/maintenance/overview"): TECH,
+    ("POST", f"{A}/maintenance/gate-test"): TECH,
+    ("GET", f"{A}/maintenance/models"): TECH,
+    ("GET", f"{A}/maintenance/trust"): TECH,
+    ("GET", f"{A}/maintenance/logs"): TECH,
+    ("POST", f"{A}/maintenance/import"): TECH,
+    ("GET", f"{A}/maintenance/bundle"): TECH,
 }
 
 

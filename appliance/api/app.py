@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from appliance.api.access import (
     refusal,
 )
 from appliance.api.lane_service import LaneService
+from appliance.api.maintenance_routes import LogBuffer, maintenance_router
 from appliance.api.officer_routes import NotFound, officer_router
 from appliance.api.session_routes import session_router
 from appliance.emrtd.session import CanKey, MrzKey
@@ -121,16 +123,19 @@ class _Wakeup:
 def create_app(service: LaneService, access: AccessControl | None = None) -> FastAPI:
     wakeup = _Wakeup()
     control = access or AccessControl(service.directory, lambda: service.history)
+    logs = LogBuffer()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         wakeup.loop = asyncio.get_running_loop()
         wakeup.event = asyncio.Event()
         service.events.add_listener(wakeup.fire_threadsafe)
+        logging.getLogger().addHandler(logs)  # the technician's log view and bundle
         try:
             yield
         finally:
             service.events.remove_listener(wakeup.fire_threadsafe)
+            logging.getLogger().removeHandler(logs)
 
     app = FastAPI(
         title="Border appliance",
@@ -147,6 +152,7 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     app.add_middleware(AccessMiddleware, control=control, routes=lambda: app.router.routes)
     app.include_router(session_router(control, API))
     app.include_router(officer_router(service, API))
+    app.include_router(maintenance_router(service, control, logs, API))
     api = APIRouter(prefix=API)
 
     @app.exception_handler(AccessRefused)

@@ -110,6 +110,13 @@ class OfficerInput:
     access_key: AccessKey | None = field(default=None, repr=False)
 
 
+class _GateTest:
+    def __init__(self, hold_s: float) -> None:
+        self.hold_s = hold_s
+        self.done = threading.Event()
+        self.result: dict[str, Any] = {}
+
+
 class _TypedMrz:
     """An `MrzScanner` answering the lines the officer typed."""
 
@@ -167,6 +174,7 @@ class LaneLoop:
         self._sequence = 0
         self._requested = threading.Event()
         self._officer: OfficerInput | None = None
+        self._maintenance: _GateTest | None = None
         self._cancelled = threading.Event()
         self._awaiting_removal = False
         self._last_gate_check = 0.0
@@ -248,6 +256,47 @@ class LaneLoop:
                 self._requested.clear()
             return waiting
 
+    # ------------------------------------------------------------------ maintenance
+
+    def gate_test(self, timeout_s: float = 20.0, hold_s: float = 0.5) -> dict[str, Any]:
+        """Maintenance: between travellers the lane goes out of service (`LANE_MAINTENANCE`),
+        opens the gate, holds it `hold_s`, closes it, and comes back; what the controller
+        answered at each step. Run by the lane thread, which owns the gate."""
+        if self.gate is None:
+            raise ApplianceError(Reason.USAGE, "no gate at this lane")
+        job = _GateTest(hold_s)
+        with self._lock:
+            if self._maintenance is not None:
+                raise ApplianceError(Reason.LANE_BUSY, "a gate test is already running")
+            self._maintenance = job
+        if not job.done.wait(timeout_s):
+            with self._lock:
+                if self._maintenance is job:
+                    self._maintenance = None
+            raise ApplianceError(Reason.LANE_BUSY, "the lane is busy with a traveller")
+        return job.result
+
+    def _run_gate_test(self, job: _GateTest) -> None:
+        assert self.gate is not None
+        steps: list[dict[str, str]] = []
+        self._out_of_service("maintenance", Reason.LANE_MAINTENANCE, "gate test cycle")
+        try:
+            for action in ("open", "close"):
+                try:
+                    getattr(self.gate, action)()
+                    steps.append({"action": action, "gate": self.gate.state().value})
+                    if action == "open":
+                        time.sleep(job.hold_s)
+                except Exception as exc:  # the controller refused: a finding, not a crash
+                    steps.append({"action": action, "error": type(exc).__name__})
+        finally:
+            self._close_gate()
+            passed = [s.get("gate") for s in steps] == ["open", "closed"]
+            job.result = {"status": "pass" if passed else "fail", "steps": steps}
+            with self._lock:
+                self._maintenance = None
+            job.done.set()
+
     # ------------------------------------------------------------------ the loop
 
     def run(self, stop: threading.Event) -> None:
@@ -273,6 +322,11 @@ class LaneLoop:
         self.on_beat()
         if self.state is LaneState.STARTING:
             self._set_state(LaneState.READY)
+        with self._lock:
+            job = self._maintenance if self._state is LaneState.READY else None
+        if job is not None and not job.done.is_set() and not self._awaiting_removal:
+            self._run_gate_test(job)
+            return None  # out of service now: the next iteration brings the lane back
         if self.state is LaneState.OUT_OF_SERVICE and not self._recover():
             stop.wait(self.retry_s)
             return None

@@ -65,6 +65,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", f"{A}/sim/travellers"): {"anonymous-local", *_OFFICE},
     ("POST", f"{A}/sim/reader"): {"anonymous-local", *_OFFICE},
     ("GET", "/metrics"): {"anonymous-local", *_TECH},
+    ("GET", f"{A}/maintenance/overview"): _TECH,
+    ("POST", f"{A}/maintenance/gate-test"): _TECH,
+    ("GET", f"{A}/maintenance/models"): _TECH,
+    ("GET", f"{A}/maintenance/trust"): _TECH,
+    ("GET", f"{A}/maintenance/logs"): _TECH,
+    ("POST", f"{A}/maintenance/import"): _TECH,
+    ("GET", f"{A}/maintenance/bundle"): _TECH,
     # last: it ends the caller's session
     ("DELETE", f"{A}/session"): _ROLES,
 }
