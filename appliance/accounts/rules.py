@@ -73,6 +73,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{A}/maintenance/logs"): TECH,
     ("POST", f"{A}/maintenance/import"): TECH,
     ("GET", f"{A}/maintenance/bundle"): TECH,
+    # the guard's pages (static files: every call they make is checked on its own)
+    ("*", "/guard"): PUBLIC,
 }
 
 

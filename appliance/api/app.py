@@ -32,6 +32,7 @@ from appliance.api.access import (
     authorise,
     refusal,
 )
+from appliance.api.guard_pages import install_guard_pages
 from appliance.api.lane_service import LaneService
 from appliance.api.maintenance_routes import LogBuffer, maintenance_router
 from appliance.api.officer_routes import NotFound, officer_router
@@ -342,6 +343,7 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
         return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.include_router(api)
+    install_guard_pages(app)  # the guard's screens: /guard/ (guard_ui/)
     return app
 
 
