@@ -39,7 +39,8 @@ from appliance.api.officer_routes import NotFound, officer_router
 from appliance.api.session_routes import session_router
 from appliance.emrtd.session import CanKey, MrzKey
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection.lane_loop import LaneLoop, OfficerInput
+from appliance.inspection.lane_loop import LaneLoop
+from appliance.inspection.lane_requests import OfficerInput
 
 API = "/api/v1"
 #: seconds between keep-alive comments on an idle event stream

@@ -24,21 +24,19 @@ import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from appliance.emrtd.session import AccessKey
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
+from appliance.inspection.lane_records import CheckRecord, CheckRecords
+from appliance.inspection.lane_requests import GateTests, LaneRequests, OfficerInput
 from appliance.inspection.policy import Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.station import DocumentStation, StationFault
-from appliance.inspection.steps import FaceCheck, FaceOutcome, Transaction
-from appliance.inspection.workflow import CheckResult, CheckSession, act_on
+from appliance.inspection.steps import FaceCheck, FaceOutcome
+from appliance.inspection.workflow import CheckSession, act_on
 from appliance.ports import GateController, GateState
 
 log = logging.getLogger(__name__)
@@ -51,82 +49,6 @@ class LaneGate(GateController, GateEventSource, Protocol):
     def wait_event(self, name: str, timeout_s: float) -> list[str]: ...
 
 
-@dataclass
-class CheckRecord:
-    """One finished check as the lane keeps it for its API (the result stays in memory)."""
-
-    check_id: str
-    sequence: int
-    mode: str
-    result: CheckResult
-    gate: GateState
-    transaction_ms: float
-    finished_at: str
-    #: the station's reference of the presentation (the simulator's traveller), not shown
-    ref: str | None = None
-    gate_events: list[str] = field(default_factory=list)
-
-    @property
-    def history_index(self) -> int | None:
-        return self.result.receipt.index if self.result.receipt else None
-
-    def timings_ms(self) -> dict[str, float]:
-        return {s.name.value: s.duration_ms for s in self.result.report.steps}
-
-    def summary(self) -> dict[str, Any]:
-        """Codes and timings only: what the kiosk, the list of recent checks and the CLI see."""
-        decision = self.result.decision
-        return {
-            "check_id": self.check_id,
-            "sequence": self.sequence,
-            "mode": self.mode,
-            "decision": decision.verdict.value,
-            "reasons": [r.value for r in decision.reasons],
-            "gate": self.gate.value,
-            "durable": self.result.receipt is not None,
-            "history_index": self.history_index,
-            "transaction_ms": round(self.transaction_ms, 3),
-            "timings_ms": self.timings_ms(),
-            "finished_at": self.finished_at,
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """The whole report (`docs/inspection-report.schema.json`), for an officer's screen."""
-        return {
-            **self.summary(),
-            "gate_events": self.gate_events,
-            "decision_detail": self.result.decision.to_json(),
-            "report": self.result.report.to_json(),
-        }
-
-
-@dataclass(frozen=True)
-class OfficerInput:
-    """What the officer typed when starting a handheld check: the printed MRZ lines (None: the
-    station's MRZ scanner reads them) and a chip key (CAN, or number and dates; None: from the
-    MRZ). Neither is logged (`repr` hides them)."""
-
-    mrz_lines: tuple[str, ...] = field(default=(), repr=False)
-    access_key: AccessKey | None = field(default=None, repr=False)
-
-
-class _GateTest:
-    def __init__(self, hold_s: float) -> None:
-        self.hold_s = hold_s
-        self.done = threading.Event()
-        self.result: dict[str, Any] = {}
-
-
-class _TypedMrz:
-    """An `MrzScanner` answering the lines the officer typed."""
-
-    def __init__(self, lines: tuple[str, ...]) -> None:
-        self._lines = list(lines)
-
-    def lines(self, timeout_s: float) -> list[str] | None:
-        return list(self._lines)
-
-
 def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
     def check(reference: bytes) -> FaceOutcome:
         loop._instruct(Instruction.LOOK_AT_CAMERA)
@@ -135,7 +57,7 @@ def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
     return check
 
 
-class LaneLoop:
+class LaneLoop(LaneRequests):
     """Runs one lane (not re-entrant: one loop thread; the API reads under the lock)."""
 
     def __init__(
@@ -165,16 +87,14 @@ class LaneLoop:
         self.poll_s = poll_s
         self.gate_check_s = gate_check_s
         self.retry_s = retry_s
-        self._keep = keep
         self._lock = threading.RLock()
         self._state = LaneState.STARTING
         self._fault: dict[str, str] | None = None
         self._degraded: dict[str, str] = {}
-        self._records: OrderedDict[str, CheckRecord] = OrderedDict()
-        self._sequence = 0
+        self.records = CheckRecords(keep)
         self._requested = threading.Event()
         self._officer: OfficerInput | None = None
-        self._maintenance: _GateTest | None = None
+        self.gate_tests = GateTests()
         self._cancelled = threading.Event()
         self._awaiting_removal = False
         self._last_gate_check = 0.0
@@ -211,91 +131,18 @@ class LaneLoop:
                 "health": health,
                 "fault": dict(self._fault) if self._fault else None,
                 "degraded": dict(self._degraded),
-                "checks": self._sequence,
+                "checks": self.records.count,
                 "last_event": self.events.last_seq,
             }
 
     def recent(self, count: int) -> list[CheckRecord]:
-        with self._lock:
-            return list(reversed(self._records.values()))[: max(count, 0)]
+        return self.records.recent(count)
 
     def check(self, check_id: str) -> CheckRecord | None:
-        with self._lock:
-            return self._records.get(check_id)
+        return self.records.get(check_id)
 
     def find_ref(self, ref: str) -> CheckRecord | None:
-        with self._lock:
-            for record in reversed(self._records.values()):
-                if record.ref == ref:
-                    return record
-        return None
-
-    # ------------------------------------------------------------------ handheld commands
-
-    def start_check(self, officer: OfficerInput | None = None) -> None:
-        """Handheld: ask for a check of the next document (`LANE_BUSY`, `LANE_OUT_OF_SERVICE`),
-        with what the officer typed, if anything."""
-        with self._lock:
-            if self.mode != "handheld":
-                raise ApplianceError(Reason.USAGE, "checks are started by documents in e-gate mode")
-            if self._state is LaneState.OUT_OF_SERVICE:
-                raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, self._fault_text())
-            if self._state is not LaneState.READY or self._requested.is_set():
-                raise ApplianceError(Reason.LANE_BUSY, f"lane is {self._state.value}")
-            self._cancelled.clear()
-            self._officer = officer
-            self._requested.set()
-
-    def cancel_check(self) -> bool:
-        """Handheld: give up waiting for the document; False when no check is waiting (a
-        document being read is checked to the end and recorded: a half check is no answer)."""
-        with self._lock:
-            waiting = self._requested.is_set() or self._state is LaneState.WAITING_DOCUMENT
-            if waiting:
-                self._cancelled.set()
-                self._requested.clear()
-            return waiting
-
-    # ------------------------------------------------------------------ maintenance
-
-    def gate_test(self, timeout_s: float = 20.0, hold_s: float = 0.5) -> dict[str, Any]:
-        """Maintenance: between travellers the lane goes out of service (`LANE_MAINTENANCE`),
-        opens the gate, holds it `hold_s`, closes it, and comes back; what the controller
-        answered at each step. Run by the lane thread, which owns the gate."""
-        if self.gate is None:
-            raise ApplianceError(Reason.USAGE, "no gate at this lane")
-        job = _GateTest(hold_s)
-        with self._lock:
-            if self._maintenance is not None:
-                raise ApplianceError(Reason.LANE_BUSY, "a gate test is already running")
-            self._maintenance = job
-        if not job.done.wait(timeout_s):
-            with self._lock:
-                if self._maintenance is job:
-                    self._maintenance = None
-            raise ApplianceError(Reason.LANE_BUSY, "the lane is busy with a traveller")
-        return job.result
-
-    def _run_gate_test(self, job: _GateTest) -> None:
-        assert self.gate is not None
-        steps: list[dict[str, str]] = []
-        self._out_of_service("maintenance", Reason.LANE_MAINTENANCE, "gate test cycle")
-        try:
-            for action in ("open", "close"):
-                try:
-                    getattr(self.gate, action)()
-                    steps.append({"action": action, "gate": self.gate.state().value})
-                    if action == "open":
-                        time.sleep(job.hold_s)
-                except Exception as exc:  # the controller refused: a finding, not a crash
-                    steps.append({"action": action, "error": type(exc).__name__})
-        finally:
-            self._close_gate()
-            passed = [s.get("gate") for s in steps] == ["open", "closed"]
-            job.result = {"status": "pass" if passed else "fail", "steps": steps}
-            with self._lock:
-                self._maintenance = None
-            job.done.set()
+        return self.records.find_ref(ref)
 
     # ------------------------------------------------------------------ the loop
 
@@ -322,11 +169,8 @@ class LaneLoop:
         self.on_beat()
         if self.state is LaneState.STARTING:
             self._set_state(LaneState.READY)
-        with self._lock:
-            job = self._maintenance if self._state is LaneState.READY else None
-        if job is not None and not job.done.is_set() and not self._awaiting_removal:
-            self._run_gate_test(job)
-            return None  # out of service now: the next iteration brings the lane back
+        if self._maintenance_turn():  # a technician's gate test (lane_requests.py)
+            return None
         if self.state is LaneState.OUT_OF_SERVICE and not self._recover():
             stop.wait(self.retry_s)
             return None
@@ -393,14 +237,21 @@ class LaneLoop:
             return None
         start = time.perf_counter()
         try:
-            result = self.session.run(self._transaction(presented.transport, presented.scanner))
+            tx = self._officer_transaction(presented.transport, presented.scanner)
+            result = self.session.run(tx)
             gate_state = act_on(result, self.gate)
             transaction_ms = (time.perf_counter() - start) * 1000
             # what the door did, linked to the check (a decision to open is not a passage)
             self.session.record_gate_action(result, gate_state)
         finally:
             self.station.release(presented)
-        record = self._remember(result, gate_state, transaction_ms, presented.ref)
+        record = self.records.add(
+            result,
+            mode=self.mode,
+            gate=gate_state,
+            transaction_ms=transaction_ms,
+            ref=presented.ref,
+        )
         self._after_decision(record)
         self._take_back(stop)
         if gate_state is GateState.OPEN:
@@ -411,36 +262,6 @@ class LaneLoop:
         elif self.state is not LaneState.OUT_OF_SERVICE:
             self._set_state(LaneState.READY)
             self._ready_instruction()
-        return record
-
-    def _transaction(self, transport: Any, scanner: Any) -> Transaction:
-        """The check's transaction, with the officer's typed MRZ and key (used once)."""
-        with self._lock:
-            officer, self._officer = self._officer, None
-        if officer is None:
-            return Transaction(transport, scanner)
-        typed = _TypedMrz(officer.mrz_lines) if officer.mrz_lines else scanner
-        return Transaction(transport, typed, access_key=officer.access_key)
-
-    def _remember(
-        self, result: CheckResult, gate_state: GateState, transaction_ms: float, ref: str | None
-    ) -> CheckRecord:
-        with self._lock:
-            self._sequence += 1
-            check_id = result.receipt.event_id if result.receipt else f"unrecorded-{self._sequence}"
-            record = CheckRecord(
-                check_id=check_id,
-                sequence=self._sequence,
-                mode=self.mode,
-                result=result,
-                gate=gate_state,
-                transaction_ms=transaction_ms,
-                finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                ref=ref,
-            )
-            self._records[check_id] = record
-            while len(self._records) > self._keep:
-                self._records.popitem(last=False)
         return record
 
     def _after_decision(self, record: CheckRecord) -> None:
@@ -601,13 +422,9 @@ class LaneLoop:
 
     def _show(self, text: str) -> None:
         """The face step's words for the traveller, as the kiosk's codes."""
-        lowered = text.lower()
-        if "left" in lowered:
-            self._instruct(Instruction.TURN_HEAD_LEFT)
-        elif "right" in lowered:
-            self._instruct(Instruction.TURN_HEAD_RIGHT)
-        elif lowered:
-            self._instruct(Instruction.LOOK_AT_CAMERA)
+        instruction = Instruction.for_prompt(text)
+        if instruction is not None:
+            self._instruct(instruction)
 
     def _ready_instruction(self) -> None:
         if self.mode == "egate":

@@ -30,6 +30,7 @@ from typing import Literal
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import Event, EventType, History, PersonalData, Receipt
 from appliance.history.events import JsonValue
+from appliance.history.stats import cohort_of
 from appliance.inspection.gate_events import GateEvent
 from appliance.inspection.policy import Decision, Verdict, decide, guidance
 from appliance.inspection.report import (
@@ -204,11 +205,16 @@ def _check_event(report: InspectionReport, decision: Decision, tx: Transaction) 
             nationality=fields.nationality,
             face_image=_face_bytes(tx),
         )
+    public: dict[str, JsonValue] = {"report": report.to_json(), "decision": decision.to_json()}
+    if fields is not None:  # coarse groups for `history stats`: no birth date, name or number
+        public["cohort"] = cohort_of(
+            fields.sex, fields.date_of_birth_iso, fields.nationality, report.started_at.date()
+        )
     return Event(
         EventType.CHECK,
         decision.verdict.value,
         reasons=[r.value for r in decision.reasons],
-        public={"report": report.to_json(), "decision": decision.to_json()},
+        public=public,
         document=tx.document_ref(),
         personal=personal,
     )
