@@ -41,6 +41,9 @@ SUPERVISOR = Rule(frozenset({Role.SUPERVISOR}))
 #: the simulated lane's hooks (`appliance sim traveller` on the device; 404 on a real lane)
 SIM = Rule(_OFFICE, "loopback")
 METRICS = Rule(_TECH, "loopback")
+#: the traveller's kiosk screen (issue #14): on the device itself only, for nobody beyond it
+#: (its camera preview shows the traveller's face)
+KIOSK_ONLY = Rule(frozenset(), "loopback")
 
 A = "/api/v1"
 
@@ -75,6 +78,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{A}/maintenance/bundle"): TECH,
     # the guard's pages (static files: every call they make is checked on its own)
     ("*", "/guard"): PUBLIC,
+    # the traveller's kiosk (kiosk_ui/, appliance/api/kiosk.py)
+    ("GET", f"{A}/kiosk/screen"): KIOSK_ONLY,
+    ("GET", f"{A}/kiosk/events"): KIOSK_ONLY,
+    ("GET", f"{A}/kiosk/preview/quality"): KIOSK_ONLY,
+    ("GET", f"{A}/kiosk/preview.mjpg"): KIOSK_ONLY,
+    ("GET", "/kiosk"): KIOSK_ONLY,
+    ("GET", "/kiosk/{rest:path}"): KIOSK_ONLY,
+    ("*", "/kiosk"): KIOSK_ONLY,
 }
 
 

@@ -73,9 +73,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", f"{A}/maintenance/import"): _TECH,
     ("GET", f"{A}/maintenance/bundle"): _TECH,
     ("*", "/guard"): _ALL,
+    # the traveller's kiosk (#14, branch `kiosk`): on the device itself only
+    ("GET", f"{A}/kiosk/screen"): {"anonymous-local"},
+    ("GET", f"{A}/kiosk/events"): {"anonymous-local"},
+    ("GET", f"{A}/kiosk/preview/quality"): {"anonymous-local"},
+    ("GET", f"{A}/kiosk/preview.mjpg"): {"anonymous-local"},
+    ("GET", "/kiosk"): {"anonymous-local"},
+    ("GET", "/kiosk/{rest:path}"): {"anonymous-local"},
+    ("*", "/kiosk"): {"anonymous-local"},
     # last: it ends the caller's session
     ("DELETE", f"{A}/session"): _ROLES,
 }
+#: rows for routes another branch adds (the kiosk's): they may be missing from this app
+ELSEWHERE = {key for key in EXPECTED if "kiosk" in key[1]}
 #: query strings that keep a streaming or listing route short
 QUERY = {f"{A}/lane/events": "?limit=1", f"{A}/checks": "?recent=1", f"{A}/history": "?recent=1"}
 
@@ -139,7 +149,9 @@ def call(client: TestClient, method: str, path: str) -> Any:
 
 
 def test_every_route_has_an_expected_row(service: LaneService) -> None:
-    assert app_routes(create_app(service)) == set(EXPECTED)
+    routes = app_routes(create_app(service))
+    assert routes - set(EXPECTED) == set(), "a route without a row: give it a rule"
+    assert set(EXPECTED) - routes <= ELSEWHERE, "a row for a route that is gone"
 
 
 def test_authorisation_matrix(service: LaneService) -> None:
@@ -148,7 +160,7 @@ def test_authorisation_matrix(service: LaneService) -> None:
         wait_ready(first, service)
         clients = callers(app, service.directory)
         matrix: dict[str, dict[str, int]] = {}
-        for method, path in EXPECTED:
+        for method, path in sorted(app_routes(app), key=list(EXPECTED).index):
             row = matrix.setdefault(f"{method} {path}", {})
             for caller in CALLERS:
                 answer = call(clients[caller], method, path)
@@ -185,7 +197,7 @@ def test_a_technician_never_sees_a_traveller(service: LaneService) -> None:
         technician = local_client(app, REMOTE)
         log_in(technician, service.directory, "technician")
         seen = []
-        for method, path in sorted(EXPECTED):
+        for method, path in sorted(app_routes(app)):
             if "technician" in EXPECTED[(method, path)] and method == "GET":
                 answer = call(technician, method, path)
                 assert answer.status_code == 200, (path, answer.text)

@@ -303,7 +303,7 @@ def test_the_technician_reads_what_set_up_did(
     from appliance.logs import JsonLineFormatter
 
     caplog.set_level("INFO", logger="appliance.api.lane_service")
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
     lines = [
         json.loads(JsonLineFormatter().format(r))["event"]
