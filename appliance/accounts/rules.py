@@ -76,6 +76,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{A}/maintenance/logs"): TECH,
     ("POST", f"{A}/maintenance/import"): TECH,
     ("GET", f"{A}/maintenance/bundle"): TECH,
+    ("GET", f"{A}/users"): SUPERVISOR,
+    ("POST", f"{A}/users"): SUPERVISOR,
+    ("POST", f"{A}/users/{{name}}/disable"): SUPERVISOR,
+    ("POST", f"{A}/users/{{name}}/reset"): SUPERVISOR,
     # the guard's pages (static files: every call they make is checked on its own)
     ("*", "/guard"): PUBLIC,
     # the traveller's kiosk (kiosk_ui/, appliance/api/kiosk.py)

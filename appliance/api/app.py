@@ -37,6 +37,7 @@ from appliance.api.lane_service import LaneService
 from appliance.api.maintenance_routes import LogBuffer, maintenance_router
 from appliance.api.officer_routes import NotFound, officer_router
 from appliance.api.session_routes import session_router
+from appliance.api.users_routes import users_router
 from appliance.emrtd.session import CanKey, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane_loop import LaneLoop
@@ -55,6 +56,8 @@ _STATUS = {
     Reason.AUTH_REQUIRED: 401,
     Reason.ROLE_FORBIDDEN: 403,
     Reason.DECISION_NOTE_REQUIRED: 422,
+    Reason.ACCOUNT_UNKNOWN: 404,
+    Reason.PASSWORD_WEAK: 422,
 }
 
 
@@ -155,6 +158,7 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     app.include_router(session_router(control, API))
     app.include_router(officer_router(service, API))
     app.include_router(maintenance_router(service, control, logs, API))
+    app.include_router(users_router(control, API))
     api = APIRouter(prefix=API)
 
     @app.exception_handler(AccessRefused)

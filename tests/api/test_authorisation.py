@@ -72,6 +72,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", f"{A}/maintenance/logs"): _TECH,
     ("POST", f"{A}/maintenance/import"): _TECH,
     ("GET", f"{A}/maintenance/bundle"): _TECH,
+    ("GET", f"{A}/users"): {"supervisor"},
+    ("POST", f"{A}/users"): {"supervisor"},
+    ("POST", f"{A}/users/{{name}}/disable"): {"supervisor"},
+    ("POST", f"{A}/users/{{name}}/reset"): {"supervisor"},
     ("*", "/guard"): _ALL,
     # the traveller's kiosk (#14, branch `kiosk`): on the device itself only
     ("GET", f"{A}/kiosk/screen"): {"anonymous-local"},
@@ -142,7 +146,8 @@ def callers(app: FastAPI, directory: Path) -> dict[str, TestClient]:
 def call(client: TestClient, method: str, path: str) -> Any:
     if method == "*":  # a mount: its index page
         return client.get(f"{path}/")
-    url = path.replace("{check_id}", "no-such-check") + QUERY.get(path, "")
+    url = path.replace("{check_id}", "no-such-check").replace("{name}", "nobody")
+    url += QUERY.get(path, "")
     if method == "POST":
         return client.request(method, url, json={})
     return client.request(method, url)
@@ -312,3 +317,40 @@ def test_beyond_loopback_plain_http_is_refused(service: LaneService) -> None:
         for path in (f"{A}/health", f"{A}/lane", f"{A}/session"):
             refused = client.get(path)
             assert refused.status_code == 403 and refused.json()["reason"] == "TLS_REQUIRED"
+
+
+def test_a_supervisor_manages_accounts_and_the_history_says_so(service: LaneService) -> None:
+    app = create_app(service)
+    with local_client(app) as client:
+        wait_ready(client, service)
+        log_in(client, service.directory, "supervisor")
+        officer = local_client(app, REMOTE)
+        log_in(officer, service.directory, "officer")
+        made = client.post(f"{A}/users", json={"name": "ana", "role": "officer",
+                                                "password": PASSWORD})  # fmt: skip
+        assert made.status_code == 201 and made.json()["role"] == "officer"
+        again = client.post(f"{A}/users", json={"name": "ana", "role": "auditor",
+                                                 "password": PASSWORD})  # fmt: skip
+        assert again.status_code == 409 and again.json()["reason"] == "ACCOUNT_EXISTS"
+        weak = client.post(f"{A}/users", json={"name": "bob", "role": "officer", "password": "x"})
+        assert weak.status_code == 422 and weak.json()["reason"] == "PASSWORD_WEAK"
+        names = [a["name"] for a in client.get(f"{A}/users").json()["accounts"]]
+        assert "ana" in names and "test-officer" in names
+        assert officer.get(f"{A}/checks").status_code == 200
+        assert client.post(f"{A}/users/test-officer/disable").status_code == 200
+        ended = officer.get(f"{A}/checks")  # the disabled account's session ends at once
+        assert ended.status_code == 401
+        reset = client.post(f"{A}/users/test-officer/reset", json={"password": "a new password!"})
+        assert reset.status_code == 200 and reset.json()["disabled"] is False
+        assert client.post(f"{A}/users/nobody/disable").status_code == 404
+        assert client.post(f"{A}/users/test-supervisor/disable").status_code == 400
+    leaves = [v.leaf for v in service.history.recent(30)]  # type: ignore[union-attr]
+    changes = [
+        (leaf.public.get("account"), leaf.public.get("change"), leaf.public.get("target"))
+        for leaf in leaves
+        if leaf.outcome == "config_change"
+    ]
+    assert ("test-supervisor", "user_add", "ana") in changes
+    assert ("test-supervisor", "user_disable", "test-officer") in changes
+    assert ("test-supervisor", "user_reset", "test-officer") in changes
+    assert PASSWORD not in json.dumps([dict(leaf.public) for leaf in leaves])
