@@ -16,6 +16,29 @@
     for (const box of form.querySelectorAll("[data-how]")) box.classList.toggle("hidden", box.dataset.how !== how());
   });
 
+  // a photo of the data page: the device reads its MRZ, the officer checks the lines
+  document.getElementById("photo").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    progress.textContent = "Reading the MRZ from the photo...";
+    const data = await new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+      reader.onerror = reject;
+      reader.readAsDataURL(file);
+    });
+    try {
+      const read = await G.api("POST", "/mrz/read", { image_b64: data });
+      if (!read.lines) { progress.textContent = "MRZ not read: " + G.plain(read.reason) + " (" + read.reason + ")"; return; }
+      document.getElementById("mrz").value = read.lines.join("\n");
+      form.querySelector("input[name=how][value=mrz]").checked = true;
+      form.dispatchEvent(new Event("change"));
+      progress.textContent = "MRZ read (" + read.layout + "): check the lines, then start the check.";
+    } catch (e) {
+      progress.textContent = "Photo refused: " + G.plain(e.reason || "") + " (" + (e.reason || e.message) + ")";
+    }
+  });
+
   function body() {
     const value = (id) => document.getElementById(id).value.trim().toUpperCase();
     switch (how()) {

@@ -63,6 +63,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{A}/checks/{{check_id}}/person"): OFFICE,
     ("POST", f"{A}/checks/{{check_id}}/decision"): OFFICE,
     ("GET", f"{A}/referrals"): OFFICE,
+    ("POST", f"{A}/mrz/read"): OFFICE,
     ("GET", f"{A}/selftest"): TECH,
     ("GET", f"{A}/history"): AUDIT,
     ("GET", f"{A}/sim/kinds"): SIM,

@@ -3,6 +3,7 @@
     GET  /api/v1/checks/{id}/person     DG1, chip photo, face score and threshold, the timeline
     POST /api/v1/checks/{id}/decision   admit / refuse / second_line, a reason code, a note
     GET  /api/v1/referrals              the lanes, the referred checks and how many wait
+    POST /api/v1/mrz/read               the MRZ of a photo of the data page (the phone's camera)
 
 The personal data comes from the check's history record (decrypted on the device, for the
 officer and supervisor roles only: `appliance/accounts/rules.py`); nothing here is logged. A
@@ -39,6 +40,12 @@ DECISION_REASONS: dict[str, tuple[str, ...]] = {
     "second_line": ("FURTHER_EXAMINATION", "DOCUMENT_EXPERT", "IDENTITY_UNCLEAR"),
 }
 ALL_REASONS = tuple(r for reasons in DECISION_REASONS.values() for r in reasons)
+
+
+class MrzPhoto(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: a JPEG or PNG photo of the data page, base64
+    image_b64: str = Field(min_length=8, max_length=16 * 1024 * 1024)
 
 
 class Decision(BaseModel):
@@ -269,6 +276,37 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
             "lanes": lanes,
             "pending": sum(1 for r in referred if r["officer_decision"] is None),
             "referrals": referred,
+        }
+
+    readers: list[Any] = []  # one OCR reader (its ONNX model) for the service, made at first use
+
+    @router.post("/mrz/read")
+    def read_mrz(body: MrzPhoto) -> dict[str, Any]:
+        """The MRZ lines read from a photo of the data page (not kept), for the officer to
+        confirm before the check starts with them; the image limits of `[inputs]` apply."""
+        from appliance.imaging import check_declared_size, check_size
+        from appliance.mrz.ocr.reader import MrzImageReader
+
+        limits = service.config.inputs
+        try:
+            data = base64.b64decode(body.image_b64, validate=True)
+        except ValueError as exc:
+            raise ApplianceError(Reason.USAGE, "image_b64 is not base64") from exc
+        if len(data) > limits.max_image_bytes:
+            raise ApplianceError(Reason.FILE_TOO_LARGE, "the photo is too large")
+        check_declared_size(data, limits.max_image_pixels)
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if pixels is None or pixels.size == 0:
+            raise ApplianceError(Reason.IMAGE_UNREADABLE, "the photo could not be decoded")
+        check_size(int(pixels.shape[1]), int(pixels.shape[0]), limits.max_image_pixels)
+        if not readers:
+            readers.append(MrzImageReader())
+        read = readers[0].read(pixels)
+        return {
+            "status": read.status,
+            "reason": read.reason.value,
+            "lines": read.lines,
+            "layout": read.layout,
         }
 
     return router

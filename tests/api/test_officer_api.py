@@ -124,3 +124,32 @@ def test_handheld_check_with_what_the_officer_typed(data_dir: Path, tmp_path: Pa
         assert half.status_code == 400
         assert client.post(f"{A}/checks", json={"mrz": ["lower case"]}).status_code == 422
     assert service.stop(10)
+
+
+def test_the_mrz_of_a_photo_of_the_data_page(service: LaneService) -> None:
+    import base64
+    import random
+
+    import cv2
+    import numpy as np
+
+    from hardware_mocks.mrz_frames import render_page, scan
+
+    page, lines = render_page(random.Random(3), "TD3", 300)
+    photo = scan(page, random.Random(3), np.random.default_rng(3), 90)
+    ok, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok and lines
+    with local_client(create_app(service)) as client:
+        service.start()
+        deadline = time.monotonic() + 30
+        while client.get(f"{A}/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        log_in(client, service.directory, "officer")
+        image = base64.b64encode(jpeg.tobytes()).decode()
+        read = client.post(f"{A}/mrz/read", json={"image_b64": image})
+        assert read.status_code == 200, read.text
+        assert read.json()["lines"] == lines and read.json()["layout"] == "TD3"
+        junk = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode()
+        refused = client.post(f"{A}/mrz/read", json={"image_b64": junk})
+        assert refused.status_code >= 400 and refused.json()["reason"].startswith("IMAGE")

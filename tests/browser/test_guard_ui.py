@@ -63,6 +63,21 @@ def log_in(browser: Any, service: ServiceProcess, role: str, **viewport: int) ->
     return page, (time.perf_counter() - started) * 1000
 
 
+def data_page_photo() -> bytes:
+    import random
+
+    import cv2
+    import numpy as np
+
+    from hardware_mocks.mrz_frames import render_page, scan
+
+    page, _ = render_page(random.Random(5), "TD3", 300)
+    photo = scan(page, random.Random(5), np.random.default_rng(5), 90)
+    ok, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return bytes(jpeg.tobytes())
+
+
 def expect(locator: Any) -> Any:
     """Playwright's auto-waiting assertions (imported here: the module loads without it)."""
     from playwright.sync_api import expect as playwright_expect
@@ -90,6 +105,12 @@ def test_officer_checks_a_document_and_overrides_a_referral(
     assert_accessible(page, "officer")
     shoot(page, "officer-start")
 
+    page.check("input[name=how][value=photo]")  # a photo of a data page: its MRZ is read
+    page.set_input_files("#photo", files=[{"name": "page.jpg", "mimeType": "image/jpeg",
+                                           "buffer": data_page_photo()}])  # fmt: skip
+    expect(page.locator("#progress")).to_contain_text("MRZ read (TD3)", timeout=30_000)
+    assert page.input_value("#mrz").count("<") > 10
+    page.check("input[name=how][value=scan]")
     page.click("#start-button")  # the MRZ from the station's scanner
     expect(page.locator("#progress")).to_contain_text("Place")
     page.select_option("#sim-kind", "forged_dg")
