@@ -23,6 +23,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -90,10 +91,13 @@ class CheckSession:
         lane: Lane,
         device: DeviceInfo,
         steps: tuple[tuple[StepName, Step], ...] = STEPS,
+        before_check: Callable[[Lane], object] | None = None,
     ) -> None:
         self.lane = lane
         self.device = device
         self.steps = steps
+        #: called before each check: a running lane takes the material sync installed
+        self.before_check = before_check
 
     def inspect(self, tx: Transaction) -> InspectionReport:
         """Run every step and build the report (no decision, nothing recorded)."""
@@ -147,6 +151,8 @@ class CheckSession:
 
     def run(self, tx: Transaction) -> CheckResult:
         """Inspect, decide under the lane's policy, and record the event durably."""
+        if self.before_check is not None:
+            self.before_check(self.lane)
         report = self.inspect(tx)
         decision = decide(report, self.lane.policy)
         try:
