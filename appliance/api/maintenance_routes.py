@@ -230,7 +230,7 @@ def _import(
                 "version": watchlist.version}  # fmt: skip
     version = _install_policy(directory, content, signature)
     return {"kind": "policy", "status": "pass", "reason": "OK", "version": version,
-            "detail": "applies when the service restarts"}  # fmt: skip
+            "detail": "the lane takes it before its next check"}  # fmt: skip
 
 
 def maintenance_router(
