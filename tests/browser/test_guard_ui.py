@@ -6,7 +6,8 @@
   reason and a note, and the override is in the history;
 - at the monitoring station a referral is counted, opened and decided;
 - a technician runs the self-test and the gate test and downloads the diagnostics bundle;
-- axe-core finds no WCAG 2.2 A/AA violation on any page; screenshots go to docs/screens/.
+- axe-core finds no WCAG 2.2 A/AA violation on any page; screenshots go to docs/screens/
+  (`APPLIANCE_UPDATE_SCREENS=1`).
 
 Measured figures (page load, report fill) are printed (`-s`) and kept in the report's note.
 """
@@ -14,6 +15,7 @@ Measured figures (page load, report fill) are printed (`-s`) and kept in the rep
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import time
 from collections.abc import Iterator
@@ -91,8 +93,13 @@ def assert_accessible(page: Any, name: str) -> None:
 
 
 def shoot(page: Any, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+    """A full-page screenshot; into docs/screens/ with APPLIANCE_UPDATE_SCREENS=1 (so a test
+    run leaves the checkout as it was), else only taken (the page renders whole)."""
+    picture = page.screenshot(full_page=True)
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("APPLIANCE_UPDATE_SCREENS"):
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        (SCREENS / f"{name}.png").write_bytes(picture)
 
 
 def test_officer_checks_a_document_and_overrides_a_referral(
