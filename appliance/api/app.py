@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from appliance.api.kiosk import install_kiosk
 from appliance.api.lane_service import LaneService
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane_loop import LaneLoop
@@ -54,6 +55,10 @@ class SimTraveller(_Body):
     #: wait for the lane's decision (else return at once with the reference)
     wait: bool = True
     timeout_s: float = Field(default=60.0, gt=0, le=300)
+    #: an ICAO nationality code for DG1 (the kiosk's language follows it)
+    nationality: str | None = Field(default=None, pattern=r"^[A-Z]{1,3}$")
+    #: the traveller walks away instead of through the open gate
+    leaves: bool = False
 
 
 class SimReader(_Body):
@@ -257,7 +262,9 @@ def create_app(service: LaneService) -> FastAPI:
     async def sim_traveller(body: SimTraveller) -> dict[str, Any]:
         hook = simulation()
         lane()
-        ref = await asyncio.to_thread(hook.place_traveller, body.kind)  # builds a chip
+        ref = await asyncio.to_thread(  # builds a chip
+            hook.place_traveller, body.kind, nationality=body.nationality, leaves=body.leaves
+        )
         if not body.wait:
             return {"kind": body.kind, "ref": ref}
         deadline = time.monotonic() + body.timeout_s
@@ -282,6 +289,7 @@ def create_app(service: LaneService) -> FastAPI:
     async def metrics() -> Response:
         return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    install_kiosk(app, service, API)  # the traveller's screen: /kiosk/, /api/v1/kiosk/...
     app.include_router(api)
     return app
 

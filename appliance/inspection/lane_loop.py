@@ -24,6 +24,7 @@ import contextlib
 import logging
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,13 @@ class LaneLoop:
         #: of a running service reads this instead of talking to the controller itself)
         self.last_gate_state = GateState.UNKNOWN
         self.started_at = time.monotonic()
+        #: the check under way (its history event id, named before the first step): every
+        #: event until the lane is ready for the next traveller carries it
+        self._check_id: str | None = None
+        #: a language code for a DG1 nationality (the kiosk's mapping); None: no hint
+        self.language_of: Callable[[str], str | None] | None = None
+        if session.on_step is None:
+            session.on_step = self._on_step
         face = session.lane.face
         if face is not None:  # the kiosk asks the traveller to look up when the capture starts
             if hasattr(face, "show") and face.show is None:  # and relays the liveness challenge
@@ -290,7 +298,7 @@ class LaneLoop:
                     self._requested.clear()
                     return self._process(stop)
                 if time.monotonic() >= deadline:
-                    self.events.emit(EventType.FAULT, component="traveller",
+                    self._emit(EventType.FAULT, component="traveller",
                                      reason=Reason.TRAVELLER_TIMEOUT.value)  # fmt: skip
                     break
         except StationFault as exc:
@@ -298,7 +306,7 @@ class LaneLoop:
             self._out_of_service("reader", exc.reason, exc.detail)
             return None
         if self._cancelled.is_set():
-            self.events.emit(EventType.FAULT, component="check",
+            self._emit(EventType.FAULT, component="check",
                              reason=Reason.CHECK_CANCELLED.value)  # fmt: skip
         self._requested.clear()
         self._cancelled.clear()
@@ -306,6 +314,9 @@ class LaneLoop:
         return None
 
     def _process(self, stop: threading.Event) -> CheckRecord | None:
+        check_uuid = uuid.uuid4()
+        with self._lock:
+            self._check_id = str(check_uuid)
         self._set_state(LaneState.CHECKING)
         self._instruct(Instruction.KEEP_DOCUMENT)
         try:
@@ -315,7 +326,8 @@ class LaneLoop:
             return None
         start = time.perf_counter()
         try:
-            result = self.session.run(Transaction(presented.transport, presented.scanner))
+            tx = Transaction(presented.transport, presented.scanner)
+            result = self.session.run(tx, event_id=check_uuid)
             gate_state = act_on(result, self.gate)
             transaction_ms = (time.perf_counter() - start) * 1000
             # what the door did, linked to the check (a decision to open is not a passage)
@@ -358,7 +370,7 @@ class LaneLoop:
 
     def _after_decision(self, record: CheckRecord) -> None:
         summary = record.summary()
-        self.events.emit(
+        self._emit(
             EventType.DECISION,
             **{k: summary[k] for k in ("check_id", "decision", "reasons", "gate", "durable")},
             transaction_ms=summary["transaction_ms"],
@@ -384,7 +396,7 @@ class LaneLoop:
                 new = False
                 self._degraded.pop("camera", None)
         if new:
-            self.events.emit(EventType.FAULT, component="camera",
+            self._emit(EventType.FAULT, component="camera",
                              reason=Reason.CAMERA_UNAVAILABLE.value)  # fmt: skip
 
     def _take_back(self, stop: threading.Event) -> None:
@@ -393,7 +405,7 @@ class LaneLoop:
         self._awaiting_removal = True
         self._check_removed(stop, self.traveller_timeout_s)
         if self._awaiting_removal and self.state is not LaneState.OUT_OF_SERVICE:
-            self.events.emit(EventType.FAULT, component="traveller",
+            self._emit(EventType.FAULT, component="traveller",
                              reason=Reason.TRAVELLER_TIMEOUT.value,
                              detail="document left on the reader")  # fmt: skip
 
@@ -426,7 +438,7 @@ class LaneLoop:
             # nobody walked through (or the service is stopping): the door closes again
             self._close_gate()
             reason = Reason.TRAVELLER_TIMEOUT if not stop.is_set() else Reason.CHECK_CANCELLED
-            self.events.emit(EventType.FAULT, component="traveller", reason=reason.value,
+            self._emit(EventType.FAULT, component="traveller", reason=reason.value,
                              detail="no passage through the open gate")  # fmt: skip
 
     # ------------------------------------------------------------------ devices between travellers
@@ -468,7 +480,7 @@ class LaneLoop:
         self._close_gate()
         with self._lock:
             self._fault = None
-        self.events.emit(EventType.FAULT, component=component or "lane", reason=Reason.OK.value,
+        self._emit(EventType.FAULT, component=component or "lane", reason=Reason.OK.value,
                          detail="back in service")  # fmt: skip
         self._set_state(LaneState.READY)
         self._ready_instruction()
@@ -481,7 +493,7 @@ class LaneLoop:
             self._fault = {"component": component, "reason": reason.value, "detail": detail[:200]}
         if not same:
             log.warning("lane out of service: %s %s", component, reason.value)
-            self.events.emit(EventType.FAULT, component=component, reason=reason.value)
+            self._emit(EventType.FAULT, component=component, reason=reason.value)
         self._set_state(LaneState.OUT_OF_SERVICE, reason=reason.value)
         self._instruct(Instruction.LANE_CLOSED)
 
@@ -493,7 +505,7 @@ class LaneLoop:
     def _record_gate_events(self, names: list[str]) -> None:
         if not names:
             return
-        self.events.emit(EventType.GATE, events=list(names))
+        self._emit(EventType.GATE, events=list(names))
         self.session.record_gate_events(parse_events(names))
 
     # ------------------------------------------------------------------ events
@@ -502,15 +514,38 @@ class LaneLoop:
         fault = self._fault or {}
         return f"{fault.get('component', 'lane')}: {fault.get('reason', '')}"
 
+    def _emit(self, type_: EventType, **data: Any) -> None:
+        with self._lock:
+            check_id = self._check_id
+        if check_id is not None:
+            data.setdefault("check_id", check_id)
+        self.events.emit(type_, **data)
+
     def _set_state(self, state: LaneState, **data: Any) -> None:
         with self._lock:
             if self._state is state:
                 return
             self._state = state
-        self.events.emit(EventType.STATE, state=state.value, **data)
+            if state in (LaneState.READY, LaneState.STOPPED):
+                self._check_id = None  # the traveller's check is over
+        self._emit(EventType.STATE, state=state.value, **data)
 
     def _instruct(self, instruction: Instruction) -> None:
-        self.events.emit(EventType.INSTRUCTION, instruction=instruction.value)
+        self._emit(EventType.INSTRUCTION, instruction=instruction.value)
+
+    def _on_step(self, name: StepName, tx: Transaction) -> None:
+        """A step starts: the kiosk's progress; once the chip is read, its language hint (from
+        DG1 only, as a language code) and, at an e-gate, the document can be taken back."""
+        self._emit(EventType.STEP, step=name.value)
+        if name is not StepName.AUTHENTICITY or tx.document is None:
+            return
+        fields = tx.chip_mrz.fields if tx.chip_mrz is not None else None
+        if fields is not None and self.language_of is not None:
+            language = self.language_of(fields.nationality)
+            if language:
+                self._emit(EventType.LANGUAGE, language=language)
+        if self.mode == "egate":
+            self._instruct(Instruction.REMOVE_DOCUMENT)
 
     def _show(self, text: str) -> None:
         """The face step's words for the traveller, as the kiosk's codes."""
