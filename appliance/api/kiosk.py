@@ -7,8 +7,11 @@ elsewhere, a CSP that allows this origin only). `/api/v1/kiosk/events` is a serv
 stream of screens (`KioskView`): on connecting, the page gets the screen as it is now, then
 every change in order; after a restart of the service the browser reconnects by itself and
 starts again from the new service's screen. `/api/v1/kiosk/screen` answers the same once.
-These routes are for the kiosk's browser on the device (loopback) and carry no personal data:
-screen names, the check id, a language code.
+`/api/v1/kiosk/preview.mjpg` streams the face step's frames with the face box drawn in (MJPEG,
+`appliance/inspection/preview.py`), `/api/v1/kiosk/preview/quality` the quality gate's
+instruction for the newest one. These routes are for the kiosk's browser on the device
+(loopback, no login) and carry no personal data but the preview's live picture, which exists
+only during the face step: screen names, the check id, a language code.
 
 The language hint: the lane tells its DG1 nationality to `language_of`, which answers with a
 code of the kiosk's catalogues from `kiosk_ui/nationality-languages.json`; only that code
@@ -26,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -34,6 +37,7 @@ from starlette.types import Scope
 
 from appliance.api.kiosk_view import KioskView
 from appliance.api.lane_service import LaneService
+from appliance.inspection.preview import FramePreview
 
 #: where the kiosk's files are: this variable, else the checkout, else beside the venv
 KIOSK_DIR_ENV = "APPLIANCE_KIOSK_DIR"
@@ -41,6 +45,8 @@ KIOSK_DIR_ENV = "APPLIANCE_KIOSK_DIR"
 KEEPALIVE_S = 15.0
 #: how long the page waits before reconnecting (the SSE `retry:` field)
 RETRY_MS = 1000
+#: the MJPEG stream's part boundary
+BOUNDARY = "frame"
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -159,6 +165,51 @@ def install_kiosk(app: FastAPI, service: LaneService, api: str = "/api/v1") -> K
             stream(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    def preview() -> FramePreview | None:
+        loop = service.loop
+        return loop.preview if loop is not None else None
+
+    @app.get(f"{api}/kiosk/preview/quality")
+    async def kiosk_quality() -> dict[str, Any]:
+        source = preview()
+        frame = source.latest() if source is not None else None
+        return {"instruction": frame.instruction if frame is not None else None}
+
+    @app.get(f"{api}/kiosk/preview.mjpg")
+    async def kiosk_preview(
+        request: Request, frames: int | None = Query(None, ge=1, le=100_000)
+    ) -> StreamingResponse:
+        """The face step's frames as they come (MJPEG: an `<img>` shows it as is)."""
+
+        async def stream() -> AsyncIterator[bytes]:
+            seq = sent = 0
+            while frames is None or sent < frames:
+                source = preview()
+                if source is None:
+                    await asyncio.sleep(0.5)
+                    frame = None
+                else:
+                    frame = await asyncio.to_thread(source.wait_next, seq, 0.5)
+                if await request.is_disconnected():
+                    return
+                if frame is None:
+                    continue
+                seq = frame.seq
+                jpeg = await asyncio.to_thread(frame.jpeg)
+                head = (
+                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                    f"Content-Length: {len(jpeg)}\r\nX-Frame-Seq: {frame.seq}\r\n"
+                    f"X-Frame-Time: {frame.time_s:.4f}\r\n\r\n"
+                )
+                yield head.encode() + jpeg + b"\r\n"
+                sent += 1
+
+        return StreamingResponse(
+            stream(),
+            media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+            headers={"Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"},
         )
 
     directory = kiosk_dir()

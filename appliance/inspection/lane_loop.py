@@ -35,6 +35,7 @@ from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
 from appliance.inspection.policy import Verdict
+from appliance.inspection.preview import FramePreview
 from appliance.inspection.report import StepName
 from appliance.inspection.station import DocumentStation, StationFault
 from appliance.inspection.steps import FaceCheck, FaceOutcome, Transaction
@@ -103,7 +104,10 @@ class CheckRecord:
 def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
     def check(reference: bytes) -> FaceOutcome:
         loop._instruct(Instruction.LOOK_AT_CAMERA)
-        return face(reference)
+        try:
+            return face(reference)
+        finally:
+            loop.preview.clear()  # the traveller's picture goes with the step
 
     return check
 
@@ -160,10 +164,14 @@ class LaneLoop:
         self.language_of: Callable[[str], str | None] | None = None
         if session.on_step is None:
             session.on_step = self._on_step
+        #: the face step's frames for the kiosk's live preview
+        self.preview = FramePreview()
         face = session.lane.face
         if face is not None:  # the kiosk asks the traveller to look up when the capture starts
             if hasattr(face, "show") and face.show is None:  # and relays the liveness challenge
                 face.show = self._show
+            if hasattr(face, "on_frame") and face.on_frame is None:  # and shows the camera
+                face.on_frame = self.preview.publish
             session.lane.face = _announcing(face, self)
 
     # ------------------------------------------------------------------ what observers read
