@@ -21,7 +21,7 @@
   const state = {
     screen: null, checkId: null, version: 0,
     documentLanguage: null, chosenLanguage: null, language: DEFAULT_LANGUAGE,
-    instruction: null, fault: "lane", countdownEnd: 0, snapshot: true,
+    instruction: null, fault: "lane", countdownEnd: 0, snapshot: true, review: false,
   };
   const timers = { expiry: 0, offline: 0, countdown: 0, quality: 0 };
   // what was shown when (tests and benchmarks/kiosk.py read it)
@@ -120,20 +120,26 @@
     head.classList.toggle("turn-right", state.instruction === "turn_head_right");
     clearInterval(timers.countdown);
     if (screen === "liveness") timers.countdown = setInterval(renderCountdown, 250);
-    setPreview(screen === "face-capture" || screen === "liveness");
+    setPreview(!state.review && (screen === "face-capture" || screen === "liveness"));
     translate();
     if (screen !== previous) announce();
-    trace.push({
-      screen, at: Date.now(), version: message?.version ?? null, check_id: message?.check_id ?? null,
-      event_seq: message?.event_seq ?? null, event_time: message?.event_time ?? null,
-      language: state.language,
-    });
+    const entry = {
+      screen, at: Date.now(), painted_at: null, version: message?.version ?? null,
+      check_id: message?.check_id ?? null, event_seq: message?.event_seq ?? null,
+      event_time: message?.event_time ?? null, language: state.language,
+      snapshot: Boolean(message?.snapshot),
+    };
+    trace.push(entry);
+    if (trace.length > 2000) trace.shift();
+    // the frame that shows it has been painted once the task after the next frame runs
+    requestAnimationFrame(() => setTimeout(() => { entry.painted_at = Date.now(); }, 0));
   }
 
   function apply(message) {
     clearTimeout(timers.expiry);
     const snapshot = state.snapshot;
     state.snapshot = false;
+    message.snapshot = snapshot;
     if (message.check_id !== state.checkId) {
       if (message.check_id || message.screen === "idle") {
         // a new traveller, or the lane ready again: the last traveller's choices go
@@ -203,6 +209,7 @@
     const params = new URLSearchParams(location.search);
     const preview = params.get("preview");  // one screen, without the lane (review, tests)
     if (preview) {
+      state.review = true;  // no lane behind it: no camera either
       state.language = LANGUAGES.includes(params.get("lang")) ? params.get("lang") : DEFAULT_LANGUAGE;
       state.chosenLanguage = state.language;
       state.instruction = params.get("instruction");

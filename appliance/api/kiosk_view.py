@@ -114,7 +114,7 @@ class KioskView:
         with self._lock:
             self._apply(event)
             self._event_seq, self._event_time = event.seq, event.time
-            self._record()
+            self._record(by_event=True)
 
     def _apply(self, event: LaneEvent) -> None:
         data = event.data
@@ -199,7 +199,9 @@ class KioskView:
             "expires_in_ms": None if left is None else int(left * 1000),
         }
 
-    def _record(self) -> None:
+    def _record(self, *, by_event: bool = False) -> None:
+        """Note a change of screen: caused by the lane event `event_seq` (`by_event`), or by
+        a result or notice running out."""
         payload = self._payload()
         same = {k: v for k, v in payload.items() if k != "expires_in_ms"}
         if same == {k: v for k, v in self._shown.items() if k != "expires_in_ms"}:
@@ -210,8 +212,8 @@ class KioskView:
             {
                 **payload,
                 "version": self._version,
-                "event_seq": self._event_seq,
-                "event_time": self._event_time,
+                "event_seq": self._event_seq if by_event else None,
+                "event_time": self._event_time if by_event else None,
             }
         )
 

@@ -18,7 +18,8 @@ CATALOGUES = REPO / "kiosk_ui" / "i18n"
 
 
 def preview(page: Any, url: str, screen: str, lang: str = "en", extra: str = "") -> None:
-    page.goto(f"{url}/kiosk/?preview={screen}&lang={lang}{extra}")
+    # the live preview is an endless MJPEG image: never wait for the whole page's "load"
+    page.goto(f"{url}/kiosk/?preview={screen}&lang={lang}{extra}", wait_until="domcontentloaded")
     wait_screen(page, screen)
 
 
@@ -148,4 +149,31 @@ def test_the_page_loads_nothing_from_elsewhere(browser: Any, kiosk_service: Serv
     assert urls and all(u.startswith(kiosk_service.url) for u in urls), urls
     csp = page.request.get(f"{kiosk_service.url}/kiosk/").headers["content-security-policy"]
     assert "default-src 'self'" in csp
+    page.context.close()
+
+
+CONTRAST_JS = """(el) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const style = getComputedStyle(el);
+  const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("contrast", [False, True])
+def test_every_switch_is_legible_pressed_or_not(
+    browser: Any, kiosk_service: ServiceProcess, contrast: bool
+) -> None:
+    """axe skips text drawn in its own background colour: the switches are measured here."""
+    page = open_kiosk(browser, kiosk_service.url)
+    preview(page, kiosk_service.url, "idle", "fr")
+    if contrast:
+        page.locator("#contrast").click()
+    for button in page.locator("button").all():
+        ratio = button.evaluate(CONTRAST_JS)
+        assert ratio >= 4.5, (button.inner_text(), ratio)
     page.context.close()

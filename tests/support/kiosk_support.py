@@ -21,7 +21,7 @@ def open_kiosk(
     browser: Any, url: str, *, query: str = "", width: int = 1280, height: int = 800
 ) -> Any:
     page = new_page(browser, width=width, height=height)
-    page.goto(f"{url}/kiosk/{query}")
+    page.goto(f"{url}/kiosk/{query}", wait_until="domcontentloaded")  # the preview never loads
     return page
 
 
