@@ -275,3 +275,12 @@ def test_models_dir_in_a_checkout_and_by_override(monkeypatch: pytest.MonkeyPatc
     assert models_dir() == REPO / "models"
     monkeypatch.setenv("APPLIANCE_MODELS_DIR", "/srv/models")
     assert models_dir() == Path("/srv/models")
+
+
+def test_installed_kiosk_page_sits_beside_the_venv(destdir: Path) -> None:
+    """`appliance serve` finds the kiosk page at /opt/appliance/kiosk_ui (beside its venv)."""
+    kiosk = destdir / "opt/appliance/kiosk_ui"
+    for name in ("index.html", "kiosk.js", "kiosk.css", "nationality-languages.json",
+                 "i18n/en.json", "i18n/ar.json", "img/passport.svg"):  # fmt: skip
+        assert (kiosk / name).read_bytes() == (REPO / "kiosk_ui" / name).read_bytes(), name
+    assert kiosk.parent / "venv" == destdir / VENV
