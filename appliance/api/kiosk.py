@@ -121,8 +121,8 @@ def install_kiosk(app: FastAPI, service: LaneService, api: str = "/api/v1") -> K
     def on_event() -> None:  # in the lane thread: fold, then wake the streams
         runtime = service.runtime
         loop = runtime.loop if runtime is not None else None
-        if loop is not None and loop.language_of is None:
-            loop.language_of = language_of
+        if loop is not None and loop.events.language_of is None:
+            loop.events.language_of = language_of
         for event in service.events.since(seen[0]):
             seen[0] = event.seq
             view.apply(event)
@@ -169,7 +169,7 @@ def install_kiosk(app: FastAPI, service: LaneService, api: str = "/api/v1") -> K
 
     def preview() -> FramePreview | None:
         loop = service.loop
-        return loop.preview if loop is not None else None
+        return loop.events.preview if loop is not None else None
 
     @app.get(f"{api}/kiosk/preview/quality")
     async def kiosk_quality() -> dict[str, Any]:

@@ -24,22 +24,19 @@ import contextlib
 import logging
 import threading
 import time
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
+from appliance.inspection.lane_feed import TravellerFeed
+from appliance.inspection.lane_records import CheckRecord, CheckRecords
 from appliance.inspection.policy import Verdict
-from appliance.inspection.preview import FramePreview
 from appliance.inspection.report import StepName
 from appliance.inspection.station import DocumentStation, StationFault
 from appliance.inspection.steps import FaceCheck, FaceOutcome, Transaction
-from appliance.inspection.workflow import CheckResult, CheckSession, act_on
+from appliance.inspection.workflow import CheckSession, act_on
 from appliance.ports import GateController, GateState
 
 log = logging.getLogger(__name__)
@@ -52,62 +49,10 @@ class LaneGate(GateController, GateEventSource, Protocol):
     def wait_event(self, name: str, timeout_s: float) -> list[str]: ...
 
 
-@dataclass
-class CheckRecord:
-    """One finished check as the lane keeps it for its API (the result stays in memory)."""
-
-    check_id: str
-    sequence: int
-    mode: str
-    result: CheckResult
-    gate: GateState
-    transaction_ms: float
-    finished_at: str
-    #: the station's reference of the presentation (the simulator's traveller), not shown
-    ref: str | None = None
-    gate_events: list[str] = field(default_factory=list)
-
-    @property
-    def history_index(self) -> int | None:
-        return self.result.receipt.index if self.result.receipt else None
-
-    def timings_ms(self) -> dict[str, float]:
-        return {s.name.value: s.duration_ms for s in self.result.report.steps}
-
-    def summary(self) -> dict[str, Any]:
-        """Codes and timings only: what the kiosk, the list of recent checks and the CLI see."""
-        decision = self.result.decision
-        return {
-            "check_id": self.check_id,
-            "sequence": self.sequence,
-            "mode": self.mode,
-            "decision": decision.verdict.value,
-            "reasons": [r.value for r in decision.reasons],
-            "gate": self.gate.value,
-            "durable": self.result.receipt is not None,
-            "history_index": self.history_index,
-            "transaction_ms": round(self.transaction_ms, 3),
-            "timings_ms": self.timings_ms(),
-            "finished_at": self.finished_at,
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """The whole report (`docs/inspection-report.schema.json`), for an officer's screen."""
-        return {
-            **self.summary(),
-            "gate_events": self.gate_events,
-            "decision_detail": self.result.decision.to_json(),
-            "report": self.result.report.to_json(),
-        }
-
-
 def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
     def check(reference: bytes) -> FaceOutcome:
         loop._instruct(Instruction.LOOK_AT_CAMERA)
-        try:
-            return face(reference)
-        finally:
-            loop.preview.clear()  # the traveller's picture goes with the step
+        return face(reference)
 
     return check
 
@@ -136,19 +81,17 @@ class LaneLoop:
         self.gate = gate
         self.mode = mode
         self.traveller_timeout_s = traveller_timeout_s
-        self.events = events or EventLog()
+        self.events = TravellerFeed(events or EventLog(), mode, session)  # + the kiosk's feed
         self.on_beat = on_beat or (lambda: None)
         self.on_check = on_check
         self.poll_s = poll_s
         self.gate_check_s = gate_check_s
         self.retry_s = retry_s
-        self._keep = keep
         self._lock = threading.RLock()
         self._state = LaneState.STARTING
         self._fault: dict[str, str] | None = None
         self._degraded: dict[str, str] = {}
-        self._records: OrderedDict[str, CheckRecord] = OrderedDict()
-        self._sequence = 0
+        self.records = CheckRecords(keep)
         self._requested = threading.Event()
         self._cancelled = threading.Event()
         self._awaiting_removal = False
@@ -157,21 +100,10 @@ class LaneLoop:
         #: of a running service reads this instead of talking to the controller itself)
         self.last_gate_state = GateState.UNKNOWN
         self.started_at = time.monotonic()
-        #: the check under way (its history event id, named before the first step): every
-        #: event until the lane is ready for the next traveller carries it
-        self._check_id: str | None = None
-        #: a language code for a DG1 nationality (the kiosk's mapping); None: no hint
-        self.language_of: Callable[[str], str | None] | None = None
-        if session.on_step is None:
-            session.on_step = self._on_step
-        #: the face step's frames for the kiosk's live preview
-        self.preview = FramePreview()
         face = session.lane.face
         if face is not None:  # the kiosk asks the traveller to look up when the capture starts
             if hasattr(face, "show") and face.show is None:  # and relays the liveness challenge
                 face.show = self._show
-            if hasattr(face, "on_frame") and face.on_frame is None:  # and shows the camera
-                face.on_frame = self.preview.publish
             session.lane.face = _announcing(face, self)
 
     # ------------------------------------------------------------------ what observers read
@@ -197,24 +129,18 @@ class LaneLoop:
                 "health": health,
                 "fault": dict(self._fault) if self._fault else None,
                 "degraded": dict(self._degraded),
-                "checks": self._sequence,
+                "checks": self.records.count,
                 "last_event": self.events.last_seq,
             }
 
     def recent(self, count: int) -> list[CheckRecord]:
-        with self._lock:
-            return list(reversed(self._records.values()))[: max(count, 0)]
+        return self.records.recent(count)
 
     def check(self, check_id: str) -> CheckRecord | None:
-        with self._lock:
-            return self._records.get(check_id)
+        return self.records.get(check_id)
 
     def find_ref(self, ref: str) -> CheckRecord | None:
-        with self._lock:
-            for record in reversed(self._records.values()):
-                if record.ref == ref:
-                    return record
-        return None
+        return self.records.find_ref(ref)
 
     # ------------------------------------------------------------------ handheld commands
 
@@ -306,7 +232,7 @@ class LaneLoop:
                     self._requested.clear()
                     return self._process(stop)
                 if time.monotonic() >= deadline:
-                    self._emit(EventType.FAULT, component="traveller",
+                    self.events.emit(EventType.FAULT, component="traveller",
                                      reason=Reason.TRAVELLER_TIMEOUT.value)  # fmt: skip
                     break
         except StationFault as exc:
@@ -314,7 +240,7 @@ class LaneLoop:
             self._out_of_service("reader", exc.reason, exc.detail)
             return None
         if self._cancelled.is_set():
-            self._emit(EventType.FAULT, component="check",
+            self.events.emit(EventType.FAULT, component="check",
                              reason=Reason.CHECK_CANCELLED.value)  # fmt: skip
         self._requested.clear()
         self._cancelled.clear()
@@ -322,9 +248,6 @@ class LaneLoop:
         return None
 
     def _process(self, stop: threading.Event) -> CheckRecord | None:
-        check_uuid = uuid.uuid4()
-        with self._lock:
-            self._check_id = str(check_uuid)
         self._set_state(LaneState.CHECKING)
         self._instruct(Instruction.KEEP_DOCUMENT)
         try:
@@ -334,15 +257,20 @@ class LaneLoop:
             return None
         start = time.perf_counter()
         try:
-            tx = Transaction(presented.transport, presented.scanner)
-            result = self.session.run(tx, event_id=check_uuid)
+            result = self.session.run(Transaction(presented.transport, presented.scanner))
             gate_state = act_on(result, self.gate)
             transaction_ms = (time.perf_counter() - start) * 1000
             # what the door did, linked to the check (a decision to open is not a passage)
             self.session.record_gate_action(result, gate_state)
         finally:
             self.station.release(presented)
-        record = self._remember(result, gate_state, transaction_ms, presented.ref)
+        record = self.records.add(
+            result,
+            mode=self.mode,
+            gate=gate_state,
+            transaction_ms=transaction_ms,
+            ref=presented.ref,
+        )
         self._after_decision(record)
         self._take_back(stop)
         if gate_state is GateState.OPEN:
@@ -355,30 +283,9 @@ class LaneLoop:
             self._ready_instruction()
         return record
 
-    def _remember(
-        self, result: CheckResult, gate_state: GateState, transaction_ms: float, ref: str | None
-    ) -> CheckRecord:
-        with self._lock:
-            self._sequence += 1
-            check_id = result.receipt.event_id if result.receipt else f"unrecorded-{self._sequence}"
-            record = CheckRecord(
-                check_id=check_id,
-                sequence=self._sequence,
-                mode=self.mode,
-                result=result,
-                gate=gate_state,
-                transaction_ms=transaction_ms,
-                finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                ref=ref,
-            )
-            self._records[check_id] = record
-            while len(self._records) > self._keep:
-                self._records.popitem(last=False)
-        return record
-
     def _after_decision(self, record: CheckRecord) -> None:
         summary = record.summary()
-        self._emit(
+        self.events.emit(
             EventType.DECISION,
             **{k: summary[k] for k in ("check_id", "decision", "reasons", "gate", "durable")},
             transaction_ms=summary["transaction_ms"],
@@ -404,7 +311,7 @@ class LaneLoop:
                 new = False
                 self._degraded.pop("camera", None)
         if new:
-            self._emit(EventType.FAULT, component="camera",
+            self.events.emit(EventType.FAULT, component="camera",
                              reason=Reason.CAMERA_UNAVAILABLE.value)  # fmt: skip
 
     def _take_back(self, stop: threading.Event) -> None:
@@ -413,7 +320,7 @@ class LaneLoop:
         self._awaiting_removal = True
         self._check_removed(stop, self.traveller_timeout_s)
         if self._awaiting_removal and self.state is not LaneState.OUT_OF_SERVICE:
-            self._emit(EventType.FAULT, component="traveller",
+            self.events.emit(EventType.FAULT, component="traveller",
                              reason=Reason.TRAVELLER_TIMEOUT.value,
                              detail="document left on the reader")  # fmt: skip
 
@@ -446,7 +353,7 @@ class LaneLoop:
             # nobody walked through (or the service is stopping): the door closes again
             self._close_gate()
             reason = Reason.TRAVELLER_TIMEOUT if not stop.is_set() else Reason.CHECK_CANCELLED
-            self._emit(EventType.FAULT, component="traveller", reason=reason.value,
+            self.events.emit(EventType.FAULT, component="traveller", reason=reason.value,
                              detail="no passage through the open gate")  # fmt: skip
 
     # ------------------------------------------------------------------ devices between travellers
@@ -488,7 +395,7 @@ class LaneLoop:
         self._close_gate()
         with self._lock:
             self._fault = None
-        self._emit(EventType.FAULT, component=component or "lane", reason=Reason.OK.value,
+        self.events.emit(EventType.FAULT, component=component or "lane", reason=Reason.OK.value,
                          detail="back in service")  # fmt: skip
         self._set_state(LaneState.READY)
         self._ready_instruction()
@@ -501,7 +408,7 @@ class LaneLoop:
             self._fault = {"component": component, "reason": reason.value, "detail": detail[:200]}
         if not same:
             log.warning("lane out of service: %s %s", component, reason.value)
-            self._emit(EventType.FAULT, component=component, reason=reason.value)
+            self.events.emit(EventType.FAULT, component=component, reason=reason.value)
         self._set_state(LaneState.OUT_OF_SERVICE, reason=reason.value)
         self._instruct(Instruction.LANE_CLOSED)
 
@@ -513,7 +420,7 @@ class LaneLoop:
     def _record_gate_events(self, names: list[str]) -> None:
         if not names:
             return
-        self._emit(EventType.GATE, events=list(names))
+        self.events.emit(EventType.GATE, events=list(names))
         self.session.record_gate_events(parse_events(names))
 
     # ------------------------------------------------------------------ events
@@ -522,48 +429,21 @@ class LaneLoop:
         fault = self._fault or {}
         return f"{fault.get('component', 'lane')}: {fault.get('reason', '')}"
 
-    def _emit(self, type_: EventType, **data: Any) -> None:
-        with self._lock:
-            check_id = self._check_id
-        if check_id is not None:
-            data.setdefault("check_id", check_id)
-        self.events.emit(type_, **data)
-
     def _set_state(self, state: LaneState, **data: Any) -> None:
         with self._lock:
             if self._state is state:
                 return
             self._state = state
-            if state in (LaneState.READY, LaneState.STOPPED):
-                self._check_id = None  # the traveller's check is over
-        self._emit(EventType.STATE, state=state.value, **data)
+        self.events.emit(EventType.STATE, state=state.value, **data)
 
     def _instruct(self, instruction: Instruction) -> None:
-        self._emit(EventType.INSTRUCTION, instruction=instruction.value)
-
-    def _on_step(self, name: StepName, tx: Transaction) -> None:
-        """A step starts: the kiosk's progress; once the chip is read, its language hint (from
-        DG1 only, as a language code) and, at an e-gate, the document can be taken back."""
-        self._emit(EventType.STEP, step=name.value)
-        if name is not StepName.AUTHENTICITY or tx.document is None:
-            return
-        fields = tx.chip_mrz.fields if tx.chip_mrz is not None else None
-        if fields is not None and self.language_of is not None:
-            language = self.language_of(fields.nationality)
-            if language:
-                self._emit(EventType.LANGUAGE, language=language)
-        if self.mode == "egate":
-            self._instruct(Instruction.REMOVE_DOCUMENT)
+        self.events.emit(EventType.INSTRUCTION, instruction=instruction.value)
 
     def _show(self, text: str) -> None:
         """The face step's words for the traveller, as the kiosk's codes."""
-        lowered = text.lower()
-        if "left" in lowered:
-            self._instruct(Instruction.TURN_HEAD_LEFT)
-        elif "right" in lowered:
-            self._instruct(Instruction.TURN_HEAD_RIGHT)
-        elif lowered:
-            self._instruct(Instruction.LOOK_AT_CAMERA)
+        instruction = Instruction.for_prompt(text)
+        if instruction is not None:
+            self._instruct(instruction)
 
     def _ready_instruction(self) -> None:
         if self.mode == "egate":

@@ -23,7 +23,8 @@ from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateSimulator
 from appliance.inspection.lane import face_check, open_lane
 from appliance.inspection.lane_events import EventLog
-from appliance.inspection.lane_loop import CheckRecord, LaneGate, LaneLoop
+from appliance.inspection.lane_loop import LaneGate, LaneLoop
+from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.station import DocumentStation, load_station
 from appliance.inspection.steps import FaceCheck, Lane
 from appliance.inspection.workflow import CheckSession, DeviceInfo

@@ -33,6 +33,7 @@ from typing import Literal
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import Event, EventType, History, PersonalData, Receipt
 from appliance.history.events import JsonValue
+from appliance.history.stats import cohort_of
 from appliance.inspection.gate_events import GateEvent
 from appliance.inspection.policy import Decision, Verdict, decide, guidance
 from appliance.inspection.report import (
@@ -98,6 +99,8 @@ class CheckSession:
         self.steps = steps
         #: told as each step starts (the lane's screens follow the traveller through the steps)
         self.on_step: Callable[[StepName, Transaction], None] | None = None
+        #: the id the lane gave the check under way (its screens name it before the record)
+        self.name_check: Callable[[], uuid.UUID | None] | None = None
 
     def inspect(self, tx: Transaction) -> InspectionReport:
         """Run every step and build the report (no decision, nothing recorded)."""
@@ -159,6 +162,8 @@ class CheckSession:
         `event_id` when given: the lane names the check before it starts, for its screens)."""
         report = self.inspect(tx)
         decision = decide(report, self.lane.policy)
+        if event_id is None and self.name_check is not None:
+            event_id = self.name_check()
         try:
             event = _check_event(report, decision, tx)
             if event_id is not None:
@@ -218,11 +223,16 @@ def _check_event(report: InspectionReport, decision: Decision, tx: Transaction) 
             nationality=fields.nationality,
             face_image=_face_bytes(tx),
         )
+    public: dict[str, JsonValue] = {"report": report.to_json(), "decision": decision.to_json()}
+    if fields is not None:  # coarse groups for `history stats`: no birth date, name or number
+        public["cohort"] = cohort_of(
+            fields.sex, fields.date_of_birth_iso, fields.nationality, report.started_at.date()
+        )
     return Event(
         EventType.CHECK,
         decision.verdict.value,
         reasons=[r.value for r in decision.reasons],
-        public={"report": report.to_json(), "decision": decision.to_json()},
+        public=public,
         document=tx.document_ref(),
         personal=personal,
     )
