@@ -15,6 +15,7 @@
   const EVENTS_URL = "/api/v1/kiosk/events";
   const PREVIEW_URL = "/api/v1/kiosk/preview.mjpg";
   const QUALITY_URL = "/api/v1/kiosk/preview/quality";
+  const SPEECH_URL = "/api/v1/kiosk/speech";
   const OFFLINE_AFTER_MS = 2000;
 
   const catalogues = {};
@@ -22,6 +23,7 @@
     screen: null, checkId: null, version: 0,
     documentLanguage: null, chosenLanguage: null, language: DEFAULT_LANGUAGE,
     instruction: null, fault: "lane", countdownEnd: 0, snapshot: true, review: false,
+    speech: false, spoken: "",
   };
   const timers = { expiry: 0, offline: 0, countdown: 0, quality: 0 };
   // what was shown when (tests and benchmarks/kiosk.py read it)
@@ -64,6 +66,22 @@
     state.language = LANGUAGES.includes(code) ? code : DEFAULT_LANGUAGE;
     translate();
     announce();
+    speak();
+  }
+
+  // spoken prompts (espeak-ng on the service): the screen's own words, once per screen and language
+  const voice = new Audio();
+  function speak() {
+    if (!state.speech || !state.screen) return;
+    const prompt = state.screen === "liveness"
+      ? `liveness-${state.instruction === "turn_head_right" ? "turn_head_right" : "turn_head_left"}`
+      : state.screen;
+    const url = `${SPEECH_URL}?lang=${state.language}&prompt=${encodeURIComponent(prompt)}`;
+    if (url === state.spoken) return;
+    state.spoken = url;
+    voice.pause();
+    voice.src = url;
+    voice.play().catch(() => { /* no sound device, or the browser refused: the screen still shows it */ });
   }
 
   function effectiveLanguage() {
@@ -123,6 +141,7 @@
     setPreview(!state.review && (screen === "face-capture" || screen === "liveness"));
     translate();
     if (screen !== previous) announce();
+    speak();
     const entry = {
       screen, at: Date.now(), painted_at: null, version: message?.version ?? null,
       check_id: message?.check_id ?? null, event_seq: message?.event_seq ?? null,
@@ -145,7 +164,11 @@
         // a new traveller, or the lane ready again: the last traveller's choices go
         if (state.checkId) state.chosenLanguage = null;
         state.documentLanguage = null;
-        if (state.checkId && message.screen === "idle") { root.classList.remove("hc"); syncContrast(); }
+        if (state.checkId && message.screen === "idle") {
+          root.classList.remove("hc");
+          state.speech = false;
+          syncContrast();
+        }
       }
       if (message.check_id || !RESULTS.has(message.screen)) state.checkId = message.check_id;
     }
@@ -188,6 +211,7 @@
 
   function syncContrast() {
     document.getElementById("contrast").setAttribute("aria-pressed", String(root.classList.contains("hc")));
+    document.getElementById("speech").setAttribute("aria-pressed", String(state.speech));
   }
 
   function wire() {
@@ -200,6 +224,13 @@
     document.getElementById("contrast").addEventListener("click", () => {
       root.classList.toggle("hc");
       syncContrast();
+    });
+    document.getElementById("speech").addEventListener("click", () => {
+      state.speech = !state.speech;
+      state.spoken = "";
+      if (!state.speech) voice.pause();
+      syncContrast();
+      speak();
     });
   }
 

@@ -30,6 +30,7 @@ APT_PACKAGES=(
   nodejs                                        # npm: axe-core for the browser tests (.npm-test/)
   fonts-dejavu-core fonts-wqy-microhei          # the kiosk's scripts: Latin, Arabic (DejaVu),
                                                 #   Chinese (WenQuanYi): system fonts, no web font
+  espeak-ng                                     # the kiosk's spoken prompts (offline speech)
 )
 
 missing=()

@@ -39,6 +39,7 @@ _STATUS = {
     Reason.USAGE: 400,
     Reason.LANE_BUSY: 409,
     Reason.LANE_OUT_OF_SERVICE: 503,
+    Reason.SPEECH_UNAVAILABLE: 503,
 }
 
 

@@ -35,8 +35,10 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from appliance.api.kiosk_speech import spoken
 from appliance.api.kiosk_view import KioskView
 from appliance.api.lane_service import LaneService
+from appliance.errors import ApplianceError, Reason
 from appliance.inspection.preview import FramePreview
 
 #: where the kiosk's files are: this variable, else the checkout, else beside the venv
@@ -213,6 +215,17 @@ def install_kiosk(app: FastAPI, service: LaneService, api: str = "/api/v1") -> K
         )
 
     directory = kiosk_dir()
+
+    @app.get(f"{api}/kiosk/speech")
+    async def kiosk_speech(
+        lang: str = Query(..., max_length=8), prompt: str = Query(..., max_length=40)
+    ) -> Response:
+        """A screen's words, spoken (WAV): for travellers who cannot read the screen."""
+        if directory is None:
+            raise ApplianceError(Reason.SPEECH_UNAVAILABLE, "kiosk_ui not installed")
+        audio = await asyncio.to_thread(spoken, directory, lang, prompt)
+        return Response(audio, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
+
     if directory is None:
 
         @app.get("/kiosk/{rest:path}")

@@ -177,3 +177,22 @@ def test_every_switch_is_legible_pressed_or_not(
         ratio = button.evaluate(CONTRAST_JS)
         assert ratio >= 4.5, (button.inner_text(), ratio)
     page.context.close()
+
+
+def test_spoken_prompts_say_each_screen_in_its_language(
+    browser: Any, kiosk_service: ServiceProcess
+) -> None:
+    page = open_kiosk(browser, kiosk_service.url)
+    preview(page, kiosk_service.url, "place-document", "fr")
+    heard: list[Any] = []
+    page.on("response", lambda r: heard.append(r) if "/kiosk/speech" in r.url else None)
+    page.locator("#speech").click()
+    assert page.locator("#speech").get_attribute("aria-pressed") == "true"
+    page.wait_for_timeout(1500)
+    assert heard, "no spoken prompt fetched"
+    assert "lang=fr&prompt=place-document" in heard[0].url
+    assert heard[0].status == 200 and heard[0].headers["content-type"] == "audio/wav"
+    page.locator('button[data-lang="de"]').click()  # another language: said again, in German
+    page.wait_for_timeout(1500)
+    assert any("lang=de&prompt=place-document" in r.url for r in heard)
+    page.context.close()
