@@ -93,10 +93,13 @@ class CheckSession:
         lane: Lane,
         device: DeviceInfo,
         steps: tuple[tuple[StepName, Step], ...] = STEPS,
+        before_check: Callable[[Lane], object] | None = None,
     ) -> None:
         self.lane = lane
         self.device = device
         self.steps = steps
+        #: called before each check: a running lane takes the material sync installed
+        self.before_check = before_check
         #: told as each step starts (the lane's screens follow the traveller through the steps)
         self.on_step: Callable[[StepName, Transaction], None] | None = None
         #: the id the lane gave the check under way (its screens name it before the record)
@@ -160,6 +163,8 @@ class CheckSession:
     def run(self, tx: Transaction, *, event_id: uuid.UUID | None = None) -> CheckResult:
         """Inspect, decide under the lane's policy, and record the event durably (as
         `event_id` when given: the lane names the check before it starts, for its screens)."""
+        if self.before_check is not None:
+            self.before_check(self.lane)
         report = self.inspect(tx)
         decision = decide(report, self.lane.policy)
         if event_id is None and self.name_check is not None:

@@ -1,8 +1,8 @@
 """The downlink: signed artefacts from central, verified before use and applied atomically.
 
-For each kind this build applies (watchlist, policy, crl, masterlist) whose newest version at
-central is above the one in force, the device fetches it and checks, before touching anything:
-the content's SHA-256 and size against central's manifest; the manifest (RFC 8785 JSON
+For each kind this build applies (watchlist, policy, crl, masterlist, deviations) whose newest
+version at central is above the one in force, the device fetches it and checks, before touching
+anything: the content's SHA-256 and size against central's manifest; the manifest (RFC 8785 JSON
 `{kind, version, sha256, size}`) signed as kind `manifest`, and the content signed as its kind,
 both by a border-authority key in the data directory's `artefact-keys/` (`TrustedKeys`, the
 anchors the lane already trusts; central's own TLS key vouches for nothing); the version above
@@ -12,11 +12,14 @@ the one in force (no rollback). Then it applies it with the appliance's own impo
   and its own version guard again), written with `write_private` (temp, fsync, rename);
 - policy: `parse_policy`, the version guard, then the signature and the file (`write_private`);
 - crl, masterlist: the trust store's import rules (`appliance.emrtd.pki.importer`: a CRL must
-  be signed by a stored CSCA; a master list must chain to one), in one SQLite transaction.
+  be signed by a stored CSCA; a master list must chain to one), in one SQLite transaction;
+- deviations: `DeviationList.parse` (every entry names the one DS certificate it excuses),
+  then `deviations.json` written with `write_private`; a running lane takes it before its
+  next check (`appliance.inspection.lane.MaterialWatch`).
 
 A refusal (`SYNC_ARTEFACT_UNSIGNED`, `SYNC_ARTEFACT_INVALID`, `SYNC_ARTEFACT_ROLLBACK`, or the
 importer's own reason) leaves the version in force untouched and is kept in `sync status`.
-Deviation lists, config and model files are listed but not applied by this build.
+Config and model files are listed but not applied by this build.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+from appliance.emrtd.pki.deviations import DeviationList
 from appliance.emrtd.pki.importer import import_file
 from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
@@ -44,7 +49,7 @@ from sync.device.client import CentralClient, Unreachable, refusal
 from sync.device.state import SyncState
 from sync.device.uplink import Refused, Transient
 
-APPLIED_KINDS = ("watchlist", "policy", "crl", "masterlist")
+APPLIED_KINDS = ("watchlist", "policy", "crl", "masterlist", "deviations")
 MANIFEST_KIND = "manifest"
 
 
@@ -132,6 +137,9 @@ def apply_artefact(data_dir: Path, kind: str, version: int, content: bytes, line
             raise ApplianceError(Reason.SYNC_ARTEFACT_INVALID, f"{kind}: {exc}") from exc
         if not report.ok:
             raise ApplianceError(report.reason, f"{kind}: {report.detail}")
+    elif kind == "deviations":
+        DeviationList.parse(content)  # refused (TRUST_LIST_INVALID) before anything is written
+        write_private(data_dir / DEVIATIONS_FILE, content)
     else:  # pragma: no cover - APPLIED_KINDS guards the callers
         raise ApplianceError(Reason.USAGE, f"{kind}: not applied by this build")
 

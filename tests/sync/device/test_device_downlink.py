@@ -123,3 +123,33 @@ def test_tampered_unsigned_and_older_artefacts_are_refused_and_the_old_stays(
     assert _outcomes(device.sync())["policy"] == (2, False, Reason.POLICY_INVALID.value)
     assert load_policy(device.data_dir).version == 2
     assert device.status()["artefacts"] == {"watchlist": 4, "policy": 1}
+
+
+def test_a_deviation_list_arrives_and_a_bad_one_leaves_the_old_in_force(
+    central: CentralServer, make_device: Any
+) -> None:
+    """Known defects of a document series, signed by the authority, reach the lane's
+    `deviations.json`; one whose entry names no DS certificate (it would excuse every
+    document) is refused although its signature is good."""
+    from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+    from appliance.emrtd.pki.deviations import DeviationList
+
+    device = make_device("deviations")
+    device.enrol(central)
+    entry = {
+        "issuer": "UTO",
+        "ds_fingerprint": "ab" * 32,
+        "check": "dg_hashes",
+        "reason_code": "PA_DG_HASH_MISMATCH",
+        "description": "DG11 hashed with SHA-1",
+    }
+    publish(central.database, "deviations", json.dumps({"deviations": [entry]}).encode())
+    assert _outcomes(device.sync())["deviations"] == (1, True, "OK")
+    (installed,) = DeviationList.load(device.data_dir / DEVIATIONS_FILE).entries
+    assert installed.ds_fingerprint == "ab" * 32
+
+    loose = {**entry, "ds_fingerprint": ""}
+    publish(central.database, "deviations", json.dumps({"deviations": [loose]}).encode())
+    assert _outcomes(device.sync())["deviations"] == (2, False, "TRUST_LIST_INVALID")
+    assert len(DeviationList.load(device.data_dir / DEVIATIONS_FILE).entries) == 1
+    assert device.status()["artefacts"]["deviations"] == 1
