@@ -187,3 +187,16 @@ def _config_args() -> tuple[Any, ...]:
 
 def test_the_service_prints_the_kiosk_address(kiosk_service: ServiceProcess) -> None:
     assert f"appliance: traveller's kiosk on {kiosk_service.url}/kiosk/" in kiosk_service.output
+
+
+def test_tailgating_asks_for_one_person_at_a_time(
+    browser: Any, kiosk_service: ServiceProcess
+) -> None:
+    page = open_kiosk(browser, kiosk_service.url)
+    wait_screen(page, "idle", timeout_s=15)
+    answer = traveller(kiosk_service, "tailgating", nationality="GBR")
+    assert answer["decision"] == "REFER" and "TAILGATING" in answer["reasons"]
+    wait_screen(page, "tailgating")
+    assert "One person at a time" in visible_text(page)
+    assert "TAILGATING" not in page.content()
+    page.context.close()
