@@ -57,6 +57,7 @@ STEP_LABELS = {
     StepName.BIOMETRICS: "face",
     StepName.GATE_SENSORS: "gate",
     StepName.SEAL: "seal",
+    StepName.IRIS: "iris",
 }
 
 

@@ -23,6 +23,8 @@ from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
+from appliance.inspection.iris_step import IrisCheck
+from appliance.inspection.iris_step import from_config as iris_from_config
 from appliance.inspection.policy import POLICY_FILE, load_policy
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import FaceCheck, Lane
@@ -89,6 +91,7 @@ def open_lane(
     *,
     gate_events: GateEventSource | None = None,
     face: FaceCheck | None = None,
+    iris: IrisCheck | None = None,
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
     material: dict[str, Any] = {}
@@ -99,6 +102,7 @@ def open_lane(
         history=Ledger.open_default(directory, config),
         reader_options=reader_options(config.chip),
         face=face,
+        iris=iris or (iris_from_config(config) if config.iris.camera else None),
         gate_events=gate_events,
     )
 

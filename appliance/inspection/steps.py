@@ -30,7 +30,9 @@ from appliance.emrtd.pki.passive import TrustAnchors
 from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, History
+from appliance.inspection import iris_step
 from appliance.inspection.gate_events import GateEventSource, parse_events
+from appliance.inspection.iris_step import IrisCheck
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
@@ -74,6 +76,8 @@ class Lane:
     deviations: DeviationList = field(default_factory=DeviationList)
     reader_options: ReaderOptions = field(default_factory=ReaderOptions)
     face: FaceCheck | None = None
+    #: the iris step's live capture against DG4 (`iris_step`); None: no iris camera here
+    iris: IrisCheck | None = None
     gate_events: GateEventSource | None = None
     #: the trust the `seal` step verifies visa seals against (None: a seal cannot be verified)
     seal_trust: TrustContext | None = None
@@ -366,6 +370,12 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
     return Outcome(CheckStatus.FAIL, reason, "face not verified", facts)
 
 
+def iris(lane: Lane, tx: Transaction) -> Outcome:
+    required = StepName.IRIS in lane.mode.required_steps
+    j = iris_step.judge(lane.iris, required, tx.document)
+    return Outcome(j.status, j.reason, j.detail, j.facts, attempts=int(required))
+
+
 def gate_sensors(lane: Lane, tx: Transaction) -> Outcome:
     if lane.gate_events is None:
         return Outcome.skipped("no gate at this lane")
@@ -421,5 +431,6 @@ STEPS: tuple[tuple[StepName, Step], ...] = (
     (StepName.REPEATED_USE, repeated_use),
     (StepName.SEAL, seal),
     (StepName.BIOMETRICS, biometrics),
+    (StepName.IRIS, iris),
     (StepName.GATE_SENSORS, gate_sensors),
 )
