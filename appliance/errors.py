@@ -84,6 +84,7 @@ class Reason(StrEnum):
     TRAVELLER_TIMEOUT = "TRAVELLER_TIMEOUT"  # document left on the reader, nobody through the gate
     CHECK_CANCELLED = "CHECK_CANCELLED"  # cancelled by the officer, or the service stopped
     LANE_MAINTENANCE = "LANE_MAINTENANCE"  # out of service for a technician's gate test
+    SPEECH_UNAVAILABLE = "SPEECH_UNAVAILABLE"  # kiosk spoken prompts: no espeak-ng, or it failed
     # the simulated authority's key would join a data directory that trusts a real one
     DEMO_AUTHORITY_REFUSED = "DEMO_AUTHORITY_REFUSED"
     # History

@@ -36,6 +36,7 @@ class VirtualGateController:
         self._opened_at: float | None = None
         #: a traveller is walking through a door the host opened
         self._walking = False
+        self._walks = True
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="virtual-gate", daemon=True)
@@ -49,6 +50,11 @@ class VirtualGateController:
             self.state = "OPEN"
             self._opened_at = time.monotonic()
         self._send(f"EVT {event.upper()}")
+
+    def walk_through_next(self, walks: bool = True) -> None:
+        """Whether the traveller walks through the door the host opens next (False: the
+        traveller walked away, the lane times out and closes the door)."""
+        self._walks = walks
 
     def mute(self, muted: bool = True) -> None:
         """Stop answering commands (a controller that hung or lost power)."""
@@ -91,7 +97,7 @@ class VirtualGateController:
         if command == "OPEN":
             self.state = "OPEN"
             self.opened += 1
-            self._walking = True
+            self._walking = self._walks
             self._opened_at = time.monotonic()
             self._send("OK OPEN")
         elif command == "CLOSE":

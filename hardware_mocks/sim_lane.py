@@ -85,13 +85,15 @@ class SimulatedStation:
     def traveller_kinds(self) -> list[str]:
         return [k.value for k in self.source.kinds()]
 
-    def place_traveller(self, kind: str) -> str:
+    def place_traveller(
+        self, kind: str, *, nationality: str | None = None, leaves: bool = False
+    ) -> str:
         try:
             wanted = Kind(kind)
         except ValueError as exc:
             raise ApplianceError(Reason.USAGE, f"unknown traveller kind {kind!r}") from exc
         try:
-            traveller = self.source.traveller(wanted)
+            traveller = self.source.traveller(wanted, nationality=nationality, leaves=leaves)
         except ValueError as exc:
             raise ApplianceError(Reason.USAGE, str(exc)) from exc
         return self.place(traveller)
@@ -166,6 +168,9 @@ class SimulatedStation:
         if self.gate_simulator is not None:
             for event in traveller.gate_events:
                 self.gate_simulator.inject(event)
+            walk = getattr(self.gate_simulator, "walk_through_next", None)
+            if walk is not None:
+                walk(not traveller.leaves)
         transport: CardTransport
         if self.pcsc:
             reader = self._stack.enter_context(traveller.on_pcsc_reader())

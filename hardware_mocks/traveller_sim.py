@@ -24,7 +24,7 @@ import hashlib
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -125,6 +125,8 @@ class SimulatedTraveller:
     #: with `--faces`: whose photo is on the chip and who faces the camera
     portraits: Portraits | None = None
     album: FaceAlbum | None = field(default=None, repr=False)
+    #: walks away instead of through the open gate (the lane times out: the kiosk's test)
+    leaves: bool = False
 
     @property
     def expected_reason(self) -> Reason:
@@ -205,8 +207,12 @@ class TravellerSimulator:
         """The kinds `traveller` can make now (impostors need real faces)."""
         return [k for k in Kind if k is not Kind.IMPOSTOR or self.album is not None]
 
-    def traveller(self, kind: Kind) -> SimulatedTraveller:
-        """One traveller of `kind`, numbered after the last (`appliance sim traveller`).
+    def traveller(
+        self, kind: Kind, *, nationality: str | None = None, leaves: bool = False
+    ) -> SimulatedTraveller:
+        """One traveller of `kind`, numbered after the last (`appliance sim traveller`);
+        `nationality` (an ICAO code, e.g. FRA) replaces the simulated issuer's own in DG1 and
+        the MRZ; a traveller who `leaves` does not walk through the open gate.
 
         Raises ValueError for a kind this simulator cannot make now: an impostor without real
         faces, a reused document before any genuine one went through.
@@ -216,9 +222,13 @@ class TravellerSimulator:
         if kind is Kind.REUSED and not self._passed:
             raise ValueError("reused: no genuine traveller has gone through yet")
         self._placed += 1
-        return self._make(self._placed, kind, self._rng)
+        traveller = self._make(self._placed, kind, self._rng, nationality)
+        traveller.leaves = leaves
+        return traveller
 
-    def _make(self, sequence: int, kind: Kind, rng: random.Random) -> SimulatedTraveller:
+    def _make(
+        self, sequence: int, kind: Kind, rng: random.Random, nationality: str | None = None
+    ) -> SimulatedTraveller:
         doc_seed = self._document_seed(sequence)
         events: tuple[str, ...] = ()
         portraits: Portraits | None = None
@@ -239,6 +249,8 @@ class TravellerSimulator:
             profile = _profile(doc_seed, face, document_code="ID")
         else:
             profile = _profile(doc_seed, face)
+        if nationality:
+            profile = replace(profile, nationality=nationality)
         if kind is Kind.TAILGATING:
             events = ("tailgating",)
         elif kind is Kind.MANUAL_DOOR:

@@ -9,6 +9,7 @@
 #   /opt/appliance/venv                 Python venv with the product (pip install of this repository)
 #   /opt/appliance/models               ONNX models and manifest.json (sha256-checked here and at load)
 #   /opt/appliance/guard_ui             the guard's screens, served by the service at /guard/
+#   /opt/appliance/kiosk_ui             the traveller's kiosk page, served by the service at /kiosk/
 #   /etc/appliance/appliance.toml       production config (an existing one is kept; the new one
 #                                       is written next to it as appliance.toml.new)
 #   /lib/systemd/system                 appliance.service, appliance-kiosk.service,
@@ -93,6 +94,14 @@ for entry in manifest["models"]:
     (target / entry["file"]).write_bytes(data)
 shutil.copyfile(source / "manifest.json", target / "manifest.json")
 PYEOF
+
+# --- the kiosk page (static files; the service finds it beside its venv) ---------------------------
+echo "install: kiosk page to $destdir$PREFIX/kiosk_ui"
+rm -rf "$destdir$PREFIX/kiosk_ui"
+install -d "$destdir$PREFIX/kiosk_ui"
+cp -R "$repo/kiosk_ui/." "$destdir$PREFIX/kiosk_ui/"
+rm -f "$destdir$PREFIX/kiosk_ui/README.md"
+chmod -R u=rwX,go=rX "$destdir$PREFIX/kiosk_ui"
 
 # --- config, units, users, directories -----------------------------------------------------------
 install -d "$destdir/etc/appliance"

@@ -28,6 +28,9 @@ APT_PACKAGES=(
   chromium                                      # the kiosk's browser tests (Playwright drives
                                                 #   /usr/bin/chromium headless; no browser download)
   nodejs                                        # npm: axe-core for the browser tests (.npm-test/)
+  fonts-dejavu-core fonts-wqy-microhei          # the kiosk's scripts: Latin, Arabic (DejaVu),
+                                                #   Chinese (WenQuanYi): system fonts, no web font
+  espeak-ng                                     # the kiosk's spoken prompts (offline speech)
 )
 
 missing=()

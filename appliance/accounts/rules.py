@@ -88,6 +88,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{A}/kiosk/events"): KIOSK_ONLY,
     ("GET", f"{A}/kiosk/preview/quality"): KIOSK_ONLY,
     ("GET", f"{A}/kiosk/preview.mjpg"): KIOSK_ONLY,
+    ("GET", f"{A}/kiosk/speech"): KIOSK_ONLY,
     ("GET", "/kiosk"): KIOSK_ONLY,
     ("GET", "/kiosk/{rest:path}"): KIOSK_ONLY,
     ("*", "/kiosk"): KIOSK_ONLY,

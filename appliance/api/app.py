@@ -33,6 +33,7 @@ from appliance.api.access import (
     refusal,
 )
 from appliance.api.guard_pages import install_guard_pages
+from appliance.api.kiosk import install_kiosk
 from appliance.api.lane_service import LaneService
 from appliance.api.maintenance_routes import LogBuffer, maintenance_router
 from appliance.api.officer_routes import NotFound, officer_router
@@ -58,6 +59,7 @@ _STATUS = {
     Reason.DECISION_NOTE_REQUIRED: 422,
     Reason.ACCOUNT_UNKNOWN: 404,
     Reason.PASSWORD_WEAK: 422,
+    Reason.SPEECH_UNAVAILABLE: 503,
 }
 
 
@@ -99,6 +101,10 @@ class SimTraveller(_Body):
     #: wait for the lane's decision (else return at once with the reference)
     wait: bool = True
     timeout_s: float = Field(default=60.0, gt=0, le=300)
+    #: an ICAO nationality code for DG1 (the kiosk's language follows it)
+    nationality: str | None = Field(default=None, pattern=r"^[A-Z]{1,3}$")
+    #: the traveller walks away instead of through the open gate
+    leaves: bool = False
 
 
 class SimReader(_Body):
@@ -322,7 +328,9 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     async def sim_traveller(body: SimTraveller) -> dict[str, Any]:
         hook = simulation()
         lane()
-        ref = await asyncio.to_thread(hook.place_traveller, body.kind)  # builds a chip
+        ref = await asyncio.to_thread(  # builds a chip
+            hook.place_traveller, body.kind, nationality=body.nationality, leaves=body.leaves
+        )
         if not body.wait:
             return {"kind": body.kind, "ref": ref}
         deadline = time.monotonic() + body.timeout_s
@@ -347,6 +355,7 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     async def metrics() -> Response:
         return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    install_kiosk(app, service, API)  # the traveller's screen: /kiosk/, /api/v1/kiosk/...
     app.include_router(api)
     install_guard_pages(app)  # the guard's screens: /guard/ (guard_ui/)
     return app

@@ -23,6 +23,7 @@ from pathlib import Path
 import uvicorn
 
 from appliance.api.app import create_app
+from appliance.api.kiosk import kiosk_dir
 from appliance.api.lane_service import LaneService
 from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
@@ -103,6 +104,8 @@ def serve(
     def lane_ready() -> None:
         simulated = " with simulated hardware" if service.simulation is not None else ""
         say(f"appliance: lane ready{simulated}; API on {url}/api/v1 (health {url}/api/v1/health)")
+        if kiosk_dir() is not None:
+            say(f"appliance: traveller's kiosk on {url}/kiosk/")
         if on_ready is not None:
             on_ready(url)
 

@@ -68,16 +68,22 @@ def sim() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(1, 300), default=60.0,
               show_default=True, help="Seconds to wait for the decision.")  # fmt: skip
-def traveller(kind: str, url: str, as_json: bool, timeout_s: float) -> None:
+@click.option("--nationality", default=None, metavar="CODE",
+              help="ICAO nationality in DG1 (e.g. FRA: the kiosk's language).")  # fmt: skip
+@click.option("--leaves", is_flag=True, help="Walks away instead of through the open gate.")
+def traveller(
+    kind: str, url: str, as_json: bool, timeout_s: float, nationality: str | None, leaves: bool
+) -> None:
     """Put one simulated traveller at the lane and print the lane's decision."""
     try:
         if kind == "list":
             kinds = _call(url, "/api/v1/sim/kinds", None, 10)["kinds"]
             click.echo(json.dumps({"kinds": kinds}) if as_json else "\n".join(kinds))
             return
-        answer = _call(
-            url, "/api/v1/sim/travellers", {"kind": kind, "timeout_s": timeout_s}, timeout_s + 10
-        )
+        body: dict[str, Any] = {"kind": kind, "timeout_s": timeout_s, "leaves": leaves}
+        if nationality:
+            body["nationality"] = nationality.upper()
+        answer = _call(url, "/api/v1/sim/travellers", body, timeout_s + 10)
     except _ServiceError as exc:
         if as_json:
             click.echo(json.dumps({"status": "fail", "reason": exc.reason, "detail": exc.detail}))

@@ -16,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 from appliance.biometrics.face.capture import capture_and_verify
 from appliance.biometrics.face.compare import OperatingPoint
+from appliance.biometrics.face.detect import DetectedFace
 from appliance.biometrics.face.liveness import ChallengeSession
 from appliance.biometrics.face.verifier import FaceResult, FaceVerifier
 from appliance.config import Config
@@ -48,6 +52,8 @@ class CameraFaceCheck:
         self.challenge = challenge
         self.show = show
         self.burst_frames = burst_frames
+        #: each frame and its faces, as the step sees them (the kiosk's preview); None: nobody
+        self.on_frame: Callable[[NDArray[np.uint8], list[DetectedFace]], None] | None = None
 
     def __call__(self, reference: bytes) -> FaceResult:
         try:
@@ -69,6 +75,7 @@ class CameraFaceCheck:
                 self.challenge() if self.challenge is not None else None,
                 self.show,
                 burst_frames=self.burst_frames,
+                on_frame=self.on_frame,
             )
         finally:
             camera.close()

@@ -3,8 +3,9 @@
 Every observer (the kiosk's event stream, the technician's page, the demo's printer, the
 metrics) reads the same ordered log: each event has a sequence number, so a client that
 reconnects asks for what came after the last one it saw. Events carry codes only (states,
-instructions, verdicts, reason codes, timings): never a name, a document number, a birth date
-or a photo, because the kiosk screen faces the queue.
+instructions, verdicts, reason codes, timings, and the `check_id` of the traveller's check on
+every event between the document's arrival and the next traveller): never a name, a document
+number, a birth date or a photo, because the kiosk screen faces the queue.
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ class EventType(StrEnum):
     DECISION = "decision"
     FAULT = "fault"
     GATE = "gate"
+    #: a step of the check started (`step`: a `StepName`); the kiosk follows the traveller
+    STEP = "step"
+    #: the language the document suggests (`language`: a code of the kiosk's catalogues, from
+    #: DG1's nationality through a mapping file: the nationality itself is never in an event)
+    LANGUAGE = "language"
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ on the reader, nobody through the open gate) times out: the gate closes and the 
 the reader to be empty before it takes the next document.
 
 Observers read the ordered `EventLog` (states, instructions, decisions, faults; no personal
-data). `on_beat` is called on every iteration: the service's watchdog heartbeat, so a hung loop
-stops the pings even when the HTTP threads still answer.
+data). `on_beat` is called on every iteration and as each step of a check starts: the service's
+watchdog heartbeat, so a hung loop stops the pings even when the HTTP threads still answer.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
+from appliance.inspection.lane_feed import TravellerFeed
 from appliance.inspection.lane_records import CheckRecord, CheckRecords
 from appliance.inspection.lane_requests import GateTests, LaneRequests, OfficerInput
 from appliance.inspection.policy import Verdict
@@ -81,8 +82,9 @@ class LaneLoop(LaneRequests):
         self.gate = gate
         self.mode = mode
         self.traveller_timeout_s = traveller_timeout_s
-        self.events = events or EventLog()
+        self.events = TravellerFeed(events or EventLog(), mode, session)  # + the kiosk's feed
         self.on_beat = on_beat or (lambda: None)
+        self.events.beat = lambda: self.on_beat()  # and at each step of a check
         self.on_check = on_check
         self.poll_s = poll_s
         self.gate_check_s = gate_check_s

@@ -76,8 +76,11 @@ class SimulationHook(Protocol):
 
     def traveller_kinds(self) -> list[str]: ...
 
-    def place_traveller(self, kind: str) -> str:
-        """Queue a traveller of `kind`; returns the `Presented.ref` its check will carry.
+    def place_traveller(
+        self, kind: str, *, nationality: str | None = None, leaves: bool = False
+    ) -> str:
+        """Queue a traveller of `kind` (of `nationality`, one who `leaves` instead of walking
+        through the gate); returns the `Presented.ref` its check will carry.
         Raises `ApplianceError` (USAGE) for an unknown kind."""
         ...
 

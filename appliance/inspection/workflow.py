@@ -20,9 +20,11 @@ cannot be killed, so steps keep to bounded device calls (reads with their own ti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -98,6 +100,10 @@ class CheckSession:
         self.steps = steps
         #: called before each check: a running lane takes the material sync installed
         self.before_check = before_check
+        #: told as each step starts (the lane's screens follow the traveller through the steps)
+        self.on_step: Callable[[StepName, Transaction], None] | None = None
+        #: the id the lane gave the check under way (its screens name it before the record)
+        self.name_check: Callable[[], uuid.UUID | None] | None = None
 
     def inspect(self, tx: Transaction) -> InspectionReport:
         """Run every step and build the report (no decision, nothing recorded)."""
@@ -113,6 +119,11 @@ class CheckSession:
                     )
                 )
                 continue
+            if self.on_step is not None:
+                try:
+                    self.on_step(name, tx)
+                except Exception:  # an observer's bug must not change the check
+                    log.exception("step observer failed")
             t = time.perf_counter()
             out = _run_with_timeout(step, self.lane, tx, self.lane.mode.timeout_s(name))
             duration = (time.perf_counter() - t) * 1000
@@ -149,14 +160,20 @@ class CheckSession:
             total_ms=(time.perf_counter() - start) * 1000,
         )
 
-    def run(self, tx: Transaction) -> CheckResult:
-        """Inspect, decide under the lane's policy, and record the event durably."""
+    def run(self, tx: Transaction, *, event_id: uuid.UUID | None = None) -> CheckResult:
+        """Inspect, decide under the lane's policy, and record the event durably (as
+        `event_id` when given: the lane names the check before it starts, for its screens)."""
         if self.before_check is not None:
             self.before_check(self.lane)
         report = self.inspect(tx)
         decision = decide(report, self.lane.policy)
+        if event_id is None and self.name_check is not None:
+            event_id = self.name_check()
         try:
-            receipt = self.lane.history.append(_check_event(report, decision, tx))
+            event = _check_event(report, decision, tx)
+            if event_id is not None:
+                event = dataclasses.replace(event, event_id=event_id)
+            receipt = self.lane.history.append(event)
         except ApplianceError as exc:
             log.error("history append failed: %s", exc.reason.value)
             return CheckResult(report, _unrecorded(decision), None)

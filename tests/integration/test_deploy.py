@@ -291,3 +291,12 @@ def test_the_guard_screens_are_installed_where_the_service_finds_them(destdir: P
     for page in ("index.html", "officer.html", "monitor.html", "maintenance.html", "guard.js"):
         assert (installed / page).read_bytes() == (REPO / "guard_ui" / page).read_bytes()
     assert not (installed / "README.md").exists()
+
+
+def test_installed_kiosk_page_sits_beside_the_venv(destdir: Path) -> None:
+    """`appliance serve` finds the kiosk page at /opt/appliance/kiosk_ui (beside its venv)."""
+    kiosk = destdir / "opt/appliance/kiosk_ui"
+    for name in ("index.html", "kiosk.js", "kiosk.css", "nationality-languages.json",
+                 "i18n/en.json", "i18n/ar.json", "img/passport.svg"):  # fmt: skip
+        assert (kiosk / name).read_bytes() == (REPO / "kiosk_ui" / name).read_bytes(), name
+    assert kiosk.parent / "venv" == destdir / VENV

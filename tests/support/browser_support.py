@@ -71,26 +71,42 @@ def require_axe() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
+#: one Playwright and one Chromium per test process, however many conftests use `browser`
+#: (each conftest that imports the fixture makes a fixture of its own, and Playwright's sync
+#: API cannot run twice at once in one thread)
+_shared: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The session's headless Chromium (a `playwright.sync_api.Browser`)."""
     executable = require_chromium()
-    from playwright.sync_api import sync_playwright
+    if not _shared:
+        from playwright.sync_api import sync_playwright
 
-    downloads = tmp_path_factory.mktemp("chromium-downloads")
-    with sync_playwright() as pw:
-        # launch() gives the browser a fresh temporary profile (user-data-dir) of its own
-        instance = pw.chromium.launch(
-            executable_path=str(executable),
-            headless=True,
-            args=list(LAUNCH_ARGS),
-            downloads_path=str(downloads),
-            timeout=60_000,
-        )
+        playwright = sync_playwright().start()
         try:
-            yield instance
-        finally:
-            instance.close()
+            # launch() gives the browser a fresh temporary profile (user-data-dir) of its own
+            instance = playwright.chromium.launch(
+                executable_path=str(executable),
+                headless=True,
+                args=list(LAUNCH_ARGS),
+                downloads_path=str(tmp_path_factory.mktemp("chromium-downloads")),
+                timeout=60_000,
+            )
+        except Exception:
+            playwright.stop()
+            raise
+        _shared.update(playwright=playwright, browser=instance, users=0)
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["browser"].close()
+            _shared["playwright"].stop()
+            _shared.clear()
 
 
 def new_page(

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from appliance.biometrics.face.detect import DetectedFace
 from appliance.biometrics.face.liveness import ChallengeSession
 from appliance.biometrics.face.quality import estimate_pose
 from appliance.biometrics.face.verifier import FaceResult, FaceVerifier
@@ -34,8 +35,10 @@ def capture_and_verify(
     show: Callable[[str], None] | None = None,
     burst_frames: int = 5,
     max_frames: int = 300,
+    on_frame: Callable[[NDArray[np.uint8], list[DetectedFace]], None] | None = None,
 ) -> FaceResult:
-    """Run the face step on a camera; `challenge=None` skips liveness (attended handheld use)."""
+    """Run the face step on a camera; `challenge=None` skips liveness (attended handheld use);
+    `on_frame` sees each frame with the faces found in it (the kiosk's live preview)."""
     kept: deque[NDArray[np.uint8]] = deque(maxlen=burst_frames)
     shown = ""
     seen = 0
@@ -48,6 +51,8 @@ def capture_and_verify(
             image = np.asarray(frame.image, dtype=np.uint8)
             last_t = frame.timestamp_s
             faces = verifier.detector.detect(image)
+            if on_frame is not None:
+                on_frame(image, faces)
             if len(faces) == 1 and abs(estimate_pose(faces[0]).yaw_deg) <= FRONTAL_DEG:
                 kept.append(image)
             if challenge is not None:
