@@ -31,6 +31,7 @@ _COMMANDS: dict[str, str] = {
     "central": "sync.central.cli:central",
     "serve": "appliance.api.commands:serve",
     "sim": "appliance.api.sim_commands:sim",
+    "morph": "appliance.biometrics.morph.commands:morph",
 }
 
 
