@@ -23,7 +23,7 @@ from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
 from appliance.inspection.policy import load_policy
 from appliance.inspection.report import StepName
-from appliance.inspection.steps import FaceCheck, Lane
+from appliance.inspection.steps import FaceCheck, Lane, MorphCheck
 from appliance.inspection.trust import TrustSnapshot
 from appliance.signed.watchlist import WATCHLIST_FILE, Watchlist, load_watchlist
 from appliance.wiring import load_factory, reader_options
@@ -44,12 +44,19 @@ def face_check(config: Config) -> FaceCheck | None:
     return cast(FaceCheck, load_factory(spec)(config)) if spec else None
 
 
+def morph_check(config: Config) -> MorphCheck | None:
+    """The configured morph detector (`inspection.morph_detector`), or None."""
+    spec = config.inspection.morph_detector
+    return cast(MorphCheck, load_factory(spec)(config)) if spec else None
+
+
 def open_lane(
     config: Config,
     directory: Path,
     *,
     gate_events: GateEventSource | None = None,
     face: FaceCheck | None = None,
+    morph: MorphCheck | None = None,
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
     policy = load_policy(directory)
@@ -69,6 +76,7 @@ def open_lane(
         deviations=DeviationList.load(directory / DEVIATIONS_FILE),
         reader_options=reader_options(config.chip),
         face=face,
+        morph=morph,
         gate_events=gate_events,
         # the steps give up (CHIP_NOT_PRESENT, MRZ_UNREADABLE) before their hard time limit
         presence_timeout_s=min(

@@ -62,6 +62,21 @@ class ModePolicy(_Model):
         return self.step_timeouts_s.get(step, self.default_step_timeout_s)
 
 
+class MorphPolicy(_Model):
+    """The `morph` step (morphing attack detection on the chip photo). It runs where the lane
+    has a morph detector; add "morph" to a mode's `required_steps` to refer when it cannot run.
+    A suspected morph refers to an officer with its score; it never refuses by itself."""
+
+    #: False: scores are reported, a suspected morph does not refer
+    may_refer: bool = True
+    #: single-image (S-MAD) threshold on the 0..1 score; absent: the model's calibrated one
+    single_threshold: float | None = Field(default=None, ge=0, le=1)
+    #: differential (D-MAD, with the live capture) threshold; absent: the model's calibrated one
+    differential_threshold: float | None = Field(default=None, ge=0, le=1)
+    #: with a live capture, refer also on the single-image score (more referrals, fewer misses)
+    single_with_live: bool = False
+
+
 _EGATE_REQUIRED = (
     StepName.DOCUMENT_PRESENCE,
     StepName.MRZ,
@@ -109,6 +124,8 @@ class PolicyConfig(_Model):
     #: nationalities (ICAO codes, as in the MRZ) whose holders must show a visa seal that
     #: verifies and names their passport (the `seal` step; empty: a seal is checked when shown)
     seal_required_nationalities: tuple[str, ...] = ()
+    #: morphing attack detection: thresholds and whether a suspected morph refers
+    morph: MorphPolicy = MorphPolicy()
 
     def mode(self, mode: Literal["egate", "handheld"]) -> ModePolicy:
         return self.egate if mode == "egate" else self.handheld
@@ -181,6 +198,7 @@ OFFICER_GUIDANCE: dict[Reason, str] = {
     Reason.SEAL_SIGNER_UNKNOWN: "Visa seal signer unknown: check the visa manually",
     Reason.SEAL_SIGNER_REVOKED: f"Visa seal signer revoked by its issuer: {_FALSIFIED}",
     Reason.SEAL_MRZ_MISMATCH: "Visa seal names another passport: inspect",
+    Reason.MORPH_SUSPECTED: "Chip photo may be a morph of two faces: compare in person",
 }
 _DEFAULT_GUIDANCE = "Refer to an officer"
 
@@ -310,7 +328,7 @@ def default_policy_toml(version: int = 1, *, require_biometrics: bool = True) ->
     import tomli_w
 
     policy = PolicyConfig(version=version)
-    data = policy.model_dump(mode="json")
+    data = policy.model_dump(mode="json", exclude_none=True)  # TOML has no null
     if not require_biometrics:
         data["name"] = "no-biometrics"
         for mode in ("egate", "handheld"):

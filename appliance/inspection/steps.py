@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from appliance.barcodes.reader import outcome, read_symbols
 from appliance.barcodes.verify import TrustContext
@@ -59,6 +59,20 @@ class FaceOutcome(Protocol):
 FaceCheck = Callable[[bytes], FaceOutcome]
 
 
+class MorphOutcome(Protocol):
+    """What a morph detector returns (`appliance.biometrics.morph.detector.MorphResult`)."""
+
+    status: str
+    reason: Reason
+    score: float | None
+    threshold: float | None
+
+
+#: the morph step's detector: DG2 image bytes, the live frame the face step compared (None:
+#: single-image detection) and a threshold (None: the model's own) in, an outcome out
+MorphCheck = Callable[[bytes, Any, float | None], MorphOutcome]
+
+
 @dataclass
 class Lane:
     """What stays the same from one traveller to the next at one lane."""
@@ -78,6 +92,8 @@ class Lane:
     #: the trust the `seal` step verifies visa seals against (None: a seal cannot be verified)
     seal_trust: TrustContext | None = None
     presence_timeout_s: float = 10.0
+    #: morphing attack detection on the chip photo (None: the morph step is skipped)
+    morph: MorphCheck | None = None
     mrz_timeout_s: float = 10.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
 
@@ -96,6 +112,8 @@ class Transaction:
     access_key: AccessKey | None = None
     #: barcodes the traveller showed with the passport (a visa seal), as the scanner read them
     seals: tuple[DecodedSymbol, ...] = ()
+    #: the live frame the face step compared (for the morph step); never reported or logged
+    live_image: Any = field(default=None, repr=False)
 
     @property
     def fields(self) -> MrzFields | None:
@@ -356,6 +374,7 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
     except (LdsError, IndexError):
         return Outcome.skipped("no chip photo", blocked_by="data_groups")
     result = lane.face(reference)
+    tx.live_image = getattr(result, "live_image", None)
     facts: dict[str, Fact] = {
         "score": None if result.score is None else round(result.score, 4),
         "threshold": round(result.threshold, 4),
@@ -364,6 +383,49 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
         return Outcome(CheckStatus.PASS, Reason.OK, "face matches the chip photo", facts)
     reason = result.reason if result.reason is not Reason.OK else Reason.FACE_NO_MATCH
     return Outcome(CheckStatus.FAIL, reason, "face not verified", facts)
+
+
+def morph(lane: Lane, tx: Transaction) -> Outcome:
+    """Is the chip photo a morph? Single-image detection on DG2 always; differential detection
+    against the live frame the face step compared, when there is one. The signed policy sets
+    the thresholds and whether a suspected morph refers (with its score in the report)."""
+    if lane.morph is None:
+        return Outcome.skipped("no morph detector configured")
+    doc = tx.document
+    if doc is None or "DG2.bin" not in doc.files:
+        return Outcome.skipped("no chip photo", blocked_by="data_groups")
+    try:
+        reference = doc.dg2().face.data
+    except (LdsError, IndexError):
+        return Outcome.skipped("no chip photo", blocked_by="data_groups")
+    rules = lane.policy.morph
+    single = lane.morph(reference, None, rules.single_threshold)
+    facts: dict[str, Fact] = {
+        "mode": "single",
+        "single_score": None if single.score is None else round(single.score, 4),
+        "single_threshold": None if single.threshold is None else round(single.threshold, 4),
+    }
+    decisive = [single]
+    if tx.live_image is not None:
+        differential = lane.morph(reference, tx.live_image, rules.differential_threshold)
+        facts["mode"] = "differential"
+        facts["differential_score"] = (
+            None if differential.score is None else round(differential.score, 4)
+        )
+        facts["differential_threshold"] = (
+            None if differential.threshold is None else round(differential.threshold, 4)
+        )
+        decisive = [differential, single] if rules.single_with_live else [differential]
+    suspected = any(r.reason is Reason.MORPH_SUSPECTED for r in decisive)
+    faults = [r.reason for r in decisive if r.reason not in (Reason.OK, Reason.MORPH_SUSPECTED)]
+    facts["suspected"] = suspected
+    if not rules.may_refer:
+        return Outcome(CheckStatus.PASS, Reason.OK, "morph scores reported only (policy)", facts)
+    if suspected:
+        return Outcome(CheckStatus.FAIL, Reason.MORPH_SUSPECTED, "chip photo may be a morph", facts)
+    if faults:
+        return Outcome(CheckStatus.FAIL, faults[0], "morph detection could not run", facts)
+    return Outcome(CheckStatus.PASS, Reason.OK, "no sign of a morphed chip photo", facts)
 
 
 def gate_sensors(lane: Lane, tx: Transaction) -> Outcome:
@@ -421,5 +483,6 @@ STEPS: tuple[tuple[StepName, Step], ...] = (
     (StepName.REPEATED_USE, repeated_use),
     (StepName.SEAL, seal),
     (StepName.BIOMETRICS, biometrics),
+    (StepName.MORPH, morph),
     (StepName.GATE_SENSORS, gate_sensors),
 )

@@ -34,11 +34,13 @@ from appliance.errors import ApplianceError, Reason
 
 Vector = NDArray[np.float32]
 
-#: the portrait S-MAD describes: half the token size (240x320), eyes 60 px apart at y = 144
-PORTRAIT_W, PORTRAIT_H = 240, 320
-_EYES = np.array([[90.0, 144.0], [150.0, 144.0]])
+#: the portrait S-MAD describes: a third of the token size (160x214), eyes 40 px apart at
+#: y = 96. Small on purpose: chip photos come from sources of every sharpness (a 250 px web
+#: photo upscaled, a 20-megapixel studio shot), and at this scale they look alike
+PORTRAIT_W, PORTRAIT_H = 160, 214
+_EYES = np.array([[60.0, 96.0], [100.0, 96.0]])
 #: the face region inside that portrait (brows to chin, cheek to cheek)
-_FACE = (slice(110, 238), slice(56, 184))
+_FACE = (slice(73, 160), slice(37, 124))
 #: a second face at least this large beside the main one makes the portrait unusable
 SECOND_FACE_RATIO = 0.5
 
@@ -85,7 +87,7 @@ def differential_features(reference: FaceAnalysis, live: FaceAnalysis) -> Vector
 
 
 def portrait(analysis: FaceAnalysis) -> NDArray[np.uint8]:
-    """The reference in token geometry at 240x320, grey."""
+    """The reference in token geometry at 160x214, grey."""
     src = analysis.face.keypoints[[RIGHT_EYE, LEFT_EYE]]
     matrix = similarity_transform(src, _EYES, np.ones(2))
     scale = float(np.hypot(matrix[0, 0], matrix[0, 1]))
@@ -118,11 +120,15 @@ def _hist(codes: NDArray[np.int64]) -> NDArray[np.float64]:
 
 
 def _residual_stats(gray: NDArray[np.uint8]) -> NDArray[np.float64]:
-    res = gray.astype(np.float64) - cv2.medianBlur(gray, 3).astype(np.float64)
-    sd = float(res.std()) + 1e-6
-    kurt = float(((res - res.mean()) ** 4).mean() / sd**4)
-    hist, _ = np.histogram(np.clip(res, -8, 8), bins=8, range=(-8, 8))
-    return np.concatenate([[np.log(sd), float(np.abs(res).mean()), np.log(kurt)], hist / res.size])
+    """Median-filter noise residual: log spread, mean magnitude, log kurtosis, and the shares
+    of its values in 8 bins over -8..8."""
+    res = gray.astype(np.int16) - cv2.medianBlur(gray, 3).astype(np.int16)
+    resf = res.astype(np.float32)
+    sd = float(resf.std()) + 1e-6
+    kurt = float((((resf - resf.mean()) / sd) ** 4).mean())
+    bins = np.bincount(((np.clip(res, -8, 7) + 8) // 2).ravel(), minlength=8)[:8]
+    shares = bins / res.size
+    return np.concatenate([[np.log(sd), float(np.abs(resf).mean()), np.log(kurt + 1e-6)], shares])
 
 
 def _spectrum(gray: NDArray[np.uint8]) -> NDArray[np.float64]:
