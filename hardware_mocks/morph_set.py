@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,9 +45,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".jp2"}
 PRINT_SCAN_SHARE = 0.25
 MAX_PROBES = 2
 RECIPE_VERSION = 1
-SPLIT_RULE = (
-    "sha256(folder name)[0] < 77: test (30%), < 102: calibration (10%), else train (60%)"
-)
+SPLIT_RULE = "sha256(folder name)[0] < 77: test (30%), < 102: calibration (10%), else train (60%)"
 
 
 def identity_split(name: str) -> str:
@@ -290,17 +289,68 @@ class Features:
         return np.array([split is None or e.split == split for e in self.entries])
 
 
+#: bump when `appliance.biometrics.morph.features` changes: the per-image cache is keyed by it
+FEATURES_VERSION = 2
+
+
+def image_record(
+    path: Path, verifier: Any, store: Path, with_single: bool
+) -> tuple[Any, np.ndarray] | None:
+    """The face analysis of one image (and its S-MAD features), cached per image in `store`:
+    None when it has no usable face."""
+    from appliance.biometrics.face.detect import DetectedFace
+    from appliance.biometrics.morph.features import FaceAnalysis, analyse, single_features
+
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    cached = store / f"{key}{'-s' if with_single else ''}.npz"
+    if cached.is_file():
+        saved = np.load(cached)
+        if not bool(saved["ok"]):
+            return None
+        face = DetectedFace(
+            tuple(float(v) for v in saved["box"]), saved["keypoints"], float(saved["score"])
+        )  # type: ignore[arg-type]
+        analysis = FaceAnalysis(face, np.zeros((1, 1, 3), np.uint8), saved["embedding"])
+        return analysis, saved["single"]
+    store.mkdir(parents=True, exist_ok=True)
+    try:
+        analysis = analyse(decode_image(path.read_bytes()), verifier.detector, verifier.embedder)
+    except (ApplianceError, OSError):
+        np.savez(cached, ok=False)
+        return None
+    single = single_features(analysis) if with_single else np.zeros(0, np.float32)
+    np.savez(
+        cached,
+        ok=True,
+        box=np.array(analysis.face.box),
+        keypoints=analysis.face.keypoints,
+        score=analysis.face.score,
+        embedding=analysis.embedding,
+        single=single,
+    )
+    return analysis, single
+
+
+def prefill(out: Path, data: Path) -> None:
+    """Analyse the references already written and every possible probe photo (while the set
+    is still being made), so that `compute_features` later finds them cached."""
+    from appliance.biometrics.face.verifier import FaceVerifier
+
+    verifier = FaceVerifier.load()
+    store = out / f"analysis-v{FEATURES_VERSION}"
+    for name, photos in people_photos(data).items():
+        for photo in photos[1 : 1 + MAX_PROBES]:
+            image_record(photo, verifier, store, False)
+        del name
+    for ref in sorted((out / "refs").iterdir()):
+        image_record(ref, verifier, store, True)
+
+
 def compute_features(pairs_file: Path, log: bool = True, cache: Path | None = None) -> Features:
     """Features of every entry, cached in `cache` (default: `features.npz` beside the pairs
     file), recomputed when the pairs file changes."""
     from appliance.biometrics.face.verifier import FaceVerifier
-    from appliance.biometrics.morph.features import (
-        DMAD_DIM,
-        SMAD_DIM,
-        analyse,
-        differential_features,
-        single_features,
-    )
+    from appliance.biometrics.morph.features import DMAD_DIM, SMAD_DIM, differential_features
 
     entries = read_pairs(pairs_file)
     cache = cache or pairs_file.parent / "features.npz"
@@ -317,41 +367,25 @@ def compute_features(pairs_file: Path, log: bool = True, cache: Path | None = No
                 saved["pair_x"],
             )
     verifier = FaceVerifier.load()
-    probes: dict[str, object] = {}
-
-    def probe_analysis(path: str) -> object:
-        if path not in probes:
-            try:
-                probes[path] = analyse(
-                    decode_image(Path(path).read_bytes()), verifier.detector, verifier.embedder
-                )
-            except ApplianceError:
-                probes[path] = None
-        return probes[path]
-
+    store = pairs_file.parent / f"analysis-v{FEATURES_VERSION}"
     single = np.full((len(entries), SMAD_DIM), np.nan, np.float32)
     ok = np.zeros(len(entries), bool)
     pair_entry, pair_person, pair_x = [], [], []
     for i, entry in enumerate(entries):
         if log and i % 200 == 0:
             print(f"features: {i}/{len(entries)}", flush=True)
-        try:
-            ref = analyse(
-                decode_image(load_reference(pairs_file, entry)),
-                verifier.detector,
-                verifier.embedder,
-            )
-        except ApplianceError:
+        record = image_record(pairs_file.parent / entry.reference, verifier, store, True)
+        if record is None:
             continue
-        single[i] = single_features(ref)
+        ref, single[i] = record
         ok[i] = True
         for probe in entry.probes:
-            live = probe_analysis(probe.path)
+            live = image_record(Path(probe.path), verifier, store, False)
             if live is None:
                 continue
             pair_entry.append(i)
             pair_person.append(probe.person)
-            pair_x.append(differential_features(ref, live))  # type: ignore[arg-type]
+            pair_x.append(differential_features(ref, live[0]))
     features = Features(
         entries,
         single,
