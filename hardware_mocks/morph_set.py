@@ -12,8 +12,8 @@ else is in the folder: 30% `test`, 10% `calibration` (thresholds), 60% `train`. 
 * live probes: up to two *other* photos of the holder (bona fide) or of each contributor (morph).
 
 The set is written once as a pairs file (`pairs.jsonl`, one reference per line, images beside it)
-that `benchmarks/morph.py --pairs` also reads from other generators. No names are written: people
-appear as the first 12 hex digits of the SHA-256 of their folder name.
+that `benchmarks/morph.py --pairs` also reads from other generators. People appear as the first
+12 hex digits of the SHA-256 of their folder name; only the probes' paths point into DIR.
 """
 
 from __future__ import annotations

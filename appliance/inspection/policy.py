@@ -21,7 +21,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
@@ -75,6 +83,12 @@ class MorphPolicy(_Model):
     differential_threshold: float | None = Field(default=None, ge=0, le=1)
     #: with a live capture, refer also on the single-image score (more referrals, fewer misses)
     single_with_live: bool = False
+
+    @model_serializer(mode="wrap")
+    def _absent_not_null(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An unset threshold is left out: TOML, the policy's format, has no null."""
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
 
 
 _EGATE_REQUIRED = (
@@ -328,7 +342,7 @@ def default_policy_toml(version: int = 1, *, require_biometrics: bool = True) ->
     import tomli_w
 
     policy = PolicyConfig(version=version)
-    data = policy.model_dump(mode="json", exclude_none=True)  # TOML has no null
+    data = policy.model_dump(mode="json")
     if not require_biometrics:
         data["name"] = "no-biometrics"
         for mode in ("egate", "handheld"):
