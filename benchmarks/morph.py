@@ -310,9 +310,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-people", type=int, default=None)
     parser.add_argument("--latency-checks", type=int, default=30)
     parser.add_argument("--write-manifest", action="store_true")
+    parser.add_argument("--set-dir", type=Path, default=None, help="where --data's set is cached")
     args = parser.parse_args(argv)
     if args.data is not None:
-        out = CACHE / args.data.resolve().name
+        out = args.set_dir or CACHE / args.data.resolve().name
         pairs_file = build(args.data, out, max_people=args.max_people, jobs=args.jobs,
                            log=not args.json)  # fmt: skip
         report = run(pairs_file, "test", latency_checks=args.latency_checks, log=not args.json)

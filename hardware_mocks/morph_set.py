@@ -290,7 +290,7 @@ class Features:
 
 
 #: bump when `appliance.biometrics.morph.features` changes: the per-image cache is keyed by it
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 
 def image_record(

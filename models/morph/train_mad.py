@@ -184,7 +184,7 @@ def manifest_entry(
         "model": {"hidden": int(chosen["hidden"]), "l2": chosen["l2"]},
         "split": SPLIT_RULE,
         "operating_points": figures.pop("operating_points"),
-        "default_operating_point": "bpcer_0.01",
+        "default_operating_point": "bpcer_0.1",
         "training_metrics": figures,
     }
 

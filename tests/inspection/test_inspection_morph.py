@@ -165,3 +165,50 @@ def test_default_policy_file_carries_the_morph_rules() -> None:
         b"version = 2\n[morph]\nmay_refer = false\ndifferential_threshold = 0.4\n"
     )
     assert signed.morph.may_refer is False and signed.morph.differential_threshold == 0.4
+
+
+# -- with the real models and real photos (tests/data/faces) ---------------------------------------
+
+
+def _real_check(tmp_path: Path, chip: bytes, live: str) -> CheckResult:
+    from appliance.biometrics.face.verifier import FaceVerifier
+    from appliance.biometrics.morph.detector import from_config
+    from appliance.inspection.face_step import CameraFaceCheck
+    from hardware_mocks.virtual_camera import VirtualCamera
+    from tests.support.face_support import photo
+
+    face = CameraFaceCheck(
+        FaceVerifier.load(), lambda: VirtualCamera([photo(live)] * 2), burst_frames=2
+    )
+    policy = PolicyConfig(version=1, egate=GATE_OPTIONAL)
+    watchlist = parse_watchlist(build_watchlist([], 1, datetime.now(UTC)))
+    profile = make_profile(43, face_image=chip)
+    with lane(tmp_path, policy, watchlist=watchlist, face=face, morph=from_config(None)) as ln:
+        return CheckSession(ln, DeviceInfo("gate-t", "TEST")).run(transaction(profile))
+
+
+def test_real_morph_of_holder_and_accomplice_is_referred(tmp_path: Path) -> None:
+    from appliance.biometrics.face.icao_token import TokenFormat, encode_to_size
+    from hardware_mocks.morphing import MorphGenerator, Variant
+    from tests.support.face_support import photo
+
+    generator = MorphGenerator.load()
+    holder = generator.contributor(photo("person02/img26.jpg"))
+    accomplice = generator.contributor(photo("person04/img3.jpg"))
+    genuine = _real_check(
+        tmp_path, encode_to_size(holder.token, TokenFormat.JPEG), "person02/img27.jpg"
+    )
+    assert genuine.decision.verdict is Verdict.OPEN, genuine.decision.reasons
+    for variant in Variant:
+        morph = generator.morph(holder, accomplice, 0.5, variant)
+        (tmp_path / variant.value).mkdir()
+        result = _real_check(
+            tmp_path / variant.value, encode_to_size(morph, TokenFormat.JPEG), "person02/img27.jpg"
+        )
+        assert result.decision.verdict is Verdict.REFER
+        assert Reason.MORPH_SUSPECTED in result.decision.reasons, (variant, result.decision)
+        step = result.report.step(StepName.MORPH)
+        assert step is not None and step.facts["mode"] == "differential"
+        assert float(step.facts["differential_score"]) >= float(
+            step.facts["differential_threshold"]
+        )  # type: ignore[arg-type]

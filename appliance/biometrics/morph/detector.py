@@ -38,7 +38,7 @@ from appliance.models import load_session, manifest_entry
 
 SMAD_MODEL = "morph_smad"
 DMAD_MODEL = "morph_dmad"
-DEFAULT_OPERATING_POINT = "bpcer_0.01"
+DEFAULT_OPERATING_POINT = "bpcer_0.1"
 
 
 def smad_input(single: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -49,10 +49,14 @@ def smad_input(single: NDArray[np.float32]) -> NDArray[np.float32]:
 def dmad_input(
     differential: NDArray[np.float32], single: NDArray[np.float32]
 ) -> NDArray[np.float32]:
-    """D-MAD model input: the pair's differential features and the chip photo's own."""
+    """D-MAD model input: the pair's embedding difference and its squares (a morph's
+    difference points along another identity, with either sign: its energy per direction is
+    what tells), the cosine, the geometry difference and its magnitude, the chip photo's own."""
     diff = np.asarray(differential, np.float32).reshape(-1, differential.shape[-1])
     one = np.asarray(single, np.float32).reshape(-1, single.shape[-1])
-    return np.concatenate([diff, one], axis=1)
+    emb, rest = diff[:, :128], diff[:, 128:]
+    geometry = rest[:, 1:]
+    return np.concatenate([emb, emb**2, rest, np.abs(geometry), one], axis=1)
 
 
 @dataclass

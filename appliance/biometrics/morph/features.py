@@ -45,7 +45,7 @@ _FACE = (slice(73, 160), slice(37, 124))
 SECOND_FACE_RATIO = 0.5
 
 DMAD_DIM = 128 + 1 + 4
-SMAD_DIM = 128 + 3 * 3 * 10 + 10 + 2 * 11 + 16
+SMAD_DIM = 128 + 3 * 3 * 10 + 10 + 2 * 11 + 16 + 3 * 16
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def differential_features(reference: FaceAnalysis, live: FaceAnalysis) -> Vector
 
 
 def portrait(analysis: FaceAnalysis) -> NDArray[np.uint8]:
-    """The reference in token geometry at 160x214, grey."""
+    """The reference in token geometry at 160x214, colour (BGR)."""
     src = analysis.face.keypoints[[RIGHT_EYE, LEFT_EYE]]
     matrix = similarity_transform(src, _EYES, np.ones(2))
     scale = float(np.hypot(matrix[0, 0], matrix[0, 1]))
@@ -98,7 +98,7 @@ def portrait(analysis: FaceAnalysis) -> NDArray[np.uint8]:
         flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return np.asarray(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), np.uint8)
+    return np.asarray(out, np.uint8)
 
 
 def _lbp_riu2(gray: NDArray[np.uint8]) -> NDArray[np.int64]:
@@ -145,8 +145,24 @@ def _spectrum(gray: NDArray[np.uint8]) -> NDArray[np.float64]:
     return result
 
 
+def _regions(colour: NDArray[np.uint8], gray: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Per cell of a 4x4 grid over the whole portrait: log Laplacian energy, log residual
+    magnitude, mean saturation. A spliced face is smoother than the hair and background around
+    it; a full morph blends two backgrounds and two outfits (ghosts, washed-out colour)."""
+    lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F))
+    res = np.abs(gray.astype(np.float32) - cv2.medianBlur(gray, 3).astype(np.float32))
+    sat = cv2.cvtColor(colour, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
+    h, w = gray.shape
+    out = []
+    for plane, log in ((lap, True), (res, True), (sat, False)):
+        cells = plane[: h - h % 4, : w - w % 4].reshape(4, h // 4, 4, w // 4).mean(axis=(1, 3))
+        out.append(np.log(cells + 1e-3) if log else cells / 255.0)
+    return np.concatenate([c.ravel() for c in out]).astype(np.float64)
+
+
 def single_features(reference: FaceAnalysis) -> Vector:
-    gray = portrait(reference)
+    colour = portrait(reference)
+    gray = np.asarray(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), np.uint8)
     face = gray[_FACE]
     codes = _lbp_riu2(face)
     ch, cw = codes.shape[0] // 3, codes.shape[1] // 3
@@ -159,5 +175,6 @@ def single_features(reference: FaceAnalysis) -> Vector:
         _residual_stats(face),
         _residual_stats(gray),
         _spectrum(face),
+        _regions(colour, gray),
     ]
     return np.concatenate(parts).astype(np.float32)
