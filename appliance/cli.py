@@ -31,6 +31,9 @@ _COMMANDS: dict[str, str] = {
     "central": "sync.central.cli:central",
     "serve": "appliance.api.commands:serve",
     "sim": "appliance.api.sim_commands:sim",
+    # the device side of sync ships in the wheel (sync/device), loaded by name like central
+    "sync": "sync.device.cli:sync",
+    "iris": "appliance.biometrics.iris.commands:iris",
     "morph": "appliance.biometrics.morph.commands:morph",
 }
 

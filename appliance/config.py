@@ -114,6 +114,18 @@ class FaceConfig(_Section):
     liveness_step_timeout_s: float = Field(default=4.0, ge=2.0, le=30.0)
 
 
+class IrisConfig(_Section):
+    """Iris recognition (appliance/biometrics/iris)."""
+
+    #: decision threshold on the normalised Hamming distance (a match at or below it); 0.32
+    #: sits far below the impostor minimum and far above the genuine maximum measured by
+    #: `benchmarks/iris.py` (see docs/architecture.md); Daugman's deployments use 0.32-0.33
+    threshold: float = Field(default=0.32, gt=0.0, lt=0.5)
+    #: rotation search: +- this many code columns of 2.8 degrees (6: +-16.9 degrees of tilt;
+    #: each column more widens the impostor distribution's low tail and costs 1:N time)
+    max_shift: int = Field(default=6, ge=0, le=32)
+
+
 class InspectionConfig(_Section):
     """The check workflow (appliance/inspection); the decision policy itself is a signed file."""
 
@@ -154,15 +166,48 @@ class SelftestConfig(_Section):
     camera_min_height: int = Field(default=480, ge=1)
 
 
+class SyncConfig(_Section):
+    """The device side of sync with central (sync/device; `appliance sync ...`)."""
+
+    #: the authority's national pseudonymisation key (32+ raw bytes, the same on every device
+    #: and at central), installed at provisioning; without it checks go up without `document`
+    national_key_file: Path | None = None
+    #: unsent checks above which `sync status` and the self-test raise the backlog alarm
+    #: (nothing is ever dropped: the history keeps every check)
+    backlog_alarm: int = Field(default=100_000, ge=1)
+    #: events per batch (central takes at most 5000)
+    batch_size: int = Field(default=1000, ge=1, le=5000)
+    #: seconds between rounds of `sync run`, and the bounds of the retry backoff
+    interval_s: float = Field(default=30.0, gt=0)
+    backoff_min_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0)
+    #: one request's time limit, seconds
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class MonitoringConfig(_Section):
+    """Face-check failure rates per traveller group (`appliance history stats`)."""
+
+    #: checks a group needs in the window before its rates are shown
+    min_group_size: int = Field(default=20, ge=1)
+    #: alarm when a group's failure rate exceeds that of all other checks by this factor
+    alarm_factor: float = Field(default=2.0, gt=1.0)
+    #: length of the sliding window, in days
+    window_days: int = Field(default=30, ge=1)
+
+
 class Config(_Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     chip: ChipConfig = Field(default_factory=ChipConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     face: FaceConfig = Field(default_factory=FaceConfig)
+    iris: IrisConfig = Field(default_factory=IrisConfig)
     inspection: InspectionConfig = Field(default_factory=InspectionConfig)
     inputs: InputsConfig = Field(default_factory=InputsConfig)
     selftest: SelftestConfig = Field(default_factory=SelftestConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     data_dir: Path = Path("var")
 
 

@@ -37,6 +37,7 @@ class Reason(StrEnum):
     MRZ_COUNTRY_UNKNOWN = "MRZ_COUNTRY_UNKNOWN"  # warning: code not in ICAO 9303-3
     MRZ_DATE_INVALID = "MRZ_DATE_INVALID"  # warning: well-formed digits, not a real date
     MRZ_NAME_TRUNCATED = "MRZ_NAME_TRUNCATED"  # warning: the name fills its field
+    MRZ_NONSTANDARD = "MRZ_NONSTANDARD"  # a national layout outside ICAO 9303, lines as printed
     # Passive / chip authentication (issue: document authenticity)
     PA_SIGNATURE_INVALID = "PA_SIGNATURE_INVALID"
     PA_DS_UNTRUSTED = "PA_DS_UNTRUSTED"
@@ -106,6 +107,18 @@ class Reason(StrEnum):
     SYNC_NOT_FOUND = "SYNC_NOT_FOUND"
     SYNC_UNAVAILABLE = "SYNC_UNAVAILABLE"  # central's database unreachable: retry later
     SYNC_ARTEFACT_VERSION = "SYNC_ARTEFACT_VERSION"  # a published version not above the current
+    # Sync, the device side (sync/device)
+    SYNC_NOT_ENROLLED = "SYNC_NOT_ENROLLED"  # `appliance sync enrol` has not been run
+    SYNC_UNREACHABLE = "SYNC_UNREACHABLE"  # central did not answer (offline, timeout, cut)
+    SYNC_TLS_PIN_MISMATCH = "SYNC_TLS_PIN_MISMATCH"  # central's TLS key is not the pinned one
+    SYNC_ARTEFACT_INVALID = "SYNC_ARTEFACT_INVALID"  # bad signature, manifest or content
+    SYNC_ARTEFACT_UNSIGNED = "SYNC_ARTEFACT_UNSIGNED"  # no signature, or by a key not trusted
+    SYNC_ARTEFACT_ROLLBACK = "SYNC_ARTEFACT_ROLLBACK"  # older than the version in force
+    SYNC_BACKLOG_ALARM = "SYNC_BACKLOG_ALARM"  # more unsent checks than [sync] backlog_alarm
+    # Monitoring (`appliance history stats`)
+    FACE_GROUP_RATE_ALARM = (
+        "FACE_GROUP_RATE_ALARM"  # a group's face failure rate > others' x factor
+    )
     # Usage / faults
     USAGE = "USAGE"
     FILE_UNREADABLE = "FILE_UNREADABLE"
@@ -139,6 +152,13 @@ class Reason(StrEnum):
     SEAL_CERT_EXPIRED = "SEAL_CERT_EXPIRED"  # signer or CSCA not valid at the time checked
     SEAL_COUNTRY_MISMATCH = "SEAL_COUNTRY_MISMATCH"  # seal, signer and CSCA name other countries
     SEAL_MRZ_MISMATCH = "SEAL_MRZ_MISMATCH"  # a visa seal's passport differs from the one shown
+    # Iris (appliance/biometrics/iris)
+    IRIS_NO_MATCH = "IRIS_NO_MATCH"  # the iris codes differ beyond the configured threshold
+    IRIS_QUALITY = "IRIS_QUALITY"  # a capture to repeat: occluded, out of focus, too small
+    IRIS_NOT_FOUND = "IRIS_NOT_FOUND"  # no pupil or iris boundary: a closed eye, not an eye
+    IRIS_NOT_NIR = "IRIS_NOT_NIR"  # a colour image: iris codes need near-infrared grayscale
+    IRIS_NOT_ENROLLED = "IRIS_NOT_ENROLLED"  # no such enrolment, or an empty gallery
+    IRIS_GALLERY_DAMAGED = "IRIS_GALLERY_DAMAGED"  # the encrypted gallery does not open
 
 
 class ApplianceError(Exception):

@@ -13,6 +13,17 @@ impostor pairs: against every photo of every other person. Probes that fail dete
 live quality gate count as failures to acquire (FTA) and are left out of the error rates, as
 ISO/IEC 19795-1 prescribes; references with no face are counted too.
 
+Each photo is decoded, detected, aligned and embedded once per role and format, by `--jobs`
+worker processes (benchmarks/face_photos.py); every pair is then scored as chunked matrix
+products and the rates read off sorted score arrays (benchmarks/face_scores.py), so a
+calibration set of ~900 people and ~5 million impostor pairs runs in minutes. Rates carry
+95 % bounds (exact Clopper-Pearson, and a bootstrap over identities), and `operating_points`
+measures the thresholds shipped in models/manifest.json on this set. A `groups.json` beside
+the person folders ({"person folder": {"sex": "F", "age_band": "30-39", ...}}) adds
+`per_group`: FNMR and FMR per group at the configured operating threshold, and the ratio of
+the worst to the best group. Prepared photos are cached (`--cache`, default var/cache/
+face-benchmark; `--no-cache`) so that reruns on the same set take seconds.
+
 Thresholds for an FMR target are set so that at most floor(target x impostor pairs) impostor
 pairs score at or above them; the figure is only as strong as that count (printed with it).
 `--write-manifest` stores the thresholds and figures in models/manifest.json (face_embedder).
@@ -37,9 +48,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from appliance.biometrics.face.decode import decode_image
 from appliance.biometrics.face.detect import DetectedFace
+from appliance.biometrics.face.embed import EMBEDDER_MODEL
 from appliance.biometrics.face.icao_token import TokenFormat, encode_to_size, token_image
 from appliance.biometrics.face.liveness import (
     DEFAULT_FRONTAL_DEG,
@@ -50,140 +63,117 @@ from appliance.biometrics.face.liveness import (
     ChallengeSession,
     LivenessResult,
 )
-from appliance.biometrics.face.quality import Subject
-from appliance.biometrics.face.verifier import FaceVerifier, _Prepared, _Timer
+from appliance.biometrics.face.verifier import FaceVerifier
+from appliance.config import load_config
 from appliance.errors import ApplianceError
-from appliance.models import models_dir
+from appliance.models import manifest_entry, models_dir
+from benchmarks import face_scores as fs
+from benchmarks.face_photos import (
+    IMAGE_SUFFIXES,
+    Photo,
+    default_jobs,
+    detection_verifier,
+    photo_paths,
+    prepare_all,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = (0.001, 0.0005)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".jp2"}
 BONA = ROOT / "var" / "cache" / "bona_fide"  # benchmarks.face_bona_fide_fetch.DEFAULT_CACHE
 
 
-@dataclass
-class Sample:
-    person: str
-    index: int
-    probe: _Prepared | None
-    references: dict[str, _Prepared | None]
-    reference_bytes: dict[str, int]
+def load_groups(data: Path) -> dict[str, dict[str, str]]:
+    """`groups.json` beside the photos: {person folder: {attribute: value}}, or {} if absent.
+
+    Raises ValueError when the file is there but not of that form."""
+    path = data / "groups.json"
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not JSON ({type(exc).__name__})") from exc
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ValueError(f"{path}: must map each person's folder to {{attribute: value}}")
+    groups: dict[str, dict[str, str]] = {}
+    for person, labels in raw.items():
+        groups[str(person)] = {
+            str(k): str(v) for k, v in labels.items() if isinstance(v, str | int) and v != ""
+        }
+    return groups
 
 
-def load_samples(data: Path, verifier: FaceVerifier) -> tuple[list[Sample], list[str]]:
-    """Prepared probes and references; files in formats a chip/camera never gives are skipped."""
-    samples = []
-    skipped: list[str] = []
-    index = 0
-    for person_dir in sorted(p for p in data.iterdir() if p.is_dir()):
-        for path in sorted(person_dir.iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                image = decode_image(path.read_bytes())
-            except ApplianceError as exc:
-                skipped.append(f"{person_dir.name}/{path.name}: {exc.reason.value}")
-                continue
-            timer = _Timer()
-            probe = verifier._prepare(image, Subject.LIVE, timer)
-            refs: dict[str, _Prepared | None] = {}
-            sizes: dict[str, int] = {}
-            faces = verifier.detector.detect(image)
-            for fmt in TokenFormat:
-                if not faces:
-                    refs[fmt.value] = None
-                    continue
-                largest = max(faces, key=lambda f: f.width)
-                data_bytes = encode_to_size(token_image(image, largest), fmt)
-                sizes[fmt.value] = len(data_bytes)
-                refs[fmt.value] = verifier._prepare(
-                    decode_image(data_bytes), Subject.REFERENCE, timer
-                )
-            samples.append(Sample(person_dir.name, index, probe, refs, sizes))
-            index += 1
-    return samples, skipped
+@dataclass(frozen=True)
+class Sets:
+    """The prepared photos as the scoring sides: references per format, probes gated or not."""
+
+    persons: list[str]
+    references: dict[str, fs.Side]
+    probes: fs.Side
+    probes_passed: fs.Side
 
 
-def threshold_at(impostors: np.ndarray, target: float) -> tuple[float, int]:
-    """Lowest threshold letting at most floor(target*N) impostor pairs through."""
-    allowed = math.floor(target * len(impostors))
-    ranked = np.sort(impostors)[::-1]
-    if allowed >= len(ranked):
-        return float(ranked[-1]), allowed
-    return float(np.nextafter(ranked[allowed], np.float64(np.inf))), allowed
+def build_sets(photos: Sequence[Photo]) -> Sets:
+    persons = sorted({p.person for p in photos})
+    code = {name: i for i, name in enumerate(persons)}
 
-
-def fmr_upper_bound(errors: int, trials: int, confidence: float = 0.95) -> float:
-    """One-sided Clopper-Pearson upper bound of a rate seen as errors/trials (treats pairs as
-    independent, which pairs sharing people are not: the true uncertainty is larger)."""
-
-    def cdf(p: float) -> float:  # P(X <= errors) for X ~ Binomial(trials, p)
-        return sum(
-            math.exp(
-                math.lgamma(trials + 1)
-                - math.lgamma(i + 1)
-                - math.lgamma(trials - i + 1)
-                + i * math.log(p)
-                + (trials - i) * math.log1p(-p)
+    def side(rows: list[tuple[int, Photo, NDArray[np.float32]]]) -> fs.Side:
+        if not rows:
+            return fs.Side(
+                np.zeros((0, 128), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
             )
-            for i in range(errors + 1)
+        return fs.Side(
+            np.stack([e for _, _, e in rows]).astype(np.float32),
+            np.array([code[p.person] for _, p, _ in rows], np.int64),
+            np.array([i for i, _, _ in rows], np.int64),
         )
 
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if mid > 0 and cdf(mid) > 1 - confidence:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    refs = {
+        fmt.value: side(
+            [
+                (i, p, e)
+                for i, p in enumerate(photos)
+                if (e := p.references.get(fmt.value)) is not None
+            ]
+        )
+        for fmt in TokenFormat
+    }
+    probes = [(i, p, p.probe) for i, p in enumerate(photos) if p.probe is not None]
+    passed = [(i, p, e) for i, p, e in probes if p.probe_passed]
+    return Sets(persons, refs, side(probes), side(passed))
 
 
-def equal_error_rate(genuine: np.ndarray, impostors: np.ndarray) -> tuple[float, float]:
-    best = (1.0, 0.0)
-    for t in np.unique(np.concatenate([genuine, impostors])):
-        fnmr = float(np.mean(genuine < t))
-        fmr = float(np.mean(impostors >= t))
-        gap = abs(fnmr - fmr)
-        if gap < abs(best[0] - best[1]) or best == (1.0, 0.0):
-            best = (fnmr, fmr)
-            eer_t = float(t)
-    return (best[0] + best[1]) / 2, eer_t
-
-
-def pair_scores(
-    samples: list[Sample], fmt: str, verifier: FaceVerifier, quality_gate: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    refs = [(s, s.references[fmt]) for s in samples if s.references.get(fmt) is not None]
-    probes = [s for s in samples if s.probe is not None and (s.probe.passed or not quality_gate)]
-    ref_emb = verifier.embedder.embed(np.stack([r.chip for _, r in refs if r is not None]))
-    probe_emb = verifier.embedder.embed(np.stack([p.probe.chip for p in probes if p.probe]))
-    scores = ref_emb @ probe_emb.T
-    genuine: list[float] = []
-    impostor: list[float] = []
-    for i, (ref_sample, _) in enumerate(refs):
-        for j, probe in enumerate(probes):
-            if probe.index == ref_sample.index:
-                continue
-            (genuine if probe.person == ref_sample.person else impostor).append(scores[i, j])
-    return np.array(genuine, np.float64), np.array(impostor, np.float64)
-
-
-def describe(scores: np.ndarray) -> dict[str, float]:
+def describe(scores: NDArray[np.float32]) -> dict[str, float]:
+    """Summary of an ascending score array."""
+    if len(scores) == 0:
+        return {"n": 0}
+    p05, p50, p95 = np.percentile(scores, [5, 50, 95])
     return {
         "n": len(scores),
-        "mean": round(float(scores.mean()), 4),
-        "std": round(float(scores.std()), 4),
-        "min": round(float(scores.min()), 4),
-        "p05": round(float(np.percentile(scores, 5)), 4),
-        "p50": round(float(np.percentile(scores, 50)), 4),
-        "p95": round(float(np.percentile(scores, 95)), 4),
-        "max": round(float(scores.max()), 4),
+        "mean": round(float(scores.mean(dtype=np.float64)), 4),
+        "std": round(float(scores.std(dtype=np.float64)), 4),
+        "min": round(float(scores[0]), 4),
+        "p05": round(float(p05), 4),
+        "p50": round(float(p50), 4),
+        "p95": round(float(p95), 4),
+        "max": round(float(scores[-1]), 4),
     }
 
 
-def error_rates(genuine: np.ndarray, impostors: np.ndarray) -> dict[str, object]:
-    eer, eer_t = equal_error_rate(genuine, impostors)
+def error_rates(genuine: NDArray[np.float32], impostors: NDArray[np.float32]) -> dict[str, object]:
+    """EER, and the threshold and FNMR at each FMR target, from sorted score arrays."""
+    genuine, impostors = np.sort(genuine), np.sort(impostors)
+    if len(genuine) == 0 or len(impostors) == 0:  # e.g. every probe failed the quality gate
+        empty: dict[str, object] = {
+            "genuine_pairs": len(genuine),
+            "impostor_pairs": len(impostors),
+            "eer": None,
+        }
+        for target in TARGETS:
+            empty[f"threshold_at_fmr_{target}"] = None
+            empty[f"fnmr_at_fmr_{target}"] = None
+        return empty
+    eer, eer_t = fs.equal_error_rate(genuine, impostors)
     out: dict[str, object] = {
         "genuine_pairs": len(genuine),
         "impostor_pairs": len(impostors),
@@ -193,26 +183,82 @@ def error_rates(genuine: np.ndarray, impostors: np.ndarray) -> dict[str, object]
         "impostor": describe(impostors),
     }
     for target in TARGETS:
-        t, allowed = threshold_at(impostors, target)
+        exact, allowed = fs.threshold_at(impostors, target)
+        # reported (and shipped) with 4 decimals: rounded up, so it lets no more impostors
+        # through than the exact one; the rates are those of the rounded threshold
+        t = math.ceil(exact * 10_000) / 10_000
+        misses, fnmr = fs.fnmr_at(genuine, t)
+        above, _ = fs.fmr_at(impostors, t)
         out[f"threshold_at_fmr_{target}"] = round(t, 4)
-        out[f"fnmr_at_fmr_{target}"] = round(float(np.mean(genuine < t)), 4)
-        out[f"impostor_pairs_above_threshold_at_fmr_{target}"] = int(np.sum(impostors >= t))
+        out[f"fnmr_at_fmr_{target}"] = round(fnmr, 4)
+        out[f"fnmr_ci95_at_fmr_{target}"] = [
+            round(x, 4) for x in fs.clopper_pearson(misses, len(genuine))
+        ]
+        out[f"impostor_pairs_above_threshold_at_fmr_{target}"] = above
         out[f"impostor_pairs_allowed_at_fmr_{target}"] = allowed
-        above = int(np.sum(impostors >= t))
-        out[f"fmr_95_upper_at_fmr_{target}"] = round(fmr_upper_bound(above, len(impostors)), 5)
+        # one-sided 95 % upper bound = upper end of the two-sided 90 % interval
+        upper = fs.clopper_pearson(above, len(impostors), confidence=0.90)[1]
+        out[f"fmr_95_upper_at_fmr_{target}"] = round(upper, 5)
     return out
 
 
+def pooled_scores(sets: Sets, probes: fs.Side) -> tuple[dict[str, fs.Scores], fs.Scores]:
+    per_format = {fmt: fs.pair_scores(refs, probes) for fmt, refs in sets.references.items()}
+    pooled = fs.Scores(
+        np.concatenate([s.genuine for s in per_format.values()]),
+        np.concatenate([s.impostor for s in per_format.values()]),
+    )
+    return per_format, pooled
+
+
+def configured_points(
+    sets: Sets, probes: fs.Side, measured: dict[str, object]
+) -> dict[str, object]:
+    """Each operating point the manifest ships, measured on this set (with both kinds of
+    bounds), and the set's own calibration at that FMR for comparison."""
+    shipped = manifest_entry(EMBEDDER_MODEL).get("operating_points", {})
+    refs = list(sets.references.values())
+    out: dict[str, object] = {}
+    for target in TARGETS:
+        key = f"fmr_{target}"
+        calibrated = measured.get(f"threshold_at_fmr_{target}")
+        entry: dict[str, object] = {"target_fmr": target}
+        if isinstance(calibrated, float):
+            entry["calibrated_here"] = fs.at_threshold(refs, probes, len(sets.persons), calibrated)
+        if key in shipped:
+            threshold = float(shipped[key]["threshold"])
+            entry["shipped"] = fs.at_threshold(refs, probes, len(sets.persons), threshold)
+        out[key] = entry
+    return out
+
+
+def operating_threshold(measured: dict[str, object]) -> tuple[str, float | None, str]:
+    """(operating point, threshold, where from): the configured point's shipped threshold, or
+    this set's calibration at that FMR when the manifest has none."""
+    try:
+        point = load_config().face.operating_point
+    except ApplianceError:
+        point = "fmr_0.001"
+    shipped = manifest_entry(EMBEDDER_MODEL).get("operating_points", {})
+    if point in shipped:
+        return point, float(shipped[point]["threshold"]), "models/manifest.json (shipped)"
+    calibrated = measured.get(f"threshold_at_{point}")
+    if not isinstance(calibrated, float):
+        return point, None, "no threshold: neither shipped nor calibrated on this set"
+    return point, calibrated, "calibrated on this set"
+
+
 def measure_latency(
-    samples: list[Sample], data: Path, verifier: FaceVerifier, n: int
+    photos: Sequence[Photo], data: Path, verifier: FaceVerifier, n: int
 ) -> dict[str, float]:
-    """Per-stage medians of full verifications (JPEG 2000 reference bytes vs one live frame)."""
-    people = sorted({s.person for s in samples})
+    """Per-stage medians of full verifications (JPEG 2000 reference bytes vs one live frame),
+    on one CPU (the target is per core)."""
+    people = sorted({p.person for p in photos})
     pairs = []
     for person_dir in (data / p for p in people):
-        photos = sorted(q for q in person_dir.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
-        if len(photos) >= 2:
-            pairs.append((photos[0], photos[1]))
+        found = sorted(q for q in person_dir.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+        if len(found) >= 2:
+            pairs.append((found[0], found[1]))
     stages: dict[str, list[float]] = {}
     done = 0
     while done < n and pairs:
@@ -388,46 +434,84 @@ def run(
     turn_degs: Sequence[float] = (DEFAULT_TURN_DEG,),
     bona_fide_cache: Path | None = None,
     pad_only: bool = False,
+    jobs: int = 1,
+    cache: Path | None = None,
 ) -> dict[str, object]:
-    verifier = FaceVerifier.load() if _has_thresholds() else _uncalibrated_verifier()
+    groups = load_groups(data)
+    verifier = FaceVerifier.load() if _has_thresholds() else detection_verifier()
     start = time.perf_counter()
+    stage_s: dict[str, float] = {}
     pad = None
     if pad_samples > 0:
         cache = bona_fide_cache or BONA
         pad = liveness_evaluation(data, verifier, pad_samples, turn_degs, cache)
+        stage_s["pad"] = round(time.perf_counter() - start, 1)
     if pad_only:
         return {"pad": pad, "wall_s": round(time.perf_counter() - start, 1)}
-    samples, skipped = load_samples(data, verifier)
-    probes_fta = sum(1 for s in samples if s.probe is None or not s.probe.passed)
-    no_face = sum(1 for s in samples if s.probe is None)
-    per_format = {}
-    pooled_g, pooled_i = [], []
-    for fmt in TokenFormat:
-        genuine, impostors = pair_scores(samples, fmt.value, verifier)
-        per_format[fmt.value] = error_rates(genuine, impostors)
-        pooled_g.append(genuine)
-        pooled_i.append(impostors)
-    pooled = error_rates(np.concatenate(pooled_g), np.concatenate(pooled_i))
-    ungated = [pair_scores(samples, fmt.value, verifier, quality_gate=False) for fmt in TokenFormat]
-    without_gate = error_rates(
-        np.concatenate([g for g, _ in ungated]), np.concatenate([i for _, i in ungated])
-    )
-    sizes = [b for s in samples for b in s.reference_bytes.values()]
+    t = time.perf_counter()
+    prepared = prepare_all(photo_paths(data), jobs, cache)
+    stage_s["prepare"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    skipped = [f"{p.person}/{p.name}: {p.skipped}" for p in prepared if p.skipped]
+    photos = [p for p in prepared if not p.skipped]
+    sets = build_sets(photos)
+    probes_fta = sum(1 for p in photos if p.probe is None or not p.probe_passed)
+    no_face = sum(1 for p in photos if p.probe is None)
+    failing: dict[str, int] = {}
+    for p in photos:
+        if p.probe is not None and p.probe_failed:
+            failing[p.probe_failed] = failing.get(p.probe_failed, 0) + 1
+    per_format_scores, pooled_scores_gated = pooled_scores(sets, sets.probes_passed)
+    per_format = {fmt: error_rates(s.genuine, s.impostor) for fmt, s in per_format_scores.items()}
+    pooled = error_rates(pooled_scores_gated.genuine, pooled_scores_gated.impostor)
+    del per_format_scores, pooled_scores_gated
+    _, ungated_scores = pooled_scores(sets, sets.probes)
+    without_gate = error_rates(ungated_scores.genuine, ungated_scores.impostor)
+    del ungated_scores
+    point, threshold, source = operating_threshold(pooled)
+    refs = list(sets.references.values())
+    group_report = group_report_ungated = None
+    if groups and threshold is not None:
+        head = {
+            "operating_point": point,
+            "threshold": round(threshold, 4),
+            "threshold_from": source,
+            "fmr_counts": "impostor pairs whose reference and probe are both in the group",
+        }
+        group_report = {
+            **head,
+            "by": fs.per_group(refs, sets.probes_passed, sets.persons, groups, threshold),
+        }
+        group_report_ungated = {
+            **head,
+            "by": fs.per_group(refs, sets.probes, sets.persons, groups, threshold),
+        }
+    bounds = configured_points(sets, sets.probes_passed, pooled)
+    bounds_ungated = configured_points(sets, sets.probes, without_gate)
+    stage_s["score"] = round(time.perf_counter() - t, 1)
+    sizes = [b for p in photos for b in p.reference_bytes.values()]
     reference_fta = {
-        fmt.value: sum(1 for s in samples if s.references.get(fmt.value) is None)
+        fmt.value: sum(1 for p in photos if p.references.get(fmt.value) is None)
         for fmt in TokenFormat
     }
-    people = sorted({s.person for s in samples})
-    latency = measure_latency(samples, data, verifier, latency_runs)
+    people = sets.persons
+    t = time.perf_counter()
+    cpu = pin_to_one_core()
+    try:
+        latency = measure_latency(photos, data, verifier, latency_runs)
+    finally:
+        unpin(cpu)
+    stage_s["latency"] = round(time.perf_counter() - t, 1)
     return {
         "data": str(data),
-        "people": len({s.person for s in samples}),
-        "photos": len(samples),
+        "people": len(people),
+        "photos": len(photos),
         "skipped_files": skipped,
-        "fta": round(probes_fta / max(len(samples), 1), 4),
+        "fta": round(probes_fta / max(len(photos), 1), 4),
         "fta_detail": {
             "probes_without_face": no_face,
             "probes_failing_quality": probes_fta - no_face,
+            "first_failed_measure": failing,
             "references_without_face": reference_fta,
         },
         "reference_bytes": {"min": min(sizes), "max": max(sizes)} if sizes else {},
@@ -438,15 +522,30 @@ def run(
             f"{per_format['jpeg2000']['genuine_pairs']} distinct genuine photo pairs, from "
             f"{len(people) * (len(people) - 1) // 2} distinct pairs of people"
         ),
+        "bounds_note": (
+            "*_ci95: exact Clopper-Pearson 95% interval, pairs taken as independent; "
+            "*_ci95_bootstrap: 95% percentile interval over 1000 resamples of the reference "
+            "identities (pairs sharing a person stay together); fmr_95_upper_*: one-sided "
+            "Clopper-Pearson"
+        ),
+        "operating_points": bounds,
         "per_format": per_format,
         "without_quality_gate": {
-            k: v
-            for k, v in without_gate.items()
-            if k in ("eer", "genuine_pairs", "impostor_pairs") or k.startswith("fnmr_at")
+            **{
+                k: v
+                for k, v in without_gate.items()
+                if k in ("eer", "genuine_pairs", "impostor_pairs")
+                or k.startswith(("fnmr_at", "threshold_at", "fnmr_ci95"))
+            },
+            "operating_points": bounds_ungated,
+            "per_group": group_report_ungated,
         },
+        "per_group": group_report,
         "latency_ms": latency,
         "latency_note": "median per stage of full verifications, onnxruntime 1 intra-op thread",
         "pad": pad,
+        "jobs": jobs,
+        "stage_s": stage_s,
         "wall_s": round(time.perf_counter() - start, 1),
     }
 
@@ -455,15 +554,6 @@ def _has_thresholds() -> bool:
     manifest = json.loads((models_dir() / "manifest.json").read_text())
     entry = next(m for m in manifest["models"] if m["name"] == "face_embedder")
     return bool(entry.get("operating_points"))
-
-
-def _uncalibrated_verifier() -> FaceVerifier:
-    from appliance.biometrics.face.detect import BlazeFaceDetector
-    from appliance.biometrics.face.embed import FaceEmbedder
-
-    return FaceVerifier(
-        BlazeFaceDetector.from_models_dir(), FaceEmbedder.from_models_dir(), 1.0, "uncalibrated"
-    )
 
 
 def write_manifest(report: dict[str, object]) -> None:
@@ -480,9 +570,11 @@ def write_manifest(report: dict[str, object]) -> None:
         }
         for t in TARGETS
     }
+    people = int(report["people"])  # type: ignore[call-overload]
     entry["accuracy"] = {
-        "dataset": "shared face set: 79 photos of 19 people; references = ICAO token crops "
-        "480x640 as JPEG 2000 and JPEG at <= 15 KB; probes = the other photos",
+        "dataset": f"{Path(str(report['data'])).name}: {report['photos']} photos of {people} "
+        "people; references = ICAO token crops 480x640 as JPEG 2000 and JPEG at <= 15 KB; "
+        "probes = the other photos",
         "measured_by": "python -m benchmarks.face --write-manifest",
         "eer": report["eer"],
         "genuine_pairs": report["genuine_pairs"],
@@ -490,21 +582,71 @@ def write_manifest(report: dict[str, object]) -> None:
         "fta": report["fta"],
         "pairs_note": report["pairs_note"],
         "latency_ms": report["latency_ms"],
-        "caveat": "19 people give 171 distinct impostor identity pairs; thresholds at 0.1% and "
-        "0.05% FMR rest on a handful of impostor pairs and are weakly supported. Recalibrate on "
-        "an operational dataset (thousands of identities) before deployment.",
+        "caveat": f"{people} people give {people * (people - 1) // 2} distinct impostor "
+        "identity pairs; each threshold rests on the impostor pairs above it (see "
+        "operating_points). Recalibrate on an operational dataset before deployment.",
     }
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
-def pin_to_one_core() -> int | None:
-    """Run on one CPU (the latency target is per core); returns it, or None if not possible."""
+def pin_to_one_core() -> set[int] | None:
+    """Run on one CPU (the latency target is per core); returns the CPUs to give back to
+    `unpin`, or None if pinning is not possible."""
     try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(before)})
     except (AttributeError, OSError):
         return None
-    return cpu
+    return before
+
+
+def unpin(before: set[int] | None) -> None:
+    if before is not None:
+        os.sched_setaffinity(0, before)
+
+
+def print_points(report: dict[str, Any]) -> None:
+    """The shipped thresholds measured on this set, and the per-group rates, with and without
+    the live quality gate."""
+    ungated = report["without_quality_gate"]
+    print(
+        f"without the quality gate: {ungated['genuine_pairs']} genuine, "
+        f"{ungated['impostor_pairs']} impostor pairs, EER {_pct(ungated['eer'])}, "
+        f"FNMR at FMR 0.1% {_pct(ungated['fnmr_at_fmr_0.001'])}, "
+        f"at FMR 0.05% {_pct(ungated['fnmr_at_fmr_0.0005'])}"
+    )
+    for label, part in (("gated", report), ("ungated", ungated)):
+        for key, point in part["operating_points"].items():
+            for which in ("shipped", "calibrated_here"):
+                m = point.get(which)
+                if m:
+                    print(
+                        f"{label} {key} {which}: threshold {m['threshold']}, "
+                        f"FNMR {_pct(m['fnmr'])} {_ci(m['fnmr_ci95'])}, "
+                        f"FMR {_pct(m['fmr'], 4)} {_ci(m['fmr_ci95'])} "
+                        f"({m['fmr_errors']} of {m['fmr_trials']} impostor pairs)"
+                    )
+        groups = part.get("per_group")
+        if groups:
+            print(f"{label} per group at {groups['operating_point']} ({groups['threshold']}):")
+            for attribute, table in groups["by"].items():
+                rows = ", ".join(
+                    f"{value}: FNMR {_pct(g['fnmr'])} FMR {_pct(g['fmr'], 4)} "
+                    f"({g['people']} people)"
+                    for value, g in table["groups"].items()
+                )
+                print(
+                    f"  {attribute}: {rows}; worst/best FNMR {table['fnmr_ratio_worst_best']}, "
+                    f"FMR {table['fmr_ratio_worst_best']}"
+                )
+
+
+def _pct(rate: object, digits: int = 2) -> str:
+    return "-" if rate is None else f"{float(rate):.{digits}%}"  # type: ignore[arg-type]
+
+
+def _ci(bounds: Sequence[float]) -> str:
+    return f"[{bounds[0]:.4%}, {bounds[1]:.4%}]"
 
 
 def print_liveness(pad: dict[str, Any]) -> None:
@@ -556,12 +698,28 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--pad-only", action="store_true", help="liveness figures only")
     parser.add_argument("--bona-fide-cache", type=Path, default=BONA)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="worker processes preparing the photos (default: the CPUs this process may use)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "var" / "cache" / "face-benchmark",
+        help="keep each photo's embeddings here, keyed by its bytes and the pipeline's code",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="prepare every photo afresh")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
     if args.pad_only and (args.write_manifest or args.pad_samples <= 0):
         parser.error("--pad-only needs --pad-samples > 0 and no --write-manifest")
-    cpu = pin_to_one_core()
+    try:
+        load_groups(args.data)
+    except ValueError as exc:
+        parser.error(str(exc))
     report = run(
         args.data,
         args.latency_runs,
@@ -569,8 +727,9 @@ def main(argv: list[str] | None = None) -> None:
         args.turn_deg,
         args.bona_fide_cache,
         args.pad_only,
+        args.jobs,
+        None if args.no_cache else args.cache,
     )
-    report["pinned_cpu"] = cpu
     if args.write_manifest:
         write_manifest(report)
     if args.json:
@@ -579,16 +738,18 @@ def main(argv: list[str] | None = None) -> None:
     if not args.pad_only:
         print(f"data: {report['photos']} photos of {report['people']} people")
         print(f"pairs: {report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor")
-        print(f"EER {report['eer']:.2%}  FTA {report['fta']:.2%}")
+        print(f"EER {_pct(report['eer'])}  FTA {_pct(report['fta'])}")
         for t in TARGETS:
             print(
                 f"FMR {t:.2%}: threshold {report[f'threshold_at_fmr_{t}']}, "
-                f"FNMR {report[f'fnmr_at_fmr_{t}']:.2%} "
-                f"({report[f'impostor_pairs_above_threshold_at_fmr_{t}']} of "
+                f"FNMR {_pct(report[f'fnmr_at_fmr_{t}'])} "
+                f"({report.get(f'impostor_pairs_above_threshold_at_fmr_{t}')} of "
                 f"{report['impostor_pairs']} impostor pairs at or above it; "
-                f"95% upper bound on FMR {report[f'fmr_95_upper_at_fmr_{t}']:.3%})"
+                f"95% upper bound on FMR {_pct(report.get(f'fmr_95_upper_at_fmr_{t}'), 3)})"
             )
+        print_points(report)
         print("latency ms (median):", report["latency_ms"])
+        print(f"wall {report['wall_s']} s, stages {report['stage_s']}")
     pad = report.get("pad")
     if isinstance(pad, dict):
         print_liveness(pad)

@@ -1,10 +1,16 @@
-"""MRZ OCR on real images of specimen documents (issue #4), side by side with PassportEye.
+"""MRZ OCR on real images of specimen documents (issues #4, #17), side by side with PassportEye.
 
-    .venv/bin/python -m benchmarks.mrz_real [--cache DIR] [--repeat 5] [--json-out F] [--no-compare]
+    .venv/bin/python -m benchmarks.mrz_real [--set dev|fetched] [--cache DIR] [--repeat 5]
+        [--json-out F] [--no-compare]
 
-benchmarks/mrz_ocr.py measures synthetic renders only. The real images here are the specimen
-documents that MRZ/document-reading packages ship as examples or test fixtures, fetched once and
-pinned by benchmarks/mrz_real_fetch.py (package, version, tarball and image sha256, licence):
+benchmarks/mrz_ocr.py measures synthetic renders only. `--set dev` (the default) reads the
+development set in tests/data/mrz-real: 28 real specimen images (scans, photos, screenshots;
+PassportEye's test data, MIT; see tests/data/SOURCES.md) with their printed lines in
+truth.jsonl, one of them misprinted (its right answer: the printed lines, MRZ_CHECK_DIGIT).
+Every image is read as it lies and turned by 90, 180 and 270 degrees; totals per orientation
+and per kind. `--set fetched` reads the specimen documents that MRZ/document-reading packages
+ship as examples or test fixtures, fetched once and pinned by benchmarks/mrz_real_fetch.py
+(package, version, tarball and image sha256, licence):
 
 - gbr_specimen_scan: UK passport specimen data page ("UNITED-KINGDOM-FIVE, JODIE PIPPA"), a
   500x338 colour scan of the printed specimen (PyPI xmrzapp 25.10.9, examples/example.jpg).
@@ -23,7 +29,7 @@ pinned by benchmarks/mrz_real_fetch.py (package, version, tarball and image sha2
 
 Ground truth was transcribed by eye from each image and checked with `parse_mrz`: every
 positive but the Eolie page has valid check digits throughout. Each image is read as it lies
-and turned by 180 degrees (our reader must handle an upside-down document). Our reader runs on
+and turned by 90, 180 and 270 degrees (our reader must handle any orientation). Our reader runs on
 one core as in mrz_ocr.py; latency is the median of --repeat reads. Per image: exact MRZ,
 status/reason/flags, character accuracy of the lines returned (and, for ours, of the decoder's
 reading before its verdict, which shows a refusal of a correct reading), latency. Totals use
@@ -63,11 +69,17 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from appliance.errors import Reason
 from appliance.mrz import parse_mrz
 from benchmarks.mrz_ocr import BENCH_PYTHON, Tally, print_table
 from benchmarks.mrz_real_fetch import DEFAULT_CACHE, IMAGES, fetch
 
-ORIENTATIONS = ("upright", "turned_180")
+ORIENTATIONS = ("upright", "turned_90", "turned_180", "turned_270")
+_ROTATE = {
+    "turned_90": cv2.ROTATE_90_CLOCKWISE,
+    "turned_180": cv2.ROTATE_180,
+    "turned_270": cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,28 @@ class Truth:
     kind: str
     lines: tuple[str, ...] | None  # None: no MRZ on the image
     checksums_valid: bool = True
+    nonstandard: bool = False  # a national layout outside ICAO 9303
+
+
+def dev_set() -> tuple[tuple[Truth, ...], dict[str, Path]]:
+    """The development set in tests/data/mrz-real (28 real specimen images, PassportEye's test
+    data, MIT): its truths and image paths."""
+    from tests.support.data_support import MRZ_REAL
+
+    truths, paths = [], {}
+    for line in (MRZ_REAL / "truth.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        truths.append(
+            Truth(
+                record["id"],
+                record["kind"],
+                tuple(record["lines"]),
+                checksums_valid=not record["misprint"],
+                nonstandard=record["nonstandard"],
+            )
+        )
+        paths[record["id"]] = MRZ_REAL / record["file"]
+    return tuple(truths), paths
 
 
 TRUTHS = (
@@ -191,18 +225,19 @@ def load(path: Path) -> npt.NDArray[np.uint8]:
 
 
 def oriented(image: npt.NDArray[np.uint8], orientation: str) -> npt.NDArray[np.uint8]:
-    if orientation == "turned_180":
-        return np.ascontiguousarray(image[::-1, ::-1])
-    return image
+    """The image turned clockwise by the orientation's angle (lossless)."""
+    if orientation == "upright":
+        return image
+    return np.asarray(cv2.rotate(image, _ROTATE[orientation]), dtype=np.uint8)
 
 
-def run_ours(paths: dict[str, Path], repeat: int) -> list[Row]:
+def run_ours(truths: tuple[Truth, ...], paths: dict[str, Path], repeat: int) -> list[Row]:
     from appliance.mrz.ocr.reader import MrzImageReader
 
     cv2.setNumThreads(1)
     reader = MrzImageReader(threads=1)
     rows = []
-    for truth in TRUTHS:
+    for truth in truths:
         image = load(paths[truth.image])
         for orientation in ORIENTATIONS:
             frame = oriented(image, orientation)
@@ -219,7 +254,7 @@ def run_ours(paths: dict[str, Path], repeat: int) -> list[Row]:
     return rows
 
 
-def run_passporteye(paths: dict[str, Path]) -> list[Row] | None:
+def run_passporteye(truths: tuple[Truth, ...], paths: dict[str, Path]) -> list[Row] | None:
     if not BENCH_PYTHON.exists() or shutil.which("tesseract") is None:
         print(
             f"\nPassportEye comparison skipped: needs {BENCH_PYTHON} (see "
@@ -228,11 +263,12 @@ def run_passporteye(paths: dict[str, Path]) -> list[Row] | None:
         return None
     with tempfile.TemporaryDirectory(prefix="mrz_real_") as work:
         files: dict[tuple[str, str], Path] = {}
-        for truth in TRUTHS:
+        for truth in truths:
             files[truth.image, "upright"] = paths[truth.image]
-            turned = Path(work) / f"{truth.image}_turned_180.png"  # lossless: same pixels
-            cv2.imwrite(str(turned), oriented(load(paths[truth.image]), "turned_180"))
-            files[truth.image, "turned_180"] = turned
+            for orientation in ORIENTATIONS[1:]:
+                turned = Path(work) / f"{truth.image}_{orientation}.png"  # lossless: same pixels
+                cv2.imwrite(str(turned), oriented(load(paths[truth.image]), orientation))
+                files[truth.image, orientation] = turned
         runner = Path(__file__).with_name("passporteye_runner.py")
         env = dict(os.environ, OMP_THREAD_LIMIT="1", OMP_NUM_THREADS="1")
         proc = subprocess.run(
@@ -247,7 +283,7 @@ def run_passporteye(paths: dict[str, Path]) -> list[Row] | None:
         print("\nPassportEye comparison failed:", proc.stderr.strip()[-500:])
         return None
     rows = []
-    for truth in TRUTHS:
+    for truth in truths:
         for orientation in ORIENTATIONS:
             record = records.get(str(files[truth.image, orientation]), {})
             lines = record.get("lines")
@@ -278,32 +314,40 @@ def print_rows(title: str, rows: list[Row]) -> None:
         )
 
 
-def tallies(rows: list[Row]) -> dict[str, Tally]:
-    """mrz_ocr.py's figures, by orientation of the MRZ images, and for the negatives."""
-    by_name = {t.image: t for t in TRUTHS}
-    out = {"upright": Tally(), "turned_180": Tally(), "negative (no MRZ)": Tally()}
+def tallies(truths: tuple[Truth, ...], rows: list[Row]) -> dict[str, Tally]:
+    """mrz_ocr.py's figures, by orientation of the MRZ images, by kind, and for the negatives."""
+    by_name = {t.image: t for t in truths}
+    out = {o: Tally() for o in ORIENTATIONS}
     for r in rows:
         truth = by_name[r.image].lines
-        key = "negative (no MRZ)" if truth is None else r.orientation
-        out[key].add(list(truth) if truth else None, r.lines, r.ms, r.status)
+        keys = ["negative (no MRZ)"] if truth is None else [r.orientation, f"kind {r.kind}", "all"]
+        for key in keys:
+            out.setdefault(key, Tally()).add(
+                list(truth) if truth else None, r.lines, r.ms, r.status
+            )
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--set",
+        choices=("dev", "fetched"),
+        default="dev",
+        help="dev: tests/data/mrz-real (28 images); fetched: the pinned PyPI specimens",
+    )
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--repeat", type=int, default=5, help="timed reads per image (median)")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--no-compare", action="store_true", help="skip PassportEye")
     args = ap.parse_args(argv)
 
-    paths = fetch(args.cache)
-    for truth in TRUTHS:
-        if truth.lines is not None and parse_mrz(list(truth.lines)).valid != truth.checksums_valid:
-            raise SystemExit(f"{truth.image}: ground truth disagrees with its check digits")
-    summary: dict[str, object] = {
-        "command": "python -m benchmarks.mrz_real",
-        "images": {
+    summary: dict[str, object] = {"command": f"python -m benchmarks.mrz_real --set {args.set}"}
+    if args.set == "dev":
+        truths, paths = dev_set()
+    else:
+        truths, paths = TRUTHS, fetch(args.cache)
+        summary["images"] = {
             i.name: {
                 "package": i.package.spec,
                 "registry": i.package.registry,
@@ -312,21 +356,28 @@ def main(argv: list[str] | None = None) -> None:
                 "licence": i.package.licence,
             }
             for i in IMAGES
-        },
-    }
-    ours = run_ours(paths, args.repeat)
+        }
+    for truth in truths:
+        if truth.lines is None or truth.nonstandard:
+            continue
+        parsed = parse_mrz(list(truth.lines))
+        if any(e.reason is Reason.MRZ_FORMAT for e in parsed.errors):
+            print(f"note: {truth.image} does not follow the ICAO 9303 field rules")
+        elif parsed.valid != truth.checksums_valid:
+            raise SystemExit(f"{truth.image}: ground truth disagrees with its check digits")
+    ours = run_ours(truths, paths, args.repeat)
     print_rows("ours (onnxruntime, 1 thread; dec% = decoder's reading before its verdict)", ours)
     summary["ours"] = {
         "rows": [vars(r) for r in ours],
-        "totals": print_table("ours, totals", tallies(ours)),
+        "totals": print_table("ours, totals", tallies(truths, ours)),
     }
     if not args.no_compare:
-        theirs = run_passporteye(paths)
+        theirs = run_passporteye(truths, paths)
         if theirs is not None:
             print_rows("PassportEye 2.2.2 + tesseract (status: its own checksum verdict)", theirs)
             summary["passporteye"] = {
                 "rows": [vars(r) for r in theirs],
-                "totals": print_table("PassportEye, totals", tallies(theirs)),
+                "totals": print_table("PassportEye, totals", tallies(truths, theirs)),
             }
     if args.json_out:
         args.json_out.write_text(json.dumps(summary, indent=2) + "\n")

@@ -2,6 +2,7 @@
 
     python -m benchmarks.sync [--devices 100] [--events 1000] [--batch 250] [--workers 2]
                               [--query-events 1000000] [--queries 500] [--quick] [--json]
+                              [--drain 10000 [--drain-batch 1000] [--drain-only]]
 
 Starts a throwaway PostgreSQL cluster with production durability (fsync and synchronous commit
 on) and `appliance central serve` over it, on loopback. Phases:
@@ -14,6 +15,12 @@ on) and `appliance central serve` over it, on loopback. Phases:
    documents one after another: p50/p99 latency.
 The simulated devices (their tree, signatures and request bodies) are prepared before the
 clock starts, so the figures are central's.
+3. drain (--drain N): one real device (a data directory with an `appliance.history` ledger
+   holding N checks spread over the past week, with sealed personal data and the national
+   key configured) enrolled with `sync.device.service.enrol`, then one `run_round`: seconds
+   from the first request until central has acknowledged (committed) the last batch, which
+   includes reading the history, unsealing each document number for its national pseudonym,
+   the proofs and the signatures (the device's work as well as central's).
 """
 
 from __future__ import annotations
@@ -210,6 +217,64 @@ def query(url: str, base: str, count: int, queries: int) -> dict[str, Any]:
     }
 
 
+def drain(base: str, database: str, count: int, batch: int) -> dict[str, Any]:
+    """A week offline, then one device's backlog to central (see the module doc)."""
+    import tempfile
+
+    from appliance.config import Config
+    from appliance.history import DocumentRef, Event, EventType, Ledger, PersonalData
+    from sync.central.simdevice import TEST_NATIONAL_KEY
+    from sync.device import service
+
+    with tempfile.TemporaryDirectory(prefix="drain-") as tmp:
+        root = Path(tmp)
+        (root / "national.key").write_bytes(TEST_NATIONAL_KEY)
+        config = Config.model_validate(
+            {
+                "device": {"device_id": f"drain-{os.getpid()}", "location": "ship-1"},
+                "sync": {"national_key_file": str(root / "national.key"), "batch_size": batch},
+                "data_dir": str(root / "data"),
+            }
+        )
+        data = root / "data"
+        data.mkdir(mode=0o700)
+        week_ago = datetime.now(UTC) - timedelta(days=7)
+        step = timedelta(days=7) / max(count, 1)
+        with Ledger.open_default(data, config) as ledger:
+            for start in range(0, count, 500):
+                events = []
+                for i in range(start, min(count, start + 500)):
+                    number = f"D{i % (count // 3 + 1):08d}"
+                    report = {"document": {"issuing_state": "UTO", "document_type": "P"}}
+                    events.append(
+                        Event(
+                            EventType.CHECK,
+                            "OPEN",
+                            reasons=["OK"],
+                            public={"report": report},
+                            document=DocumentRef("UTO", number),
+                            personal=PersonalData(surname="SIM", document_number=number),
+                            time=week_ago + step * i,
+                        )
+                    )
+                ledger.append_batch(events)
+        with psycopg.connect(database, autocommit=True) as conn:
+            token = auth.issue_token(conn, config.device.device_id)
+        service.enrol(config, data, base, token)
+        started = time.perf_counter()
+        result = service.run_round(config, data, attempts=3)
+        seconds = time.perf_counter() - started
+        status = service.status(config, data)
+    if status["backlog"] != 0 or result.acknowledged != count:
+        raise SystemExit(f"drain incomplete: {status['backlog']} left")
+    return {
+        "events": count,
+        "batch": batch,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(count / seconds),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--devices", type=int, default=100)
@@ -220,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="20 devices x 200, 100k query")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--drain", type=int, default=0, help="checks one device drains (0: off)")
+    parser.add_argument("--drain-batch", type=int, default=1000)
+    parser.add_argument("--drain-only", action="store_true", help="only the drain phase")
     args = parser.parse_args(argv)
     if args.quick:
         args.devices, args.events, args.query_events, args.queries = 20, 200, 100_000, 200
@@ -227,14 +295,24 @@ def main(argv: list[str] | None = None) -> int:
     with TempCluster(durable=True) as cluster:
         proc, base = _start_central(cluster.url, args.workers)
         try:
-            results["ingest"] = ingest(cluster.url, base, args.devices, args.events, args.batch)
-            results["query"] = query(cluster.url, base, args.query_events, args.queries)
+            if args.drain:
+                results["drain"] = drain(base, cluster.url, args.drain, args.drain_batch)
+            if not args.drain_only:
+                results["ingest"] = ingest(cluster.url, base, args.devices, args.events, args.batch)
+                results["query"] = query(cluster.url, base, args.query_events, args.queries)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     if args.json:
         print(json.dumps(results, indent=2))
-    else:
+        return 0
+    if "drain" in results:
+        d = results["drain"]
+        print(
+            f"drain: {d['events']} checks of one device after a week offline, batches of"
+            f" {d['batch']}: {d['seconds']} s to central durable ({d['events_per_s']} events/s)"
+        )
+    if not args.drain_only:
         i, q = results["ingest"], results["query"]
         print(
             f"ingest: {i['devices']} devices x {i['events'] // i['devices']} events in batches"

@@ -173,9 +173,11 @@ def render_page(
     dpi: float,
     with_mrz: bool = True,
     printed: list[PrintedMrz] | None = None,
+    lines: list[str] | None = None,
 ) -> tuple[np.ndarray, list[str] | None]:
     """A flat data page (grey uint8) at `dpi`, and its MRZ lines; where the MRZ glyphs lie is
-    appended to `printed` when given."""
+    appended to `printed` when given. `lines`: print these instead of a generated MRZ (a
+    misprint, a national layout)."""
     mm = dpi / 25.4
     w_mm, h_mm = _PAGE_MM[fmt]
     w, h = int(w_mm * mm), int(h_mm * mm)
@@ -235,7 +237,8 @@ def render_page(
     draw.text(
         (int(4 * mm), int(3 * mm)), "PASSPORT  PASSEPORT  " + _surname(rng), font=value, fill=40
     )
-    lines = mrz_text(rng, fmt) if with_mrz else None
+    if lines is None and with_mrz:
+        lines = mrz_text(rng, fmt)
     if lines is not None:
         centres, ink = _draw_mrz(draw, lines, mm, h, rng)
         if printed is not None:
@@ -422,3 +425,27 @@ def burst(
     assert lines is not None
     shots = [camera(page, rng, nrng, harsh=True) for _ in range(frames)]
     return [cv2.cvtColor(s, cv2.COLOR_GRAY2BGR) for s in shots], lines
+
+
+def misprinted(lines: list[str], line: int, pos: int) -> list[str]:
+    """The MRZ with the check digit at (line, pos) printed wrong (the next digit, mod 10)."""
+    out = list(lines)
+    digit = out[line][pos]
+    assert digit.isdigit(), "a check digit position"
+    wrong = str((int(digit) + 1) % 10)
+    out[line] = out[line][:pos] + wrong + out[line][pos + 1 :]
+    return out
+
+
+def french_id_text(rng: random.Random) -> list[str]:
+    """The 2 x 36 MRZ of a French identity card (1988-2021, not ICAO 9303): surname, issuing
+    department and office; card number, given names, birth date, sex, and their check digits
+    (see appliance/mrz/national.py)."""
+    l1 = "IDFRA" + _surname(rng)[:25].ljust(25, "<") + f"{rng.randint(1, 95):03d}"
+    l1 += f"{rng.randint(0, 999):03d}"
+    number = f"{rng.randint(88, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 95):03d}"
+    number += f"{rng.randint(0, 99999):05d}"
+    given = "<<".join(_surname(rng) for _ in range(rng.randint(1, 2)))[:14].ljust(14, "<")
+    dob = _yymmdd(rng, 30, 99)
+    head = number + check_digit(number) + given + dob + check_digit(dob) + rng.choice("MF")
+    return [l1, head + check_digit(l1 + head)]

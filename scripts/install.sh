@@ -10,7 +10,8 @@
 #   /opt/appliance/models               ONNX models and manifest.json (sha256-checked here and at load)
 #   /etc/appliance/appliance.toml       production config (an existing one is kept; the new one
 #                                       is written next to it as appliance.toml.new)
-#   /lib/systemd/system                 appliance.service, appliance-kiosk.service
+#   /lib/systemd/system                 appliance.service, appliance-kiosk.service,
+#                                       appliance-sync.service (sync with central, once enrolled)
 #   /usr/lib/sysusers.d, /usr/lib/tmpfiles.d, /etc/pam.d/appliance-kiosk
 # Python packages come through pip as configured on this machine (its index and cache).
 # Then: systemctl enable --now appliance.service (and, with a screen, `apt-get install cage
@@ -101,7 +102,8 @@ else
   install -m 0644 "$repo/config/appliance.toml" "$destdir/etc/appliance/appliance.toml"
 fi
 install -D -m 0644 -t "$destdir/lib/systemd/system" \
-  "$repo/systemd/appliance.service" "$repo/systemd/appliance-kiosk.service"
+  "$repo/systemd/appliance.service" "$repo/systemd/appliance-kiosk.service" \
+  "$repo/systemd/appliance-sync.service"
 install -D -m 0644 "$repo/systemd/sysusers.d/appliance.conf" \
   "$destdir/usr/lib/sysusers.d/appliance.conf"
 install -D -m 0644 "$repo/systemd/tmpfiles.d/appliance.conf" \

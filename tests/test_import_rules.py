@@ -198,10 +198,11 @@ def test_pki_knows_no_session_reader_document_or_chip_protocols(
     core = [imp for imp in found if imp.importer != "appliance.emrtd.pki.commands"]
     assert layer_violations(core, "appliance.emrtd.pki", (*allowed, "appliance.errors")) == []
     # the `trust` CLI group is the I/O edge: it may also open the configured trust store and
-    # read the operator's file through the bounded reader
+    # read the operator's file through the bounded reader, and refuse as every command does
     cli_allowed = (
         *allowed,
         "appliance.errors",
+        "appliance.cli_output",
         "appliance.config",
         "appliance.inputs",
         "appliance.wiring",
@@ -294,6 +295,20 @@ def test_signed_artefacts_stand_below_inspection(graph: tuple[set[str], list[Imp
         "appliance.history.events",
     )
     assert layer_violations(found, "appliance.signed", allowed) == []
+
+
+def test_the_device_side_of_sync_ships_without_central() -> None:
+    """`sync.device` is in the product wheel, `sync.central` is not: the device side (and the
+    wire format it shares) must never need the central service, the mocks or the tests."""
+    _, found = scan(ROOT, "sync")
+    shipped = [imp for imp in found if not within(imp.importer, "sync.central")]
+    bad = [
+        f"{imp.importer}:{imp.line} imports {imp.target}"
+        for imp in shipped
+        if within(imp.target, "sync.central")
+        or any(within(imp.target, pkg) for pkg in (*NOT_FROM_APPLIANCE, "drivers"))
+    ]
+    assert bad == []
 
 
 def test_model_training_imports_no_benchmark() -> None:

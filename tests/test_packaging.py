@@ -1,4 +1,5 @@
-"""The product wheel holds the product, `appliance` and `drivers`: all of it and nothing else.
+"""The product wheel holds the product, `appliance`, `drivers` and `sync` without the central
+service (`sync.central`): all of it and nothing else.
 
 A device installs this wheel (scripts/install.sh); the simulated hardware, benchmarks, training
 and tests stay in the repository. The wheel is built here with the pinned backend from a copy of
@@ -17,7 +18,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("appliance", "drivers")
+PRODUCT = ("appliance", "drivers", "sync")
+#: what stays in the repository although its top-level package ships
+NOT_SHIPPED = ("sync/central/",)
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
 
 
@@ -60,9 +63,16 @@ def test_every_product_module_is_in_the_wheel(wheel_names: set[str]) -> None:
         for package in PRODUCT
         for path in (ROOT / package).rglob("*.py")
         if "__pycache__" not in path.parts
+        and not path.relative_to(ROOT).as_posix().startswith(NOT_SHIPPED)
     }
     assert modules, "no product modules found"
     assert sorted(modules - wheel_names) == []
+
+
+def test_the_central_service_stays_out_of_the_wheel(wheel_names: set[str]) -> None:
+    assert "sync/protocol.py" in wheel_names
+    assert "sync/device/__init__.py" in wheel_names
+    assert [name for name in wheel_names if name.startswith(NOT_SHIPPED)] == []
 
 
 def test_the_wheel_installs_the_appliance_command(wheel: Path) -> None:

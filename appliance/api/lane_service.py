@@ -21,9 +21,11 @@ from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.inspection.lane_events import EventLog, EventType, LaneState
-from appliance.inspection.lane_loop import CheckRecord, LaneLoop
+from appliance.inspection.lane_loop import LaneLoop
+from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.lane_setup import LaneRuntime, open_lane_runtime
 from appliance.inspection.station import SimulationHook
+from appliance.logs import safe
 from appliance.ports import GateState
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ class LaneService:
             for part, seconds in runtime.load_times_s.items():
                 self.metrics.loaded(part, seconds)
             for note in runtime.notes:
-                log.info("set-up: %s", note)
+                log.info("set-up: %s", safe(note))  # the station's own words, no traveller data
             with runtime.stack:
                 self.ready_after_s = time.monotonic() - self.started_at
                 self.ready.set()

@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from appliance.errors import Reason
 from appliance.inspection.lane_events import LaneState
-from appliance.inspection.lane_loop import CHIP_STEPS, CheckRecord
+from appliance.inspection.lane_loop import CHIP_STEPS
+from appliance.inspection.lane_records import CheckRecord
 
 #: seconds; a step is milliseconds to a few seconds (a face capture with liveness)
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

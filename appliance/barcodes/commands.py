@@ -19,6 +19,7 @@ import click
 
 from appliance.barcodes.reader import outcome, read_symbols
 from appliance.barcodes.verify import TrustContext
+from appliance.cli_output import refuse
 from appliance.emrtd.pki.certificates import Certificate, load_certificates
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz.parse import MrzFields, parse_mrz
@@ -30,11 +31,7 @@ def _ms(since: float) -> float:
 
 
 def _fault(reason: Reason, detail: str, as_json: bool) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"status": "fail", "reason": reason.value, "detail": detail}))
-    else:
-        click.echo(f"appliance barcode: {reason.value}: {detail}", err=True)
-    sys.exit(2)
+    refuse(reason, detail, as_json, who="appliance barcode")
 
 
 def _at(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:

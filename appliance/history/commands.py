@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
 
+from appliance.cli_output import EXIT_FAILED, EXIT_FAULT, refuse
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.history.events import DocumentRef
@@ -25,6 +27,7 @@ from appliance.history.ledger import Ledger
 from appliance.history.queries import RecordView
 from appliance.history.recover import recover as recover_history
 from appliance.history.retention import run_retention
+from appliance.history.stats import ATTRIBUTES, face_checks_since, group_stats, window_start
 from appliance.history.verify import verify as verify_history
 
 MAX_RECENT = 100_000
@@ -36,12 +39,8 @@ def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
 
 
 def _fail(as_json: bool, error: ApplianceError) -> NoReturn:
-    payload = {"status": "fail", "reason": error.reason.value, "detail": error.detail}
-    if as_json:
-        click.echo(json.dumps(payload, sort_keys=True))
-    else:
-        click.echo(f"{error.reason.value}: {error.detail}", err=True)
-    sys.exit(1 if error.reason is Reason.HISTORY_TAMPERED else 2)
+    tampered = error.reason is Reason.HISTORY_TAMPERED
+    refuse(error.reason, error.detail, as_json, exit_code=EXIT_FAILED if tampered else EXIT_FAULT)
 
 
 @contextmanager
@@ -266,3 +265,89 @@ def recover(as_json: bool) -> None:
         text += f"\nHISTORY_TAMPERED: still fails verification ({kinds})"
     _emit(as_json, payload, text)
     sys.exit(0 if ok else 1)
+
+
+def _attributes(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ATTRIBUTES]
+    if not names or unknown:
+        raise click.BadParameter(f"choose from {','.join(ATTRIBUTES)}")
+    return names
+
+
+@history.command()
+@click.option(
+    "--by",
+    "by_text",
+    default=",".join(ATTRIBUTES),
+    show_default=True,
+    help="Comma-separated group attributes: sex, age_band, nationality.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=36_500),
+    default=None,
+    help="Sliding window in days (default: [monitoring] window_days).",
+)
+@_json_option
+def stats(by_text: str, days: int | None, as_json: bool) -> None:
+    """Face-check failure rates (no match, quality, liveness) per traveller group.
+
+    Only coarse attributes from the checks' public part are used; groups with fewer checks
+    than [monitoring] min_group_size are not shown. Exit 1 when a group's rate exceeds the
+    other checks' by [monitoring] alarm_factor.
+    """
+    by = _attributes(by_text)
+    started = time.perf_counter()
+    try:
+        monitoring = load_config().monitoring
+    except ApplianceError as exc:
+        _fail(as_json, exc)
+    window = days or monitoring.window_days
+    since = window_start(datetime.now(UTC), window)
+    with _opened(as_json) as ledger:
+        checks = face_checks_since(ledger, since)
+    result = group_stats(checks, by, monitoring.min_group_size, monitoring.alarm_factor)
+    alarmed = bool(result["alarms"])
+    payload = {
+        "status": "fail" if alarmed else "pass",
+        "reason": (Reason.FACE_GROUP_RATE_ALARM if alarmed else Reason.OK).value,
+        "window_days": window,
+        "since": since.isoformat(),
+        "min_group_size": monitoring.min_group_size,
+        "alarm_factor": monitoring.alarm_factor,
+        **result,
+        "timings_ms": {"stats": _ms(started)},
+    }
+    _emit(as_json, payload, _stats_text(payload))
+    sys.exit(1 if alarmed else 0)
+
+
+def _percent(rate: object) -> str:
+    return "-" if rate is None else f"{float(rate):.2%}"  # type: ignore[arg-type]
+
+
+def _stats_text(payload: dict[str, Any]) -> str:
+    lines = [
+        f"{payload['checks']} check(s) with a face step in the last {payload['window_days']} "
+        f"day(s); groups under {payload['min_group_size']} checks are not shown"
+    ]
+    for attribute, table in payload["by"].items():
+        lines.append(f"{attribute}:")
+        for value, group in table["groups"].items():
+            rates = {k: _percent(v) for k, v in group["rates"].items()}
+            lines.append(
+                f"  {value:<12} {group['checks']:>7} checks  no match {rates['face_no_match']}"
+                f"  quality {rates['face_quality']}  liveness {rates['liveness']}"
+            )
+        if table["hidden_groups"]:
+            lines.append(
+                f"  ({table['hidden_groups']} smaller group(s), {table['hidden_checks']} checks)"
+            )
+    for alarm in payload["alarms"]:
+        lines.append(
+            f"ALARM {alarm['attribute']}={alarm['group']}: {alarm['failure']} "
+            f"{_percent(alarm['rate'])} against {_percent(alarm['others_rate'])} for the others "
+            f"(factor {alarm['factor']:g})"
+        )
+    return "\n".join(lines)

@@ -11,10 +11,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
 
 import click
 
+from appliance.cli_output import refuse
 from appliance.config import SIMULATED_CONFIG, data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.demo import (
@@ -115,9 +116,5 @@ def demo(
     sys.exit(EXIT_OK if not summary["unexpected"] else EXIT_UNEXPECTED)
 
 
-def _fail(reason: Reason, detail: str, as_json: bool) -> Any:
-    if as_json:
-        click.echo(json.dumps({"status": "fail", "reason": reason.value, "detail": detail}))
-    else:
-        click.echo(f"demo refused to run: {reason.value}: {detail}", err=True)
-    sys.exit(EXIT_FAULT)
+def _fail(reason: Reason, detail: str, as_json: bool) -> NoReturn:
+    refuse(reason, detail, as_json, who="demo refused to run")

@@ -29,7 +29,8 @@ from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane import face_check
 from appliance.inspection.lane_events import LaneState
-from appliance.inspection.lane_loop import CheckRecord, LaneLoop
+from appliance.inspection.lane_loop import LaneLoop
+from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.lane_setup import open_lane_runtime
 from appliance.inspection.policy import Verdict
 from appliance.inspection.report import StepName

@@ -9,8 +9,10 @@ traveller until a good one is imported.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from appliance.barcodes.verify import TrustContext
 from appliance.config import Config
@@ -18,15 +20,19 @@ from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
 from appliance.emrtd.pki.deviations import DeviationList
 from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
-from appliance.inspection.policy import load_policy
+from appliance.inspection.morph_step import MorphCheck
+from appliance.inspection.policy import POLICY_FILE, load_policy
 from appliance.inspection.report import StepName
-from appliance.inspection.steps import FaceCheck, Lane, MorphCheck
+from appliance.inspection.steps import FaceCheck, Lane
 from appliance.inspection.trust import TrustSnapshot
+from appliance.signed.artefacts import SIGNATURE_SUFFIX
 from appliance.signed.watchlist import WATCHLIST_FILE, Watchlist, load_watchlist
 from appliance.wiring import load_factory, reader_options
+
+log = logging.getLogger(__name__)
 
 
 def load_installed_watchlist(directory: Path) -> tuple[Watchlist | None, ApplianceError | None]:
@@ -50,6 +56,40 @@ def morph_check(config: Config) -> MorphCheck | None:
     return cast(MorphCheck, load_factory(spec)(config)) if spec else None
 
 
+def _policy_fields(config: Config, directory: Path) -> dict[str, Any]:
+    policy = load_policy(directory)
+    mode = policy.mode(config.device.mode)
+    return {
+        "policy": policy,
+        "mode": mode,
+        # the steps give up (CHIP_NOT_PRESENT, MRZ_UNREADABLE) before their hard time limit
+        "presence_timeout_s": min(
+            config.chip.presence_timeout_s, 0.9 * mode.timeout_s(StepName.DOCUMENT_PRESENCE)
+        ),
+        "mrz_timeout_s": 0.9 * mode.timeout_s(StepName.MRZ),
+    }
+
+
+def _trust_fields(_config: Config, directory: Path) -> dict[str, Any]:
+    with TrustStore(directory / TRUST_FILE) as store:
+        trust = TrustSnapshot.of(store)
+    # visa seals chain to the same CSCAs as passports, verified as of each check
+    return {"trust": trust, "seal_trust": TrustContext(trust)}
+
+
+def _watchlist_fields(_config: Config, directory: Path) -> dict[str, Any]:
+    watchlist, watchlist_error = load_installed_watchlist(directory)
+    return {"watchlist": watchlist, "watchlist_error": watchlist_error}
+
+
+def _deviation_fields(_config: Config, directory: Path) -> dict[str, Any]:
+    return {"deviations": DeviationList.load(directory / DEVIATIONS_FILE)}
+
+
+#: the lane's signed material, as `Lane` fields, part by part
+_MATERIAL = (_policy_fields, _trust_fields, _watchlist_fields, _deviation_fields)
+
+
 def open_lane(
     config: Config,
     directory: Path,
@@ -59,28 +99,82 @@ def open_lane(
     morph: MorphCheck | None = None,
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
-    policy = load_policy(directory)
-    watchlist, watchlist_error = load_installed_watchlist(directory)
-    with TrustStore(directory / TRUST_FILE) as store:
-        trust = TrustSnapshot.of(store)
-    mode = policy.mode(config.device.mode)
+    material: dict[str, Any] = {}
+    for part in _MATERIAL:
+        material.update(part(config, directory))
     return Lane(
-        policy=policy,
-        mode=mode,
-        trust=trust,
-        # visa seals chain to the same CSCAs as passports, verified as of each check
-        seal_trust=TrustContext(trust),
+        **material,
         history=Ledger.open_default(directory, config),
-        watchlist=watchlist,
-        watchlist_error=watchlist_error,
-        deviations=DeviationList.load(directory / DEVIATIONS_FILE),
         reader_options=reader_options(config.chip),
         face=face,
         morph=morph,
         gate_events=gate_events,
-        # the steps give up (CHIP_NOT_PRESENT, MRZ_UNREADABLE) before their hard time limit
-        presence_timeout_s=min(
-            config.chip.presence_timeout_s, 0.9 * mode.timeout_s(StepName.DOCUMENT_PRESENCE)
-        ),
-        mrz_timeout_s=0.9 * mode.timeout_s(StepName.MRZ),
     )
+
+
+#: the files of the lane's material, relative to the data directory
+MATERIAL_FILES = (
+    POLICY_FILE,
+    POLICY_FILE + SIGNATURE_SUFFIX,
+    WATCHLIST_FILE,
+    WATCHLIST_FILE + SIGNATURE_SUFFIX,
+    TRUST_FILE,
+    DEVIATIONS_FILE,
+)
+
+
+class MaterialWatch:
+    """Brings what sync (or a technician) installed into a running lane, between travellers.
+
+    A service runs for months; the watchlist it loaded at start goes stale in hours (and then
+    refers everyone), CRLs and policies change. Before each check the watch compares the
+    material files' size and modification time with what the lane was built from and, when one
+    changed, reloads it part by part (policy, trust, watchlist, deviations) with the same
+    verification as at start. A watchlist refused is the watchlist step's failure, as at start;
+    a policy (or deviation list) refused leaves the one in force, which was verified, and is kept
+    in `error` and the log.
+    """
+
+    def __init__(self, config: Config, directory: Path) -> None:
+        self.config = config
+        self.directory = directory
+        self._stamp = self._stamps()
+        #: the last refusal of a reload (None: the material in force is the newest on disk)
+        self.error: ApplianceError | None = None
+
+    def _stamps(self) -> tuple[tuple[int, int] | None, ...]:
+        out: list[tuple[int, int] | None] = []
+        for name in MATERIAL_FILES:
+            try:
+                st = (self.directory / name).stat()
+            except OSError:
+                out.append(None)
+                continue
+            out.append((st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def refresh(self, lane: Lane) -> bool:
+        """Reload the lane's material when a file changed; True when the lane took some."""
+        stamp = self._stamps()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        self.error = None
+        took = False
+        for part in _MATERIAL:
+            try:
+                fields = part(self.config, self.directory)
+            except ApplianceError as exc:
+                self.error = exc
+                log.warning("new lane material refused, the verified one stays",
+                            extra={"reason": exc.reason})  # fmt: skip
+                continue
+            except (OSError, sqlite3.Error) as exc:  # a file half-replaced: try next time
+                self._stamp = ()
+                self.error = ApplianceError(Reason.DATA_DIR_UNAVAILABLE, type(exc).__name__)
+                continue
+            for name, value in fields.items():
+                setattr(lane, name, value)
+            took = True
+        log.info("lane material reloaded", extra={"policy_version": lane.policy.version})
+        return took

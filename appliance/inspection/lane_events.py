@@ -51,6 +51,16 @@ class Instruction(StrEnum):
     SEE_OFFICER = "see_officer"
     LANE_CLOSED = "lane_closed"
 
+    @classmethod
+    def for_prompt(cls, text: str) -> Instruction | None:
+        """The face step's words for the traveller (the liveness challenge) as a kiosk code."""
+        lowered = text.lower()
+        if "left" in lowered:
+            return cls.TURN_HEAD_LEFT
+        if "right" in lowered:
+            return cls.TURN_HEAD_RIGHT
+        return cls.LOOK_AT_CAMERA if lowered else None
+
 
 class EventType(StrEnum):
     STATE = "state"

@@ -24,20 +24,18 @@ import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
+from appliance.inspection.lane_records import CheckRecord, CheckRecords
 from appliance.inspection.policy import Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.station import DocumentStation, StationFault
 from appliance.inspection.steps import FaceCheck, FaceOutcome, Transaction
-from appliance.inspection.workflow import CheckResult, CheckSession, act_on
+from appliance.inspection.workflow import CheckSession, act_on
 from appliance.ports import GateController, GateState
 
 log = logging.getLogger(__name__)
@@ -48,55 +46,6 @@ CHIP_STEPS = (StepName.CHIP_ACCESS, StepName.DATA_GROUPS)
 
 class LaneGate(GateController, GateEventSource, Protocol):
     def wait_event(self, name: str, timeout_s: float) -> list[str]: ...
-
-
-@dataclass
-class CheckRecord:
-    """One finished check as the lane keeps it for its API (the result stays in memory)."""
-
-    check_id: str
-    sequence: int
-    mode: str
-    result: CheckResult
-    gate: GateState
-    transaction_ms: float
-    finished_at: str
-    #: the station's reference of the presentation (the simulator's traveller), not shown
-    ref: str | None = None
-    gate_events: list[str] = field(default_factory=list)
-
-    @property
-    def history_index(self) -> int | None:
-        return self.result.receipt.index if self.result.receipt else None
-
-    def timings_ms(self) -> dict[str, float]:
-        return {s.name.value: s.duration_ms for s in self.result.report.steps}
-
-    def summary(self) -> dict[str, Any]:
-        """Codes and timings only: what the kiosk, the list of recent checks and the CLI see."""
-        decision = self.result.decision
-        return {
-            "check_id": self.check_id,
-            "sequence": self.sequence,
-            "mode": self.mode,
-            "decision": decision.verdict.value,
-            "reasons": [r.value for r in decision.reasons],
-            "gate": self.gate.value,
-            "durable": self.result.receipt is not None,
-            "history_index": self.history_index,
-            "transaction_ms": round(self.transaction_ms, 3),
-            "timings_ms": self.timings_ms(),
-            "finished_at": self.finished_at,
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """The whole report (`docs/inspection-report.schema.json`), for an officer's screen."""
-        return {
-            **self.summary(),
-            "gate_events": self.gate_events,
-            "decision_detail": self.result.decision.to_json(),
-            "report": self.result.report.to_json(),
-        }
 
 
 def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
@@ -137,13 +86,11 @@ class LaneLoop:
         self.poll_s = poll_s
         self.gate_check_s = gate_check_s
         self.retry_s = retry_s
-        self._keep = keep
         self._lock = threading.RLock()
         self._state = LaneState.STARTING
         self._fault: dict[str, str] | None = None
         self._degraded: dict[str, str] = {}
-        self._records: OrderedDict[str, CheckRecord] = OrderedDict()
-        self._sequence = 0
+        self.records = CheckRecords(keep)
         self._requested = threading.Event()
         self._cancelled = threading.Event()
         self._awaiting_removal = False
@@ -181,24 +128,18 @@ class LaneLoop:
                 "health": health,
                 "fault": dict(self._fault) if self._fault else None,
                 "degraded": dict(self._degraded),
-                "checks": self._sequence,
+                "checks": self.records.count,
                 "last_event": self.events.last_seq,
             }
 
     def recent(self, count: int) -> list[CheckRecord]:
-        with self._lock:
-            return list(reversed(self._records.values()))[: max(count, 0)]
+        return self.records.recent(count)
 
     def check(self, check_id: str) -> CheckRecord | None:
-        with self._lock:
-            return self._records.get(check_id)
+        return self.records.get(check_id)
 
     def find_ref(self, ref: str) -> CheckRecord | None:
-        with self._lock:
-            for record in reversed(self._records.values()):
-                if record.ref == ref:
-                    return record
-        return None
+        return self.records.find_ref(ref)
 
     # ------------------------------------------------------------------ handheld commands
 
@@ -322,7 +263,13 @@ class LaneLoop:
             self.session.record_gate_action(result, gate_state)
         finally:
             self.station.release(presented)
-        record = self._remember(result, gate_state, transaction_ms, presented.ref)
+        record = self.records.add(
+            result,
+            mode=self.mode,
+            gate=gate_state,
+            transaction_ms=transaction_ms,
+            ref=presented.ref,
+        )
         self._after_decision(record)
         self._take_back(stop)
         if gate_state is GateState.OPEN:
@@ -333,27 +280,6 @@ class LaneLoop:
         elif self.state is not LaneState.OUT_OF_SERVICE:
             self._set_state(LaneState.READY)
             self._ready_instruction()
-        return record
-
-    def _remember(
-        self, result: CheckResult, gate_state: GateState, transaction_ms: float, ref: str | None
-    ) -> CheckRecord:
-        with self._lock:
-            self._sequence += 1
-            check_id = result.receipt.event_id if result.receipt else f"unrecorded-{self._sequence}"
-            record = CheckRecord(
-                check_id=check_id,
-                sequence=self._sequence,
-                mode=self.mode,
-                result=result,
-                gate=gate_state,
-                transaction_ms=transaction_ms,
-                finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                ref=ref,
-            )
-            self._records[check_id] = record
-            while len(self._records) > self._keep:
-                self._records.popitem(last=False)
         return record
 
     def _after_decision(self, record: CheckRecord) -> None:
@@ -514,13 +440,9 @@ class LaneLoop:
 
     def _show(self, text: str) -> None:
         """The face step's words for the traveller, as the kiosk's codes."""
-        lowered = text.lower()
-        if "left" in lowered:
-            self._instruct(Instruction.TURN_HEAD_LEFT)
-        elif "right" in lowered:
-            self._instruct(Instruction.TURN_HEAD_RIGHT)
-        elif lowered:
-            self._instruct(Instruction.LOOK_AT_CAMERA)
+        instruction = Instruction.for_prompt(text)
+        if instruction is not None:
+            self._instruct(instruction)
 
     def _ready_instruction(self) -> None:
         if self.mode == "egate":

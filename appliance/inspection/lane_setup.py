@@ -21,9 +21,10 @@ from typing import Any, Protocol, cast, runtime_checkable
 from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateSimulator
-from appliance.inspection.lane import face_check, morph_check, open_lane
+from appliance.inspection.lane import MaterialWatch, face_check, morph_check, open_lane
 from appliance.inspection.lane_events import EventLog
-from appliance.inspection.lane_loop import CheckRecord, LaneGate, LaneLoop
+from appliance.inspection.lane_loop import LaneGate, LaneLoop
+from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.station import DocumentStation, load_station
 from appliance.inspection.steps import FaceCheck, Lane
 from appliance.inspection.workflow import CheckSession, DeviceInfo
@@ -136,7 +137,7 @@ def open_lane_runtime(
         times["lane"] = time.perf_counter() - t
         device = DeviceInfo(config.device.device_id, config.device.location, config.device.mode)
         loop = LaneLoop(
-            CheckSession(lane, device),
+            CheckSession(lane, device, before_check=MaterialWatch(config, directory).refresh),
             station,
             gate,
             mode=config.device.mode,

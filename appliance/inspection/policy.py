@@ -183,6 +183,8 @@ OFFICER_GUIDANCE: dict[Reason, str] = {
     Reason.PA_COUNTRY_MISMATCH: "Signer country differs from the issuing state: inspect",
     Reason.PA_CERT_EXPIRED: "Signer certificate expired: check the document manually",
     Reason.PA_NOT_CHECKED: "Authenticity could not be checked: verify manually",
+    Reason.CRL_STALE: "Revocation list out of date: check the signer is not revoked manually",
+    Reason.CRL_MISSING: "No revocation list for this issuer: check the signer manually",
     Reason.CA_FAILED: f"Chip Authentication failed: {_CLONE}",
     Reason.AA_FAILED: f"Active Authentication failed: {_CLONE}",
     Reason.CAM_FAILED: f"PACE-CAM chip authentication failed: {_CLONE}",

@@ -31,6 +31,7 @@ from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, History
 from appliance.inspection.gate_events import GateEventSource, parse_events
+from appliance.inspection.morph_step import MorphCheck, morph_outcome
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
@@ -57,20 +58,6 @@ class FaceOutcome(Protocol):
 
 #: the face step: DG2 image bytes in, a 1:1 outcome out (live capture is the verifier's job)
 FaceCheck = Callable[[bytes], FaceOutcome]
-
-
-class MorphOutcome(Protocol):
-    """What a morph detector returns (`appliance.biometrics.morph.detector.MorphResult`)."""
-
-    status: str
-    reason: Reason
-    score: float | None
-    threshold: float | None
-
-
-#: the morph step's detector: DG2 image bytes, the live frame the face step compared (None:
-#: single-image detection) and a threshold (None: the model's own) in, an outcome out
-MorphCheck = Callable[[bytes, Any, float | None], MorphOutcome]
 
 
 @dataclass
@@ -386,46 +373,13 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
 
 
 def morph(lane: Lane, tx: Transaction) -> Outcome:
-    """Is the chip photo a morph? Single-image detection on DG2 always; differential detection
-    against the live frame the face step compared, when there is one. The signed policy sets
-    the thresholds and whether a suspected morph refers (with its score in the report)."""
+    """Morphing attack detection on the chip photo (`morph_step.py`)."""
     if lane.morph is None:
         return Outcome.skipped("no morph detector configured")
-    doc = tx.document
-    if doc is None or "DG2.bin" not in doc.files:
-        return Outcome.skipped("no chip photo", blocked_by="data_groups")
-    try:
-        reference = doc.dg2().face.data
-    except (LdsError, IndexError):
-        return Outcome.skipped("no chip photo", blocked_by="data_groups")
-    rules = lane.policy.morph
-    single = lane.morph(reference, None, rules.single_threshold)
-    facts: dict[str, Fact] = {
-        "mode": "single",
-        "single_score": None if single.score is None else round(single.score, 4),
-        "single_threshold": None if single.threshold is None else round(single.threshold, 4),
-    }
-    decisive = [single]
-    if tx.live_image is not None:
-        differential = lane.morph(reference, tx.live_image, rules.differential_threshold)
-        facts["mode"] = "differential"
-        facts["differential_score"] = (
-            None if differential.score is None else round(differential.score, 4)
-        )
-        facts["differential_threshold"] = (
-            None if differential.threshold is None else round(differential.threshold, 4)
-        )
-        decisive = [differential, single] if rules.single_with_live else [differential]
-    suspected = any(r.reason is Reason.MORPH_SUSPECTED for r in decisive)
-    faults = [r.reason for r in decisive if r.reason not in (Reason.OK, Reason.MORPH_SUSPECTED)]
-    facts["suspected"] = suspected
-    if not rules.may_refer:
-        return Outcome(CheckStatus.PASS, Reason.OK, "morph scores reported only (policy)", facts)
-    if suspected:
-        return Outcome(CheckStatus.FAIL, Reason.MORPH_SUSPECTED, "chip photo may be a morph", facts)
-    if faults:
-        return Outcome(CheckStatus.FAIL, faults[0], "morph detection could not run", facts)
-    return Outcome(CheckStatus.PASS, Reason.OK, "no sign of a morphed chip photo", facts)
+    status, reason, detail, facts = morph_outcome(
+        lane.morph, lane.policy.morph, tx.document, tx.live_image
+    )
+    return Outcome(status, reason, detail, facts, attempts=0 if facts.get("blocked_by") else 1)
 
 
 def gate_sensors(lane: Lane, tx: Transaction) -> Outcome:

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -30,6 +31,7 @@ from typing import Literal
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import Event, EventType, History, PersonalData, Receipt
 from appliance.history.events import JsonValue
+from appliance.history.stats import cohort_of
 from appliance.inspection.gate_events import GateEvent
 from appliance.inspection.policy import Decision, Verdict, decide, guidance
 from appliance.inspection.report import (
@@ -89,10 +91,13 @@ class CheckSession:
         lane: Lane,
         device: DeviceInfo,
         steps: tuple[tuple[StepName, Step], ...] = STEPS,
+        before_check: Callable[[Lane], object] | None = None,
     ) -> None:
         self.lane = lane
         self.device = device
         self.steps = steps
+        #: called before each check: a running lane takes the material sync installed
+        self.before_check = before_check
 
     def inspect(self, tx: Transaction) -> InspectionReport:
         """Run every step and build the report (no decision, nothing recorded)."""
@@ -146,6 +151,8 @@ class CheckSession:
 
     def run(self, tx: Transaction) -> CheckResult:
         """Inspect, decide under the lane's policy, and record the event durably."""
+        if self.before_check is not None:
+            self.before_check(self.lane)
         report = self.inspect(tx)
         decision = decide(report, self.lane.policy)
         try:
@@ -204,11 +211,16 @@ def _check_event(report: InspectionReport, decision: Decision, tx: Transaction) 
             nationality=fields.nationality,
             face_image=_face_bytes(tx),
         )
+    public: dict[str, JsonValue] = {"report": report.to_json(), "decision": decision.to_json()}
+    if fields is not None:  # coarse groups for `history stats`: no birth date, name or number
+        public["cohort"] = cohort_of(
+            fields.sex, fields.date_of_birth_iso, fields.nationality, report.started_at.date()
+        )
     return Event(
         EventType.CHECK,
         decision.verdict.value,
         reasons=[r.value for r in decision.reasons],
-        public={"report": report.to_json(), "decision": decision.to_json()},
+        public=public,
         document=tx.document_ref(),
         personal=personal,
     )

@@ -38,12 +38,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def parsed_fields(lines: list[str]) -> dict[str, Any]:
-    """The fields as the MRZ parser (`appliance.mrz.parse_mrz`) reads them."""
+def parsed_fields(lines: list[str], layout: str | None = None) -> dict[str, Any]:
+    """The fields as the MRZ parser (`appliance.mrz.parse_mrz`) reads them, or for a national
+    layout (`appliance.mrz.national`, e.g. FRA-ID) as its own parser does."""
     try:
         from appliance.mrz import parse_mrz
+        from appliance.mrz.national import NationalFormat, parse_national
     except ImportError:  # parser not in this build: raw positional fields only
         return {}
+    if layout in {f.value for f in NationalFormat}:
+        return dict(parse_national(lines, NationalFormat(layout)).fields)
     parsed = parse_mrz(lines)
     fields = getattr(parsed, "fields", None)
     return _jsonable(fields) if fields is not None else {}
@@ -111,7 +115,7 @@ def read_one(
         "status": result.status,
         "reason": result.reason.value,
         "format": result.layout,
-        "fields": parsed_fields(result.lines) if result.lines else {},
+        "fields": parsed_fields(result.lines, result.layout) if result.lines else {},
         "confidence": result.field_confidence,
         "flags": result.flags,
         "corrections": result.corrections,

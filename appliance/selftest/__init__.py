@@ -48,7 +48,7 @@ from appliance.selftest.result import (
     failed,
     timed,
 )
-from appliance.selftest.system import clock, disk, history
+from appliance.selftest.system import clock, disk, history, sync_check
 
 __all__ = ["PartCheck", "SelftestPorts", "SelftestReport", "run_selftest"]
 
@@ -109,6 +109,7 @@ def run_selftest(
         ("disk", lambda: disk(ctx)),
         ("history", lambda: history(ctx)),
         ("clock", lambda: clock(ctx)),
+        ("sync", lambda: sync_check(ctx)),
     ]
     for name, run in plan:
         for check in _guarded(name, run):

@@ -57,27 +57,26 @@ def trust_checks(ctx: Context) -> list[PartCheck]:
         return [failed("trust_store", Reason.TRUST_STORE_EMPTY, "no trust store in the data dir")]
     with TrustStore(path) as store:
         certificates = list(store.certificates())
-        crls = store.crl_rows()
+        crls = store.newest_crls()
+        crl_count = store.counts()[1]
     cas = [c for c in certificates if c.is_ca and c.parse_error is None]
     if not cas:
         return [failed("trust_store", Reason.TRUST_STORE_EMPTY, "no CSCA: nothing can be proven")]
     issuers = sorted({c.subject for c in cas if c.subject})
     valid = [c for c in cas if (end := parse_time(c.not_after)) is None or end >= ctx.now]
-    detail = f"{len(cas)} CSCA certificate(s) ({len(valid)} valid now), {len(crls)} CRL(s)"
+    detail = f"{len(cas)} CSCA certificate(s) ({len(valid)} valid now), {crl_count} CRL(s)"
     out = [passed("trust_store", detail)]
     for issuer in issuers:
-        own = [row for row in crls if row.get("issuer") == issuer]
+        newest = crls.get(issuer)
         label = f"crl:{issuer}"
-        if not own:
+        if newest is None:
             out.append(warned(label, Reason.CRL_MISSING, "no CRL: revocation cannot be checked"))
-            continue
-        newest = max(own, key=lambda row: str(row.get("this_update") or ""))
-        next_update = parse_time(newest.get("next_update"))
-        if next_update is not None and next_update < ctx.now:
-            detail = f"newest CRL's nextUpdate {next_update.date().isoformat()} has passed"
+        elif newest.overdue(ctx.now):
+            assert newest.next_update is not None
+            detail = f"newest CRL's nextUpdate {newest.next_update.date().isoformat()} has passed"
             out.append(warned(label, Reason.CRL_STALE, detail))
         else:
-            until = next_update.date().isoformat() if next_update else "no nextUpdate"
+            until = newest.next_update.date().isoformat() if newest.next_update else "no nextUpdate"
             out.append(passed(label, f"newest CRL current (next update {until})"))
     return out
 

@@ -1,14 +1,16 @@
-"""Self-test of the device itself: clock, disk, history."""
+"""Self-test of the device itself: clock, disk, history, and sync with central."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import shutil
 import sqlite3
 from datetime import UTC, date
 from pathlib import Path
 
 from appliance import VERSION_DATE
+from appliance.emrtd.pki.checks import CheckStatus
 from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.selftest.result import (
@@ -94,3 +96,18 @@ def history(ctx: Context) -> PartCheck:
 
 
 # ------------------------------------------------------------------------------- the run
+
+
+#: the sync part lives with the device side of sync, loaded by name (as the CLI loads groups)
+SYNC_CHECK = "sync.device.service:selftest_check"
+
+
+def sync_check(ctx: Context) -> PartCheck:
+    """Sync with central: backlog alarm, revocation, fork, refused artefacts (sync/device)."""
+    module_name, attr = SYNC_CHECK.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return skipped("sync", "not in this build")
+    status, reason, detail = getattr(module, attr)(ctx.config, ctx.directory)
+    return PartCheck("sync", CheckStatus(status), reason, detail)

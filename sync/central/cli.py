@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
+from appliance.cli_output import EXIT_FAILED, EXIT_FAULT, refuse
 from appliance.errors import ApplianceError, Reason
 
 _database = click.option(
@@ -28,12 +29,9 @@ _database = click.option(
 
 
 def _fail(error: ApplianceError, as_json: bool = False) -> NoReturn:
-    if as_json:
-        payload = {"status": "fail", "reason": error.reason.value, "detail": error.detail}
-        click.echo(json.dumps(payload, sort_keys=True))
-    else:
-        click.echo(f"appliance central: {error.reason.value}: {error.detail}", err=True)
-    sys.exit(1 if error.reason is Reason.SYNC_ARTEFACT_VERSION else 2)
+    refused = error.reason is Reason.SYNC_ARTEFACT_VERSION
+    refuse(error.reason, error.detail, as_json, who="appliance central",
+           exit_code=EXIT_FAILED if refused else EXIT_FAULT)  # fmt: skip
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from appliance.api.metrics import LaneMetrics
 from appliance.errors import Reason
-from appliance.inspection.lane_loop import CheckRecord
+from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.policy import Decision, Verdict
 from appliance.inspection.report import CheckStatus, StepName, StepResult, build_report
 from appliance.inspection.workflow import CheckResult

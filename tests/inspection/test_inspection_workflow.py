@@ -13,6 +13,7 @@ import pytest
 from appliance.emrtd.pki.checks import CheckStatus
 from appliance.errors import Reason
 from appliance.history import DocumentRef, Event, EventType
+from appliance.history.stats import age_band
 from appliance.inspection.policy import PolicyConfig, Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import STEPS, Transaction
@@ -81,6 +82,25 @@ def test_genuine_traveller_opens_after_the_event_is_durable(tmp_path: Path) -> N
         assert TRAVELLER.document_number not in json.dumps(dict(records[0].leaf.public))
         gate = Gate()
         assert act_on(result, gate) is GateState.OPEN
+
+
+def test_check_event_carries_coarse_groups_for_monitoring_not_the_birth_date(
+    tmp_path: Path,
+) -> None:
+    """`history stats` counts face failures per sex, age band and nationality from the public
+    part of the check event; the date of birth itself stays sealed."""
+    with lane(tmp_path, POLICY, watchlist=clean_watchlist()) as ln:
+        result = CheckSession(ln, DEVICE).run(transaction(TRAVELLER))
+        ref = DocumentRef("D", TRAVELLER.document_number, "P")
+        public = dict(ln.history.checks_of(ref)[0].leaf.public)
+    born = datetime.strptime(TRAVELLER.date_of_birth, "%y%m%d").date()
+    assert public["cohort"] == {
+        "sex": TRAVELLER.sex,
+        "age_band": age_band(born.isoformat(), result.report.started_at.date()),
+        "nationality": "D",
+    }
+    text = json.dumps(public)
+    assert TRAVELLER.date_of_birth not in text and born.isoformat() not in text
 
 
 def test_history_failure_refers_and_keeps_the_gate_shut(tmp_path: Path) -> None:

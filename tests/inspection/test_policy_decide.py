@@ -271,3 +271,20 @@ def test_an_accepted_warning_does_not_hide_another_one_inside_the_step() -> None
     decision = decide(report(all_pass(authenticity=both)), policy)
     assert decision.verdict is Verdict.REFER
     assert Reason.PA_NOT_CHECKED in decision.reasons
+
+
+@pytest.mark.parametrize("reason", [Reason.CRL_STALE, Reason.CRL_MISSING])
+def test_the_signed_policy_decides_what_an_overdue_or_missing_crl_means(reason: Reason) -> None:
+    """By default a DS whose revocation could not be checked refers; an authority that
+    accepts an overdue CRL (central unreachable for days) says so in its signed policy."""
+    overdue = SubCheck(name="ds_revocation", status=CheckStatus.WARN, reason=reason)
+    others = tuple(c for c in proven() if c.name != "ds_revocation")
+    authenticity = step(StepName.AUTHENTICITY, CheckStatus.WARN, reason, checks=(*others, overdue))
+    refused = decide(report(all_pass(authenticity=authenticity)), POLICY)
+    assert (refused.verdict, refused.reasons) == (Verdict.REFER, (reason,))
+    assert "revocation" in refused.officer[0].lower()
+    lenient = PolicyConfig(
+        version=2,
+        egate=POLICY.egate.model_copy(update={"accepted_warnings": (reason,)}),
+    )
+    assert decide(report(all_pass(authenticity=authenticity)), lenient).verdict is Verdict.OPEN

@@ -23,7 +23,7 @@ from appliance.models import models_dir
 from appliance.wiring import load_factory
 
 REPO = Path(__file__).resolve().parents[2]
-UNITS = ("appliance.service", "appliance-kiosk.service")
+UNITS = ("appliance.service", "appliance-kiosk.service", "appliance-sync.service")
 VENV = Path("opt/appliance/venv")
 
 
@@ -75,16 +75,17 @@ def _installed_python(destdir: Path, code: str) -> subprocess.CompletedProcess[s
 # --- the units ------------------------------------------------------------------------------------
 
 
-def test_service_exposure_is_at_most_2() -> None:
+@pytest.mark.parametrize("name", ["appliance.service", "appliance-sync.service"])
+def test_service_exposure_is_at_most_2(name: str) -> None:
     tool = _need("systemd-analyze")
     proc = subprocess.run(
-        [tool, "security", "--offline=true", "--no-pager", "systemd/appliance.service"],
+        [tool, "security", "--offline=true", "--no-pager", f"systemd/{name}"],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=60,
     )
-    found = re.search(r"Overall exposure level for appliance\.service: (\d+\.\d+)", proc.stdout)
+    found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", proc.stdout)
     assert found, proc.stdout + proc.stderr
     assert float(found.group(1)) <= 2.0, proc.stdout
 
@@ -108,6 +109,14 @@ def test_service_unit_contract() -> None:
     allowed = {value.split()[0] for value in unit["DeviceAllow"]}
     assert {"char-video4linux", "char-ttyS", "char-ttyUSB", "char-ttyACM"} <= allowed
     assert unit["IPAddressDeny"] == ["any"]
+
+
+def test_sync_unit_runs_the_sync_loop_as_the_appliance_user() -> None:
+    unit = _unit("appliance-sync.service")
+    assert unit["ExecStart"] == ["/opt/appliance/venv/bin/appliance sync run --json"]
+    assert unit["User"] == ["appliance"] and unit["StateDirectory"] == ["appliance"]
+    assert "APPLIANCE_CONFIG=/etc/appliance/appliance.toml" in unit["Environment"]
+    assert unit["IPAddressDeny"] == ["any"] and unit["PrivateDevices"] == ["yes"]
 
 
 def test_kiosk_unit_starts_after_the_service_is_ready() -> None:

@@ -291,3 +291,22 @@ def test_selftest_through_the_service(service: LaneService) -> None:
     assert checks["gate_controller"]["status"] == "pass"
     assert "answers: closed" in checks["gate_controller"]["detail"]
     assert checks["policy"]["status"] == "pass" and checks["history"]["status"] == "pass"
+
+
+def test_the_technician_reads_what_set_up_did(
+    service: LaneService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The station's set-up notes reach the journal as words (they hold no traveller data),
+    not as `<redacted>` the way an unvetted argument is."""
+    from appliance.logs import JsonLineFormatter
+
+    caplog.set_level("INFO", logger="appliance.api.lane_service")
+    with TestClient(create_app(service)) as client:
+        started(client, service)
+    lines = [
+        json.loads(JsonLineFormatter().format(r))["event"]
+        for r in caplog.records
+        if r.name == "appliance.api.lane_service" and r.msg == "set-up: %s"
+    ]
+    assert lines and not any("<redacted>" in line for line in lines)
+    assert any("trust store" in line for line in lines), lines

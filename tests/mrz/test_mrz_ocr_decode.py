@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from appliance.errors import Reason
 from appliance.mrz import parse_mrz
 from appliance.mrz.formats import MrzFormat
-from appliance.mrz.ocr.decode import decode, verdict
+from appliance.mrz.ocr.decode import decode
 from appliance.mrz.ocr.fusion import FrameFuser, read_until_confident
 from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF
 from appliance.mrz.ocr.reader import MrzRead, result_of
+from appliance.mrz.ocr.verdict import verdict
 
 TD3 = [
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
@@ -273,6 +274,7 @@ def test_stream_reading_stops_at_the_first_confident_fused_read() -> None:
     result = read_until_confident([None] * 5, source, min_frames=2)  # type: ignore[arg-type, list-item]
     assert result.lines == TD3 and result.status == "pass"
     assert len(source.tables) == 2  # three frames settled the damaged name; two never read
+    assert result.frames == 3  # reported: how many frames the read needed
 
 
 def test_stream_reading_gives_up_unreadable_after_max_frames() -> None:
@@ -281,6 +283,7 @@ def test_stream_reading_gives_up_unreadable_after_max_frames() -> None:
         unsure(probs, 0, 8, Q=0.45, X=0.40)  # the same character is hidden in every frame
     result = read_until_confident([None] * 4, _Frames(frames), max_frames=3)  # type: ignore[arg-type, list-item]
     assert result.lines is None and result.reason is Reason.MRZ_UNREADABLE
+    assert result.frames == 3
 
 
 @settings(max_examples=60, deadline=None)

@@ -54,6 +54,23 @@ def test_a_tilted_camera_shot_reads_either_way_up(
     assert reader.read(image).lines == truth
 
 
+@pytest.mark.parametrize(
+    ("fmt", "turn"),
+    [
+        ("TD3", cv2.ROTATE_90_CLOCKWISE),
+        ("TD1", cv2.ROTATE_90_COUNTERCLOCKWISE),
+        ("TD2", cv2.ROTATE_90_CLOCKWISE),
+    ],
+)
+def test_a_camera_shot_turned_sideways_reads(reader: MrzImageReader, fmt: str, turn: int) -> None:
+    """A phone held in portrait over a landscape page (issue #17): the text runs up or down."""
+    flat, truth = page(fmt, 12, dpi=300)
+    image = camera(flat, random.Random(6), np.random.default_rng(6), upside_down=True)
+    result = reader.read(cv2.rotate(image, turn))
+    assert result.lines == truth
+    assert result.status in ("pass", "warn")
+
+
 def test_a_page_without_mrz_reports_none(reader: MrzImageReader) -> None:
     flat, _ = page("TD3", 12, with_mrz=False)
     result = reader.read(scan(flat, random.Random(1), np.random.default_rng(1), 90))

@@ -16,3 +16,5 @@ MASTER_LIST = DATA / "emrtd" / "DE_masterlist_2026-05-28.ml"
 FACES = DATA / "faces"
 #: public barcode specimens: BSI TR-03137 seals, IATA Resolution 792 boarding passes, C40 examples
 BARCODE_SPECIMENS = DATA / "barcodes" / "specimens.json"
+#: real specimen MRZ images (PassportEye's test data) and their printed lines, truth.jsonl
+MRZ_REAL = DATA / "mrz-real"

@@ -7,6 +7,7 @@ Used to make chip-like references from ordinary photos (benchmark, virtual chip,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 import cv2
@@ -55,14 +56,48 @@ def _encode(image: NDArray[np.uint8], fmt: TokenFormat, level: int) -> bytes:
 def encode_to_size(
     image: NDArray[np.uint8], fmt: TokenFormat, target_bytes: int = DG2_TARGET_BYTES
 ) -> bytes:
-    """The best-quality encoding that fits in target_bytes (bisection on the quality knob)."""
+    """The best-quality encoding that fits in target_bytes: the highest quality level whose
+    encoding fits (the lowest level's when none does), size being monotonic in the level.
+
+    JPEG 2000's level is a rate (about raw bytes x level / 1000), so the search starts at the
+    level that rate predicts and usually ends after two encodings instead of ten; JPEG's
+    quality is not a rate, and is bisected over its whole range."""
     lo, hi = (1, 100) if fmt is TokenFormat.JPEG else (1, 1000)
-    best = _encode(image, fmt, lo)
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        data = _encode(image, fmt, mid)
-        if len(data) <= target_bytes:
-            best, lo = data, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    start = (lo + hi) // 2
+    if fmt is TokenFormat.JPEG2000:
+        start = min(max(target_bytes * 1000 // max(image.nbytes, 1), lo), hi)
+    encoded: dict[int, bytes] = {}
+
+    def fits(level: int) -> bool:
+        if level not in encoded:
+            encoded[level] = _encode(image, fmt, level)
+        return len(encoded[level]) <= target_bytes
+
+    good, bad = _bracket(fits, start, lo, hi)
+    while bad - good > 1:  # invariant: good fits (or is lo - 1), bad does not (or is hi + 1)
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if fits(mid) else (good, mid)
+    if good < lo:
+        return encoded.get(lo) or _encode(image, fmt, lo)
+    return encoded[good]
+
+
+def _bracket(fits: Callable[[int], bool], start: int, lo: int, hi: int) -> tuple[int, int]:
+    """(a level that fits or lo - 1, a higher one that does not or hi + 1), galloping from
+    start in steps that double, so a good start costs two encodings and a poor one a few more."""
+    step = 1
+    if fits(start):
+        good = start
+        while good < hi:
+            probe = min(good + step, hi)
+            if not fits(probe):
+                return good, probe
+            good, step = probe, step * 2
+        return good, hi + 1
+    bad = start
+    while bad > lo:
+        probe = max(bad - step, lo)
+        if fits(probe):
+            return probe, bad
+        bad, step = probe, step * 2
+    return lo - 1, bad

@@ -24,32 +24,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from appliance.biometrics.face.detect import LEFT_EYE, MOUTH, NOSE, RIGHT_EYE, DetectedFace
+from appliance.biometrics.findings import Finding
 
 
 class Subject(StrEnum):
     REFERENCE = "reference"  # the chip (DG2) photo
     LIVE = "live"  # the camera frame
-
-
-@dataclass(frozen=True)
-class Finding:
-    measure: str
-    value: float
-    limit: str
-    ok: bool
-    #: what the kiosk tells the traveller when a live frame fails this measure
-    instruction: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "measure": self.measure,
-            "value": round(self.value, 3),
-            "limit": self.limit,
-            "ok": self.ok,
-        }
-        if not self.ok and self.instruction:
-            out["instruction"] = self.instruction
-        return out
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from appliance.biometrics.face.decode import decode_image
 from appliance.biometrics.face.detect import BlazeFaceDetector, DetectedFace
 from appliance.biometrics.face.embed import FaceEmbedder
 from appliance.biometrics.face.liveness import LivenessResult
-from appliance.biometrics.face.quality import Finding, Subject, assess
+from appliance.biometrics.face.quality import Subject, assess
+from appliance.biometrics.findings import Finding
 from appliance.errors import ApplianceError, Reason
 
 

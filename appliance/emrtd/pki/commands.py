@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
+from appliance.cli_output import refuse
 from appliance.config import load_config
 from appliance.emrtd.pki.importer import import_file, normalise_fingerprint
 from appliance.emrtd.pki.masterlist import TRUSTED_BY
@@ -66,12 +66,12 @@ def import_command(file: Path, anchors: list[str], as_json: bool) -> None:
     try:
         data = read_input_file(file, load_config().inputs.max_trust_file_bytes)
     except ApplianceError as exc:  # missing, a device or FIFO, too large, or a broken config
-        _fail(exc.reason, exc.detail, as_json)
+        refuse(exc.reason, exc.detail, as_json)
     with _store() as store:
         try:
             report = import_file(data, store, source=file.name, anchors=anchors)
         except LdsError as exc:
-            _fail(exc.reason, exc.detail, as_json)
+            refuse(exc.reason, exc.detail, as_json)
         certs, crls = store.counts()
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "file": file.name}))
@@ -87,14 +87,6 @@ def import_command(file: Path, anchors: list[str], as_json: bool) -> None:
         for problem in report.unparseable:
             click.echo(f"  unparseable (stored as raw DER): {problem}")
     sys.exit(0 if report.ok else 1)
-
-
-def _fail(reason: Reason, detail: str, as_json: bool) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"status": "fail", "reason": reason.value, "detail": detail}))
-    else:
-        click.echo(f"{reason.value}: {detail}", err=True)
-    sys.exit(2)
 
 
 @trust.command("list")

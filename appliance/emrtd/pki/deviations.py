@@ -7,7 +7,8 @@ that ignores the failures is unsafe. An entry names the exact certificate (SHA-2
 of the DS, or of the CSCA with the issuing state) and the check it excuses, so nothing else
 is relaxed, and the report keeps both the original failure and the excuse.
 
-File format (`deviations.json` in the data directory; signed distribution comes with sync)::
+File format (`deviations.json` in the data directory, put there by the operator or, signed by
+the border authority and verified first, by sync's downlink)::
 
     {"deviations": [{"issuer": "UTO", "ds_fingerprint": "<sha256 hex>",
                      "check": "dg_hashes", "reason_code": "PA_DG_HASH_MISMATCH",
@@ -48,7 +49,17 @@ class DeviationList:
         if not path.exists():
             return cls()
         try:
-            raw = json.loads(path.read_text("utf-8"))
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ApplianceError(Reason.TRUST_LIST_INVALID, "deviation list unreadable") from exc
+        return cls.parse(data)
+
+    @classmethod
+    def parse(cls, data: bytes) -> DeviationList:
+        """A deviation list from its JSON (`TRUST_LIST_INVALID` when it is not one, or when an
+        entry names no DS certificate): the file, or what sync's downlink is about to install."""
+        try:
+            raw = json.loads(data.decode("utf-8"))
             entries = tuple(
                 Deviation(
                     check=CheckName(item["check"]),
@@ -59,7 +70,7 @@ class DeviationList:
                 )
                 for item in raw["deviations"]
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ApplianceError(Reason.TRUST_LIST_INVALID, "deviation list unreadable") from exc
         for entry in entries:
             if entry.ds_fingerprint is None:

@@ -218,7 +218,7 @@ def _revocation(
     except LdsError as exc:
         return Check.warned(name, Reason.PA_NOT_CHECKED, f"stored CRL unreadable: {exc.detail}")
     if crl is None:
-        return Check.warned(name, Reason.PA_NOT_CHECKED, "no CRL for this CSCA in the store")
+        return Check.warned(name, Reason.CRL_MISSING, "no CRL for this CSCA in the store")
     revoked_on = crl.revocation_date(ds.serial)
     if revoked_on is not None:
         detail = f"DS certificate revoked on {revoked_on.date()} (CRL of {crl.this_update.date()})"
@@ -226,7 +226,7 @@ def _revocation(
     if not crl.is_current(when):
         until = crl.next_update.date() if crl.next_update else "?"
         detail = f"not on the newest CRL, but that CRL is out of date (next update {until})"
-        return Check.warned(name, Reason.PA_NOT_CHECKED, detail)
+        return Check.warned(name, Reason.CRL_STALE, detail)
     return Check.passed(name, f"not on the CRL of {crl.this_update.date()}")
 
 

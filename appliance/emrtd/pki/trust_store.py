@@ -106,6 +106,32 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CrlState:
+    """An issuer's newest stored CRL: what the self-test and `sync status` report."""
+
+    issuer: str
+    this_update: datetime | None
+    next_update: datetime | None
+
+    def overdue(self, now: datetime) -> bool:
+        """Past its nextUpdate: a newer CRL should exist, and revocation is not known."""
+        return self.next_update is not None and self.next_update < now
+
+
 def _hex(value: bytes | None) -> str | None:
     return value.hex() if value is not None else None
 
@@ -297,6 +323,17 @@ class TrustStore:
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def newest_crls(self) -> dict[str, CrlState]:
+        """Each issuer's newest CRL (by thisUpdate), by issuer."""
+        newest: dict[str, CrlState] = {}
+        for row in self.crl_rows():
+            issuer = str(row.get("issuer") or "")
+            state = CrlState(issuer, _time(row.get("this_update")), _time(row.get("next_update")))
+            known = newest.get(issuer)
+            if known is None or (state.this_update or _EPOCH) >= (known.this_update or _EPOCH):
+                newest[issuer] = state
+        return newest
 
     def counts(self) -> tuple[int, int]:
         (certs,) = self._db.execute("SELECT count(*) FROM certificates").fetchone()

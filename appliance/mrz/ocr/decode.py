@@ -6,7 +6,8 @@ fails, looks for the *cheapest* change among characters the model itself found p
 (0/O, 1/I, 8/B, 5/S, 2/Z...) that makes every check digit - including the composite - pass.
 Every such change is reported; a read that needed too many, or an unsure guess, or whose
 unprotected characters (names, country codes) are doubtful, is refused as `MRZ_UNREADABLE`
-rather than returned as a checksum-valid but possibly wrong MRZ.
+rather than returned as a checksum-valid but possibly wrong MRZ: that verdict is
+`appliance.mrz.ocr.verdict`'s.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from itertools import combinations, product
 import numpy as np
 import numpy.typing as npt
 
-from appliance.errors import Reason
 from appliance.mrz.check_digits import WEIGHTS, char_value
 from appliance.mrz.formats import MrzFormat
-from appliance.mrz.ocr.layout import CLASSES, LAYOUT_OF, CheckGroup, Layout
-from appliance.mrz.parse import parse_mrz
+from appliance.mrz.national import NationalFormat
+from appliance.mrz.ocr.layout import (
+    CLASSES,
+    LAYOUT_OF,
+    RELAXED_OF,
+    CheckGroup,
+    Layout,
+)
 
 #: A character the model gives less than this is never used to repair a check digit...
 MIN_ALTERNATIVE = 0.02
@@ -33,22 +39,6 @@ MIN_ALTERNATIVE = 0.02
 #: costed, reported, and refused when another repair is about as likely.
 TWIN_FLOOR = 0.001
 OCR_B_TWINS = {a: b for x, y in ("0O", "1I", "8B", "5S", "2Z") for a, b in ((x, y), (y, x))}
-#: Below this a character is reported as unsure (status `warn`).
-UNSURE = 0.90
-#: Below this an unprotected character (no check digit covers it) makes the read unreadable.
-REJECT = 0.50
-#: Below this an unprotected character flags the read (status `warn`): with nothing to check
-#: it against, a name letter whose stroke glare faded (E read as F) can still score ~0.9.
-UNSURE_UNPROTECTED = 0.97
-#: A failing check digit is reported as the document's fault (`MRZ_CHECK_DIGIT`) only when every
-#: character it covers was read with at least this confidence; otherwise it is our misread.
-CERTAIN = 0.98
-#: More repairs than this and the read is refused.
-MAX_CORRECTIONS = 2
-#: Refuse a read whose risk (ambiguity left by the check digits + doubt on unprotected
-#: characters) exceeds this; flag it above WARN_RISK.
-MAX_RISK = 0.35
-WARN_RISK = 0.05
 
 Position = tuple[int, int]
 
@@ -76,16 +66,9 @@ class Decoded:
     raw: npt.NDArray[np.float32] = field(repr=False)  # (lines, length, 38) classifier output
 
 
-@dataclass(frozen=True)
-class Verdict:
-    status: str  # "pass" | "warn" | "fail"
-    reason: Reason
-    flags: list[str]
-
-
 @cache
-def _mask(fmt: MrzFormat) -> npt.NDArray[np.float64]:
-    layout = LAYOUT_OF[fmt]
+def _mask(fmt: MrzFormat | NationalFormat, relaxed: bool = False) -> npt.NDArray[np.float64]:
+    layout = RELAXED_OF[fmt] if relaxed and isinstance(fmt, MrzFormat) else LAYOUT_OF[fmt]
     mask = np.zeros((layout.lines, layout.length, len(CLASSES)))
     for line in range(layout.lines):
         for pos in range(layout.length):
@@ -100,18 +83,18 @@ def masked_probabilities(probs: npt.NDArray[np.float32], layout: Layout) -> npt.
     The junk probability stays in the denominator: a cell the model thinks is no glyph at all
     gets a low confidence for whatever character is chosen there.
     """
-    mask = _mask(layout.format)
+    mask = _mask(layout.format, layout.relaxed)
     allowed = probs[..., : len(CLASSES)].astype(np.float64) * mask
     denom = allowed.sum(axis=-1, keepdims=True) + probs[..., len(CLASSES) :].astype(np.float64)
     masked: npt.NDArray[np.float64] = allowed / np.maximum(denom, 1e-12)
     return masked
 
 
-def _positions(group: CheckGroup) -> list[Position]:
+def check_positions(group: CheckGroup) -> list[Position]:
     return [(s.line, i) for s in group.spans for i in range(s.start, s.end)]
 
 
-_VALUE = {ch: char_value(ch) for ch in CLASSES}
+CHAR_VALUES = {ch: char_value(ch) for ch in CLASSES}
 
 
 def _valid(group: CheckGroup, text: list[list[str]]) -> bool:
@@ -119,9 +102,10 @@ def _valid(group: CheckGroup, text: list[list[str]]) -> bool:
     if digit == "<":
         if not group.filler_allowed:
             return False
-        return group.long_number or all(text[line][i] == "<" for line, i in _positions(group))
+        return group.long_number or all(text[line][i] == "<" for line, i in check_positions(group))
     total = sum(
-        WEIGHTS[k % 3] * _VALUE[text[line][i]] for k, (line, i) in enumerate(_positions(group))
+        WEIGHTS[k % 3] * CHAR_VALUES[text[line][i]]
+        for k, (line, i) in enumerate(check_positions(group))
     )
     return digit.isdigit() and total % 10 == int(digit)
 
@@ -160,9 +144,9 @@ class _Search:
     ) -> list[tuple[float, dict[Position, str]]]:
         """Up to `keep` cheapest assignments (cost, changes) of at most two characters among
         `positions` that make `group` valid; no change first when `text` already satisfies it."""
-        covered = _positions(group)
+        covered = check_positions(group)
         weight = {p: WEIGHTS[k % 3] for k, p in enumerate(covered)}
-        total = sum(weight[p] * _VALUE[text[p[0]][p[1]]] for p in covered)
+        total = sum(weight[p] * CHAR_VALUES[text[p[0]][p[1]]] for p in covered)
         check_pos = (group.line, group.pos)
         found: list[tuple[float, dict[Position, str]]] = []
         if _valid(group, text):
@@ -179,7 +163,7 @@ class _Search:
                 if p == check_pos:
                     moves.append((p, ch, 0))
                 else:
-                    delta = weight[p] * (_VALUE[ch] - _VALUE[text[p[0]][p[1]]])
+                    delta = weight[p] * (CHAR_VALUES[ch] - CHAR_VALUES[text[p[0]][p[1]]])
                     moves.append((p, ch, delta))
         digit = text[group.line][group.pos]
         for p, ch, delta in moves:
@@ -207,14 +191,14 @@ def decode(probs: npt.NDArray[np.float32], layout: Layout) -> Decoded:
     options: list[list[tuple[float, dict[Position, str]]]] = []
     failed: list[str] = []
     for group in simple:
-        positions = [*_positions(group), (group.line, group.pos)]
+        positions = [*check_positions(group), (group.line, group.pos)]
         found = search.repairs(group, best, positions, keep=3)
         if not found:
             failed.append(group.name)
             found = [(0.0, {})]
         options.append(found)
 
-    protected = {p for g in simple for p in [*_positions(g), (g.line, g.pos)]}
+    protected = {p for g in simple for p in [*check_positions(g), (g.line, g.pos)]}
     chosen: tuple[float, dict[Position, str]] | None = None
     combos = sorted(product(*options), key=lambda combo: sum(c for c, _ in combo))
     for combo in combos[:64]:
@@ -233,7 +217,7 @@ def decode(probs: npt.NDArray[np.float32], layout: Layout) -> Decoded:
         else:
             free = [
                 p
-                for p in [*_positions(composite), (composite.line, composite.pos)]
+                for p in [*check_positions(composite), (composite.line, composite.pos)]
                 if p not in protected
             ]
             fixes = search.repairs(composite, text, free, keep=1)
@@ -288,7 +272,7 @@ def _ambiguity(
     for group, found in zip(simple, options, strict=True):
         if group.name in failed:
             continue
-        cells = {*_positions(group), (group.line, group.pos)}
+        cells = {*check_positions(group), (group.line, group.pos)}
         mine = {p: c for p, c in changes.items() if p in cells}
         my_cost = sum(search.cost(p, c) for p, c in mine.items())
         for cost, alt in found:
@@ -304,7 +288,7 @@ def _ambiguity(
     if composite is not None and composite.name not in failed:
         free = [
             p
-            for p in [*_positions(composite), (composite.line, composite.pos)]
+            for p in [*check_positions(composite), (composite.line, composite.pos)]
             if p not in protected
         ]
         mine = {p: c for p, c in changes.items() if p in free}
@@ -316,112 +300,3 @@ def _ambiguity(
             if alt != mine:
                 total += math.exp(-(cost - my_cost))
     return total
-
-
-def protected_positions(layout: Layout, composite: bool = True) -> set[Position]:
-    """Positions some check digit covers (or that are check digits themselves); with
-    `composite` False, only those a field's own check digit covers."""
-    groups = [g for g in layout.checks if composite or g.name != "composite"]
-    return {p for g in groups for p in [*_positions(g), (g.line, g.pos)]}
-
-
-def _sound_but_for_check_digits(lines: list[str]) -> bool:
-    """Whether the text parses as an MRZ whose only faults are its check digits. A misread
-    (garbage, or a line cut at the wrong length) shows as well as a format error or an
-    impossible date: then the fault is ours, not the document's. An unknown country code
-    alone proves nothing (specimens of fictional states, codes newer than our list)."""
-    parsed = parse_mrz(lines)
-    benign = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NAME_TRUNCATED, Reason.MRZ_COUNTRY_UNKNOWN)
-    return all(issue.reason in benign for issue in (*parsed.errors, *parsed.warnings))
-
-
-def composite_blind_spot(decoded: Decoded) -> float:
-    """Probability, by the model, that a character only the composite check digit covers (TD1
-    and TD2 optional data) is misread and the composite still passes.
-
-    One digit over most of a line is a weak guard: a substitution whose value differs by a
-    multiple of 10 (< 0 A K U) passes it, and so do two whose weighted changes cancel (any two
-    adjacent 5s read as fillers). Summed over single misreads and pairs of them; a cell the
-    model sees no glyph in counts for nothing here (its doubt is in its confidence).
-    """
-    layout = decoded.layout
-    composite = next((g for g in layout.checks if g.name == "composite"), None)
-    if composite is None:
-        return 0.0
-    own = protected_positions(layout, composite=False)
-    q = masked_probabilities(decoded.raw, layout)
-    values = np.array([_VALUE[c] for c in CLASSES])
-    errors = []  # per character: misread probability by the residue it shifts the sum by
-    cells = [*_positions(composite), (composite.line, composite.pos)]
-    for k, (line, i) in enumerate(cells):
-        if (line, i) in own:
-            continue
-        chosen = CLASSES.index(decoded.lines[line][i])
-        other = q[line, i].copy()
-        other[chosen] = 0.0
-        if (line, i) == (composite.line, composite.pos):
-            shift = values[chosen] - values  # the digit the sum must now match
-        else:
-            shift = WEIGHTS[k % 3] * (values - values[chosen])
-        errors.append(np.bincount(shift % 10, weights=other, minlength=10))
-    if not errors:
-        return 0.0
-    each = np.array(errors)
-    single = float(each[:, 0].sum())
-    total = each.sum(axis=0)
-    opposite = (-np.arange(10)) % 10
-    pairs = 0.5 * float(total @ total[opposite] - (each * each[:, opposite]).sum())
-    return single + pairs
-
-
-def verdict(decoded: Decoded) -> Verdict:
-    """pass / warn / fail with a stable reason, failing closed whenever the read is doubtful."""
-    layout, conf = decoded.layout, decoded.confidence
-    if decoded.failed_checks:
-        covered = [
-            p
-            for g in layout.checks
-            if g.name in decoded.failed_checks
-            for p in [*_positions(g), (g.line, g.pos)]
-        ]
-        # A genuinely misprinted check digit leaves the others intact; text that fails most
-        # of them is not an MRZ we read well (or not an MRZ at all). A field read as all
-        # fillers passes its check trivially and says nothing.
-        passed = [
-            g
-            for g in layout.checks
-            if g.name not in decoded.failed_checks
-            and any(decoded.lines[line][i] != "<" for line, i in _positions(g))
-        ]
-        certain = all(conf[line, i] >= CERTAIN for line, i in covered)
-        if len(passed) >= 2 and certain:
-            if _sound_but_for_check_digits(decoded.lines):
-                return Verdict("fail", Reason.MRZ_CHECK_DIGIT, ["check_digit_failed"])
-            return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "implausible"])
-        return Verdict("fail", Reason.MRZ_UNREADABLE, ["check_digit_failed", "low_confidence"])
-    if len(decoded.corrections) > MAX_CORRECTIONS:
-        return Verdict("fail", Reason.MRZ_UNREADABLE, ["too_many_corrections"])
-    protected = protected_positions(layout)
-    unprotected = [
-        float(conf[line, i])
-        for line in range(layout.lines)
-        for i in range(layout.length)
-        if (line, i) not in protected
-    ]
-    if unprotected and min(unprotected) < REJECT:
-        return Verdict("fail", Reason.MRZ_UNREADABLE, ["low_confidence"])
-    # Expected number of wrong characters the check digits cannot catch, roughly.
-    risk = (
-        decoded.ambiguity
-        + sum(1.0 - c for c in unprotected if c < UNSURE)
-        + composite_blind_spot(decoded)
-    )
-    if risk > MAX_RISK:
-        return Verdict("fail", Reason.MRZ_UNREADABLE, ["ambiguous"])
-    flags: list[str] = []
-    if decoded.corrections:
-        flags.append("check_digit_corrected")
-    doubtful_name = bool(unprotected) and min(unprotected) < UNSURE_UNPROTECTED
-    if float(conf.min()) < UNSURE or risk > WARN_RISK or doubtful_name:
-        flags.append("low_confidence")
-    return Verdict("warn" if flags else "pass", Reason.OK, flags)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from appliance.mrz.ocr.decode import decode, verdict
+from appliance.mrz.ocr.decode import decode
 from appliance.mrz.ocr.layout import Layout
 from appliance.mrz.ocr.reader import MrzImageReader, MrzRead, result_of, unreadable
+from appliance.mrz.ocr.verdict import verdict
 
 _SHARPNESS = 4.0  # vote weight = (frame's top probability at the position) ** _SHARPNESS
 
@@ -92,12 +94,14 @@ def read_until_confident(
 ) -> MrzRead:
     """Consume camera frames until the fused read is confident or `max_frames` were seen.
 
-    Returns the fused result; if never confident, whatever it says (typically
-    `MRZ_UNREADABLE`, so the kiosk asks for the document to be placed again).
+    Returns the fused result with `frames`, how many frames it read; if never confident,
+    whatever it says (typically `MRZ_UNREADABLE`, so the kiosk asks for the document to be
+    placed again).
     """
     fuser = FrameFuser(reader, min_frames=min_frames, max_frames=max_frames)
+    count = 0
     for count, frame in enumerate(frames, start=1):
         fuser.add(frame)
         if fuser.confident or count >= max_frames:
             break
-    return fuser.result
+    return replace(fuser.result, frames=count)

@@ -19,6 +19,13 @@ from appliance.mrz.formats import (
     Span,
     formats_with_geometry,
 )
+from appliance.mrz.formats import Layout as FormatTable
+from appliance.mrz.national import (
+    FIXED_CHARACTERS,
+    NATIONAL_LAYOUTS,
+    NationalFormat,
+    NationalLayout,
+)
 
 #: Output classes of the glyph classifier, in the model's order (a 38th class is "junk").
 CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
@@ -40,12 +47,15 @@ class CheckGroup:
 class Layout:
     """One MRZ format as the decoder sees it."""
 
-    format: MrzFormat
+    format: MrzFormat | NationalFormat
     lines: int
     length: int
     alphabets: tuple[tuple[str, ...], ...]  # allowed characters, per line and position
     checks: tuple[CheckGroup, ...]
     fields: dict[str, tuple[Span, ...]]
+    #: a national variant of an ICAO format: its country-code fields may hold digits too
+    #: (`nonstandard`); read only when the format itself gave nothing
+    relaxed: bool = False
 
     @property
     def name(self) -> str:
@@ -66,8 +76,10 @@ def _date_tens(allowed: list[list[str]], span: Span) -> None:
         allowed[span.line][pos] = keep
 
 
-def _build(fmt: MrzFormat) -> Layout:
-    table = LAYOUTS[fmt]
+def _build(fmt: MrzFormat | NationalFormat) -> Layout:
+    table: FormatTable | NationalLayout = (
+        NATIONAL_LAYOUTS[fmt] if isinstance(fmt, NationalFormat) else LAYOUTS[fmt]
+    )
     allowed = [[""] * table.line_length for _ in range(table.line_count)]
     fields: dict[str, list[Span]] = {}
     for run in table.fields:
@@ -78,6 +90,9 @@ def _build(fmt: MrzFormat) -> Layout:
     for name in ("date_of_birth", "date_of_expiry"):
         for span in table.field_spans(name):
             _date_tens(allowed, span)
+    if isinstance(fmt, NationalFormat):  # a national layout's fixed opening ("IDFRA")
+        for (line, pos), ch in FIXED_CHARACTERS[fmt].items():
+            allowed[line][pos] = ch
     checks = []
     for spec in table.checks:
         digit_alphabet = next(
@@ -104,9 +119,49 @@ def _build(fmt: MrzFormat) -> Layout:
     )
 
 
-LAYOUT_OF: dict[MrzFormat, Layout] = {fmt: _build(fmt) for fmt in MrzFormat}
+LAYOUT_OF: dict[MrzFormat | NationalFormat, Layout] = {
+    fmt: _build(fmt) for fmt in (*MrzFormat, *NationalFormat)
+}
+
+
+#: Fields a national variant fills with its own codes (an old Romanian card puts digits where
+#: the nationality goes, an old US card a digit as the document code's second character);
+#: everything else keeps its ICAO alphabet and check digits, and the document code its first.
+RELAXED_FIELDS = ("document_code", "issuing_state", "nationality")
+
+
+def _relaxed(layout: Layout) -> Layout:
+    allowed = [list(row) for row in layout.alphabets]
+    for name in RELAXED_FIELDS:
+        for span in layout.fields.get(name, ()):
+            for pos in range(span.start, span.end):
+                if (span.line, pos) != (0, 0):
+                    allowed[span.line][pos] = ALPHABET_CHARACTERS[Alphabet.ALNUM]
+    rows = tuple(tuple(row) for row in allowed)
+    return Layout(
+        layout.format, layout.lines, layout.length, rows, layout.checks, layout.fields, True
+    )
+
+
+RELAXED_OF: dict[MrzFormat, Layout] = {fmt: _relaxed(LAYOUT_OF[fmt]) for fmt in MrzFormat}
+
+
+def relaxed_layouts_for(lines: int, length: int) -> tuple[Layout, ...]:
+    """The nonstandard variants of the ICAO formats of this size (no visas: they carry too few
+    check digits to vouch for a reading outside the format's rules)."""
+    return tuple(
+        RELAXED_OF[fmt]
+        for fmt in formats_with_geometry(lines, length)
+        if fmt not in (MrzFormat.MRV_A, MrzFormat.MRV_B)
+    )
 
 
 def layouts_for(lines: int, length: int) -> tuple[Layout, ...]:
-    """The formats with this many lines of this length (visas differ from TD2/TD3 by 'V')."""
-    return tuple(LAYOUT_OF[fmt] for fmt in formats_with_geometry(lines, length))
+    """The formats with this many lines of this length (visas differ from TD2/TD3 by 'V'),
+    ICAO's first, then the recognised national layouts of that size."""
+    national = [
+        LAYOUT_OF[fmt]
+        for fmt, table in NATIONAL_LAYOUTS.items()
+        if (table.line_count, table.line_length) == (lines, length)
+    ]
+    return tuple(LAYOUT_OF[fmt] for fmt in formats_with_geometry(lines, length)) + tuple(national)

@@ -48,12 +48,16 @@ class LineBox:
 
 
 def to_gray(image: npt.NDArray[np.uint8]) -> GrayImage:
-    """Grey copy of a BGR, BGRA or grey image."""
+    """Grey copy of a BGR, BGRA or grey image: each pixel's brightest colour channel.
+
+    Why not luminance: MRZ ink is black in every channel, while coloured marks over or around
+    it (a highlighter, a red frame drawn round the MRZ, a stamp, coloured guilloches) are
+    bright in at least one channel and so fade to paper here instead of joining the text.
+    """
     if image.ndim == 2:
         return image
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    blue, green, red = image[..., 0], image[..., 1], image[..., 2]
+    return cv2.max(cv2.max(blue, green), red)
 
 
 def percentile_u8(image: GrayImage, q: float) -> float:
@@ -176,12 +180,19 @@ def _group_lines(boxes: list[LineBox]) -> list[tuple[float, list[LineBox]]]:
                 continue
             gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
             if max(gaps) < 1.35 * min(gaps):
-                groups.append((sum(b.length for b in trio) * 1.5, ordered))
+                groups.append((sum(b.length for b in trio) * 1.5 * _evenness(trio), ordered))
     for pair in combinations(boxes, 2):
         if _compatible(*pair):
             ordered = sorted(pair, key=lambda b: _across(b, pair[0]))
-            groups.append((sum(b.length for b in pair), ordered))
+            groups.append((sum(b.length for b in pair) * _evenness(pair), ordered))
     return groups
+
+
+def _evenness(lines: tuple[LineBox, ...]) -> float:
+    """Shortest / longest line: MRZ lines are all equally long (glare that shortens one is
+    the exception), while printed lines that merely stack like an MRZ's rarely are."""
+    lengths = [b.length for b in lines]
+    return min(lengths) / max(lengths)
 
 
 def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
@@ -190,28 +201,183 @@ def find_mrz_candidates(gray: GrayImage, limit: int = 4) -> list[list[LineBox]]:
     Lines inside a group are ordered top to bottom as the image lies; the reader also tries
     the group turned by 180°.
     """
-    scale = min(1.0, WORK_SIZE / max(gray.shape))
-    small = (
-        gray
-        if scale == 1.0
-        else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    )
-    ink = _ink(small)
-    found: list[tuple[float, list[LineBox]]] = []
-    # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps small,
-    # tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi scans,
-    # close-ups). Every distance is tried: printed text elsewhere on the page may group well
-    # at one distance while the MRZ only holds together at another.
-    for join in (13, 7, 25):
-        found.extend(_group_lines(_line_blobs(ink, join)))
-    found.sort(key=lambda item: -item[0])
-    seen: list[list[LineBox]] = []
-    for _, group in found:
-        if not any(_same_group(group, other) for other in seen):
-            seen.append(group)
-        if len(seen) == limit:
-            break
-    return [[box.scaled(1 / scale) for box in group] for group in seen]
+    return [group for _, group in find_mrz_candidates_turned(gray, limit, turns=(0,))]
+
+
+def _turn_matrix(shape: tuple[int, ...], degrees: int) -> tuple[npt.NDArray[Any], tuple[int, int]]:
+    """Affine map turning an image of `shape` clockwise by `degrees` onto a canvas that holds
+    all of it, and that canvas's (width, height)."""
+    h, w = shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = round(h * s + w * c), round(h * c + w * s)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return m, (nw, nh)
+
+
+def turned(image: GrayImage, degrees: int, border: int = cv2.BORDER_REPLICATE) -> GrayImage:
+    """The image turned clockwise by `degrees` on a canvas that holds all of it (quarter turns
+    are exact; others interpolate)."""
+    if degrees % 360 == 0:
+        return image
+    if degrees % 90 == 0:
+        codes = {
+            90: cv2.ROTATE_90_CLOCKWISE,
+            180: cv2.ROTATE_180,
+            270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+        }
+        return cv2.rotate(image, codes[degrees % 360])
+    m, size = _turn_matrix(image.shape, degrees)
+    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+def _turned_back(group: list[LineBox], shape: tuple[int, ...], degrees: int) -> list[LineBox]:
+    """A group found in `turned(image, degrees)` (`shape`: the image's), in the coordinates
+    of `turned(image, quarter(degrees))`, the nearest exact quarter turn: its lines are then
+    cut from those pixels (one interpolation, not two) and lie within ±45° of level there, in
+    the same top-to-bottom order."""
+    m, _ = _turn_matrix(shape, degrees)
+    back = cv2.invertAffineTransform(m)  # view -> image
+    quarter = quarter_of(degrees)
+    out = []
+    for box in group:
+        x, y = back @ np.array([box.cx, box.cy, 1.0])
+        h, w = shape[:2]
+        for _ in range(quarter // 90):  # image -> image turned a quarter clockwise
+            x, y, h, w = h - 1 - y, x, w, h
+        angle = box.angle_deg - (degrees - quarter)
+        out.append(LineBox(float(x), float(y), box.length, box.height, angle))
+    return out
+
+
+def quarter_of(degrees: int) -> int:
+    """The quarter turn (0, 90, 180, 270) nearest to `degrees`."""
+    return (round(degrees / 90) * 90) % 360
+
+
+#: Views the locator looks through first, in degrees clockwise: as the image lies and a
+#: quarter turn on (each view joins lines tilted up to ~15° from its axis).
+TURNS = (0, 90)
+#: A page tilted by less than this from an axis is left to those two views.
+MIN_TILT = 8.0
+
+
+class Locator:
+    """The MRZ lines of one image, looked for through views turned by any angle.
+
+    Why views: line blobs only form along the horizontal closing, so text running up or down
+    the page yields no line-shaped blob as the image lies but clean ones a quarter turn on,
+    and text tilted ~20° or more merges across lines. The ink mask of the small working copy
+    is computed once; each view's blobs once per joining distance. The reader looks through
+    the likelier straight view first (`straight_views`), then the other and the views that
+    level a tilted page, only while nothing was read; the 180° ambiguity of each view is left
+    to the reader (both sides of each group).
+    """
+
+    def __init__(self, gray: GrayImage) -> None:
+        self.scale = min(1.0, WORK_SIZE / max(gray.shape))
+        small = (
+            gray
+            if self.scale == 1.0
+            else cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        )
+        self.ink = _ink(small)
+        self._blobs: dict[tuple[int, int], list[LineBox]] = {}
+
+    def blobs(self, turn: int, join: int) -> list[LineBox]:
+        """Line blobs of the view turned by `turn` degrees, in that view's small coordinates."""
+        key = (turn, join)
+        if key not in self._blobs:
+            view = turned(self.ink, turn, cv2.BORDER_CONSTANT)
+            if turn % 90:  # interpolation greys the mask's edges: keep it binary, lines apart
+                view = np.where(view > 127, 255, 0).astype(np.uint8)
+            self._blobs[key] = _line_blobs(view, join)
+        return self._blobs[key]
+
+    def straight_views(self) -> tuple[int, int]:
+        """The image as it lies and a quarter turn on, the one with more line-shaped ink first
+        (the way most of the page's text runs)."""
+        ink = {turn: sum(b.length * b.height for b in self.blobs(turn, 13)) for turn in TURNS}
+        first, second = sorted(TURNS, key=lambda t: -ink[t])
+        return first, second
+
+    def text_tilt(self) -> float:
+        """The dominant direction of the page's strokes, in degrees in [-45, 45): how far its
+        text lines are tilted from the nearest axis (modulo 90°, so up, down and sideways).
+
+        Printed text is made of horizontal and vertical strokes, so the gradient directions
+        of its ink cluster at its tilt and the tilt + 90°; the strength-weighted mean of 4x
+        the gradient angle finds that cluster in one pass over the small copy (a few ms).
+        """
+        strokes = cv2.GaussianBlur(self.ink, (5, 5), 0)
+        gx = cv2.Sobel(strokes, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(strokes, cv2.CV_32F, 0, 1, ksize=3)
+        weight = gx * gx + gy * gy
+        angle4 = 4.0 * np.arctan2(gy, gx)
+        c = float((weight * np.cos(angle4)).sum())
+        s = float((weight * np.sin(angle4)).sum())
+        return math.degrees(math.atan2(s, c)) / 4.0
+
+    def line_tilt(self) -> float | None:
+        """The direction of the longest line-shaped blob of the straight views, in degrees in
+        [-45, 45) (None when there is none). Exact where `text_tilt` is swayed by other strokes
+        (a photo, a signature): two MRZ lines tilted by 20° merge into one long blob in the
+        straight view, which still points along them."""
+        best: tuple[float, float] | None = None
+        for turn in TURNS:
+            for blob in self.blobs(turn, 13):
+                if best is None or blob.length > best[0]:
+                    best = (blob.length, blob.angle_deg - turn)
+        if best is None:
+            return None
+        return (best[1] + 45.0) % 90.0 - 45.0
+
+    def candidates(self, turns: tuple[int, ...], limit: int = 4) -> list[tuple[int, list[LineBox]]]:
+        """Candidate groups seen through each view in `turns`, most MRZ-like first: (a quarter
+        turn, group in the coordinates of `turned(gray, that quarter turn)`); a group seen
+        through a view between quarter turns is mapped back to the nearest one."""
+        found: list[tuple[float, int, list[LineBox]]] = []
+        for turn in turns:
+            # Joining distance: 13 px suits most glyph sizes at the working scale; 7 keeps
+            # small, tightly spaced lines apart, 25 bridges the gaps of large glyphs (600 dpi
+            # scans, close-ups). Every distance is tried: printed text elsewhere on the page
+            # may group well at one distance while the MRZ only holds together at another.
+            for join in (13, 7, 25):
+                for score, group in _group_lines(self.blobs(turn, join)):
+                    if turn % 90 == 0:
+                        found.append((score, turn % 360, group))
+                    else:
+                        back = _turned_back(group, self.ink.shape, turn)
+                        found.append((score, quarter_of(turn), back))
+        found.sort(key=lambda item: -item[0])
+        seen: list[tuple[int, list[LineBox]]] = []
+        for _, turn, group in found:
+            if not any(t == turn and _same_group(group, other) for t, other in seen):
+                seen.append((turn, group))
+            if len(seen) == limit:
+                break
+        return [(turn, [box.scaled(1 / self.scale) for box in group]) for turn, group in seen]
+
+
+def tilt_turns(*tilts: float | None) -> tuple[int, ...]:
+    """The views that level lines tilted by any of `tilts` degrees (none for a tilt the
+    straight views already cover), each tilt once."""
+    levels: list[int] = []
+    for tilt in tilts:
+        if tilt is None or abs(tilt) < MIN_TILT:
+            continue
+        level = -round(tilt)
+        if all(abs(level - other) > 4 for other in levels):
+            levels.append(level)
+    return tuple(turn for level in levels for turn in (level, level + 90))
+
+
+def find_mrz_candidates_turned(
+    gray: GrayImage, limit: int = 4, turns: tuple[int, ...] = TURNS
+) -> list[tuple[int, list[LineBox]]]:
+    """`Locator(gray).candidates(turns, limit)`."""
+    return Locator(gray).candidates(turns, limit)
 
 
 def _same_group(a: list[LineBox], b: list[LineBox]) -> bool:

@@ -16,14 +16,26 @@ import numpy as np
 import numpy.typing as npt
 
 from appliance.errors import Reason
-from appliance.mrz.ocr.decode import Decoded, Verdict, decode, verdict
-from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for
+from appliance.mrz.ocr.decode import Decoded, decode
+from appliance.mrz.ocr.layout import CLASSES, Layout, layouts_for, relaxed_layouts_for
 from appliance.mrz.ocr.lines import aligned_strips, stretched_strips
-from appliance.mrz.ocr.localize import GrayImage, LineBox, find_mrz_candidates, to_gray
+from appliance.mrz.ocr.localize import (
+    GrayImage,
+    LineBox,
+    Locator,
+    tilt_turns,
+    to_gray,
+    turned,
+)
 from appliance.mrz.ocr.recognizer import GlyphRecognizer
 from appliance.mrz.ocr.segment import cut_glyphs
 from appliance.mrz.ocr.strip import FloatArray, LineStrip, extract_strip
+from appliance.mrz.ocr.verdict import Verdict, verdict
 
+#: Candidate line groups tried per view: a page's printed lines above the MRZ can outrank
+#: it as a 3-line group (an old ID card's address over its 2-line MRZ), so a few more than
+#: the locator's default; they cost time only on images whose first candidates fail.
+CANDIDATES = 6
 #: Glyph width / text height of a full line, per line length, to try the likelier length first.
 _EXPECTED_RATIO = {44: 46.0, 36: 37.5, 30: 31.0}
 
@@ -41,6 +53,8 @@ class MrzRead:
     corrections: list[dict[str, object]]
     timings_ms: dict[str, float] = field(default_factory=dict)
     decoded: Decoded | None = field(default=None, repr=False)
+    #: camera frames read to reach this result (1 for a single image; see fusion.py)
+    frames: int = 1
 
 
 def unreadable(flags: list[str], decoded: Decoded | None = None) -> MrzRead:
@@ -58,16 +72,23 @@ def field_confidence(decoded: Decoded) -> dict[str, float]:
     return out
 
 
+#: Refusals that still show the lines: the document is at fault, or outside ICAO, not our read.
+_SHOWN = (Reason.MRZ_CHECK_DIGIT, Reason.MRZ_NONSTANDARD)
+
+
 def result_of(decoded: Decoded, judged: Verdict) -> MrzRead:
-    show = judged.status != "fail" or judged.reason is Reason.MRZ_CHECK_DIGIT
+    show = judged.status != "fail" or judged.reason in _SHOWN
     if not show:
         return unreadable(judged.flags, decoded)
+    flags = list(judged.flags)
+    if judged.reason is Reason.MRZ_CHECK_DIGIT:  # which printed check digit disagrees
+        flags += [f"check_digit:{name}" for name in decoded.failed_checks]
     return MrzRead(
         judged.status,
         judged.reason,
         decoded.lines,
         decoded.layout.name,
-        judged.flags,
+        flags,
         field_confidence(decoded),
         [
             {
@@ -85,8 +106,10 @@ def result_of(decoded: Decoded, judged: Verdict) -> MrzRead:
 
 def _rank(decoded: Decoded, judged: Verdict) -> tuple[int, float]:
     order = {"pass": 3, "warn": 2}.get(judged.status, 0)
-    if judged.reason is Reason.MRZ_CHECK_DIGIT:
+    if judged.reason in _SHOWN:
         order = 1
+    elif decoded.layout.relaxed and order == 0:
+        order = -1  # a refused national variant never stands for the format's own refusal
     return order, decoded.score - 2.0 * len(decoded.failed_checks)
 
 
@@ -99,14 +122,39 @@ class MrzImageReader:
     def read(self, image: npt.NDArray[np.uint8]) -> MrzRead:
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        gray = to_gray(image)
-        groups = find_mrz_candidates(gray)
-        timings["localise"] = _ms(start)
+        upright = to_gray(image)
         tries = _Attempts(self.recognizer)
+        locator = Locator(upright)
+        first, second = locator.straight_views()
+        timings["localise"] = _ms(start)
+        # The view the page's lines run along first; the other straight view and the views
+        # that level a tilted page (its longest line's and its strokes' direction) only when
+        # that gave no reading worth reporting (not paid on every image).
+        for attempt in range(2):
+            t0 = time.perf_counter()
+            if attempt == 0:
+                turns: tuple[int, ...] = (first,)
+            else:
+                tilts = tilt_turns(locator.line_tilt(), locator.text_tilt())
+                turns = (second, *tilts)
+            found = locator.candidates(turns, CANDIDATES)
+            timings["localise"] += _ms(t0)
+            if self._read_views(upright, found, tries) or tries.reportable():
+                break
+        return tries.finish(timings, start)
+
+    def _read_views(
+        self, upright: GrayImage, found: list[tuple[int, list[LineBox]]], tries: _Attempts
+    ) -> bool:
+        """Try the candidate groups (each in its view of the image); True once one passes."""
+        views: dict[int, GrayImage] = {}
         # (boxes, common-extent lines, upside down, length) whose lines did not hold `length`
         # glyphs even at their common extent: tried stretched, last, only if nothing passed.
-        short: list[tuple[list[LineBox], list[LineStrip], bool, int]] = []
-        for group in groups:
+        short: list[tuple[GrayImage, list[LineBox], list[LineStrip], bool, int]] = []
+        for turn, group in found:
+            if turn not in views:  # each view of the image is turned once, when first needed
+                views[turn] = turned(upright, turn)
+            gray = views[turn]
             sides = [_Side(gray, group, upside_down) for upside_down in (False, True)]
             if sides[0].strips is None:
                 continue
@@ -123,15 +171,15 @@ class MrzImageReader:
                         tries.segment_s += time.perf_counter() - t0
                         glyphs = tries.cut(common, length)
                     if glyphs is None:
-                        short.append((side.boxes, side.common(), side.upside_down, length))
+                        short.append((gray, side.boxes, side.common(), side.upside_down, length))
                     elif tries.recognise(glyphs, len(side.strips), length):
-                        return tries.finish(timings, start)
-        for boxes, lines, upside_down, length in short:
+                        return True
+        for gray, boxes, lines, upside_down, length in short:
             for stretched in stretched_strips(gray, boxes, lines, upside_down, length):
                 glyphs = tries.cut(stretched, length)
                 if glyphs is not None and tries.recognise(glyphs, len(lines), length):
-                    return tries.finish(timings, start)
-        return tries.finish(timings, start)
+                    return True
+        return False
 
 
 class _Side:
@@ -199,12 +247,22 @@ class _Attempts:
         probs = self.recognizer.probabilities(glyphs).reshape(lines, length, -1)
         self.recognise_s += time.perf_counter() - started
         for layout in _layouts(probs, lines, length):
-            decoded = decode(probs, layout)
-            judged = verdict(decoded)
-            rank = _rank(decoded, judged)
-            if self.entry is None or rank > self.entry[0]:
-                self.entry = (rank, decoded, judged)
+            self._judge(decode(probs, layout))
+        if not self.reportable():  # a national variant, only when the formats read nothing
+            for layout in relaxed_layouts_for(lines, length):
+                self._judge(decode(probs, layout))
         return self.entry is not None and self.entry[2].status == "pass"
+
+    def _judge(self, decoded: Decoded) -> None:
+        judged = verdict(decoded)
+        rank = _rank(decoded, judged)
+        if self.entry is None or rank > self.entry[0]:
+            self.entry = (rank, decoded, judged)
+
+    def reportable(self) -> bool:
+        """Whether the best reading so far would be reported (passed, flagged, or a
+        misprinted check digit)."""
+        return self.entry is not None and self.entry[0][0] > 0
 
     def finish(self, timings: dict[str, float], start: float) -> MrzRead:
         if self.entry is None:

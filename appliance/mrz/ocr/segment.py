@@ -161,16 +161,26 @@ def covers_line(strip: LineStrip, grid: Grid) -> bool:
     # pitch must be the line's own period (within 4% on 99% of the benchmark's lines, 8% under
     # strong perspective, where the period follows a run of fillers; a wrong line length is
     # 20% off), and plausible for OCR-B's proportions (`_PITCH_PER_HEIGHT`).
-    if strip.period is not None and abs(grid.pitch / strip.period - 1) > _PERIOD_SLACK:
+    period = _period(strip, grid.pitch)
+    if period is not None and abs(grid.pitch / period - 1) > _PERIOD_SLACK:
         return False
     plausible = _PITCH_PER_HEIGHT[0] <= grid.pitch / strip.text_height <= _PITCH_PER_HEIGHT[1]
     return plausible and bool(_spans(np.array(start), np.array(end), strip, grid.pitch))
 
 
+def _period(strip: LineStrip, pitch: float) -> float | None:
+    """The line's period, unless it is twice `pitch` (the autocorrelation of a line of
+    fillers whose pitch drifts under perspective can peak at two glyphs): then no period."""
+    period = strip.period
+    if period is not None and abs(period / pitch - 2.0) < 0.15:
+        return None
+    return period
+
+
 def cut_glyphs(strip: LineStrip, n: int) -> FloatArray | None:
     """The N cells of the line as an (N, GLYPH_H, GLYPH_W) batch; None when the line does not
     hold N characters."""
-    period = strip.period
+    period = _period(strip, _span_pitch(strip, n))
     if period is not None and abs(_span_pitch(strip, n) / period - 1) > _PERIOD_TRUST:
         # n cells at the line's own period fall far short of it or overrun it: the grid
         # search could only end in a grid `covers_line` refuses (5x the time of a good one).

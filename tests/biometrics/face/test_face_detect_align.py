@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from appliance.biometrics.face import icao_token
 from appliance.biometrics.face.align import TEMPLATE_150, align_face
 from appliance.biometrics.face.decode import decode_image, sniff_format
 from appliance.biometrics.face.detect import LEFT_EYE, MOUTH, NOSE, RIGHT_EYE, BlazeFaceDetector
@@ -80,3 +81,48 @@ def test_bad_image_bytes_have_a_stable_reason(data: bytes) -> None:
     with pytest.raises(ApplianceError) as err:
         decode_image(data)
     assert err.value.reason is Reason.IMAGE_UNREADABLE
+
+
+def _bisected(token: np.ndarray, fmt: TokenFormat, target: int) -> bytes:
+    """The reference answer: plain bisection over the whole quality range."""
+    lo, hi = (1, 100) if fmt is TokenFormat.JPEG else (1, 1000)
+    best = icao_token._encode(token, fmt, lo)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data = icao_token._encode(token, fmt, mid)
+        if len(data) <= target:
+            best, lo = data, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+@pytest.mark.parametrize("target", [DG2_TARGET_BYTES, 6_000, 40_000, 10])
+def test_jpeg2000_reference_search_is_the_bisections_answer_in_few_encodings(
+    detector: BlazeFaceDetector, monkeypatch: pytest.MonkeyPatch, target: int
+) -> None:
+    """The calibration benchmark encodes thousands of references: the search starts where
+    the JPEG 2000 rate puts the answer instead of bisecting 1..1000 (ten encodings each)."""
+    image = photo("person02/img26.jpg")
+    token = token_image(image, detector.detect(image)[0])
+    expected = _bisected(token, TokenFormat.JPEG2000, target)
+    calls: list[int] = []
+    real = icao_token._encode
+
+    def counting(img: np.ndarray, fmt: TokenFormat, level: int) -> bytes:
+        calls.append(level)
+        return real(img, fmt, level)
+
+    monkeypatch.setattr(icao_token, "_encode", counting)
+    assert encode_to_size(token, TokenFormat.JPEG2000, target) == expected
+    assert len(calls) <= 4
+
+
+@pytest.mark.parametrize("target", [DG2_TARGET_BYTES, 3_000, 10])
+def test_jpeg_reference_search_is_the_bisections_answer(
+    detector: BlazeFaceDetector, target: int
+) -> None:
+    image = photo("person02/img26.jpg")
+    token = token_image(image, detector.detect(image)[0])
+    expected = _bisected(token, TokenFormat.JPEG, target)
+    assert encode_to_size(token, TokenFormat.JPEG, target) == expected

@@ -100,7 +100,15 @@ def test_out_of_date_crl_is_a_warning(store: TrustStore, pki: tuple) -> None:
     check = by_name(passive_authentication(pa_pki.sod(DGS, pki[1]), store, at=NOW))[
         CheckName.DS_REVOCATION
     ]
-    assert (check.status, check.reason) == (CheckStatus.WARN, Reason.PA_NOT_CHECKED)
+    # its own reason, so that the signed policy decides what an overdue CRL means
+    assert (check.status, check.reason) == (CheckStatus.WARN, Reason.CRL_STALE)
+
+
+def test_no_crl_is_a_warning_of_its_own(store: TrustStore, pki: tuple) -> None:
+    check = by_name(passive_authentication(pa_pki.sod(DGS, pki[1]), store, at=NOW))[
+        CheckName.DS_REVOCATION
+    ]
+    assert (check.status, check.reason) == (CheckStatus.WARN, Reason.CRL_MISSING)
 
 
 def test_crl_not_signed_by_its_csca_is_refused(store: TrustStore, pki: tuple) -> None:

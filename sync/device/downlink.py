@@ -1,0 +1,203 @@
+"""The downlink: signed artefacts from central, verified before use and applied atomically.
+
+For each kind this build applies (watchlist, policy, crl, masterlist, deviations) whose newest
+version at central is above the one in force, the device fetches it and checks, before touching
+anything: the content's SHA-256 and size against central's manifest; the manifest (RFC 8785 JSON
+`{kind, version, sha256, size}`) signed as kind `manifest`, and the content signed as its kind,
+both by a border-authority key in the data directory's `artefact-keys/` (`TrustedKeys`, the
+anchors the lane already trusts; central's own TLS key vouches for nothing); the version above
+the one in force (no rollback). Then it applies it with the appliance's own import:
+
+- watchlist: `appliance.signed.watchlist.import_watchlist` (its signature, format, issue time
+  and its own version guard again), written with `write_private` (temp, fsync, rename);
+- policy: `parse_policy`, the version guard, then the signature and the file (`write_private`);
+- crl, masterlist: the trust store's import rules (`appliance.emrtd.pki.importer`: a CRL must
+  be signed by a stored CSCA; a master list must chain to one), in one SQLite transaction;
+- deviations: `DeviationList.parse` (every entry names the one DS certificate it excuses),
+  then `deviations.json` written with `write_private`; a running lane takes it before its
+  next check (`appliance.inspection.lane.MaterialWatch`).
+
+A refusal (`SYNC_ARTEFACT_UNSIGNED`, `SYNC_ARTEFACT_INVALID`, `SYNC_ARTEFACT_ROLLBACK`, or the
+importer's own reason) leaves the version in force untouched and is kept in `sync status`.
+Config and model files are listed but not applied by this build.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+
+from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
+from appliance.emrtd.pki.deviations import DeviationList
+from appliance.emrtd.pki.importer import import_file
+from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.errors import ApplianceError, LdsError, Reason
+from appliance.files import write_private
+from appliance.inspection.policy import POLICY_FILE, parse_policy
+from appliance.signed import artefacts as signed
+from appliance.signed.watchlist import import_watchlist
+from sync import protocol
+from sync.device.client import CentralClient, Unreachable, refusal
+from sync.device.state import SyncState
+from sync.device.uplink import Refused, Transient
+
+APPLIED_KINDS = ("watchlist", "policy", "crl", "masterlist", "deviations")
+MANIFEST_KIND = "manifest"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    version: int
+    applied: bool
+    reason: Reason
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "applied": self.applied,
+            "reason": self.reason.value,
+            "detail": self.detail,
+        }
+
+
+def verify_signature(kind: str, content: bytes, line: str | None, data_dir: Path) -> None:
+    """`appliance.signed`'s detached signature of `content` as `kind`, by a trusted key."""
+    trusted = signed.TrustedKeys.load(data_dir / signed.KEYS_DIR)
+    if not line or not line.strip():
+        raise ApplianceError(Reason.SYNC_ARTEFACT_UNSIGNED, f"{kind}: no signature")
+    try:
+        scheme, kid, encoded = line.split()
+        signature = base64.b64decode(encoded, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise ApplianceError(Reason.SYNC_ARTEFACT_INVALID, f"{kind}: malformed signature") from exc
+    key = trusted.keys.get(kid)
+    if scheme != "ed25519" or key is None:
+        raise ApplianceError(
+            Reason.SYNC_ARTEFACT_UNSIGNED, f"{kind}: signed by a key this device does not trust"
+        )
+    try:
+        key.verify(signature, signed.DOMAIN + kind.encode("ascii") + b"\x00" + content)
+    except InvalidSignature as exc:
+        raise ApplianceError(Reason.SYNC_ARTEFACT_INVALID, f"{kind}: signature invalid") from exc
+
+
+def verify_artefact(body: dict[str, Any], kind: str, version: int, data_dir: Path) -> bytes:
+    """The content of a fetched artefact once every check passes (see the module doc)."""
+    try:
+        content = protocol.b64d(str(body["content"]))
+        manifest_text = str(body["manifest"])
+        manifest = json.loads(manifest_text)
+    except (KeyError, ValueError) as exc:
+        raise ApplianceError(Reason.SYNC_ARTEFACT_INVALID, f"{kind}: malformed answer") from exc
+    verify_signature(
+        MANIFEST_KIND, manifest_text.encode(), body.get("manifest_signature"), data_dir
+    )
+    expected = {
+        "kind": kind,
+        "version": version,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+    }
+    if manifest != expected:
+        raise ApplianceError(
+            Reason.SYNC_ARTEFACT_INVALID, f"{kind}: content does not match its signed manifest"
+        )
+    verify_signature(kind, content, body.get("signature"), data_dir)
+    return content
+
+
+def apply_artefact(data_dir: Path, kind: str, version: int, content: bytes, line: str) -> None:
+    """Install verified content with the appliance's own import rules (raises on refusal)."""
+    if kind == "watchlist":
+        import_watchlist(data_dir, content, line.encode("ascii"))
+    elif kind == "policy":
+        policy = parse_policy(content)
+        guard = signed.VersionGuard(data_dir)
+        guard.check(signed.ArtefactKind.POLICY, policy.version)
+        path = data_dir / POLICY_FILE
+        write_private(signed.signature_path(path), line.encode("ascii"))
+        write_private(path, content)
+        guard.accept(signed.ArtefactKind.POLICY, policy.version)
+    elif kind in ("crl", "masterlist"):
+        try:
+            with TrustStore(data_dir / TRUST_FILE) as store:
+                report = import_file(content, store, f"central {kind} v{version}")
+        except LdsError as exc:
+            raise ApplianceError(Reason.SYNC_ARTEFACT_INVALID, f"{kind}: {exc}") from exc
+        if not report.ok:
+            raise ApplianceError(report.reason, f"{kind}: {report.detail}")
+    elif kind == "deviations":
+        DeviationList.parse(content)  # refused (TRUST_LIST_INVALID) before anything is written
+        write_private(data_dir / DEVIATIONS_FILE, content)
+    else:  # pragma: no cover - APPLIED_KINDS guards the callers
+        raise ApplianceError(Reason.USAGE, f"{kind}: not applied by this build")
+
+
+class Downlink:
+    def __init__(self, data_dir: Path, client: CentralClient, state: SyncState) -> None:
+        self.data_dir = data_dir
+        self.client = client
+        self.state = state
+
+    def _get(self, target: str) -> dict[str, Any]:
+        try:
+            status, body = self.client.request("GET", target)
+        except Unreachable as exc:
+            raise Transient(Reason.SYNC_UNREACHABLE, f"central unreachable ({exc})") from exc
+        if status != 200:
+            reason, detail = refusal(status, body)
+            if status >= 500:
+                raise Transient(reason, detail)
+            raise Refused(reason, detail)
+        return body
+
+    def run(self) -> list[Outcome]:
+        """Fetch, verify and apply what is new; one outcome per kind offered."""
+        listing = self._get(f"{protocol.API_PREFIX}/artefacts").get("artefacts", [])
+        outcomes = []
+        for item in listing if isinstance(listing, list) else []:
+            kind, version = str(item.get("kind")), int(item.get("version", 0))
+            if kind in APPLIED_KINDS:
+                outcomes.append(self._one(kind, version))
+        return outcomes
+
+    def _one(self, kind: str, version: int) -> Outcome:
+        current = self.state.artefacts().get(kind, 0)
+        if version == current:
+            return Outcome(kind, version, False, Reason.OK, "already in force")
+        try:
+            if version < current:
+                raise ApplianceError(
+                    Reason.SYNC_ARTEFACT_ROLLBACK,
+                    f"{kind}: version {version} is older than {current} in force",
+                )
+            body = self._get(f"{protocol.API_PREFIX}/artefacts/{kind}/{version}")
+            content = verify_artefact(body, kind, version, self.data_dir)
+            apply_artefact(self.data_dir, kind, version, content, str(body["signature"]))
+        except ApplianceError as exc:
+            if isinstance(exc, Refused):
+                raise
+            status = self.state.status()
+            status.refused[kind] = {
+                "version": version,
+                "reason": exc.reason.value,
+                "detail": exc.detail,
+            }
+            self.state.save_status(status)
+            return Outcome(kind, version, False, exc.reason, exc.detail)
+        self.state.save_artefact(kind, version)
+        status = self.state.status()
+        if status.refused.pop(kind, None) is not None:
+            self.state.save_status(status)
+        return Outcome(kind, version, True, Reason.OK, "applied")
