@@ -40,7 +40,7 @@ from appliance.biometrics.morph.detector import (
 )
 from appliance.biometrics.morph.features import DMAD_DIM
 from appliance.errors import ApplianceError
-from benchmarks.face import pin_to_one_core
+from benchmarks.face import pin_to_one_core, unpin
 from hardware_mocks.morph_set import (
     SPLIT_RULE,
     Features,
@@ -148,7 +148,8 @@ def latency(
 ) -> dict[str, Any]:
     """Per check on one core: the whole check (decode, detect, embed, features, model) and the
     part on top of face verification (features and model, given the analysed faces)."""
-    cpu = pin_to_one_core()
+    before = pin_to_one_core()
+    cpu = None if before is None else min(before)
     entries = [e for e in features.entries if e.probes][:n]
     whole: dict[str, list[float]] = {"single": [], "differential": []}
     extra: dict[str, list[float]] = {"single": [], "differential": []}
@@ -178,6 +179,7 @@ def latency(
             "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
         }
 
+    unpin(before)
     return {
         "cpu": cpu,
         "checks": len(entries),

@@ -4,7 +4,8 @@
         [--onnx-python /work/venvs/convert/bin/python]
 
 Data recipe (`hardware_mocks/morph_set.py`): DIR holds a folder of photos per person (we used
-LFW, 901 people: `../shared/data/faces-lfw`, passed on the command line, never a default).
+LFW, 901 people, from the project's shared data folder, passed on the command line, never a
+default).
 Identities are split by a hash of their folder name: `train` (60%) fits the models,
 `calibration` (10%) chooses the model size and sets the thresholds, `test` (30%) is left to
 `benchmarks/morph.py`. Morphs are full and spliced, alpha 0.3-0.7, of look-alike pairs, JPEG or
