@@ -51,6 +51,11 @@ class ChipConfig(_Section):
     max_read_size: int = 0xDF
     #: use extended-length READ BINARY when the card announces support
     allow_extended_length: bool = True
+    #: Extended Access Control (DG3 fingerprints, DG4 iris): the inspection system's CV
+    #: certificates, DV (after any CVCA link certificate) first and its own last, and its
+    #: private key (PEM, PKCS#8); none: no Terminal Authentication, DG3/DG4 stay closed
+    terminal_certificates: list[str] = Field(default_factory=list)
+    terminal_key: str = ""
 
 
 class HardwareConfig(_Section):
@@ -124,6 +129,9 @@ class IrisConfig(_Section):
     #: rotation search: +- this many code columns of 2.8 degrees (6: +-16.9 degrees of tilt;
     #: each column more widens the impostor distribution's low tail and costs 1:N time)
     max_shift: int = Field(default=6, ge=0, le=32)
+    #: factory (``module:callable``, no arguments) of the NIR iris camera, a `Camera` whose
+    #: frames are grayscale eye images; empty: no iris camera, a required iris step refers
+    camera: str = ""
 
 
 class InspectionConfig(_Section):

@@ -57,6 +57,11 @@ class Reason(StrEnum):
     CHIP_CLONE_SUSPECTED = "CHIP_CLONE_SUSPECTED"
     DG1_MRZ_MISMATCH = "DG1_MRZ_MISMATCH"
     SOD_CONTENT_TYPE_NONSTANDARD = "SOD_CONTENT_TYPE_NONSTANDARD"  # warning: e.g. id-data
+    # Extended Access Control (Terminal Authentication before DG3/DG4)
+    TA_FAILED = "TA_FAILED"  # the chip refused the terminal's authentication or its signature
+    TA_CHAIN_UNTRUSTED = "TA_CHAIN_UNTRUSTED"  # chain not from a CVCA the chip trusts, or refused
+    TA_CERT_EXPIRED = "TA_CERT_EXPIRED"  # a terminal chain certificate is not valid today
+    TA_RIGHTS_MISSING = "TA_RIGHTS_MISSING"  # the chain grants no right to the data group asked
     # trust import: the file verifies, but chains to no CSCA already trusted or pinned (--anchor)
     TRUST_ANCHOR_UNKNOWN = "TRUST_ANCHOR_UNKNOWN"
     # Inspection / policy
@@ -159,6 +164,7 @@ class Reason(StrEnum):
     IRIS_NOT_NIR = "IRIS_NOT_NIR"  # a colour image: iris codes need near-infrared grayscale
     IRIS_NOT_ENROLLED = "IRIS_NOT_ENROLLED"  # no such enrolment, or an empty gallery
     IRIS_GALLERY_DAMAGED = "IRIS_GALLERY_DAMAGED"  # the encrypted gallery does not open
+    IRIS_REFERENCE_MISSING = "IRIS_REFERENCE_MISSING"  # no DG4 iris read after EAC: no reference
 
 
 class ApplianceError(Exception):

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.config import ChipConfig, Config, data_dir
 from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
+from appliance.emrtd.protocol import cvc
+from appliance.emrtd.protocol.terminal_auth import TerminalCredentials
 from appliance.emrtd.session import ReaderOptions
 from appliance.errors import ApplianceError, Reason
 from appliance.ports import CardTransport
@@ -64,7 +70,25 @@ def reader_options(chip: ChipConfig) -> ReaderOptions:
         prefer_pace=chip.prefer_pace,
         max_read_size=chip.max_read_size,
         allow_extended_length=chip.allow_extended_length,
+        terminal=terminal_credentials(chip),
     )
+
+
+def terminal_credentials(chip: ChipConfig) -> TerminalCredentials | None:
+    """The EAC inspection system's chain and key from [chip]; unusable files: CONFIG_INVALID."""
+    if not chip.terminal_certificates and not chip.terminal_key:
+        return None
+    try:
+        chain = tuple(cvc.parse(Path(p).read_bytes()) for p in chip.terminal_certificates)
+        key = serialization.load_pem_private_key(Path(chip.terminal_key).read_bytes(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the terminal key is not an EC key")
+        return TerminalCredentials(chain, key)
+    except (OSError, ValueError, TypeError, ApplianceError) as exc:
+        detail = exc.detail if isinstance(exc, ApplianceError) else str(exc)
+        raise ApplianceError(
+            Reason.CONFIG_INVALID, f"[chip] terminal certificates or key: {detail}"
+        ) from exc
 
 
 def open_trust_store(config: Config | None = None) -> TrustStore:

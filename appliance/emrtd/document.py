@@ -59,6 +59,10 @@ class ChipDocument:
     genuineness: list[Check] = field(default_factory=list)
     #: PACE-CAM evidence of the live session, judged with the trust store in verify_document
     cam_evidence: CamEvidence | None = None
+    #: Terminal Authentication of the live session, when DG3/DG4 were asked for; not an
+    #: authenticity check (a terminal without rights does not make a document false): the
+    #: iris step judges it
+    eac: Check | None = None
     #: dump name -> (the bytes parsed, their model or the `LdsError` they raised)
     _parsed: dict[str, tuple[bytes, Any]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -122,6 +126,7 @@ def read_chip(
         timings_ms=timings,
         genuineness=list(session.genuineness),
         cam_evidence=session.cam_evidence,
+        eac=session.eac.check,
     )
 
 
@@ -350,6 +355,7 @@ def document_report(document: ChipDocument, checks: list[Check] | None = None) -
         "dg1": dg1,
         "face_image": _face_summary(document),
         "authenticity": [c.to_dict() for c in all_checks],
+        "terminal_authentication": document.eac.to_dict() if document.eac else None,
         "apdus": document.apdus,
         "bytes_read": document.bytes_read,
         "timings_ms": dict(document.timings_ms),

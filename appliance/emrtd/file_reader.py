@@ -52,6 +52,8 @@ class FileRead:
     contents: dict[str, bytes] = field(default_factory=dict)
     #: dump name -> reason code (CHIP_FILE_NOT_FOUND, CHIP_ACCESS_DENIED)
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: DG3/DG4 as EF.COM lists them: left for Terminal Authentication (`ChipSession`)
+    eac_protected: list[ElementaryFile] = field(default_factory=list)
 
 
 @contextmanager
@@ -277,12 +279,17 @@ class FileReader:
             # no usable EF.COM: try the data groups a passport commonly carries
             listed = [files.data_group(n) for n in (1, 2, 5, 7, 11, 12, 13, 14, 15, 16)]
         wanted = [ef for ef in listed if ef.name not in _EAC_PROTECTED]
+        result.eac_protected = [ef for ef in listed if ef.name in _EAC_PROTECTED]
         if before_data_groups is not None:
             before_data_groups([files.DATA_GROUPS.index(ef) + 1 for ef in wanted])
         for ef in wanted:
             self._read_into(result, ef)
         self._read_into(result, files.EF_SOD)
         return result
+
+    def read_into(self, result: FileRead, ef: ElementaryFile) -> bytes | None:
+        """Read `ef` into `result`, or note in it why not (a broken SM session raises)."""
+        return self._read_into(result, ef)
 
     def _read_into(self, result: FileRead, ef: ElementaryFile) -> bytes | None:
         try:

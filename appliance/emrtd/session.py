@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from appliance.emrtd.chip.genuineness import authenticate_chip
+from appliance.emrtd.chip.terminal_auth import TerminalAuthState
 from appliance.emrtd.file_reader import FileRead, FileReader, timed
 from appliance.emrtd.lds import card_access as card_access_file
 from appliance.emrtd.pki.checks import Check, CheckName
@@ -37,6 +38,7 @@ from appliance.emrtd.protocol.pace import PacePassword, PaceProtocol
 from appliance.emrtd.protocol.pace_cam import CamEvidence, cam_evidence
 from appliance.emrtd.protocol.pace_terminal import PaceTerminal, supported
 from appliance.emrtd.protocol.sm import SecureMessaging, SessionKeys
+from appliance.emrtd.protocol.terminal_auth import TerminalCredentials
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.mrz.check_digits import mrz_information
 from appliance.ports import CardInfo, CardTransport, TransportError
@@ -92,6 +94,8 @@ class ReaderOptions:
     #: prove the chip genuine after access: Chip Authentication (DG14), else Active
     #: Authentication (DG15); PACE-CAM evidence is kept whenever PACE used that mapping
     authenticate_chip: bool = True
+    #: EAC: with an inspection system's chain and key, TA after CA, then DG3/DG4 as allowed
+    terminal: TerminalCredentials | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,8 @@ class ChipSession:
         self.genuineness: list[Check] = []
         #: what PACE-CAM showed, judged later against EF.CardSecurity and the trust store
         self.cam_evidence: CamEvidence | None = None
+        #: Terminal Authentication (DG3/DG4): what it binds to in this session, its check
+        self.eac = TerminalAuthState()
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -312,6 +318,7 @@ class ChipSession:
         result = terminal.finish(r4)
         self.sm = SecureMessaging(result.keys)
         self._pace_option = option
+        self.eac.pace_chip_key = result.chip_public_key
         if result.protocol.mapping == "CAM":
             try:
                 self.cam_evidence = cam_evidence(result, terminal.mapping)
@@ -412,11 +419,17 @@ class ChipSession:
         if self.card_access:
             already_read[files.EF_CARD_ACCESS.dump_name] = self.card_access
         authenticate = self._authenticate_chip if self.options.authenticate_chip else None
-        return self.file_reader.read_all(already_read, authenticate)
+        result = self.file_reader.read_all(already_read, authenticate)
+        if self.options.terminal is not None and result.eac_protected:
+            mrz = self.key.mrz_information() if isinstance(self.key, MrzKey) else None
+            with self._timed("terminal_authentication"):
+                self.eac.read(self, self.options.terminal, mrz, result, self.file_reader.read_into)
+        return result
 
     def _authenticate_chip(self, data_groups: list[int]) -> None:
         with self._timed("chip_genuineness"):
-            self.genuineness.extend(authenticate_chip(self, data_groups, self._rng))
+            ca_done = self.eac.chip_authenticated
+            self.genuineness.extend(authenticate_chip(self, data_groups, self._rng, ca_done))
 
 
 def _mse_accepted(sw: int) -> bool:

@@ -58,6 +58,7 @@ STEP_LABELS = {
     StepName.GATE_SENSORS: "gate",
     StepName.SEAL: "seal",
     StepName.MORPH: "morph",
+    StepName.IRIS: "iris",
 }
 
 

@@ -23,6 +23,8 @@ from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
+from appliance.inspection.iris_step import IrisCheck
+from appliance.inspection.iris_step import from_config as iris_from_config
 from appliance.inspection.morph_step import MorphCheck
 from appliance.inspection.policy import POLICY_FILE, load_policy
 from appliance.inspection.report import StepName
@@ -97,6 +99,7 @@ def open_lane(
     gate_events: GateEventSource | None = None,
     face: FaceCheck | None = None,
     morph: MorphCheck | None = None,
+    iris: IrisCheck | None = None,
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
     material: dict[str, Any] = {}
@@ -108,6 +111,7 @@ def open_lane(
         reader_options=reader_options(config.chip),
         face=face,
         morph=morph,
+        iris=iris or (iris_from_config(config) if config.iris.camera else None),
         gate_events=gate_events,
     )
 

@@ -37,9 +37,11 @@ def _rounded(value: float | None) -> float | None:
 
 
 def morph_outcome(
-    detector: MorphCheck, rules: MorphPolicy, document: ChipDocument | None, live: Any
+    detector: MorphCheck | None, rules: MorphPolicy, document: ChipDocument | None, live: Any
 ) -> tuple[CheckStatus, Reason, str, dict[str, Fact]]:
     """(status, reason, detail, facts) of the morph step."""
+    if detector is None:
+        return CheckStatus.SKIPPED, Reason.OK, "no morph detector configured", {}
     if document is None or "DG2.bin" not in document.files:
         return CheckStatus.SKIPPED, Reason.OK, "no chip photo", {"blocked_by": "data_groups"}
     try:

@@ -215,6 +215,11 @@ OFFICER_GUIDANCE: dict[Reason, str] = {
     Reason.SEAL_SIGNER_REVOKED: f"Visa seal signer revoked by its issuer: {_FALSIFIED}",
     Reason.SEAL_MRZ_MISMATCH: "Visa seal names another passport: inspect",
     Reason.MORPH_SUSPECTED: "Chip photo may be a morph of two faces: compare in person",
+    Reason.IRIS_NO_MATCH: "Iris does not match the chip: compare in person",
+    Reason.IRIS_REFERENCE_MISSING: "No iris reference read from the chip: manual check",
+    Reason.TA_CHAIN_UNTRUSTED: "Chip refused this lane's EAC certificates: manual check",
+    Reason.TA_CERT_EXPIRED: "This lane's EAC certificate is expired: renew it, manual check",
+    Reason.TA_FAILED: "Terminal Authentication failed: manual check",
 }
 _DEFAULT_GUIDANCE = "Refer to an officer"
 

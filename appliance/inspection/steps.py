@@ -30,7 +30,9 @@ from appliance.emrtd.pki.passive import TrustAnchors
 from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, History
+from appliance.inspection import iris_step
 from appliance.inspection.gate_events import GateEventSource, parse_events
+from appliance.inspection.iris_step import IrisCheck
 from appliance.inspection.morph_step import MorphCheck, morph_outcome
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
@@ -75,6 +77,8 @@ class Lane:
     deviations: DeviationList = field(default_factory=DeviationList)
     reader_options: ReaderOptions = field(default_factory=ReaderOptions)
     face: FaceCheck | None = None
+    #: the iris step's live capture against DG4 (`iris_step`); None: no iris camera here
+    iris: IrisCheck | None = None
     gate_events: GateEventSource | None = None
     #: the trust the `seal` step verifies visa seals against (None: a seal cannot be verified)
     seal_trust: TrustContext | None = None
@@ -374,12 +378,14 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
 
 def morph(lane: Lane, tx: Transaction) -> Outcome:
     """Morphing attack detection on the chip photo (`morph_step.py`)."""
-    if lane.morph is None:
-        return Outcome.skipped("no morph detector configured")
-    status, reason, detail, facts = morph_outcome(
-        lane.morph, lane.policy.morph, tx.document, tx.live_image
-    )
-    return Outcome(status, reason, detail, facts, attempts=0 if facts.get("blocked_by") else 1)
+    found = morph_outcome(lane.morph, lane.policy.morph, tx.document, tx.live_image)
+    return Outcome(*found, attempts=0 if found[0] is CheckStatus.SKIPPED else 1)
+
+
+def iris(lane: Lane, tx: Transaction) -> Outcome:
+    required = StepName.IRIS in lane.mode.required_steps
+    j = iris_step.judge(lane.iris, required, tx.document)
+    return Outcome(j.status, j.reason, j.detail, j.facts, attempts=int(required))
 
 
 def gate_sensors(lane: Lane, tx: Transaction) -> Outcome:
@@ -438,5 +444,6 @@ STEPS: tuple[tuple[StepName, Step], ...] = (
     (StepName.SEAL, seal),
     (StepName.BIOMETRICS, biometrics),
     (StepName.MORPH, morph),
+    (StepName.IRIS, iris),
     (StepName.GATE_SENSORS, gate_sensors),
 )

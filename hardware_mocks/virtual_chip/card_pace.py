@@ -144,6 +144,11 @@ class CardPace:
         self._ks_enc = b""
         self._ks_mac = b""
 
+    @property
+    def chip_public_key(self) -> bytes:
+        """The chip's ephemeral public key (encoded): ID_PICC for Terminal Authentication."""
+        return bytes(self.group.encode(self._pk_ic))
+
     def general_authenticate(self, data: bytes) -> tuple[bytes, CardSecureMessaging | None]:
         """One step: dynamic authentication data (7C) in and out; the session after step 4."""
         try:

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from appliance.emrtd.protocol import tlv
 from appliance.emrtd.protocol.apdu import ApduFormatError, CommandApdu
 from appliance.emrtd.protocol.crypto import CipherKind, Random
+from appliance.emrtd.protocol.terminal_auth import compress
 from appliance.errors import LdsError
 from hardware_mocks.virtual_chip.atr import build_atr, build_atr_info
 from hardware_mocks.virtual_chip.card_auth import (
@@ -53,6 +54,7 @@ from hardware_mocks.virtual_chip.card_sm import (
     SmViolation,
     protected_size,
 )
+from hardware_mocks.virtual_chip.card_ta import CardTerminalAuth, EacMemory, EacTrust
 from hardware_mocks.virtual_chip.file_system import FileSystem
 from hardware_mocks.virtual_chip.status import (
     SW_AUTH_FAILED,
@@ -77,7 +79,8 @@ log = logging.getLogger(__name__)
 FID_CARD_ACCESS = 0x011C
 FID_CARD_SECURITY = 0x011D
 FID_ATR_INFO = 0x2F01
-#: DG3 (fingerprints) and DG4 (iris) need Extended Access Control, which this chip does not run
+FID_CVCA = 0x011C  # in the eMRTD application (EF.CardAccess has the same FID in the MF)
+#: DG3 (fingerprints) and DG4 (iris) need Extended Access Control (Terminal Authentication)
 EAC_PROTECTED = frozenset({0x0103, 0x0104})
 
 
@@ -137,6 +140,9 @@ class ChipContents:
     )
     #: private half of DG14's ChipAuthenticationPublicKeyInfo; None: no Chip Authentication
     chip_authentication_key: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
+    #: CVCA trust point(s) and personalisation date for Terminal Authentication; None: no
+    #: EAC, DG3/DG4 are never released
+    eac: EacTrust | None = None
 
 
 class PersonalisationSource(Protocol):
@@ -162,9 +168,14 @@ class VirtualChip:
             for fid, data in contents.mf_files.items()
             if not (self.config.bac_only and fid == FID_CARD_ACCESS)
         )
+        #: trust points and current date: kept across sessions, as in the chip's memory
+        self.eac_memory = EacMemory.personalise(contents.eac) if contents.eac else None
+        lds = dict(contents.lds_files)
+        if self.eac_memory is not None:
+            lds.setdefault(FID_CVCA, self.eac_memory.cvca_file())
         self.files = FileSystem(
             mf,
-            contents.lds_files,
+            lds,
             max_read_size=self.config.max_read_size,
             strict_le=self.config.strict_le,
             rejects_le_on_select=self.config.rejects_le_on_select,
@@ -206,6 +217,10 @@ class VirtualChip:
         self.chip_authenticated = False
         #: keys of a PACE run completed under SM: they take over once its answer is protected
         self._pending_sm: CardSecureMessaging | None = None
+        #: Terminal Authentication: ID_PICC of this session, the CA key it binds to, its state
+        self._id_picc = self.contents.mrz_information[:-14].encode("ascii")
+        self._ca_terminal_key: bytes | None = None
+        self._ta = self._new_ta()
         self.apdu_count = 0
 
     @property
@@ -251,6 +266,11 @@ class VirtualChip:
         self._pace = None
         self._ca_cipher = None
         self.chip_authenticated = False
+        self._ta = self._new_ta()
+
+    def _new_ta(self) -> CardTerminalAuth | None:
+        memory = self.eac_memory
+        return CardTerminalAuth(memory, self.config.rng) if memory is not None else None
 
     def _process_protected(self, command: CommandApdu) -> bytes:
         sm = self._sm
@@ -282,6 +302,7 @@ class VirtualChip:
             0x22: self._manage_security_environment,
             0x86: self._general_authenticate,
             0x88: self._internal_authenticate,
+            0x2A: self._perform_security_operation,
         }.get(command.ins)
         if handler is None:
             return Response.status(SW_INS_NOT_SUPPORTED)
@@ -294,7 +315,9 @@ class VirtualChip:
         application needs BAC or PACE, and DG3/DG4 would need EAC."""
         if not in_application:
             return fid != FID_CARD_SECURITY or self._access is Access.PACE
-        return self._access is not Access.NONE and fid not in EAC_PROTECTED
+        if fid in EAC_PROTECTED:
+            return self._ta is not None and self._ta.may_read(fid & 0xFF)
+        return self._access is not Access.NONE
 
     def _select(self, command: CommandApdu) -> Response:
         return self.files.select(command)
@@ -312,11 +335,13 @@ class VirtualChip:
             return Response.status(SW_WRONG_P1P2)
         if command.le != 8 or command.data:
             return Response.status(SW_WRONG_LENGTH)
+        if self._sm is not None and self._ta is not None and self._ta.wants_challenge:
+            return Response(self._ta.get_challenge(), SW_OK)
         return Response(self._bac.get_challenge(), SW_OK)
 
     def _external_authenticate(self, command: CommandApdu) -> Response:
         if self._sm is not None:
-            return Response.status(SW_CONDITIONS)
+            return self._terminal_authenticate(command)
         if self._bac.rnd_ic is None:
             return Response.status(SW_CONDITIONS)
         try:
@@ -343,6 +368,8 @@ class VirtualChip:
             return self._set_at_chip_authentication(objects)
         if p1p2 == (0x41, 0xA6):
             return self._set_kat_chip_authentication(objects)
+        if p1p2 in ((0x81, 0xB6), (0x81, 0xA4)):
+            return self._set_terminal_authentication(p1p2[1], objects)
         return Response.status(SW_WRONG_P1P2)
 
     def _set_at_pace(self, objects: dict[int, bytes]) -> Response:
@@ -399,6 +426,7 @@ class VirtualChip:
             return Response.status(SW_WRONG_DATA)
         self._install_session(session)
         self.chip_authenticated = True
+        self._ca_terminal_key = terminal_key
         return Response(answer, SW_OK)
 
     def _install_session(self, session: CardSecureMessaging) -> None:
@@ -450,6 +478,7 @@ class VirtualChip:
         if session is not None:
             self._pace = None
             self._access = Access.PACE
+            self._id_picc = compress(pace.chip_public_key)
             self._install_session(session)
         return Response(answer, SW_OK)
 
@@ -463,6 +492,45 @@ class VirtualChip:
         if inner is None:
             return Response.status(SW_WRONG_DATA)
         return self._chip_authenticate(inner.value, cipher, b"\x7c\x00")
+
+    # --- Terminal Authentication (card_ta.py) -----------------------------------------------------
+
+    def _ta_ready(self) -> CardTerminalAuth | Response:
+        """TA needs EAC on this chip and Chip Authentication in this SM session."""
+        if self._ta is None:
+            return Response.status(SW_INS_NOT_SUPPORTED)
+        if self._sm is None or not self.chip_authenticated:
+            return Response.status(SW_SECURITY_STATUS)
+        return self._ta
+
+    def _set_terminal_authentication(self, template: int, objects: dict[int, bytes]) -> Response:
+        ta = self._ta_ready()
+        if isinstance(ta, Response):
+            return ta
+        if 0x83 not in objects:
+            return Response.status(SW_WRONG_DATA)
+        sw = ta.set_dst(objects[0x83]) if template == 0xB6 else ta.set_at(objects[0x83])
+        return Response.status(sw)
+
+    def _perform_security_operation(self, command: CommandApdu) -> Response:
+        """PSO:Verify Certificate (P1P2 00BE), the only PSO this chip knows."""
+        if (command.p1, command.p2) != (0x00, 0xBE):
+            return Response.status(SW_WRONG_P1P2)
+        ta = self._ta_ready()
+        if isinstance(ta, Response):
+            return ta
+        sw = ta.verify_certificate(command.data)
+        if sw == SW_OK:  # a CVCA link certificate may have moved the trust point: EF.CVCA says so
+            self.files.application[FID_CVCA] = ta.memory.cvca_file()
+        return Response.status(sw)
+
+    def _terminal_authenticate(self, command: CommandApdu) -> Response:
+        ta = self._ta_ready()
+        if isinstance(ta, Response):
+            return Response.status(SW_CONDITIONS)
+        assert self._ca_terminal_key is not None  # set with chip_authenticated
+        sw = ta.external_authenticate(command.data, self._id_picc, self._ca_terminal_key)
+        return Response.status(sw)
 
 
 def _oid_text(content: bytes) -> str:

@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -25,6 +25,7 @@ from appliance.emrtd.lds import (
     com,
     dg1,
     dg2,
+    dg4,
     dg11,
     dg12,
     dg14,
@@ -34,6 +35,7 @@ from appliance.emrtd.lds import (
 )
 from appliance.emrtd.lds.dg11 import Dg11
 from appliance.emrtd.lds.dg12 import Dg12
+from appliance.emrtd.lds.iris_19794 import EyeSubtype, IrisImageFormat
 from appliance.emrtd.lds.security_infos import (
     ActiveAuthenticationInfo,
     ChipAuthenticationInfo,
@@ -48,6 +50,9 @@ from hardware_mocks import pki
 from hardware_mocks.virtual_chip.card_pace import PaceOption
 from hardware_mocks.virtual_chip.chip import ChipContents
 from hardware_mocks.virtual_chip.face import synthetic_face_jpeg
+
+if TYPE_CHECKING:
+    from hardware_mocks.eac_pki import EacPki
 
 #: ICAO 9303-11 §9.2.5 / BSI TR-03110-3 object identifiers used in DG14
 ID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
@@ -112,6 +117,9 @@ class TravellerProfile:
     #: hash of the DG hashes in EF.SOD and of the SOD signature
     sod_digest: str = "sha256"
     pki_cache_dir: Path | None = None
+    #: DG4 with a synthetic NIR image of the right eye (identity `seed`, see iris_synth), and
+    #: Extended Access Control: the chip trusts the issuing state's test CVCA (eac_pki)
+    iris: bool = False
 
     def __repr__(self) -> str:
         return f"TravellerProfile(seed={self.seed}, document_code={self.document_code!r})"
@@ -246,7 +254,14 @@ class TravellerProfile:
             chip_authentication_key=(
                 self.chip_authentication_key if self.chip_authentication else None
             ),
+            eac=self.eac_pki().chip_trust() if self.iris else None,
         )
+
+    def eac_pki(self) -> EacPki:
+        """The issuing state's test EAC chain (the chip trusts its CVCA when `iris`)."""
+        from hardware_mocks.eac_pki import build_eac_pki  # eac_pki imports the chip side
+
+        return build_eac_pki(icao_to_alpha2(self.issuing_state) or "UT")
 
 
 @dataclass(frozen=True)
@@ -267,6 +282,20 @@ class ChipFiles:
             if f"DG{number}.bin" in self.by_name:
                 out[0x0100 + number] = self.by_name[f"DG{number}.bin"]
         return out
+
+
+@lru_cache(maxsize=16)
+def iris_jp2(identity: int) -> bytes:
+    """The enrolment image of the right eye of `identity`: a synthetic NIR capture, JPEG 2000."""
+    import cv2
+
+    from hardware_mocks.iris_synth import IrisSynth
+
+    image, _ = IrisSynth(identity).capture(0)
+    ok, buffer = cv2.imencode(".jp2", image, [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, 200])
+    if not ok:
+        raise RuntimeError("OpenCV cannot write JPEG 2000")
+    return bytes(buffer)
 
 
 def _spki(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
@@ -299,6 +328,12 @@ def _build(profile: TravellerProfile) -> ChipFiles:
         groups[11] = dg11.encode(profile.dg11)
     if profile.dg12 is not None:
         groups[12] = dg12.encode(profile.dg12)
+    if profile.iris:
+        groups[4] = dg4.encode(
+            dg4.for_images(
+                {EyeSubtype.RIGHT: iris_jp2(profile.seed)}, IrisImageFormat.MONO_JPEG2000
+            )
+        )
     infos = _chip_authentication_infos(profile) + _pace_infos(profile)
     if profile.active_authentication == "ec":
         infos.append(ActiveAuthenticationInfo(ID_AA, 1, ECDSA_WITH_SHA256))

@@ -17,6 +17,7 @@ chip answers both with the old keys; the new ones apply from the next command.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -174,12 +175,19 @@ def _proof_commands() -> tuple[CommandApdu, CommandApdu]:
     )
 
 
-def run_chip_authentication(channel: SecureChannel, dg14: bytes, rng: Random) -> Check | None:
+def run_chip_authentication(
+    channel: SecureChannel,
+    dg14: bytes,
+    rng: Random,
+    on_success: Callable[[bytes], None] | None = None,
+) -> Check | None:
     """Chip Authentication with DG14's key, then the proof read under the new keys.
 
     None when DG14 does not offer CA (Active Authentication may apply instead). A failure of
     the chip (refusal, wrong MAC under the new keys, different DG14) is `CA_FAILED`; an
     unusable DG14 is `warn` (nothing proven either way). Transport faults propagate.
+    `on_success` gets the terminal's ephemeral public key once CA passed: Terminal
+    Authentication signs over it.
     """
     name = CheckName.CHIP_AUTHENTICATION
     try:
@@ -209,6 +217,8 @@ def run_chip_authentication(channel: SecureChannel, dg14: bytes, rng: Random) ->
         return Check.failed(name, Reason.CA_FAILED, f"{suite.name}: {exc.detail}")
     if not hmac.compare_digest(echoed, dg14[: len(echoed)]) or not echoed:
         return Check.failed(name, Reason.CA_FAILED, f"{suite.name}: DG14 read back differs")
+    if on_success is not None:
+        on_success(run.ephemeral_public)
     return Check.passed(name, f"{suite.name}, Secure Messaging restarted on the agreed keys")
 
 

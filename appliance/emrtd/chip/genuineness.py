@@ -15,6 +15,7 @@ data itself verified: the signature of a genuine document on a chip that cannot 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from appliance.emrtd.chip.active_auth import run_active_authentication
@@ -51,9 +52,13 @@ class GenuinenessSession(SecureChannel, Protocol):
 
 
 def authenticate_chip(
-    session: GenuinenessSession, data_groups: list[int], rng: Random
+    session: GenuinenessSession,
+    data_groups: list[int],
+    rng: Random,
+    on_chip_authenticated: Callable[[bytes], None] | None = None,
 ) -> list[Check]:
-    """The chip_authentication and active_authentication checks of this session."""
+    """The chip_authentication and active_authentication checks of this session
+    (`on_chip_authenticated`: see `run_chip_authentication`'s `on_success`)."""
     ca_name, aa_name = CheckName.CHIP_AUTHENTICATION, CheckName.ACTIVE_AUTHENTICATION
     if session.chip_authenticated_by_pace:
         detail = "PACE-CAM authenticates the chip (see pace_cam)"
@@ -62,7 +67,11 @@ def authenticate_chip(
             Check.skipped(aa_name, detail, Reason.OK),
         ]
     dg14 = session.read_optional(data_group(14)) if 14 in data_groups else None
-    ca = run_chip_authentication(session, dg14, rng) if dg14 is not None else None
+    ca = (
+        run_chip_authentication(session, dg14, rng, on_chip_authenticated)
+        if dg14 is not None
+        else None
+    )
     if ca is not None and ca.status is CheckStatus.FAIL:
         session.restart_access()  # the chip (or our keys) dropped SM: read on in a new session
     if ca is not None and ca.status is not CheckStatus.WARN:

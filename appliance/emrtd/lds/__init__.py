@@ -17,6 +17,7 @@ from appliance.emrtd.lds import (
     com,
     dg1,
     dg2,
+    dg4,
     dg5,
     dg7,
     dg11,
@@ -40,6 +41,7 @@ _EF_CODECS: Final[dict[str, tuple[_Parser, _Encoder]]] = {
 _DG_CODECS: Final[dict[int, tuple[_Parser, _Encoder]]] = {
     1: (dg1.parse, dg1.encode),
     2: (dg2.parse, dg2.encode),
+    4: (dg4.parse, dg4.encode),
     5: (dg5.parse, dg5.encode),
     7: (dg7.parse, dg7.encode),
     11: (dg11.parse, dg11.encode),

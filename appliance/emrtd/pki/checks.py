@@ -38,6 +38,7 @@ class CheckName(StrEnum):
     ACTIVE_AUTHENTICATION = "active_authentication"
     PACE_CAM = "pace_cam"
     CARD_SECURITY = "card_security"
+    TERMINAL_AUTHENTICATION = "terminal_authentication"
 
 
 #: checks that must pass for any claim that a document is genuine: skipped or absent is a

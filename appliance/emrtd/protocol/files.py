@@ -46,6 +46,9 @@ EF_CARD_SECURITY = ElementaryFile(
 EF_ATR_INFO = ElementaryFile("EF.ATR/INFO", 0x2F01, 0x01, "EF_ATR_INFO.bin", True, None)
 EF_COM = ElementaryFile("EF.COM", 0x011E, 0x1E, "EF_COM.bin", False, 0x60)
 EF_SOD = ElementaryFile("EF.SOD", 0x011D, 0x1D, "EF_SOD.bin", False, 0x77)
+#: EF.CVCA (BSI TR-03110-1 A.1.2): the CARs of the CVCA keys the chip trusts for Terminal
+#: Authentication, one or two DO'42 padded with zeros, so read to the end like EF.ATR/INFO
+EF_CVCA = ElementaryFile("EF.CVCA", 0x011C, 0x1C, "EF_CVCA.bin", False, None)
 
 #: LDS tags of DG1..DG16 (ICAO 9303-10 Table 35), in data group order
 DG_TAGS = (

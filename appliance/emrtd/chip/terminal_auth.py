@@ -1,0 +1,196 @@
+"""Terminal Authentication over a chip session, reported as the `terminal_authentication` check.
+
+Runs the sans-I/O `TerminalAuthentication` (appliance.emrtd.protocol.terminal_auth) after Chip
+Authentication: the chain for the CVCA EF.CVCA names, then the challenge's signature. What went
+wrong gets its own reason so an officer (and the tests) can tell a terminal whose chain the
+chip does not trust (`TA_CHAIN_UNTRUSTED`) from an expired one (`TA_CERT_EXPIRED`) and from a
+refused signature (`TA_FAILED`). Transport faults propagate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol, TypeVar
+
+from appliance.emrtd.chip.chip_auth import SecureChannel
+from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
+from appliance.emrtd.protocol import cvc
+from appliance.emrtd.protocol.apdu import ApduError
+from appliance.emrtd.protocol.files import DATA_GROUPS, EF_CVCA, ElementaryFile
+from appliance.emrtd.protocol.sm import SmError
+from appliance.emrtd.protocol.terminal_auth import (
+    GET_CHALLENGE,
+    TaRefused,
+    TerminalAuthentication,
+    TerminalCredentials,
+    compress,
+    id_picc_from_mrz,
+    parse_cvca_file,
+)
+from appliance.errors import LdsError, Reason
+
+_NAME = CheckName.TERMINAL_AUTHENTICATION
+
+
+def _rights_text(credentials: TerminalCredentials) -> str:
+    granted = [f"DG{n}" for n in (3, 4) if credentials.may_read(n)]
+    return "read " + (" and ".join(granted) if granted else "nothing")
+
+
+def run_terminal_authentication(
+    channel: SecureChannel,
+    credentials: TerminalCredentials,
+    *,
+    cvca_file: bytes | None,
+    id_picc: bytes,
+    ephemeral_public: bytes,
+    today: date,
+) -> Check:
+    """TA v1 with `credentials`; `ephemeral_public` is the key Chip Authentication sent."""
+    run = TerminalAuthentication(credentials, id_picc, ephemeral_public, today)
+    try:
+        chain = run.chain_for(parse_cvca_file(cvca_file) if cvca_file else [])
+    except TaRefused as exc:
+        return Check.failed(_NAME, exc.reason, exc.detail)
+    except LdsError as exc:
+        return Check.failed(_NAME, exc.reason, f"EF.CVCA unreadable: {exc.detail}")
+    for cert in chain:
+        try:
+            for command in run.certificate_commands(cert):
+                channel.transmit(command).check("certificate")
+        except (ApduError, SmError) as exc:
+            return Check.failed(
+                _NAME,
+                Reason.TA_CHAIN_UNTRUSTED,
+                f"chip refused the {_role(cert)} certificate {cert.chr} ({exc.detail})",
+            )
+    try:
+        channel.transmit(run.mse_set_at()).check("MSE:Set AT")
+        challenge = channel.transmit(GET_CHALLENGE).check("GET CHALLENGE")
+        channel.transmit(run.external_authenticate(challenge)).check("EXTERNAL AUTHENTICATE")
+    except TaRefused as exc:
+        return Check.failed(_NAME, exc.reason, exc.detail)
+    except (ApduError, SmError) as exc:
+        return Check.failed(_NAME, Reason.TA_FAILED, f"chip refused: {exc.detail}")
+    return Check.passed(_NAME, f"TA v1 as {credentials.terminal.chr}: {_rights_text(credentials)}")
+
+
+class EacChannel(SecureChannel, Protocol):
+    """A chip session after Chip Authentication, as Terminal Authentication drives it."""
+
+    def read_optional(self, ef: ElementaryFile) -> bytes | None:
+        """The file's content, None when the chip lacks or refuses it."""
+        ...
+
+
+def authenticate_terminal(
+    channel: EacChannel,
+    credentials: TerminalCredentials,
+    *,
+    id_picc: bytes | None,
+    ca_ephemeral: bytes | None,
+) -> Check:
+    """TA v1 in a live session, bound to its Chip Authentication (none: nothing to bind to),
+    for the CVCA EF.CVCA names, on today's date (UTC)."""
+    if ca_ephemeral is None:
+        return Check.failed(
+            _NAME, Reason.TA_FAILED, "no Chip Authentication in this session to bind TA to"
+        )
+    if id_picc is None:
+        return Check.failed(_NAME, Reason.TA_FAILED, "no chip identifier (ID_PICC) known")
+    return run_terminal_authentication(
+        channel,
+        credentials,
+        cvca_file=channel.read_optional(EF_CVCA),
+        id_picc=id_picc,
+        ephemeral_public=ca_ephemeral,
+        today=datetime.now(UTC).date(),
+    )
+
+
+def eac_refusal(check: Check, credentials: TerminalCredentials, data_group: int) -> Reason | None:
+    """Why DG`data_group` is not to be read after `check` (None: read it)."""
+    if check.status is not CheckStatus.PASS:
+        return check.reason
+    return None if credentials.may_read(data_group) else Reason.TA_RIGHTS_MISSING
+
+
+def id_picc(pace_chip_key: bytes | None, mrz_information: str | None) -> bytes | None:
+    """ID_PICC: Comp(the chip's PACE key) after PACE, else the document number (BAC)."""
+    if pace_chip_key is not None:
+        return compress(pace_chip_key)
+    return id_picc_from_mrz(mrz_information) if mrz_information else None
+
+
+class EacFiles(Protocol):
+    """The reader's result so far (`FileRead`): DG3/DG4 as EF.COM lists them, and why files
+    are missing."""
+
+    eac_protected: list[ElementaryFile]
+    unavailable: dict[str, str]
+
+
+R = TypeVar("R", bound=EacFiles)
+
+
+def read_eac_protected(
+    channel: EacChannel,
+    credentials: TerminalCredentials,
+    ids: tuple[bytes | None, bytes | None],
+    result: R,
+    read_into: Callable[[R, ElementaryFile], object],
+) -> Check:
+    """Terminal Authentication with `ids` (ID_PICC, the CA key), then each of DG3/DG4 read
+    into `result` as far as TA and the chain's rights go; why not, noted in it."""
+    check = authenticate_terminal(channel, credentials, id_picc=ids[0], ca_ephemeral=ids[1])
+    for ef in result.eac_protected:
+        refused = eac_refusal(check, credentials, DATA_GROUPS.index(ef) + 1)
+        if refused is not None:
+            result.unavailable[ef.dump_name] = refused.value
+        else:
+            read_into(result, ef)
+    return check
+
+
+@dataclass
+class TerminalAuthState:
+    """A session's Terminal Authentication: the keys it binds to, and its outcome (`check`)."""
+
+    #: the chip's ephemeral PACE key (ID_PICC after PACE)
+    pace_chip_key: bytes | None = None
+    #: the terminal's ephemeral Chip Authentication key (TA signs over it)
+    ca_key: bytes | None = None
+    check: Check | None = None
+
+    def chip_authenticated(self, ephemeral_public: bytes) -> None:
+        self.ca_key = ephemeral_public
+
+    def read(
+        self,
+        channel: EacChannel,
+        credentials: TerminalCredentials,
+        mrz_information: str | None,
+        result: R,
+        read_into: Callable[[R, ElementaryFile], object],
+    ) -> None:
+        """TA, then DG3/DG4 into `result` (see `read_eac_protected`)."""
+        ids = (id_picc(self.pace_chip_key, mrz_information), self.ca_key)
+        self.check = read_eac_protected(channel, credentials, ids, result, read_into)
+
+
+def _role(cert: cvc.CvCertificate) -> str:
+    return {cvc.Role.IS: "terminal", cvc.Role.CVCA: "CVCA link"}.get(cert.role, "DV")
+
+
+__all__ = [
+    "EacChannel",
+    "EacFiles",
+    "TerminalAuthState",
+    "authenticate_terminal",
+    "eac_refusal",
+    "id_picc",
+    "read_eac_protected",
+    "run_terminal_authentication",
+]
