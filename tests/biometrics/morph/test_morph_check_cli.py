@@ -48,7 +48,7 @@ def test_single_and_differential_reports(reference: Path, data_dir: Path) -> Non
     assert code == (0 if diff["reason"] == "OK" else 1)
 
 
-def test_jpeg2000_and_dg2_references_are_read(
+def test_jpeg2000_reference_is_read(
     tmp_path: Path, verifier: FaceVerifier, data_dir: Path
 ) -> None:
     jp2 = tmp_path / "reference.jp2"
