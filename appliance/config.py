@@ -139,7 +139,8 @@ class InspectionConfig(_Section):
 
     #: serial port of the exit-door controller, or "simulated" (`hardware.gate_simulator`)
     gate_port: str = "/dev/ttyUSB0"
-    #: serial port of the OCR swipe reader of the product's document station
+    #: serial port of the OCR swipe reader of the product's document station, or
+    #: "camera:DEVICE" to read the MRZ on that camera (`hardware.camera`) with frame fusion
     mrz_port: str = "/dev/ttyUSB1"
     #: seconds a traveller has to take the document back, or to walk through an open gate,
     #: before the lane gives up on them and gets ready for the next

@@ -127,6 +127,15 @@ class MrzScanner(Protocol):
         ...
 
 
+@runtime_checkable
+class FramedMrzScanner(MrzScanner, Protocol):
+    """An `MrzScanner` that reads camera frames (fused, `appliance.mrz.ocr.camera_scanner`)
+    and tells how many frames its latest read took, for the MRZ step's report."""
+
+    @property
+    def frames_used(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class DecodedSymbol:
     """One barcode found in a frame: its symbology ("datamatrix", "qrcode", "pdf417",

@@ -108,6 +108,11 @@ def _decode_seals(config: Config, images: tuple[str, ...]) -> tuple[DecodedSymbo
 @click.option("--can", metavar="N", help="Card access number (PACE only).")
 @click.option("--camera", is_flag=True, help="Verify the face on the configured camera.")
 @click.option(
+    "--mrz-camera",
+    is_flag=True,
+    help="Read the printed MRZ on the camera (`face.camera`), frames fused; reports `frames`.",
+)
+@click.option(
     "--seal",
     "seal_images",
     multiple=True,
@@ -121,6 +126,7 @@ def check(
     mrz_info: str | None,
     can: str | None,
     camera: bool,
+    mrz_camera: bool,
     seal_images: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -132,12 +138,16 @@ def check(
     key = access_key_from_options(mrz_info, can)
     if mrz_lines and parse_mrz(list(mrz_lines)).format is None:
         raise click.BadParameter("not an MRZ (give each line as one argument)", param_hint="--mrz")
-    if key is None and not mrz_lines:
-        raise click.UsageError("give --mrz LINE... (the printed MRZ), --mrz-info or --can")
+    if mrz_camera and mrz_lines:
+        raise click.UsageError("give --mrz LINE... or --mrz-camera, not both")
+    if key is None and not mrz_lines and not mrz_camera:
+        raise click.UsageError(
+            "give --mrz LINE... (the printed MRZ), --mrz-camera, --mrz-info or --can"
+        )
     config = load_config()
     try:
         seals = _decode_seals(config, seal_images)
-        request = HandheldRequest(reader, mrz_lines, key, camera, seals)
+        request = HandheldRequest(reader, mrz_lines, key, camera, seals, mrz_camera)
         outcome = run_handheld_check(config, data_dir(config), request)
     except ApplianceError as exc:
         _fault(exc.reason, exc.detail, as_json, started)

@@ -31,13 +31,15 @@ from appliance.emrtd.officer_input import wait_for_document
 from appliance.emrtd.pki.checks import CheckStatus
 from appliance.emrtd.session import AccessKey
 from appliance.errors import ApplianceError, Reason
+from appliance.inspection.face_step import VIRTUAL_CAMERA
 from appliance.inspection.lane import face_check, open_lane
 from appliance.inspection.policy import Decision, ModePolicy, Verdict, mandatory_check_proven
 from appliance.inspection.report import StepName
+from appliance.inspection.station import camera_mrz_scanner
 from appliance.inspection.steps import STEPS, Lane, Outcome, Step, Transaction
 from appliance.inspection.steps import mrz as printed_mrz_step
 from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo
-from appliance.ports import CardTransport, DecodedSymbol
+from appliance.ports import CardTransport, DecodedSymbol, FramedMrzScanner, MrzScanner
 from appliance.wiring import VIRTUAL_READER, open_card_transport
 
 log = logging.getLogger("appliance.check")
@@ -57,6 +59,8 @@ class HandheldRequest:
     camera: bool = False
     #: barcodes shown with the document (a visa seal), as the scanner decoded them
     seals: tuple[DecodedSymbol, ...] = ()
+    #: read the printed MRZ on the camera (frames fused) instead of taking `mrz_lines`
+    mrz_camera: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,54 @@ class _OfficerMrz:
         return list(self._lines) or None
 
 
+class _CameraMrz:
+    """The `MrzScanner` of a handheld check with `--mrz-camera`: the printed MRZ read once on
+    the camera, frames fused until confident (`camera_scanner`), and how many it took."""
+
+    def __init__(self, scanner: MrzScanner, timeout_s: float) -> None:
+        self._scanner = scanner
+        self._timeout_s = timeout_s
+        self._lines: list[str] | None = None
+        self._read = False
+
+    def lines(self, timeout_s: float) -> list[str] | None:
+        if not self._read:  # the step looks, then reads: one camera read for both
+            self._lines = self._scanner.lines(self._timeout_s)
+            self._read = True
+        return self._lines
+
+    @property
+    def frames_used(self) -> int | None:
+        scanner = self._scanner
+        return scanner.frames_used if isinstance(scanner, FramedMrzScanner) else None
+
+    def close(self) -> None:
+        closer = getattr(self._scanner, "close", None)
+        if callable(closer):
+            closer()
+
+
+def _open_mrz_camera(config: Config) -> MrzScanner:
+    """The MRZ read on the handheld's camera (`face.camera`); `CAMERA_UNAVAILABLE` when there
+    is none (the simulated "virtual" camera has no frames in the product) or it fails to open."""
+    if config.face.camera == VIRTUAL_CAMERA:
+        raise ApplianceError(
+            Reason.CAMERA_UNAVAILABLE, 'face.camera is "virtual": no camera to read the MRZ on'
+        )
+    try:
+        return camera_mrz_scanner(config, config.face.camera)
+    except ApplianceError:
+        raise
+    except Exception as exc:  # a driver's own fault: a reason, no traceback
+        raise ApplianceError(Reason.CAMERA_UNAVAILABLE, type(exc).__name__) from exc
+
+
 def _mrz_step(lane: Lane, tx: Transaction) -> Outcome:
     """The lane's MRZ step, or skipped when the officer gave none (the policy then refers:
-    the chip cannot be compared with the printed page)."""
+    the chip cannot be compared with the printed page). An MRZ the camera could not read
+    fails the step (MRZ_UNREADABLE)."""
+    if isinstance(tx.scanner, _CameraMrz):
+        return printed_mrz_step(lane, tx)
     if not tx.scanner.lines(0):
         return Outcome.skipped("no printed MRZ given: the chip is not compared with the page")
     return printed_mrz_step(lane, tx)
@@ -177,7 +226,10 @@ def run_handheld_check(
         extra={"mode": "handheld", "reader_kind": "virtual" if name == VIRTUAL_READER else "pcsc"},
     )
     lane = open_lane(cfg, directory, face=face_check(cfg))
+    scanner: MrzScanner = _OfficerMrz(request.mrz_lines)
     try:
+        if request.mrz_camera:
+            scanner = _CameraMrz(_open_mrz_camera(cfg), lane.mrz_timeout_s)
         transport = _open_reader(cfg, request.reader)
         try:
             wait_for_document(transport, cfg.chip.presence_timeout_s)
@@ -186,7 +238,7 @@ def run_handheld_check(
             session = CheckSession(lane, device, HANDHELD_STEPS)
             tx = Transaction(
                 transport,
-                _OfficerMrz(request.mrz_lines),
+                scanner,
                 access_key=request.access_key,
                 seals=request.seals,
             )
@@ -195,6 +247,8 @@ def run_handheld_check(
             transport.disconnect()
     finally:
         lane.history.close()
+        if isinstance(scanner, _CameraMrz):
+            scanner.close()
     for step in result.report.steps:
         log.debug(
             "step done",

@@ -17,8 +17,21 @@ from typing import Any, Protocol, cast, runtime_checkable
 from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateSimulator
-from appliance.ports import CardTransport, MrzScanner
+from appliance.ports import Camera, CardTransport, MrzScanner
 from appliance.wiring import load_factory
+
+#: `inspection.mrz_port` "camera:DEVICE": the MRZ is read on that camera, frames fused
+CAMERA_PORT = "camera:"
+
+
+def camera_mrz_scanner(config: Config, device: str) -> MrzScanner:
+    """The MRZ read on a camera (`hardware.camera` opened on `device`), with frame fusion:
+    frames until the fused read is confident, and how many it took (`frames_used`)."""
+    from appliance.mrz.ocr.camera_scanner import CameraMrzScanner
+    from appliance.mrz.ocr.reader import MrzImageReader
+
+    camera = cast(Camera, load_factory(config.hardware.camera)(device))
+    return CameraMrzScanner(camera, MrzImageReader())
 
 
 class StationFault(ApplianceError):
@@ -101,10 +114,14 @@ class PcscStation:
 
     def _scanner_port(self) -> MrzScanner:
         if self._scanner is None:
-            factory = load_factory(self._config.hardware.mrz_scanner)
+            port = self._config.inspection.mrz_port
             try:
-                self._scanner = cast(MrzScanner, factory(self._config.inspection.mrz_port))
-            except Exception as exc:  # the serial port is missing
+                if port.startswith(CAMERA_PORT):
+                    self._scanner = camera_mrz_scanner(self._config, port[len(CAMERA_PORT) :])
+                else:
+                    factory = load_factory(self._config.hardware.mrz_scanner)
+                    self._scanner = cast(MrzScanner, factory(port))
+            except Exception as exc:  # the serial port or the camera is missing
                 raise StationFault(Reason.MRZ_UNREADABLE, f"MRZ reader: {exc}"[:200]) from exc
         return self._scanner
 

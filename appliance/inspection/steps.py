@@ -37,7 +37,7 @@ from appliance.inspection.morph_step import MorphCheck, morph_outcome
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
-from appliance.ports import CardTransport, DecodedSymbol, MrzScanner
+from appliance.ports import CardTransport, DecodedSymbol, FramedMrzScanner, MrzScanner
 from appliance.signed.watchlist import Watchlist
 
 #: chip failures worth another read: the traveller moved the document, the link dropped
@@ -158,18 +158,24 @@ def document_presence(lane: Lane, tx: Transaction) -> Outcome:
 
 def mrz(lane: Lane, tx: Transaction) -> Outcome:
     lines = tx.scanner.lines(lane.mrz_timeout_s)
+    # a camera's MRZ: how many (fused) frames the read took, shown beside the step
+    used = tx.scanner.frames_used if isinstance(tx.scanner, FramedMrzScanner) else None
+    frames: dict[str, Fact] = {} if used is None else {"frames": used}
     if not lines:
-        return Outcome.failed(Reason.MRZ_UNREADABLE, "no MRZ read from the data page")
+        return Outcome.failed(Reason.MRZ_UNREADABLE, "no MRZ read from the data page", **frames)
     result = parse_mrz(list(lines))
     fmt = result.format.value if result.format is not None else None
     if not result.valid:
-        return Outcome.failed(result.reason, "printed MRZ invalid", format=fmt)
+        return Outcome.failed(result.reason, "printed MRZ invalid", format=fmt, **frames)
     tx.printed = result
     if result.warnings:
         return Outcome(
-            CheckStatus.WARN, result.reason, "printed MRZ read with a warning", {"format": fmt}
+            CheckStatus.WARN,
+            result.reason,
+            "printed MRZ read with a warning",
+            {"format": fmt, **frames},
         )
-    return Outcome.passed("printed MRZ valid", format=fmt)
+    return Outcome.passed("printed MRZ valid", format=fmt, **frames)
 
 
 def chip_access(lane: Lane, tx: Transaction) -> Outcome:

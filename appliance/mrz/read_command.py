@@ -1,4 +1,7 @@
-"""`appliance mrz read IMAGE... [--json]`: MRZ from images, one JSON object per image.
+"""`appliance mrz read IMAGE... [--json] [--burst]`: MRZ from images, one JSON object per image.
+
+With `--burst` the images are camera frames of one document, fused (`fusion.py`) into one
+result; every record says in `frames` how many frames its read took (1 for a single image).
 
 The model is loaded once for the whole call. Exit codes (DESIGN.md): 0 every MRZ was read,
 1 some image had no readable MRZ or a failing check digit, 2 an image file was refused (unreadable,
@@ -22,6 +25,7 @@ from appliance.inputs import read_input_file
 
 if TYPE_CHECKING:  # the config (pydantic) is loaded only by `mrz read`, not `mrz check`
     from appliance.config import InputsConfig
+    from appliance.mrz.ocr.reader import MrzRead
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,6 +71,7 @@ def _record(
         "confidence": {},
         "flags": [],
         "corrections": [],
+        "frames": 0,
         "timings_ms": {"load": load_ms, "total": round((time.perf_counter() - started) * 1000, 2)},
     }
 
@@ -99,7 +104,6 @@ def read_one(
 ) -> tuple[dict[str, Any], int]:
     """(JSON record, exit code contribution) for one image path."""
     from appliance.config import InputsConfig
-    from appliance.mrz.ocr.reader import MrzRead
 
     started = time.perf_counter()
     try:
@@ -109,6 +113,33 @@ def read_one(
         return _record(image, started, exc.reason, load_ms, exc.detail), 2
     load_ms = round((time.perf_counter() - started) * 1000, 2)
     result: MrzRead = reader.read(pixels)
+    return _result_record(image, result, started, load_ms)
+
+
+def read_burst(
+    reader: Any, images: tuple[str, ...], limits: InputsConfig | None = None
+) -> tuple[dict[str, Any], int]:
+    """(JSON record, exit code contribution) for the images as camera frames of one document:
+    read in order through frame fusion until confident (`fusion.read_until_confident`);
+    `frames` says how many it needed. An image refused as a file refuses the burst (exit 2)."""
+    from appliance.config import InputsConfig
+    from appliance.mrz.ocr.fusion import read_until_confident
+
+    started = time.perf_counter()
+    name = images[0] if len(images) == 1 else f"{images[0]} (+{len(images) - 1} frames)"
+    try:
+        frames = [load_image(image, limits or InputsConfig()) for image in images]
+    except ApplianceError as exc:
+        load_ms = round((time.perf_counter() - started) * 1000, 2)
+        return _record(name, started, exc.reason, load_ms, exc.detail), 2
+    load_ms = round((time.perf_counter() - started) * 1000, 2)
+    result = read_until_confident(frames, reader, max_frames=len(frames))
+    return _result_record(name, result, started, load_ms)
+
+
+def _result_record(
+    image: str, result: MrzRead, started: float, load_ms: float
+) -> tuple[dict[str, Any], int]:
     record: dict[str, Any] = {
         "image": image,
         "lines": result.lines,
@@ -119,6 +150,7 @@ def read_one(
         "confidence": result.field_confidence,
         "flags": result.flags,
         "corrections": result.corrections,
+        "frames": result.frames,
         "timings_ms": {"load": load_ms, **result.timings_ms},
     }
     record["timings_ms"]["total"] = round((time.perf_counter() - started) * 1000, 2)
@@ -133,7 +165,8 @@ def _human(record: dict[str, Any]) -> str:
         head += f" ({', '.join(record['flags'])})"
     if record["lines"]:
         head += "\n" + "\n".join(f"  {line}" for line in record["lines"])
-    return head + f"\n  {record['timings_ms'].get('total', 0):.1f} ms"
+    frames = f", {record['frames']} frames" if record.get("frames", 1) > 1 else ""
+    return head + f"\n  {record['timings_ms'].get('total', 0):.1f} ms{frames}"
 
 
 @click.command("read")
@@ -145,7 +178,12 @@ def _human(record: dict[str, Any]) -> str:
     default=None,
     help="ONNX glyph model (default: models/mrz/mrz_glyphs.onnx).",
 )
-def read(images: tuple[str, ...], as_json: bool, model: Path | None) -> None:
+@click.option(
+    "--burst",
+    is_flag=True,
+    help="The images are camera frames of one document: fuse them, one result with `frames`.",
+)
+def read(images: tuple[str, ...], as_json: bool, model: Path | None, burst: bool) -> None:
     """Read the MRZ from photos or scans of data pages and ID cards."""
     from appliance.config import load_config
     from appliance.mrz.ocr.reader import MrzImageReader
@@ -162,9 +200,11 @@ def read(images: tuple[str, ...], as_json: bool, model: Path | None) -> None:
         )
         sys.exit(2)
     worst = 0
-    for image in images:
+    for image in (images[0],) if burst else images:
         try:
-            record, code = read_one(reader, image, limits)
+            record, code = (
+                read_burst(reader, images, limits) if burst else read_one(reader, image, limits)
+            )
         except Exception:  # fail closed on anything unexpected, without a traceback or PII
             record, code = _record(image, time.perf_counter(), Reason.INTERNAL_ERROR, 0.0), 2
         worst = max(worst, code)

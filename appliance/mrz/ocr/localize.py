@@ -85,6 +85,11 @@ def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
     for contour in contours:
         if len(contour) < 5:
             continue
+        # The tests below keep only pieces with h >= 3, w >= 2h and area >= 0.45 w h, so an
+        # area under 0.45 * 18 rules a piece out before fitting its rectangle (most specks).
+        area = cv2.contourArea(contour)
+        if area < 0.45 * 18:
+            continue
         rect = cv2.minAreaRect(contour)
         (cx, cy), (w, h) = rect[0], rect[1]
         w, h = max(w, h), min(w, h)
@@ -92,7 +97,7 @@ def _line_blobs(ink: GrayImage, join: int) -> list[LineBox]:
         if h < 3 or w < 2 * h or abs(angle) > 35:
             continue
         # A line blob is mostly ink along its length: reject thin diagonal strokes / frames.
-        if cv2.contourArea(contour) < 0.45 * w * h:
+        if area < 0.45 * w * h:
             continue
         pieces.append(LineBox(cx, cy, w, h, angle))
     min_length = 0.15 * max(ink.shape)
@@ -171,20 +176,35 @@ def _across(box: LineBox, origin: LineBox) -> float:
 
 
 def _group_lines(boxes: list[LineBox]) -> list[tuple[float, list[LineBox]]]:
-    """Candidate MRZs, best first: 3-line groups (TD1) with even spacing, then pairs."""
+    """Candidate MRZs, best first: 3-line groups (TD1) with even spacing, then pairs.
+
+    `_compatible` is symmetric, so each pair is judged once (at both gaps) and the trios are
+    built from pairs that passed: a page of many lines has thousands of trios but far fewer
+    compatible pairs."""
+    n = len(boxes)
+    near = [[False] * n for _ in range(n)]  # neighbouring lines (max_gap 4)
+    wide = [[False] * n for _ in range(n)]  # lines of one group, not neighbours (max_gap 8)
+    for i, j in combinations(range(n), 2):
+        if _compatible(boxes[i], boxes[j], max_gap=8.0):
+            wide[i][j] = wide[j][i] = True
+            near[i][j] = near[j][i] = _compatible(boxes[i], boxes[j])
     groups: list[tuple[float, list[LineBox]]] = []
-    for trio in combinations(boxes, 3):
-        if all(_compatible(x, y, max_gap=8.0) for x, y in combinations(trio, 2)):
-            ordered = sorted(trio, key=lambda b: _across(b, trio[0]))
-            if not (_compatible(ordered[0], ordered[1]) and _compatible(ordered[1], ordered[2])):
-                continue
-            gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
-            if max(gaps) < 1.35 * min(gaps):
-                groups.append((sum(b.length for b in trio) * 1.5 * _evenness(trio), ordered))
-    for pair in combinations(boxes, 2):
-        if _compatible(*pair):
+    for i, j, k in combinations(range(n), 3):
+        if not (wide[i][j] and wide[i][k] and wide[j][k]):
+            continue
+        trio = (boxes[i], boxes[j], boxes[k])
+        a, b, c = sorted((i, j, k), key=lambda t: _across(boxes[t], trio[0]))
+        if not (near[a][b] and near[b][c]):
+            continue
+        ordered = [boxes[a], boxes[b], boxes[c]]
+        gaps = [_across(ordered[1], ordered[0]), _across(ordered[2], ordered[1])]
+        if max(gaps) < 1.35 * min(gaps):
+            groups.append((sum(x.length for x in trio) * 1.5 * _evenness(trio), ordered))
+    for i, j in combinations(range(n), 2):
+        if near[i][j]:
+            pair = (boxes[i], boxes[j])
             ordered = sorted(pair, key=lambda b: _across(b, pair[0]))
-            groups.append((sum(b.length for b in pair) * _evenness(pair), ordered))
+            groups.append((sum(x.length for x in pair) * _evenness(pair), ordered))
     return groups
 
 
