@@ -9,12 +9,12 @@ refuses. `steps.morph` wraps the answer in the workflow's `Outcome`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from appliance.emrtd.document import ChipDocument
 from appliance.emrtd.pki.checks import CheckStatus
 from appliance.errors import LdsError, Reason
-from appliance.inspection.policy import MorphPolicy
+from appliance.inspection.policy import MorphPolicy, PolicyConfig
 from appliance.inspection.report import Fact
 
 
@@ -71,3 +71,31 @@ def morph_outcome(
     if faults:
         return CheckStatus.FAIL, faults[0], "morph detection could not run", facts
     return CheckStatus.PASS, Reason.OK, "no sign of a morphed chip photo", facts
+
+
+OutcomeT = TypeVar("OutcomeT")
+
+
+class _Lane(Protocol):
+    @property
+    def morph(self) -> MorphCheck | None: ...
+    @property
+    def policy(self) -> PolicyConfig: ...
+
+
+class _Transaction(Protocol):
+    @property
+    def document(self) -> ChipDocument | None: ...
+    @property
+    def live_image(self) -> Any: ...
+
+
+def step(outcome: Callable[..., OutcomeT]) -> Callable[[_Lane, _Transaction], OutcomeT]:
+    """The `morph` step of `steps.STEPS`, built on the workflow's `Outcome` type (this module
+    cannot import `steps`, which holds the lane and transaction and imports this module)."""
+
+    def morph(lane: _Lane, tx: _Transaction) -> OutcomeT:
+        found = morph_outcome(lane.morph, lane.policy.morph, tx.document, tx.live_image)
+        return outcome(*found, attempts=0 if found[0] is CheckStatus.SKIPPED else 1)
+
+    return morph

@@ -30,10 +30,9 @@ from appliance.emrtd.pki.passive import TrustAnchors
 from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, History
-from appliance.inspection import iris_step
+from appliance.inspection import iris_step, morph_step
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.iris_step import IrisCheck
-from appliance.inspection.morph_step import MorphCheck, morph_outcome
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
 from appliance.inspection.report import Fact, StepName, SubCheck
 from appliance.mrz import MrzFields, MrzResult, parse_mrz
@@ -84,7 +83,7 @@ class Lane:
     seal_trust: TrustContext | None = None
     presence_timeout_s: float = 10.0
     #: morphing attack detection on the chip photo (None: the morph step is skipped)
-    morph: MorphCheck | None = None
+    morph: morph_step.MorphCheck | None = None
     mrz_timeout_s: float = 10.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
 
@@ -145,6 +144,7 @@ class Outcome:
 
 
 Step = Callable[[Lane, Transaction], Outcome]
+morph: Step = morph_step.step(Outcome)  # morphing attack detection on the chip photo
 
 
 def document_presence(lane: Lane, tx: Transaction) -> Outcome:
@@ -380,12 +380,6 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
         return Outcome(CheckStatus.PASS, Reason.OK, "face matches the chip photo", facts)
     reason = result.reason if result.reason is not Reason.OK else Reason.FACE_NO_MATCH
     return Outcome(CheckStatus.FAIL, reason, "face not verified", facts)
-
-
-def morph(lane: Lane, tx: Transaction) -> Outcome:
-    """Morphing attack detection on the chip photo (`morph_step.py`)."""
-    found = morph_outcome(lane.morph, lane.policy.morph, tx.document, tx.live_image)
-    return Outcome(*found, attempts=0 if found[0] is CheckStatus.SKIPPED else 1)
 
 
 def iris(lane: Lane, tx: Transaction) -> Outcome:

@@ -48,9 +48,7 @@ def test_single_and_differential_reports(reference: Path, data_dir: Path) -> Non
     assert code == (0 if diff["reason"] == "OK" else 1)
 
 
-def test_jpeg2000_reference_is_read(
-    tmp_path: Path, verifier: FaceVerifier, data_dir: Path
-) -> None:
+def test_jpeg2000_reference_is_read(tmp_path: Path, verifier: FaceVerifier, data_dir: Path) -> None:
     jp2 = tmp_path / "reference.jp2"
     jp2.write_bytes(chip_reference(verifier, "biden/biden.jpg", TokenFormat.JPEG2000))
     code, report = run(str(jp2))
