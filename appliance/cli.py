@@ -31,6 +31,8 @@ _COMMANDS: dict[str, str] = {
     "central": "sync.central.cli:central",
     "serve": "appliance.api.commands:serve",
     "sim": "appliance.api.sim_commands:sim",
+    "users": "appliance.accounts.commands:users",
+    "tls": "appliance.api.tls:tls",
     # the device side of sync ships in the wheel (sync/device), loaded by name like central
     "sync": "sync.device.cli:sync",
     "iris": "appliance.biometrics.iris.commands:iris",

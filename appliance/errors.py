@@ -83,6 +83,7 @@ class Reason(StrEnum):
     LANE_BUSY = "LANE_BUSY"  # a check is already waiting or running
     TRAVELLER_TIMEOUT = "TRAVELLER_TIMEOUT"  # document left on the reader, nobody through the gate
     CHECK_CANCELLED = "CHECK_CANCELLED"  # cancelled by the officer, or the service stopped
+    LANE_MAINTENANCE = "LANE_MAINTENANCE"  # out of service for a technician's gate test
     # the simulated authority's key would join a data directory that trusts a real one
     DEMO_AUTHORITY_REFUSED = "DEMO_AUTHORITY_REFUSED"
     # History
@@ -132,6 +133,19 @@ class Reason(StrEnum):
     FILE_TOO_LARGE = "FILE_TOO_LARGE"  # larger than the configured limit for its kind
     CONFIG_INVALID = "CONFIG_INVALID"  # config file missing, not TOML, unknown key, bad value
     DATA_DIR_UNAVAILABLE = "DATA_DIR_UNAVAILABLE"  # cannot be created or written
+    # accounts and sessions of the service (`appliance users`, `/api/v1/session`)
+    AUTH_REQUIRED = "AUTH_REQUIRED"  # no session (or an unknown one): log in first
+    AUTH_FAILED = "AUTH_FAILED"  # unknown account, wrong password or a disabled account
+    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"  # too many failed logins: locked for a while
+    LOGIN_THROTTLED = "LOGIN_THROTTLED"  # too many logins from one address in a short time
+    SESSION_EXPIRED = "SESSION_EXPIRED"  # idle or absolute session lifetime reached
+    CSRF_INVALID = "CSRF_INVALID"  # a state change without the session's CSRF token
+    ROLE_FORBIDDEN = "ROLE_FORBIDDEN"  # the account's role may not use this route
+    TLS_REQUIRED = "TLS_REQUIRED"  # beyond loopback the service answers over TLS only
+    ACCOUNT_EXISTS = "ACCOUNT_EXISTS"
+    ACCOUNT_UNKNOWN = "ACCOUNT_UNKNOWN"
+    PASSWORD_WEAK = "PASSWORD_WEAK"  # shorter than the minimum length
+    DECISION_NOTE_REQUIRED = "DECISION_NOTE_REQUIRED"  # an officer's override without a note
     # Self-test (`appliance selftest`): the state of one part of the appliance
     TRUST_STORE_EMPTY = "TRUST_STORE_EMPTY"  # no CSCA: no document can be proven genuine
     CRL_STALE = "CRL_STALE"  # warning: an issuer's newest CRL is past its nextUpdate

@@ -17,6 +17,7 @@ The load generator runs on the same (2-core) machine and competes with the servi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import math
@@ -77,13 +78,42 @@ def start(data_dir: Path, config: Path, faces: Path | None = None) -> Service:
         if match:
             service = Service(proc, int(match.group(1)), time.monotonic() - started)
             threading.Thread(target=lambda: [None for _ in proc.stdout or []], daemon=True).start()
+            log_in(data_dir, service.port)
             return service
     raise SystemExit(f"service did not start (exit {proc.wait()})")
+
+
+#: the benchmark's session (cookie and CSRF token): /checks needs a logged-in officer
+SESSION: dict[str, str] = {}
+
+
+def log_in(data_dir: Path, port: int) -> None:
+    from appliance.accounts.store import AccountStore, Role
+    from appliance.errors import ApplianceError
+
+    password = "benchmark password, not secret"
+    store = AccountStore.open(data_dir)
+    with contextlib.suppress(ApplianceError):  # made at the first start
+        store.add("benchmark", Role.SUPERVISOR, password)
+    store.close()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(
+        "POST",
+        "/api/v1/session",
+        json.dumps({"username": "benchmark", "password": password}),
+        {"Content-Type": "application/json"},
+    )
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    SESSION.update(Cookie=str(response.getheader("Set-Cookie")).split(";", 1)[0],
+                   **{"X-CSRF-Token": body["csrf_token"]})  # fmt: skip
+    conn.close()
 
 
 def request(conn: http.client.HTTPConnection, method: str, path: str, body: Any = None) -> Any:
     payload = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} if payload else {}
+    headers.update(SESSION)
     conn.request(method, path, payload, headers)
     response = conn.getresponse()
     data = response.read()

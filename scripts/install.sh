@@ -8,6 +8,7 @@
 # Lays out:
 #   /opt/appliance/venv                 Python venv with the product (pip install of this repository)
 #   /opt/appliance/models               ONNX models and manifest.json (sha256-checked here and at load)
+#   /opt/appliance/guard_ui             the guard's screens, served by the service at /guard/
 #   /etc/appliance/appliance.toml       production config (an existing one is kept; the new one
 #                                       is written next to it as appliance.toml.new)
 #   /lib/systemd/system                 appliance.service, appliance-kiosk.service,
@@ -110,6 +111,14 @@ install -D -m 0644 "$repo/systemd/tmpfiles.d/appliance.conf" \
   "$destdir/usr/lib/tmpfiles.d/appliance.conf"
 install -D -m 0644 "$repo/systemd/pam.d/appliance-kiosk" "$destdir/etc/pam.d/appliance-kiosk"
 install -D -m 0644 "$repo/README.md" "$destdir$PREFIX/README.md"
+
+# --- the guard's screens (static files; the service finds them beside its venv, /guard/) ---------
+echo "install: guard screens to $destdir$PREFIX/guard_ui"
+rm -rf "$destdir$PREFIX/guard_ui"
+install -d "$destdir$PREFIX/guard_ui"
+cp -R "$repo/guard_ui/." "$destdir$PREFIX/guard_ui/"
+rm -f "$destdir$PREFIX/guard_ui/README.md"
+chmod -R u=rwX,go=rX "$destdir$PREFIX/guard_ui"
 
 if [[ -n "$destdir" ]]; then
   echo "install: staged in $destdir (run systemd-sysusers, systemd-tmpfiles --create and"

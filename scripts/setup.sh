@@ -25,6 +25,9 @@ APT_PACKAGES=(
   libzbar0                                      # zbar, the pyzbar barcode decoder
   postgresql                                    # the central sync service's store; its tests and
                                                 #   benchmark start throwaway clusters (initdb)
+  chromium                                      # the kiosk's browser tests (Playwright drives
+                                                #   /usr/bin/chromium headless; no browser download)
+  nodejs                                        # npm: axe-core for the browser tests (.npm-test/)
 )
 
 missing=()
@@ -70,6 +73,25 @@ fi
 # (hardware_mocks), benchmarks and test helpers are imported from the repository itself.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$PWD" >"$site/border-appliance-repository.pth"
+
+# axe-core, the accessibility engine the browser tests inject into each page (npm, pinned; in a
+# git-ignored folder, so nothing is downloaded at test time). Not part of the product.
+AXE_CORE_VERSION=4.14.1
+if [[ ! -e .npm-test/node_modules/axe-core/axe.min.js ]] ||
+  ! grep -q "\"version\": \"$AXE_CORE_VERSION\"" .npm-test/node_modules/axe-core/package.json; then
+  if ! command -v npm >/dev/null; then  # Debian's nodejs comes without npm (a package of its own)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null ||
+      true
+  fi
+  if command -v npm >/dev/null; then
+    echo "setup: installing axe-core $AXE_CORE_VERSION for the browser tests (.npm-test/)"
+    mkdir -p .npm-test
+    npm install --prefix .npm-test --no-save --no-audit --no-fund --silent \
+      "axe-core@$AXE_CORE_VERSION" >/dev/null
+  else
+    echo "setup: npm missing: axe-core not installed, the accessibility tests will fail or skip" >&2
+  fi
+fi
 
 case "$mode" in
   deps) ;;

@@ -14,19 +14,34 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from appliance.api.access import (
+    AccessControl,
+    AccessMiddleware,
+    AccessRefused,
+    authorise,
+    refusal,
+)
+from appliance.api.guard_pages import install_guard_pages
 from appliance.api.lane_service import LaneService
+from appliance.api.maintenance_routes import LogBuffer, maintenance_router
+from appliance.api.officer_routes import NotFound, officer_router
+from appliance.api.session_routes import session_router
+from appliance.api.users_routes import users_router
+from appliance.emrtd.session import CanKey, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane_loop import LaneLoop
+from appliance.inspection.lane_requests import OfficerInput
 
 API = "/api/v1"
 #: seconds between keep-alive comments on an idle event stream
@@ -38,6 +53,11 @@ _STATUS = {
     Reason.USAGE: 400,
     Reason.LANE_BUSY: 409,
     Reason.LANE_OUT_OF_SERVICE: 503,
+    Reason.AUTH_REQUIRED: 401,
+    Reason.ROLE_FORBIDDEN: 403,
+    Reason.DECISION_NOTE_REQUIRED: 422,
+    Reason.ACCOUNT_UNKNOWN: 404,
+    Reason.PASSWORD_WEAK: 422,
 }
 
 
@@ -46,7 +66,32 @@ class _Body(BaseModel):
 
 
 class StartCheck(_Body):
-    """Start a handheld check (the officer's button); nothing to say yet beyond that."""
+    """Start a handheld check (the officer's button), with what the officer typed, if anything:
+    the printed MRZ, or the document number and dates, or the CAN (at most one of them)."""
+
+    mrz: list[Annotated[str, Field(pattern=r"^[A-Z0-9<]{30,44}$")]] | None = Field(
+        default=None, min_length=2, max_length=3
+    )
+    document_number: str | None = Field(default=None, pattern=r"^[A-Z0-9<]{1,20}$")
+    date_of_birth: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    date_of_expiry: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    can: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+    def officer_input(self) -> OfficerInput | None:
+        dates = (self.document_number, self.date_of_birth, self.date_of_expiry)
+        given = [self.mrz is not None, any(d is not None for d in dates), self.can is not None]
+        if sum(given) > 1:
+            raise ApplianceError(Reason.USAGE, "give the MRZ, or number and dates, or the CAN")
+        if self.can is not None:
+            return OfficerInput(access_key=CanKey(self.can))
+        if any(d is not None for d in dates):
+            if not all(d is not None for d in dates):
+                raise ApplianceError(Reason.USAGE, "number, birth and expiry dates together")
+            number, birth, expiry = (str(d) for d in dates)
+            return OfficerInput(access_key=MrzKey(number.rstrip("<"), birth, expiry))
+        if self.mrz is not None:
+            return OfficerInput(mrz_lines=tuple(self.mrz))
+        return None
 
 
 class SimTraveller(_Body):
@@ -80,18 +125,22 @@ class _Wakeup:
         self.event = asyncio.Event()
 
 
-def create_app(service: LaneService) -> FastAPI:
+def create_app(service: LaneService, access: AccessControl | None = None) -> FastAPI:
     wakeup = _Wakeup()
+    control = access or AccessControl(service.directory, lambda: service.history)
+    logs = LogBuffer()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         wakeup.loop = asyncio.get_running_loop()
         wakeup.event = asyncio.Event()
         service.events.add_listener(wakeup.fire_threadsafe)
+        logging.getLogger().addHandler(logs)  # the technician's log view and bundle
         try:
             yield
         finally:
             service.events.remove_listener(wakeup.fire_threadsafe)
+            logging.getLogger().removeHandler(logs)
 
     app = FastAPI(
         title="Border appliance",
@@ -100,9 +149,25 @@ def create_app(service: LaneService) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(authorise)],  # who may use which route: appliance/api/access.py
     )
     app.state.service = service
+    app.state.access = control
+    # who may use which route: one table, one middleware (appliance/api/access.py)
+    app.add_middleware(AccessMiddleware, control=control, routes=lambda: app.router.routes)
+    app.include_router(session_router(control, API))
+    app.include_router(officer_router(service, API))
+    app.include_router(maintenance_router(service, control, logs, API))
+    app.include_router(users_router(control, API))
     api = APIRouter(prefix=API)
+
+    @app.exception_handler(AccessRefused)
+    async def _access_refused(request: Request, exc: AccessRefused) -> JSONResponse:
+        return refusal(exc.error)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _refusal(404, exc.reason, exc.detail)
 
     @app.exception_handler(ApplianceError)
     async def _appliance_error(request: Request, exc: ApplianceError) -> JSONResponse:
@@ -176,7 +241,7 @@ def create_app(service: LaneService) -> FastAPI:
     @api.post("/checks", status_code=202)
     async def start_check(body: StartCheck | None = None) -> dict[str, Any]:
         loop = lane()
-        loop.start_check()
+        loop.start_check(body.officer_input() if body is not None else None)
         return {"status": "waiting_document", "lane": loop.status()["state"]}
 
     @api.post("/checks/current/cancel")
@@ -283,6 +348,7 @@ def create_app(service: LaneService) -> FastAPI:
         return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.include_router(api)
+    install_guard_pages(app)  # the guard's screens: /guard/ (guard_ui/)
     return app
 
 

@@ -49,7 +49,12 @@ def _systemd() -> _Hooks:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: APPLIANCE_CONFIG, else the built-in defaults: real drivers).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address only.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Listen address; beyond loopback with TLS only (the device certificate).",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8600, show_default=True,
               help="TCP port (0: any free port, printed when listening).")  # fmt: skip
 def serve(config_file: Path | None, host: str, port: int) -> None:

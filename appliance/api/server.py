@@ -46,13 +46,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket; `ApplianceError` (USAGE) when it cannot be had."""
-    if not is_loopback(host):
+def bind(host: str, port: int, *, tls: bool = False) -> socket.socket:
+    """The listening socket; `ApplianceError` (USAGE) when it cannot be had, `TLS_REQUIRED`
+    for a non-loopback address without TLS."""
+    if not is_loopback(host) and not tls:
         raise ApplianceError(
-            Reason.USAGE,
-            f"--host {host} is not a loopback address: the API listens on this machine only "
-            "until remote access with TLS and logins exists",
+            Reason.TLS_REQUIRED,
+            f"--host {host} is not a loopback address: beyond this machine the API listens "
+            "with TLS only",
         )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -80,9 +81,17 @@ def serve(
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code (0, or 2 when the lane cannot open)."""
-    sock = bind(host, port)
+    ssl: dict[str, str] = {}
+    if not is_loopback(host):  # beyond loopback: TLS with the device certificate, logins
+        from appliance.api.tls import device_certificate
+
+        simulated = "hardware_mocks" in (config.hardware.station or "")
+        cert, key = device_certificate(directory, create_if_missing=simulated, host=host)
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    sock = bind(host, port, tls=bool(ssl))
     bound_port = sock.getsockname()[1]
-    url = f"http://{host if ':' not in host else f'[{host}]'}:{bound_port}"
+    scheme = "https" if ssl else "http"
+    url = f"{scheme}://{host if ':' not in host else f'[{host}]'}:{bound_port}"
     failed: list[ApplianceError] = []
     server: uvicorn.Server | None = None
 
@@ -108,9 +117,11 @@ def serve(
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=GRACEFUL_S,
+            **ssl,  # type: ignore[arg-type]
         )
     )
-    say(f"appliance: listening on {url} (loopback only); opening the lane")
+    where = "TLS, logins required" if ssl else "loopback only"
+    say(f"appliance: listening on {url} ({where}); opening the lane")
     # uvicorn handles SIGTERM/SIGINT while it runs and raises the signal again when it has
     # stopped: these handlers take that second delivery, so the lane stops and we exit 0
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -31,10 +31,11 @@ from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneState
 from appliance.inspection.lane_records import CheckRecord, CheckRecords
+from appliance.inspection.lane_requests import GateTests, LaneRequests, OfficerInput
 from appliance.inspection.policy import Verdict
 from appliance.inspection.report import StepName
 from appliance.inspection.station import DocumentStation, StationFault
-from appliance.inspection.steps import FaceCheck, FaceOutcome, Transaction
+from appliance.inspection.steps import FaceCheck, FaceOutcome
 from appliance.inspection.workflow import CheckSession, act_on
 from appliance.ports import GateController, GateState
 
@@ -56,7 +57,7 @@ def _announcing(face: FaceCheck, loop: LaneLoop) -> FaceCheck:
     return check
 
 
-class LaneLoop:
+class LaneLoop(LaneRequests):
     """Runs one lane (not re-entrant: one loop thread; the API reads under the lock)."""
 
     def __init__(
@@ -92,6 +93,8 @@ class LaneLoop:
         self._degraded: dict[str, str] = {}
         self.records = CheckRecords(keep)
         self._requested = threading.Event()
+        self._officer: OfficerInput | None = None
+        self.gate_tests = GateTests()
         self._cancelled = threading.Event()
         self._awaiting_removal = False
         self._last_gate_check = 0.0
@@ -141,30 +144,6 @@ class LaneLoop:
     def find_ref(self, ref: str) -> CheckRecord | None:
         return self.records.find_ref(ref)
 
-    # ------------------------------------------------------------------ handheld commands
-
-    def start_check(self) -> None:
-        """Handheld: ask for a check of the next document (`LANE_BUSY`, `LANE_OUT_OF_SERVICE`)."""
-        with self._lock:
-            if self.mode != "handheld":
-                raise ApplianceError(Reason.USAGE, "checks are started by documents in e-gate mode")
-            if self._state is LaneState.OUT_OF_SERVICE:
-                raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, self._fault_text())
-            if self._state is not LaneState.READY or self._requested.is_set():
-                raise ApplianceError(Reason.LANE_BUSY, f"lane is {self._state.value}")
-            self._cancelled.clear()
-            self._requested.set()
-
-    def cancel_check(self) -> bool:
-        """Handheld: give up waiting for the document; False when no check is waiting (a
-        document being read is checked to the end and recorded: a half check is no answer)."""
-        with self._lock:
-            waiting = self._requested.is_set() or self._state is LaneState.WAITING_DOCUMENT
-            if waiting:
-                self._cancelled.set()
-                self._requested.clear()
-            return waiting
-
     # ------------------------------------------------------------------ the loop
 
     def run(self, stop: threading.Event) -> None:
@@ -190,6 +169,8 @@ class LaneLoop:
         self.on_beat()
         if self.state is LaneState.STARTING:
             self._set_state(LaneState.READY)
+        if self._maintenance_turn():  # a technician's gate test (lane_requests.py)
+            return None
         if self.state is LaneState.OUT_OF_SERVICE and not self._recover():
             stop.wait(self.retry_s)
             return None
@@ -256,7 +237,8 @@ class LaneLoop:
             return None
         start = time.perf_counter()
         try:
-            result = self.session.run(Transaction(presented.transport, presented.scanner))
+            tx = self._officer_transaction(presented.transport, presented.scanner)
+            result = self.session.run(tx)
             gate_state = act_on(result, self.gate)
             transaction_ms = (time.perf_counter() - start) * 1000
             # what the door did, linked to the check (a decision to open is not a passage)

@@ -284,3 +284,10 @@ def test_models_dir_in_a_checkout_and_by_override(monkeypatch: pytest.MonkeyPatc
     assert models_dir() == REPO / "models"
     monkeypatch.setenv("APPLIANCE_MODELS_DIR", "/srv/models")
     assert models_dir() == Path("/srv/models")
+
+
+def test_the_guard_screens_are_installed_where_the_service_finds_them(destdir: Path) -> None:
+    installed = destdir / "opt/appliance/guard_ui"
+    for page in ("index.html", "officer.html", "monitor.html", "maintenance.html", "guard.js"):
+        assert (installed / page).read_bytes() == (REPO / "guard_ui" / page).read_bytes()
+    assert not (installed / "README.md").exists()

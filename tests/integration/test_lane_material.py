@@ -22,6 +22,7 @@ from appliance.signed import artefacts as sc
 from appliance.signed.watchlist import build_watchlist, import_watchlist, load_watchlist
 from hardware_mocks.sim_authority import AUTHORITY_KEY, DEMO_DIR, _authority_key
 from hardware_mocks.sim_lane import SimulatedStation
+from tests.support.auth_support import local_client
 from tests.support.lane_support import sim_config
 
 
@@ -62,7 +63,7 @@ def sign_policy(data_dir: Path, **changes: Any) -> int:
 def test_a_new_policy_and_watchlist_are_in_force_for_the_next_traveller(
     service: LaneService, data_dir: Path
 ) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         start(client, service)
         first = traveller(client)
         assert first["decision"] == "OPEN", first
@@ -107,7 +108,7 @@ def test_material_that_does_not_verify_is_not_taken(service: LaneService, data_d
     """A policy file replaced by hand without the authority's signature: the verified policy
     stays in force (the gate keeps its rules); a tampered watchlist fails the watchlist step
     for the next traveller, as it would at start."""
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         start(client, service)
         assert traveller(client)["decision"] == "OPEN"
         policy = load_policy(data_dir)

@@ -21,6 +21,7 @@ from appliance.config import Config
 from hardware_mocks import sim_authority
 from hardware_mocks.sim_lane import SimulatedStation
 from hardware_mocks.traveller_sim import TravellerSimulator
+from tests.support.auth_support import local_client, log_in
 from tests.support.lane_support import sim_config
 
 
@@ -38,6 +39,7 @@ def started(client: TestClient, service: LaneService, timeout_s: float = 30) -> 
         assert service.error is None, service.error
         assert time.monotonic() < deadline, "service not ready"
         time.sleep(0.05)
+    log_in(client, service.directory)  # a supervisor: checks, history and self-test
 
 
 def events(client: TestClient, limit: int, since: int = 0) -> list[dict[str, Any]]:
@@ -52,7 +54,7 @@ def events(client: TestClient, limit: int, since: int = 0) -> list[dict[str, Any
 
 
 def test_health_is_503_until_the_lane_is_ready(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         before = client.get("/api/v1/health")
         assert before.status_code == 503 and before.json()["status"] == "starting"
         assert client.get("/api/v1/lane").status_code == 503
@@ -66,7 +68,7 @@ def test_health_is_503_until_the_lane_is_ready(service: LaneService) -> None:
 
 
 def test_travellers_checks_history_and_events(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         placed = {}
         for kind in ("genuine", "forged_dg", "watchlisted", "expired"):
@@ -106,7 +108,7 @@ def _all_events(client: TestClient, service: LaneService) -> list[dict[str, Any]
 
 
 def test_event_stream_resumes_after_the_last_event_seen(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         first = events(client, limit=2)
         assert [e["seq"] for e in first] == [1, 2]
@@ -117,7 +119,7 @@ def test_event_stream_resumes_after_the_last_event_seen(service: LaneService) ->
 
 
 def test_metrics_expose_decisions_steps_chip_errors_state_uptime(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         client.post("/api/v1/sim/travellers", json={"kind": "genuine"})
         client.post("/api/v1/sim/travellers", json={"kind": "forged_dg"})
@@ -133,7 +135,7 @@ def test_metrics_expose_decisions_steps_chip_errors_state_uptime(service: LaneSe
 
 
 def test_chip_errors_are_counted_by_reason(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         station = service.runtime.station if service.runtime else None
         assert isinstance(station, SimulatedStation)
@@ -158,7 +160,7 @@ def _wait_lane(client: TestClient, state: str, timeout_s: float = 20) -> bool:
 
 
 def test_reader_pulled_through_the_api_and_back(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         assert client.post("/api/v1/sim/reader", json={"plugged": False}).status_code == 200
         assert _wait_lane(client, "out_of_service")
@@ -183,7 +185,7 @@ def test_reader_pulled_through_the_api_and_back(service: LaneService) -> None:
 def test_bad_input_is_a_clear_4xx_with_a_reason(
     service: LaneService, body: dict[str, Any], status: int, detail: str
 ) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         answer = client.post("/api/v1/sim/travellers", json=body)
         assert answer.status_code == status
@@ -194,7 +196,7 @@ def test_bad_input_is_a_clear_4xx_with_a_reason(
 
 def test_handheld_checks_start_busy_and_cancel(data_dir: Path, tmp_path: Path) -> None:
     service = LaneService(sim_config(tmp_path, device={"mode": "handheld"}), data_dir)
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         assert client.post("/api/v1/checks").status_code == 202
         busy = client.post("/api/v1/checks")
@@ -252,7 +254,7 @@ def test_product_station_service_has_no_sim_routes_and_watches_its_reader(
     )
     service = LaneService(config, data_dir)
     READER["plugged"] = True
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         assert client.get("/api/v1/health").json()["simulated"] is False
         refused = client.post("/api/v1/sim/travellers", json={"kind": "genuine"})
@@ -274,7 +276,7 @@ def test_product_without_a_policy_does_not_start(data_dir: Path, tmp_path: Path)
         },
     )
     service = LaneService(config, data_dir)
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         service.start()
         assert service.finished.wait(20)
         health = client.get("/api/v1/health")
@@ -282,7 +284,7 @@ def test_product_without_a_policy_does_not_start(data_dir: Path, tmp_path: Path)
 
 
 def test_selftest_through_the_service(service: LaneService) -> None:
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
         report = client.get("/api/v1/selftest").json()
     assert report["status"] == "pass", report
@@ -301,7 +303,7 @@ def test_the_technician_reads_what_set_up_did(
     from appliance.logs import JsonLineFormatter
 
     caplog.set_level("INFO", logger="appliance.api.lane_service")
-    with TestClient(create_app(service)) as client:
+    with local_client(create_app(service)) as client:
         started(client, service)
     lines = [
         json.loads(JsonLineFormatter().format(r))["event"]

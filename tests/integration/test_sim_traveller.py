@@ -44,6 +44,7 @@ def test_genuine_opens_forged_is_referred_through_the_service(data_dir: Path) ->
         code, forged = sim(service.url, "--kind", "forged_dg")
         assert code == 1 and forged["decision"] == "REFER"
         assert "PA_DG_HASH_MISMATCH" in forged["reasons"]
+        service.log_in()
         recent = service.get("/api/v1/checks?recent=5")["checks"]
         assert [c["check_id"] for c in recent] == [forged["check_id"], genuine["check_id"]]
         code, kinds = sim(service.url, "--kind", "list")
@@ -92,13 +93,19 @@ def test_a_service_that_is_not_simulated_is_exit_2(data_dir: Path, tmp_path: Pat
     assert code == 2 and "not a simulated service" in refusal["detail"]
 
 
-def test_non_loopback_host_is_refused(data_dir: Path) -> None:
+def test_non_loopback_host_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    product = simulated_config(
+        tmp_path / "product.toml",
+        hardware={"station": "appliance.inspection.station:open_station"},
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "appliance.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+        [sys.executable, "-m", "appliance.cli", "serve", "--config", str(product),
+         "--host", "0.0.0.0", "--port", "0"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert done.returncode == 2
-    assert "not a loopback address" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2  # beyond loopback: TLS only, and no device certificate here
+    assert "TLS_REQUIRED" in done.stderr and "no device certificate" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_sigterm_mid_traveller_exits_0_within_10_s_and_the_history_verifies(data_dir: Path) -> None:
@@ -111,6 +118,7 @@ def test_sigterm_mid_traveller_exits_0_within_10_s_and_the_history_verifies(data
     assert "appliance: stopped" in service.output
     # whatever the lane decided before it stopped is durable and verifies; it carries on
     with running_service(data_dir) as again:
+        again.log_in()
         recent = again.get("/api/v1/checks?recent=5")["checks"]
         assert len(recent) <= 1 and answer["ref"]
         code, genuine = sim(again.url, "--kind", "genuine")
@@ -144,6 +152,7 @@ def test_kill_9_loses_no_acknowledged_check_and_the_restart_carries_on(data_dir:
     worker.join(30)
     assert len(acknowledged) >= 5
     with running_service(data_dir) as again:
+        again.log_in()
         stored = {c["check_id"] for c in again.get("/api/v1/checks?recent=500")["checks"]}
         assert set(acknowledged) <= stored
         code, genuine = sim(again.url, "--kind", "genuine")

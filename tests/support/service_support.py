@@ -26,14 +26,38 @@ class ServiceProcess:
     proc: subprocess.Popen[str]
     url: str = ""
     lines: list[str] = field(default_factory=list)
+    data_dir: Path | None = None
+    #: the session cookie and CSRF token after `log_in` (sent by hand: the cookie is Secure)
+    auth: dict[str, str] = field(default_factory=dict)
+
+    def log_in(self, role: str = "supervisor") -> dict[str, Any]:
+        """Create a test account of `role` in the service's data directory and log in."""
+        from tests.support.auth_support import PASSWORD, ensure_account
+
+        assert self.data_dir is not None
+        name = f"test-{role}"
+        ensure_account(self.data_dir, name, role)
+        request = urllib.request.Request(
+            self.url + "/api/v1/session",
+            json.dumps({"username": name, "password": PASSWORD}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body: dict[str, Any] = json.loads(response.read())
+            cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+        self.auth = {"Cookie": cookie, "X-CSRF-Token": body["csrf_token"]}
+        return body
 
     def get(self, path: str, timeout_s: float = 30) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=timeout_s) as response:
+        request = urllib.request.Request(self.url + path, headers=self.auth)
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return json.loads(response.read())
 
     def post(self, path: str, body: dict[str, Any], timeout_s: float = 60) -> Any:
         request = urllib.request.Request(
-            self.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+            self.url + path,
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", **self.auth},
         )
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return json.loads(response.read())
@@ -52,7 +76,7 @@ def start_service(
          *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
-    service = ServiceProcess(proc)
+    service = ServiceProcess(proc, data_dir=data_dir)
     found = threading.Event()
 
     def drain() -> None:

@@ -1,0 +1,28 @@
+/* The monitoring station: the lanes, the travellers they referred (with the reason), a pending
+   counter, and the full report of one with the officer's decision. Refreshed by lane events. */
+"use strict";
+(async () => {
+  await G.session(["officer", "supervisor"]);
+  const reportBox = document.getElementById("report");
+
+  async function refresh() {
+    const board = await G.api("GET", "/referrals");
+    document.getElementById("pending").textContent = String(board.pending);
+    document.getElementById("lanes").replaceChildren(...board.lanes.map((l) => G.el("tr", {},
+      G.el("td", { text: l.device_id }), G.el("td", {}, G.status(l.state)),
+      G.el("td", {}, G.status(l.health)), G.el("td", { text: String(l.checks) }))));
+    document.getElementById("referrals").replaceChildren(...board.referrals.map((r) => G.el("tr", {},
+      G.el("td", {}, G.el("time", { datetime: r.time, text: r.time.slice(11, 19) })),
+      G.el("td", {}, r.reasons.map((code) => G.el("div", {}, G.reason(code)))),
+      G.el("td", { text: r.officer_decision ? r.officer_decision.decision + " (" + r.officer_decision.account + ")" : "pending" }),
+      G.el("td", {}, G.el("button", { type: "button", class: "secondary",
+        "aria-label": "Open the report of the referral at " + r.time.slice(11, 19),
+        onclick: () => Report.show(reportBox, r.check_id, refresh), text: "Open" })))));
+  }
+
+  await refresh();
+  const lane = await G.api("GET", "/lane");
+  const events = new EventSource("/api/v1/lane/events?since=" + lane.last_event);
+  for (const type of ["decision", "state"]) events.addEventListener(type, () => refresh());
+  document.body.dataset.ready = "1";
+})();

@@ -1,0 +1,206 @@
+"""The guard's screens in a real browser (#15): Debian's Chromium, headless, against a real
+`appliance serve` on loopback.
+
+- an officer logs in on a phone (360x740), checks a simulated document end to end, sees the
+  chip photo beside the live capture and the document's timeline, overrides a REFER with a
+  reason and a note, and the override is in the history;
+- at the monitoring station a referral is counted, opened and decided;
+- a technician runs the self-test and the gate test and downloads the diagnostics bundle;
+- axe-core finds no WCAG 2.2 A/AA violation on any page; screenshots go to docs/screens/
+  (`APPLIANCE_UPDATE_SCREENS=1`).
+
+Measured figures (page load, report fill) are printed (`-s`) and kept in the report's note.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.auth_support import PASSWORD, ensure_account
+from tests.support.browser_support import axe_violations, new_page
+from tests.support.config_support import simulated_config
+from tests.support.service_support import ServiceProcess, running_service
+
+SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def handheld(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    root = tmp_path_factory.mktemp("handheld")
+    config = simulated_config(root / "handheld.toml", device={"mode": "handheld"})
+    with running_service(root / "data", config) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def egate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    root = tmp_path_factory.mktemp("egate")
+    with running_service(root / "data") as service:
+        yield service
+
+
+def log_in(browser: Any, service: ServiceProcess, role: str, **viewport: int) -> tuple[Any, float]:
+    """A page logged in as a new account of `role`; the load time of the page it lands on."""
+    assert service.data_dir is not None
+    name = f"ui-{role}"
+    ensure_account(service.data_dir, name, role)
+    page = new_page(browser, **viewport)
+    page.goto(f"{service.url}/guard/")
+    page.wait_for_selector("body[data-page=login]")
+    assert_accessible(page, "login")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    started = time.perf_counter()
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    return page, (time.perf_counter() - started) * 1000
+
+
+def data_page_photo() -> bytes:
+    import random
+
+    import cv2
+    import numpy as np
+
+    from hardware_mocks.mrz_frames import render_page, scan
+
+    page, _ = render_page(random.Random(5), "TD3", 300)
+    photo = scan(page, random.Random(5), np.random.default_rng(5), 90)
+    ok, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return bytes(jpeg.tobytes())
+
+
+def expect(locator: Any) -> Any:
+    """Playwright's auto-waiting assertions (imported here: the module loads without it)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def assert_accessible(page: Any, name: str) -> None:
+    violations = axe_violations(page)
+    assert violations == [], f"{name}: {violations}"
+
+
+def shoot(page: Any, name: str) -> None:
+    """A full-page screenshot; into docs/screens/ with APPLIANCE_UPDATE_SCREENS=1 (so a test
+    run leaves the checkout as it was), else only taken (the page renders whole)."""
+    picture = page.screenshot(full_page=True)
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("APPLIANCE_UPDATE_SCREENS"):
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        (SCREENS / f"{name}.png").write_bytes(picture)
+
+
+def test_officer_checks_a_document_and_overrides_a_referral(
+    browser: Any, handheld: ServiceProcess
+) -> None:
+    page, load_ms = log_in(browser, handheld, "officer", **PHONE)
+    assert page.evaluate("document.body.dataset.page") == "officer"
+    assert page.evaluate("() => [innerWidth, innerHeight]") == [360, 740]
+    assert page.evaluate("document.cookie") == ""  # HttpOnly: no script reads the session
+    assert_accessible(page, "officer")
+    shoot(page, "officer-start")
+
+    page.check("input[name=how][value=photo]")  # a photo of a data page: its MRZ is read
+    page.set_input_files("#photo", files=[{"name": "page.jpg", "mimeType": "image/jpeg",
+                                           "buffer": data_page_photo()}])  # fmt: skip
+    expect(page.locator("#progress")).to_contain_text("MRZ read (TD3)", timeout=30_000)
+    assert page.input_value("#mrz").count("<") > 10
+    page.check("input[name=how][value=scan]")
+    page.click("#start-button")  # the MRZ from the station's scanner
+    expect(page.locator("#progress")).to_contain_text("Place")
+    page.select_option("#sim-kind", "forged_dg")
+    started = time.perf_counter()
+    page.click("#sim-present")
+    page.wait_for_selector("[data-part=decide] form", timeout=30_000)
+    fill_ms = (time.perf_counter() - started) * 1000
+    assert page.inner_text("[data-part=decision]").count("REFER") >= 1
+    assert "PA_DG_HASH_MISMATCH" in page.inner_text("[data-part=decision]")
+    faces = page.locator("[data-part=faces] figure")
+    assert faces.count() == 2  # chip photo beside the live capture
+    assert page.locator("[data-part=faces] img[alt='Photo stored in the chip']").count() == 1
+    box_chip = faces.nth(0).bounding_box()
+    box_live = faces.nth(1).bounding_box()
+    assert box_chip and box_live and abs(box_chip["y"] - box_live["y"]) < 2  # side by side
+    assert page.locator("[data-part=timeline] li").count() >= 1
+    assert page.locator("[data-part=checks] tbody tr").count() >= 8
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+    assert_accessible(page, "officer report")
+    shoot(page, "officer-report")
+
+    page.check("input[name=decision][value=admit]")
+    page.click("#decision-form button[type=submit]")  # an override without a note: refused
+    assert "needs a note" in page.inner_text("#d-result")
+    page.fill("#d-note", "laminate and photo checked under UV")
+    page.click("#decision-form button[type=submit]")
+    expect(page.locator("#d-result")).to_contain_text("Recorded")
+    assert "override" in page.inner_text("#d-result")
+    page.context.close()
+
+    handheld.log_in("auditor")
+    records = handheld.get("/api/v1/history?recent=20")["records"]
+    overrides = [r for r in records if r["type"] == "override"]
+    assert overrides and overrides[0]["outcome"] == "admit"
+    assert overrides[0]["reasons"] == ["DOCUMENT_VERIFIED_MANUALLY"]
+    print(f"\nofficer page load {load_ms:.0f} ms, report fill {fill_ms:.0f} ms")
+
+
+def test_monitoring_station_counts_opens_and_decides(browser: Any, egate: ServiceProcess) -> None:
+    answer = egate.post("/api/v1/sim/travellers", {"kind": "watchlisted"})
+    assert answer["decision"] == "REFER"
+    page, load_ms = log_in(browser, egate, "supervisor", width=1280, height=900)
+    assert page.evaluate("document.body.dataset.page") == "monitor"
+    assert int(page.inner_text("#pending")) >= 1
+    assert "WATCHLIST_HIT" in page.inner_text("#referrals")
+    assert_accessible(page, "monitor")
+    page.click("#referrals button")
+    page.wait_for_selector("[data-part=decide] form", timeout=30_000)
+    page.check("input[name=decision][value=second_line]")
+    page.click("#decision-form button[type=submit]")
+    expect(page.locator("#d-result")).to_contain_text("Recorded")
+    expect(page.locator("#pending")).to_have_text("0")
+    assert_accessible(page, "monitor report")
+    shoot(page, "monitor")
+    page.context.close()
+    print(f"\nmonitor page load {load_ms:.0f} ms")
+
+
+def test_technician_selftest_gate_test_and_bundle(browser: Any, egate: ServiceProcess) -> None:
+    egate.post("/api/v1/sim/travellers", {"kind": "genuine"})
+    page, load_ms = log_in(browser, egate, "technician", width=1280, height=900)
+    assert page.evaluate("document.body.dataset.page") == "maintenance"
+    assert_accessible(page, "maintenance")
+    page.click("#run-selftest")
+    expect(page.locator("#selftest-status")).to_contain_text("Self-test:", timeout=60_000)
+    assert page.locator("#selftest tr").count() >= 5
+    page.click("#gate-test")
+    expect(page.locator("#gate-result")).to_contain_text("Gate test passed", timeout=30_000)
+    assert page.locator("#models tr").count() >= 1 and page.locator("#cscas tr").count() >= 1
+    with page.expect_download() as download:
+        page.click("#bundle")
+    data = Path(download.value.path()).read_bytes()
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        assert "diagnostics/selftest.json" in tar.getnames()
+    assert_accessible(page, "maintenance after tests")
+    shoot(page, "maintenance")
+    page.context.close()
+    print(f"\nmaintenance page load {load_ms:.0f} ms")
+
+
+def test_auditor_page_is_accessible(browser: Any, egate: ServiceProcess) -> None:
+    page, _ = log_in(browser, egate, "auditor", width=1280, height=900)
+    assert page.evaluate("document.body.dataset.page") == "audit"
+    assert page.locator("#records tr").count() >= 1
+    assert_accessible(page, "audit")
+    page.context.close()
