@@ -36,6 +36,7 @@ _COMMANDS: dict[str, str] = {
     # the device side of sync ships in the wheel (sync/device), loaded by name like central
     "sync": "sync.device.cli:sync",
     "iris": "appliance.biometrics.iris.commands:iris",
+    "morph": "appliance.biometrics.morph.commands:morph",
 }
 
 

@@ -149,6 +149,9 @@ class InspectionConfig(_Section):
     #: no face verifier, the biometrics step is skipped (the signed policy decides if that refers);
     #: "appliance.inspection.face_step:from_config" is the product's, built from `[face]`
     face_verifier: str = ""
+    #: factory of the morph step's detector (runs only beside a face step); empty: the step is
+    #: skipped; "appliance.biometrics.morph.detector:from_config" is the product's
+    morph_detector: str = ""
 
 
 class InputsConfig(_Section):

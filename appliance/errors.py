@@ -100,6 +100,7 @@ class Reason(StrEnum):
     MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # more pixels (or bytes) than the configured limit
     IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"  # too few pixels across, or a strip, for a face or MRZ
+    MORPH_SUSPECTED = "MORPH_SUSPECTED"  # the chip photo may blend two faces: officer check
     # Sync with central (sync/central): what the central service answers a device
     SYNC_AUTH_FAILED = "SYNC_AUTH_FAILED"  # unknown device, missing or bad request signature
     SYNC_REPLAY = "SYNC_REPLAY"  # a request nonce already seen, or a time outside the window

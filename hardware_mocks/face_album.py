@@ -13,9 +13,11 @@ capture path once per pair. Folder names are people's names: they never leave th
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +43,8 @@ class Portraits:
     reference_photo: Path = field(repr=False)
     live_person: int
     live_photo: Path = field(repr=False)
+    #: `morphed`: the chip photo blends the holder's reference photo with this one
+    accomplice_photo: Path | None = field(default=None, repr=False)
 
     @property
     def same_person(self) -> bool:
@@ -67,6 +71,8 @@ class FaceAlbum:
         self._images: dict[Path, NDArray[np.uint8] | None] = {}
         self._tokens: dict[Path, bytes | None] = {}
         self._screened: dict[tuple[Path, Path], Reason] = {}
+        self._morphs: dict[tuple[Path, Path], bytes | None] = {}
+        self._generator: Any = None
 
     def image(self, photo: Path) -> NDArray[np.uint8] | None:
         if photo not in self._images:
@@ -76,8 +82,11 @@ class FaceAlbum:
                 self._images[photo] = None
         return self._images[photo]
 
-    def reference(self, photo: Path) -> bytes | None:
-        """The DG2 portrait an issuer would make of `photo`; None when it shows no face."""
+    def reference(self, photo: Path, accomplice: Path | None = None) -> bytes | None:
+        """The DG2 portrait an issuer would make of `photo` (a morph of it with `accomplice`,
+        as an attacker would submit it); None when it shows no face."""
+        if accomplice is not None:
+            return self.morphed(photo, accomplice)
         if photo not in self._tokens:
             image = self.image(photo)
             faces = self.verifier.detector.detect(image) if image is not None else []
@@ -90,7 +99,29 @@ class FaceAlbum:
             )
         return self._tokens[photo]
 
-    def draw(self, rng: random.Random, impostor: bool = False) -> Portraits:
+    def morphed(self, photo: Path, accomplice: Path) -> bytes | None:
+        """A holder-weighted morph (alpha 0.35, so the holder still matches it), spliced or
+        full, as the issuer would store it; None when either photo shows no face."""
+        key = (photo, accomplice)
+        if key not in self._morphs:
+            from hardware_mocks.morphing import FaceMesh, MorphGenerator, Variant
+
+            if self._generator is None:
+                self._generator = MorphGenerator(self.verifier.detector, FaceMesh.load())
+            a, b = self.image(photo), self.image(accomplice)
+            try:
+                if a is None or b is None:
+                    raise ApplianceError(Reason.FACE_NOT_FOUND, "no photo")
+                gen = self._generator
+                odd = hashlib.sha256(f"{photo}|{accomplice}".encode()).digest()[0] % 2
+                variant = Variant.SPLICE if odd else Variant.FULL
+                morph = gen.morph(gen.contributor(a), gen.contributor(b), 0.35, variant)
+                self._morphs[key] = encode_to_size(morph, TokenFormat.JPEG)
+            except ApplianceError:
+                self._morphs[key] = None
+        return self._morphs[key]
+
+    def draw(self, rng: random.Random, impostor: bool = False, morphed: bool = False) -> Portraits:
         """A holder (a photo an issuer could use for the chip) and who stands at the camera."""
         for person in rng.sample(self.holders, len(self.holders)):
             usable = [p for p in self.people[person] if self.reference(p) is not None]
@@ -106,7 +137,15 @@ class FaceAlbum:
             live_person = person
             others = [p for p in self.people[person] if p != reference]
             live = rng.choice(self._decodable(others) or others)
-        return Portraits(person, reference, live_person, live)
+        accomplice = None
+        if morphed:  # an accomplice who looks alike: the first decodable photo of another
+            candidates = [i for i in range(len(self.people)) if i != person]
+            for other in rng.sample(candidates, len(candidates)):
+                photos = self._decodable(self.people[other])
+                if photos and self.morphed(reference, photos[0]) is not None:
+                    accomplice = photos[0]
+                    break
+        return Portraits(person, reference, live_person, live, accomplice)
 
     def _decodable(self, photos: list[Path]) -> list[Path]:
         """A camera always delivers frames: files that do not decode are not shown to it."""
@@ -127,8 +166,10 @@ class FaceAlbum:
 
     def expected(self, portraits: Portraits) -> Reason:
         key = (portraits.reference_photo, portraits.live_photo)
+        if portraits.accomplice_photo is not None:
+            key = (portraits.accomplice_photo, portraits.live_photo)
         if key not in self._screened:
-            reference = self.reference(portraits.reference_photo)
+            reference = self.reference(portraits.reference_photo, portraits.accomplice_photo)
             camera = self.camera(portraits)
             if reference is None:
                 self._screened[key] = Reason.FACE_NOT_FOUND
@@ -140,4 +181,6 @@ class FaceAlbum:
         screened = self._screened[key]
         if screened in QUALITY_REASONS:
             return screened
+        if portraits.accomplice_photo is not None:
+            return Reason.MORPH_SUSPECTED  # the morph step must refer, whatever the face found
         return Reason.OK if portraits.same_person else Reason.FACE_NO_MATCH

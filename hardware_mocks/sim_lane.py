@@ -79,6 +79,8 @@ class SimulatedStation:
         self._seen: dict[str, SimulatedTraveller] = {}
         #: the face step that goes with real faces (`APPLIANCE_SIM_FACES`), else None
         self.face: FaceCheck | None = None
+        #: the morph step's detector that goes with real faces, else None
+        self.morph: Any = None
 
     # ------------------------------------------------------------------ the simulator's hooks
 
@@ -247,4 +249,7 @@ def open_station(
         from appliance.inspection.face_step import CameraFaceCheck
 
         station.face = CameraFaceCheck(verifier, station.camera, burst_frames=burst)
+        from appliance.biometrics.morph.detector import from_config as morph_detector
+
+        station.morph = morph_detector(config)  # the lane's morph step (`morphed` travellers)
     return station

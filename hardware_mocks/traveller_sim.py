@@ -65,8 +65,12 @@ Kind = StrEnum(
         ("MANUAL_DOOR", "manual_door"),
         *((defect.name, defect.value) for defect in Defect),
         ("IMPOSTOR", "impostor"),
+        # the chip photo is a morph of the holder and an accomplice (needs `--faces`)
+        ("MORPHED", "morphed"),
     ],
 )
+#: kinds that need real faces (`--faces`)
+FACE_KINDS = frozenset({Kind.IMPOSTOR, Kind.MORPHED})
 
 
 #: relative frequency of each kind in a simulated crowd
@@ -80,6 +84,7 @@ DEFAULT_MIX: dict[Kind, int] = {
     Kind.MANUAL_DOOR: 1,
     **{Kind(d.value): 2 for d in Defect},
     Kind.IMPOSTOR: 5,
+    Kind.MORPHED: 3,
 }
 
 _KIND_REASON: dict[Kind, Reason] = {
@@ -184,7 +189,7 @@ class TravellerSimulator:
         self.album = album
         mix = mix or DEFAULT_MIX
         # an impostor needs real faces: without an album there is no one to mismatch
-        self.mix = mix if album else {k: w for k, w in mix.items() if k is not Kind.IMPOSTOR}
+        self.mix = mix if album else {k: w for k, w in mix.items() if k not in FACE_KINDS}
         self._passed: list[TravellerProfile] = []
         self._portraits: dict[str, Portraits] = {}
         self._rng = random.Random(seed)
@@ -205,7 +210,7 @@ class TravellerSimulator:
 
     def kinds(self) -> list[Kind]:
         """The kinds `traveller` can make now (impostors need real faces)."""
-        return [k for k in Kind if k is not Kind.IMPOSTOR or self.album is not None]
+        return [k for k in Kind if k not in FACE_KINDS or self.album is not None]
 
     def traveller(
         self, kind: Kind, *, nationality: str | None = None, leaves: bool = False
@@ -234,8 +239,10 @@ class TravellerSimulator:
         portraits: Portraits | None = None
         face: bytes | None = None
         if self.album is not None and kind is not Kind.REUSED:
-            portraits = self.album.draw(rng, impostor=kind is Kind.IMPOSTOR)
-            face = self.album.reference(portraits.reference_photo)
+            portraits = self.album.draw(
+                rng, impostor=kind is Kind.IMPOSTOR, morphed=kind is Kind.MORPHED
+            )
+            face = self.album.reference(portraits.reference_photo, portraits.accomplice_photo)
         if kind is Kind.REUSED:
             profile = rng.choice(self._passed)
             earlier = self._portraits.get(profile.document_number)

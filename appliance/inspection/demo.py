@@ -57,6 +57,7 @@ STEP_LABELS = {
     StepName.BIOMETRICS: "face",
     StepName.GATE_SENSORS: "gate",
     StepName.SEAL: "seal",
+    StepName.MORPH: "morph",
     StepName.IRIS: "iris",
 }
 
@@ -258,6 +259,10 @@ def run_demo(
         if options.pcsc:
             demo_station.start_pcsc()
         lane = runtime.lane
+        if verifier is not None and lane.morph is None:  # real faces: morphs can be detected
+            from appliance.biometrics.morph.detector import from_config as morph_detector
+
+            lane.morph = morph_detector(config)
         if lane.face is None:
             notes("biometrics: no face verifier configured, the step is skipped "
                   f"(policy '{lane.policy.name}' v{lane.policy.version})")  # fmt: skip

@@ -25,6 +25,7 @@ from appliance.history import Ledger
 from appliance.inspection.gate_events import GateEventSource
 from appliance.inspection.iris_step import IrisCheck
 from appliance.inspection.iris_step import from_config as iris_from_config
+from appliance.inspection.morph_step import MorphCheck
 from appliance.inspection.policy import POLICY_FILE, load_policy
 from appliance.inspection.report import StepName
 from appliance.inspection.steps import FaceCheck, Lane
@@ -49,6 +50,12 @@ def face_check(config: Config) -> FaceCheck | None:
     """The configured face step (`inspection.face_verifier`), or None."""
     spec = config.inspection.face_verifier
     return cast(FaceCheck, load_factory(spec)(config)) if spec else None
+
+
+def morph_check(config: Config) -> MorphCheck | None:
+    """The configured morph detector (`inspection.morph_detector`), or None."""
+    spec = config.inspection.morph_detector
+    return cast(MorphCheck, load_factory(spec)(config)) if spec else None
 
 
 def _policy_fields(config: Config, directory: Path) -> dict[str, Any]:
@@ -91,6 +98,7 @@ def open_lane(
     *,
     gate_events: GateEventSource | None = None,
     face: FaceCheck | None = None,
+    morph: MorphCheck | None = None,
     iris: IrisCheck | None = None,
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
@@ -102,6 +110,7 @@ def open_lane(
         history=Ledger.open_default(directory, config),
         reader_options=reader_options(config.chip),
         face=face,
+        morph=morph,
         iris=iris or (iris_from_config(config) if config.iris.camera else None),
         gate_events=gate_events,
     )

@@ -21,7 +21,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 from appliance.config import Config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateSimulator
-from appliance.inspection.lane import MaterialWatch, face_check, open_lane
+from appliance.inspection.lane import MaterialWatch, face_check, morph_check, open_lane
 from appliance.inspection.lane_events import EventLog
 from appliance.inspection.lane_loop import LaneGate, LaneLoop
 from appliance.inspection.lane_records import CheckRecord
@@ -122,13 +122,17 @@ def open_lane_runtime(
             face = station.face_check()
         else:
             face = face_check(config)
+        # morph detection compares the chip photo with the face step's live frame
+        morph = morph_check(config) if face is not None else None
+        if morph is None and face is not None:
+            morph = getattr(station, "morph", None)
         times["face"] = time.perf_counter() - t
         notes: list[str] = []
         if isinstance(station, Provisioner):
             moment = now or datetime.now().astimezone()
             notes = station.provision(directory, require_biometrics=face is not None, now=moment)
         t = time.perf_counter()
-        lane = open_lane(config, directory, gate_events=gate, face=face)
+        lane = open_lane(config, directory, gate_events=gate, face=face, morph=morph)
         stack.callback(lane.history.close)
         times["lane"] = time.perf_counter() - t
         device = DeviceInfo(config.device.device_id, config.device.location, config.device.mode)

@@ -21,7 +21,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
@@ -60,6 +68,27 @@ class ModePolicy(_Model):
 
     def timeout_s(self, step: StepName) -> float:
         return self.step_timeouts_s.get(step, self.default_step_timeout_s)
+
+
+class MorphPolicy(_Model):
+    """The `morph` step (morphing attack detection on the chip photo). It runs where the lane
+    has a morph detector; add "morph" to a mode's `required_steps` to refer when it cannot run.
+    A suspected morph refers to an officer with its score; it never refuses by itself."""
+
+    #: False: scores are reported, a suspected morph does not refer
+    may_refer: bool = True
+    #: single-image (S-MAD) threshold on the 0..1 score; absent: the model's calibrated one
+    single_threshold: float | None = Field(default=None, ge=0, le=1)
+    #: differential (D-MAD, with the live capture) threshold; absent: the model's calibrated one
+    differential_threshold: float | None = Field(default=None, ge=0, le=1)
+    #: with a live capture, refer also on the single-image score (more referrals, fewer misses)
+    single_with_live: bool = False
+
+    @model_serializer(mode="wrap")
+    def _absent_not_null(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An unset threshold is left out: TOML, the policy's format, has no null."""
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
 
 
 _EGATE_REQUIRED = (
@@ -109,6 +138,8 @@ class PolicyConfig(_Model):
     #: nationalities (ICAO codes, as in the MRZ) whose holders must show a visa seal that
     #: verifies and names their passport (the `seal` step; empty: a seal is checked when shown)
     seal_required_nationalities: tuple[str, ...] = ()
+    #: morphing attack detection: thresholds and whether a suspected morph refers
+    morph: MorphPolicy = MorphPolicy()
 
     def mode(self, mode: Literal["egate", "handheld"]) -> ModePolicy:
         return self.egate if mode == "egate" else self.handheld
@@ -183,6 +214,7 @@ OFFICER_GUIDANCE: dict[Reason, str] = {
     Reason.SEAL_SIGNER_UNKNOWN: "Visa seal signer unknown: check the visa manually",
     Reason.SEAL_SIGNER_REVOKED: f"Visa seal signer revoked by its issuer: {_FALSIFIED}",
     Reason.SEAL_MRZ_MISMATCH: "Visa seal names another passport: inspect",
+    Reason.MORPH_SUSPECTED: "Chip photo may be a morph of two faces: compare in person",
     Reason.IRIS_NO_MATCH: "Iris does not match the chip: compare in person",
     Reason.IRIS_REFERENCE_MISSING: "No iris reference read from the chip: manual check",
     Reason.TA_CHAIN_UNTRUSTED: "Chip refused this lane's EAC certificates: manual check",

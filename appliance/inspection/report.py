@@ -44,6 +44,7 @@ class StepName(StrEnum):
     BIOMETRICS = "biometrics"
     GATE_SENSORS = "gate_sensors"
     SEAL = "seal"  # a visa or permit seal shown with the passport (appliance/barcodes)
+    MORPH = "morph"  # morphing attack detection on the chip photo (appliance/biometrics/morph)
     IRIS = "iris"  # the live NIR eye against DG4, after Terminal Authentication (iris_step.py)
 
 

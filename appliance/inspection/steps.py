@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from appliance.barcodes.reader import outcome, read_symbols
 from appliance.barcodes.verify import TrustContext
@@ -30,7 +30,7 @@ from appliance.emrtd.pki.passive import TrustAnchors
 from appliance.emrtd.session import AccessKey, MrzKey, ReaderOptions
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import DocumentRef, EventType, History
-from appliance.inspection import iris_step
+from appliance.inspection import iris_step, morph_step
 from appliance.inspection.gate_events import GateEventSource, parse_events
 from appliance.inspection.iris_step import IrisCheck
 from appliance.inspection.policy import ModePolicy, PolicyConfig, mandatory_check_proven
@@ -82,6 +82,8 @@ class Lane:
     #: the trust the `seal` step verifies visa seals against (None: a seal cannot be verified)
     seal_trust: TrustContext | None = None
     presence_timeout_s: float = 10.0
+    #: morphing attack detection on the chip photo (None: the morph step is skipped)
+    morph: morph_step.MorphCheck | None = None
     mrz_timeout_s: float = 10.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
 
@@ -100,6 +102,8 @@ class Transaction:
     access_key: AccessKey | None = None
     #: barcodes the traveller showed with the passport (a visa seal), as the scanner read them
     seals: tuple[DecodedSymbol, ...] = ()
+    #: the live frame the face step compared (for the morph step); never reported or logged
+    live_image: Any = field(default=None, repr=False)
 
     @property
     def fields(self) -> MrzFields | None:
@@ -140,6 +144,7 @@ class Outcome:
 
 
 Step = Callable[[Lane, Transaction], Outcome]
+morph: Step = morph_step.step(Outcome)  # morphing attack detection on the chip photo
 
 
 def document_presence(lane: Lane, tx: Transaction) -> Outcome:
@@ -366,6 +371,7 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
     except (LdsError, IndexError):
         return Outcome.skipped("no chip photo", blocked_by="data_groups")
     result = lane.face(reference)
+    tx.live_image = getattr(result, "live_image", None)
     facts: dict[str, Fact] = {
         "score": None if result.score is None else round(result.score, 4),
         "threshold": round(result.threshold, 4),
@@ -437,6 +443,7 @@ STEPS: tuple[tuple[StepName, Step], ...] = (
     (StepName.REPEATED_USE, repeated_use),
     (StepName.SEAL, seal),
     (StepName.BIOMETRICS, biometrics),
+    (StepName.MORPH, morph),
     (StepName.IRIS, iris),
     (StepName.GATE_SENSORS, gate_sensors),
 )

@@ -20,6 +20,7 @@ def test_kinds_keep_their_names_and_order() -> None:
         "manual_door",
         *(defect.value for defect in Defect),
         "impostor",
+        "morphed",
     ]
     assert Kind.CLONED.name == "CLONED" and Kind("no_sod") is Kind.NO_SOD
 

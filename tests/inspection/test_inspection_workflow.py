@@ -32,7 +32,14 @@ NO_FACE = PolicyConfig(version=1).egate.model_copy(
         "required_steps": tuple(
             n
             for n, _ in STEPS
-            if n not in (StepName.BIOMETRICS, StepName.GATE_SENSORS, StepName.SEAL, StepName.IRIS)
+            if n
+            not in (
+                StepName.BIOMETRICS,
+                StepName.GATE_SENSORS,
+                StepName.SEAL,
+                StepName.IRIS,
+                StepName.MORPH,
+            )
         )
     }
 )

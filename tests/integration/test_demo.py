@@ -120,7 +120,7 @@ def test_every_exception_case_is_caught_end_to_end(
     assert code == 0, stderr
     *passages, last = lines
     # impostors need real faces (`--faces`, tests/integration/test_demo_faces.py)
-    assert {p["simulated"] for p in passages} == {k.value for k in Kind} - {"impostor"}
+    assert {p["simulated"] for p in passages} == {k.value for k in Kind} - {"impostor", "morphed"}
     assert last["summary"]["as_expected"] == 60  # type: ignore[index]
 
 

@@ -163,7 +163,13 @@ def test_lane_refers_when_its_list_is_dated_in_the_future(tmp_path: Path) -> Non
                 n
                 for n, _ in STEPS
                 if n
-                not in (StepName.BIOMETRICS, StepName.GATE_SENSORS, StepName.SEAL, StepName.IRIS)
+                not in (
+                    StepName.BIOMETRICS,
+                    StepName.GATE_SENSORS,
+                    StepName.SEAL,
+                    StepName.IRIS,
+                    StepName.MORPH,
+                )
             )
         }
     )

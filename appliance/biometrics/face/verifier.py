@@ -49,6 +49,8 @@ class FaceResult:
     quality: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     liveness: dict[str, object] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: the live frame compared (never reported or logged): the morph step's D-MAD needs it
+    live_image: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -70,6 +72,7 @@ class _Prepared:
     faces: list[DetectedFace]
     chip: NDArray[np.uint8]
     findings: list[Finding]
+    image: NDArray[np.uint8] | None = None
 
     @property
     def passed(self) -> bool:
@@ -130,7 +133,7 @@ class FaceVerifier:
         t = timer.add("align", t)
         findings = assess(image, faces, chip, subject)
         timer.add("quality", t)
-        return _Prepared(faces, chip, findings)
+        return _Prepared(faces, chip, findings, image)
 
     def frame_quality(self, image: NDArray[np.uint8]) -> float | None:
         """A score for picking the best frame of a burst (`drivers.camera.best_frame`):
@@ -219,4 +222,5 @@ class FaceVerifier:
             reason, timer, subject=subject, quality=quality, liveness=live_summary
         )
         result.score = score
+        result.live_image = best.image
         return result

@@ -1,0 +1,1 @@
+"""Morphing attack detection: differential (chip photo vs live capture) and single-image."""

@@ -1,0 +1,213 @@
+"""Morphing attack detection on the device: a score and a decision for a chip photo, alone
+(S-MAD, at document time) or with a trusted live capture (D-MAD, after the face capture).
+
+    detector = MorphDetector.load()                      # models loaded once per process
+    result = detector.check(dg2_image_bytes, live_frame)  # live_frame None: single-image mode
+
+The result carries `status` (`pass` = bona fide, `fail`), `reason` (`OK`, `MORPH_SUSPECTED`, or
+the image/face reason that stopped the check), `score` (0..1, higher = more likely a morph), the
+threshold, `mode` (`differential` or `single`) and `timings_ms`. Both models are small networks
+over `features.py`'s vectors, trained by `models/morph/train_mad.py` on morphs of training
+identities only; their thresholds (at a bona fide refusal rate measured on calibration
+identities) are in `models/manifest.json`, and the inspection may override them from the signed
+policy. Nothing personal (no pixels, no embedding) is in the result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+
+from appliance.biometrics.face.decode import MAX_PIXELS, decode_image
+from appliance.biometrics.face.detect import BlazeFaceDetector
+from appliance.biometrics.face.embed import FaceEmbedder
+from appliance.biometrics.morph.features import (
+    FaceAnalysis,
+    analyse,
+    differential_features,
+    single_features,
+)
+from appliance.errors import ApplianceError, Reason
+from appliance.models import load_session, manifest_entry
+
+SMAD_MODEL = "morph_smad"
+DMAD_MODEL = "morph_dmad"
+DEFAULT_OPERATING_POINT = "bpcer_0.1"
+
+
+def smad_input(single: NDArray[np.float32]) -> NDArray[np.float32]:
+    """S-MAD model input from `features.single_features` rows."""
+    return np.asarray(single, np.float32).reshape(-1, single.shape[-1])
+
+
+def dmad_input(
+    differential: NDArray[np.float32], single: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """D-MAD model input: the pair's embedding difference and its squares (a morph's
+    difference points along another identity, with either sign: its energy per direction is
+    what tells), the cosine, the geometry difference and its magnitude, the chip photo's own."""
+    diff = np.asarray(differential, np.float32).reshape(-1, differential.shape[-1])
+    one = np.asarray(single, np.float32).reshape(-1, single.shape[-1])
+    emb, rest = diff[:, :128], diff[:, 128:]
+    geometry = rest[:, 1:]
+    return np.concatenate([emb, emb**2, rest, np.abs(geometry), one], axis=1)
+
+
+@dataclass
+class MorphResult:
+    status: str
+    reason: Reason
+    mode: str
+    score: float | None = None
+    threshold: float | None = None
+    #: "reference" or "live": whose image the reason is about
+    subject: str | None = None
+    detail: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def suspected(self) -> bool:
+        return self.reason is Reason.MORPH_SUSPECTED
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "reason": self.reason.value,
+            "score": None if self.score is None else round(self.score, 4),
+            "threshold": None if self.threshold is None else round(self.threshold, 4),
+            "mode": self.mode,
+            "subject": self.subject,
+            "detail": self.detail,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def _threshold(name: str, operating_point: str, directory: Path | None) -> float:
+    points = manifest_entry(name, directory).get("operating_points", {})
+    try:
+        return float(points[operating_point]["threshold"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ApplianceError(
+            Reason.MODEL_UNAVAILABLE, f"{name}: no operating point {operating_point}"
+        ) from exc
+
+
+class MorphDetector:
+    def __init__(
+        self,
+        detector: BlazeFaceDetector,
+        embedder: FaceEmbedder,
+        single: ort.InferenceSession,
+        differential: ort.InferenceSession,
+        thresholds: dict[str, float],
+    ) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self._single = single
+        self._differential = differential
+        #: per mode ("single", "differential"): the manifest's threshold at the operating point
+        self.thresholds = thresholds
+
+    @classmethod
+    def load(
+        cls, operating_point: str = DEFAULT_OPERATING_POINT, models_dir: Path | None = None
+    ) -> MorphDetector:
+        return cls(
+            BlazeFaceDetector.from_models_dir(models_dir),
+            FaceEmbedder.from_models_dir(models_dir),
+            load_session(SMAD_MODEL, models_dir),
+            load_session(DMAD_MODEL, models_dir),
+            {
+                "single": _threshold(SMAD_MODEL, operating_point, models_dir),
+                "differential": _threshold(DMAD_MODEL, operating_point, models_dir),
+            },
+        )
+
+    def analyse(self, image_bgr: NDArray[np.uint8]) -> FaceAnalysis:
+        return analyse(image_bgr, self.detector, self.embedder)
+
+    def _run(self, session: ort.InferenceSession, x: NDArray[np.float32]) -> float:
+        out = session.run(["score"], {"features": x.astype(np.float32)})[0]
+        return float(np.asarray(out).reshape(-1)[0])
+
+    def batch_scores(self, mode: str, x: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Scores of many prepared model inputs at once (benchmarks)."""
+        session = self._single if mode == "single" else self._differential
+        out = session.run(["score"], {"features": x.astype(np.float32)})[0]
+        return np.asarray(out, np.float64).reshape(-1)
+
+    def score(self, reference: FaceAnalysis, live: FaceAnalysis | None = None) -> float:
+        """The morph score of an analysed chip photo, with a live face when there is one."""
+        single = single_features(reference)
+        if live is None:
+            return self._run(self._single, smad_input(single))
+        diff = differential_features(reference, live)
+        return self._run(self._differential, dmad_input(diff, single))
+
+    def check(
+        self,
+        reference: bytes,
+        live: NDArray[np.uint8] | None = None,
+        threshold: float | None = None,
+        max_pixels: int = MAX_PIXELS,
+    ) -> MorphResult:
+        """Decode and analyse the chip photo (and the live frame), score, decide. Image and
+        face problems come back as the result's reason, never as an exception."""
+        mode = "single" if live is None else "differential"
+        limit = self.thresholds[mode] if threshold is None else threshold
+        timings: dict[str, float] = {}
+        start = t = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal t
+            now = time.perf_counter()
+            timings[stage] = timings.get(stage, 0.0) + (now - t) * 1000.0
+            t = now
+
+        subject = "reference"
+        try:
+            ref_image = decode_image(reference, max_pixels)
+            lap("decode")
+            ref = self.analyse(ref_image)
+            lap("analyse")
+            live_face = None
+            if live is not None:
+                subject = "live"
+                live_face = self.analyse(live)
+                lap("analyse")
+            score = self.score(ref, live_face)
+            lap("score")
+        except ApplianceError as exc:
+            return MorphResult("fail", exc.reason, mode, None, limit, subject, exc.detail, timings)
+        timings["total"] = (time.perf_counter() - start) * 1000.0
+        suspected = score >= limit
+        return MorphResult(
+            "fail" if suspected else "pass",
+            Reason.MORPH_SUSPECTED if suspected else Reason.OK,
+            mode,
+            score,
+            limit,
+            None,
+            None,
+            timings,
+        )
+
+
+def from_config(
+    config: object,
+) -> Callable[[bytes, NDArray[np.uint8] | None, float | None], MorphResult]:
+    """The product's morph step detector (`inspection.morph_detector`): models load once."""
+    detector = MorphDetector.load()
+
+    def check(
+        reference: bytes, live: NDArray[np.uint8] | None, threshold: float | None
+    ) -> MorphResult:
+        return detector.check(reference, live, threshold)
+
+    return check

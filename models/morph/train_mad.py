@@ -1,0 +1,255 @@
+"""Train the two morphing attack detectors on morphs of training identities only.
+
+    .venv/bin/python -m models.morph.train_mad --data DIR [--jobs 2] \
+        [--onnx-python /work/venvs/convert/bin/python]
+
+Data recipe (`hardware_mocks/morph_set.py`): DIR holds a folder of photos per person (we used
+LFW, 901 people, from the project's shared data folder, passed on the command line, never a
+default).
+Identities are split by a hash of their folder name: `train` (60%) fits the models,
+`calibration` (10%) chooses the model size and sets the thresholds, `test` (30%) is left to
+`benchmarks/morph.py`. Morphs are full and spliced, alpha 0.3-0.7, of look-alike pairs, JPEG or
+JPEG 2000 at 12-20 KB, a quarter print-and-scanned; bona fide references get the same
+post-processing. The set and its features are cached under var/cache/morph/.
+
+Models: a logistic regression or a one-hidden-layer MLP (numpy, Adam, class-balanced, L2),
+picked by calibration D-EER; written as ONNX by `export_onnx.py` (run in the conversion venv,
+which has `onnx`), checked against the numpy scores, and entered in models/manifest.json with
+their sha256, thresholds at BPCER 10% / 1% on the calibration identities and training figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from appliance.biometrics.morph.detector import DMAD_MODEL, SMAD_MODEL, dmad_input, smad_input
+from hardware_mocks.morph_set import SPLIT_RULE, Features, build, compute_features
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "var" / "cache" / "morph"
+CONFIGS = ({"hidden": 0, "l2": 1e-3}, {"hidden": 0, "l2": 1e-2}, {"hidden": 32, "l2": 1e-3})
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def forward(weights: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    h = (x - weights["mean"]) / weights["scale"]
+    layer = 0
+    while f"w{layer}" in weights:
+        h = h @ weights[f"w{layer}"] + weights[f"b{layer}"]
+        layer += 1
+        if f"w{layer}" in weights:
+            h = np.maximum(h, 0)
+    return _sigmoid(h)[:, 0]
+
+
+def fit(
+    x: np.ndarray, y: np.ndarray, hidden: int, l2: float, epochs: int = 60, seed: int = 18
+) -> dict[str, np.ndarray]:
+    """Class-balanced logistic loss, Adam, mini-batches of 128."""
+    rng = np.random.default_rng(seed)
+    mean, scale = x.mean(0), x.std(0) + 1e-4
+    z = (x - mean) / scale
+    sizes = [x.shape[1], *([hidden] if hidden else []), 1]
+    params = {}
+    for i in range(len(sizes) - 1):
+        params[f"w{i}"] = rng.normal(0, np.sqrt(2 / sizes[i]), (sizes[i], sizes[i + 1]))
+        params[f"b{i}"] = np.zeros(sizes[i + 1])
+    weight = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v = {k: np.zeros_like(p) for k, p in params.items()}
+    step, lr = 0, 3e-3
+    n_layers = len(sizes) - 1
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), 128):
+            idx = order[start : start + 128]
+            acts = [z[idx]]
+            for i in range(n_layers):
+                out = acts[-1] @ params[f"w{i}"] + params[f"b{i}"]
+                acts.append(np.maximum(out, 0) if i < n_layers - 1 else out)
+            grad = (_sigmoid(acts[-1][:, 0]) - y[idx]) * weight[idx] / len(idx)
+            delta = grad[:, None]
+            grads = {}
+            for i in reversed(range(n_layers)):
+                grads[f"w{i}"] = acts[i].T @ delta + l2 * params[f"w{i}"]
+                grads[f"b{i}"] = delta.sum(0)
+                if i:
+                    delta = (delta @ params[f"w{i}"].T) * (acts[i] > 0)
+            step += 1
+            for k in params:
+                m[k] = 0.9 * m[k] + 0.1 * grads[k]
+                v[k] = 0.999 * v[k] + 0.001 * grads[k] ** 2
+                mh, vh = m[k] / (1 - 0.9**step), v[k] / (1 - 0.999**step)
+                params[k] -= lr * mh / (np.sqrt(vh) + 1e-8)
+    return {"mean": mean, "scale": scale, **params}
+
+
+def eer(bona: np.ndarray, attack: np.ndarray) -> float:
+    """Detection equal error rate (higher score = attack)."""
+    thresholds = np.unique(np.concatenate([bona, attack]))
+    best = 1.0
+    for t in thresholds:
+        bpcer, apcer = float((bona >= t).mean()), float((attack < t).mean())
+        best = min(best, max(bpcer, apcer))
+    return best
+
+
+def threshold_at_bpcer(bona: np.ndarray, target: float) -> float:
+    """The lowest threshold with at most `target` of bona fide scores at or above it."""
+    ordered = np.sort(bona)[::-1]
+    allowed = int(np.floor(target * len(ordered)))
+    return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
+
+
+def datasets(features: Features, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    rows = features.rows(split) & features.single_ok
+    labels = np.array([e.label == "morph" for e in features.entries], float)
+    single = (smad_input(features.single[rows]), labels[rows])
+    pair_rows = rows[features.pair_entry]
+    entry = features.pair_entry[pair_rows]
+    pair_x = dmad_input(features.pair_x[pair_rows], features.single[entry])
+    return {SMAD_MODEL: single, DMAD_MODEL: (pair_x, labels[entry])}
+
+
+def export(weights: dict[str, np.ndarray], name: str, onnx_python: Path) -> Path:
+    npz = CACHE / f"{name}.npz"
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(npz, **{k: v.astype(np.float32) for k, v in weights.items()})
+    out = ROOT / "models" / "morph" / f"{name}.onnx"
+    subprocess.run(
+        [str(onnx_python), str(ROOT / "models" / "morph" / "export_onnx.py"), str(npz), str(out)],
+        check=True,
+    )
+    return out
+
+
+def check_onnx(path: Path, weights: dict[str, np.ndarray], x: np.ndarray) -> float:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(["score"], {"features": x.astype(np.float32)})[0][:, 0]
+    f32 = {k: v.astype(np.float32) for k, v in weights.items()}
+    return float(np.abs(got - forward(f32, x.astype(np.float32))).max())
+
+
+def manifest_entry(
+    name: str, path: Path, dim: int, chosen: dict[str, float], figures: dict[str, object]
+) -> dict[str, object]:
+    mode = "differential" if name == DMAD_MODEL else "single"
+    return {
+        "name": name,
+        "task": (
+            "morphing attack detection, "
+            + (
+                "differential (D-MAD): chip photo + trusted live capture"
+                if mode == "differential"
+                else "single image (S-MAD): the chip photo alone"
+            )
+            + "; score = probability of a morph"
+        ),
+        "version": "1.0.0",
+        "file": f"morph/{path.name}",
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "input": {
+            "name": "features",
+            "shape": ["N", dim],
+            "dtype": "float32",
+            "features": "appliance/biometrics/morph/detector.py "
+            + ("dmad_input" if mode == "differential" else "smad_input"),
+        },
+        "output": {"name": "score", "shape": ["N", 1], "range": "0..1, higher = morph"},
+        "source": "trained in this repository: models/morph/train_mad.py (data recipe in its "
+        "docstring and hardware_mocks/morph_set.py); ONNX written by models/morph/export_onnx.py",
+        "training_command": ".venv/bin/python -m models.morph.train_mad --data DIR "
+        "(DIR: LFW, a folder per person) --onnx-python /work/venvs/convert/bin/python",
+        "licence": {
+            "weights": "Apache-2.0 (trained here)",
+            "training_data": "LFW (Labeled Faces in the Wild, University of Massachusetts "
+            "Amherst; published for research, no licence stated; photos of public figures "
+            "collected from news sites without their consent) and morphs made of them: the "
+            "weights are small and carry no images, but an authority should retrain on "
+            "licensed, consented data (and morphs from several generators) before operational "
+            "use",
+        },
+        "model": {"hidden": int(chosen["hidden"]), "l2": chosen["l2"]},
+        "split": SPLIT_RULE,
+        "operating_points": figures.pop("operating_points"),
+        "default_operating_point": "bpcer_0.1",
+        "training_metrics": figures,
+    }
+
+
+def write_manifest(entries: list[dict[str, object]]) -> None:
+    path = ROOT / "models" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    names = {str(e["name"]) for e in entries}
+    manifest["models"] = [m for m in manifest["models"] if m["name"] not in names] + entries
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="a folder of photos per person")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--max-people", type=int, default=None)
+    parser.add_argument("--onnx-python", type=Path, default=Path("/work/venvs/convert/bin/python"))
+    parser.add_argument("--set-dir", type=Path, default=None, help="where the set is cached")
+    args = parser.parse_args(argv)
+    started = time.time()
+    out = args.set_dir or CACHE / args.data.resolve().name
+    pairs = build(args.data, out, max_people=args.max_people, jobs=args.jobs)
+    features = compute_features(pairs)
+    train, calib = datasets(features, "train"), datasets(features, "calibration")
+    entries = []
+    for name in (SMAD_MODEL, DMAD_MODEL):
+        x, y = train[name]
+        cx, cy = calib[name]
+        results = []
+        for config in CONFIGS:
+            weights = fit(x, y, int(config["hidden"]), config["l2"])
+            scores = forward(weights, cx)
+            results.append((eer(scores[cy == 0], scores[cy == 1]), config, weights, scores))
+            print(f"{name} {config}: calibration D-EER {results[-1][0]:.4f}", flush=True)
+        best_eer, chosen, weights, scores = min(results, key=lambda r: r[0])
+        bona, attack = scores[cy == 0], scores[cy == 1]
+        points = {}
+        for label, target in (("bpcer_0.1", 0.1), ("bpcer_0.01", 0.01)):
+            t = threshold_at_bpcer(bona, target)
+            points[label] = {
+                "threshold": round(t, 6),
+                "calibration_bpcer": round(float((bona >= t).mean()), 4),
+                "calibration_apcer": round(float((attack < t).mean()), 4),
+            }
+        path = export(weights, name, args.onnx_python)
+        diff = check_onnx(path, weights, cx)
+        print(f"{name}: chose {chosen}, max |onnx - numpy| = {diff:.2e}", flush=True)
+        if diff > 1e-4:
+            sys.exit("the ONNX graph does not reproduce the trained model")
+        train_scores = forward(weights, x)
+        figures: dict[str, object] = {
+            "train_references" if name == SMAD_MODEL else "train_pairs": len(y),
+            "train_attacks": int(y.sum()),
+            "calibration_samples": len(cy),
+            "calibration_attacks": int(cy.sum()),
+            "train_d_eer": round(eer(train_scores[y == 0], train_scores[y == 1]), 4),
+            "calibration_d_eer": round(best_eer, 4),
+            "operating_points": points,
+        }
+        entries.append(manifest_entry(name, path, x.shape[1], chosen, figures))
+    write_manifest(entries)
+    print(f"done in {time.time() - started:.0f} s; held-out figures: python -m benchmarks.morph")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The simulator's `morphed` traveller: the chip carries a morph of the holder and an accomplice."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.biometrics.face.align import align_face
+from appliance.biometrics.face.decode import decode_image
+from appliance.biometrics.face.verifier import FaceVerifier
+from appliance.errors import Reason
+from hardware_mocks.face_album import FaceAlbum
+from hardware_mocks.traveller_sim import Kind, TravellerSimulator
+from tests.support.face_support import FACES, verifier
+
+__all__ = ["verifier"]
+
+
+def _embedding(verifier: FaceVerifier, image: np.ndarray) -> np.ndarray:
+    face = max(verifier.detector.detect(image), key=lambda f: f.width)
+    return verifier.embedder.embed(align_face(image, face))[0]
+
+
+def test_morphed_kind_needs_real_faces() -> None:
+    assert Kind.MORPHED not in TravellerSimulator(seed=1).kinds()
+    with pytest.raises(ValueError, match="real faces"):
+        TravellerSimulator(seed=1).traveller(Kind.MORPHED)
+
+
+def test_morphed_chip_blends_holder_and_accomplice(verifier: FaceVerifier) -> None:
+    album = FaceAlbum(FACES, verifier, burst_frames=1)
+    simulator = TravellerSimulator(seed=5, album=album)
+    assert Kind.MORPHED in simulator.kinds()
+    traveller = simulator._make(1, Kind.MORPHED, random.Random(4))
+    portraits = traveller.portraits
+    assert portraits is not None and portraits.accomplice_photo is not None
+    assert portraits.same_person  # the holder stands at the camera
+    assert portraits.accomplice_photo.parent != portraits.reference_photo.parent
+    chip = traveller.profile.face_image
+    assert chip is not None and 8_000 < len(chip) <= 15_000
+    assert chip != album.reference(portraits.reference_photo)
+    morph = _embedding(verifier, decode_image(chip))
+    holder = _embedding(verifier, album.image(portraits.reference_photo))  # type: ignore[arg-type]
+    accomplice = _embedding(verifier, album.image(portraits.accomplice_photo))  # type: ignore[arg-type]
+    assert float(morph @ accomplice) > float(holder @ accomplice)  # the accomplice is in it
+    assert traveller.expected_reason in {Reason.MORPH_SUSPECTED, Reason.FACE_QUALITY}
+
+
+def test_album_needs_no_folder_names(tmp_path: Path) -> None:
+    """Portraits carry paths only inside the simulation (repr shows none)."""
+    from hardware_mocks.face_album import Portraits
+
+    shown = repr(Portraits(0, tmp_path / "a.jpg", 0, tmp_path / "b.jpg", tmp_path / "c.jpg"))
+    assert "a.jpg" not in shown and "c.jpg" not in shown
