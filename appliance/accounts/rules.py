@@ -64,6 +64,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{A}/checks/{{check_id}}/decision"): OFFICE,
     ("GET", f"{A}/referrals"): OFFICE,
     ("POST", f"{A}/mrz/read"): OFFICE,
+    ("POST", f"{A}/barcodes/read"): OFFICE,
     ("GET", f"{A}/selftest"): TECH,
     ("GET", f"{A}/history"): AUDIT,
     ("GET", f"{A}/sim/kinds"): SIM,

@@ -4,6 +4,7 @@
     POST /api/v1/checks/{id}/decision   admit / refuse / second_line, a reason code, a note
     GET  /api/v1/referrals              the lanes, the referred checks and how many wait
     POST /api/v1/mrz/read               the MRZ of a photo of the data page (the phone's camera)
+    POST /api/v1/barcodes/read          the barcodes of a photo: a visa seal, a boarding pass
 
 The personal data comes from the check's history record (decrypted on the device, for the
 officer and supervisor roles only: `appliance/accounts/rules.py`); nothing here is logged. A
@@ -279,17 +280,15 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
         }
 
     readers: list[Any] = []  # one OCR reader (its ONNX model) for the service, made at first use
+    scanners: list[Any] = []  # one barcode decoder, likewise
 
-    @router.post("/mrz/read")
-    def read_mrz(body: MrzPhoto) -> dict[str, Any]:
-        """The MRZ lines read from a photo of the data page (not kept), for the officer to
-        confirm before the check starts with them; the image limits of `[inputs]` apply."""
+    def photo(image_b64: str) -> Any:
+        """The pixels of a photo sent by a screen (not kept); the `[inputs]` limits apply."""
         from appliance.imaging import check_declared_size, check_size
-        from appliance.mrz.ocr.reader import MrzImageReader
 
         limits = service.config.inputs
         try:
-            data = base64.b64decode(body.image_b64, validate=True)
+            data = base64.b64decode(image_b64, validate=True)
         except ValueError as exc:
             raise ApplianceError(Reason.USAGE, "image_b64 is not base64") from exc
         if len(data) > limits.max_image_bytes:
@@ -299,6 +298,15 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
         if pixels is None or pixels.size == 0:
             raise ApplianceError(Reason.IMAGE_UNREADABLE, "the photo could not be decoded")
         check_size(int(pixels.shape[1]), int(pixels.shape[0]), limits.max_image_pixels)
+        return pixels
+
+    @router.post("/mrz/read")
+    def read_mrz(body: MrzPhoto) -> dict[str, Any]:
+        """The MRZ lines read from a photo of the data page (not kept), for the officer to
+        confirm before the check starts with them; the image limits of `[inputs]` apply."""
+        from appliance.mrz.ocr.reader import MrzImageReader
+
+        pixels = photo(body.image_b64)
         if not readers:
             readers.append(MrzImageReader())
         read = readers[0].read(pixels)
@@ -307,6 +315,35 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
             "reason": read.reason.value,
             "lines": read.lines,
             "layout": read.layout,
+        }
+
+    @router.post("/barcodes/read")
+    def read_barcodes(body: MrzPhoto) -> dict[str, Any]:
+        """Every barcode in a photo (a visa seal, a boarding pass...), decoded, parsed and its
+        signature verified against the device's trust store now, as `appliance barcode read`
+        does: `status`, `reason`, `symbols` (each with `kind`, `fields`, `signature`)."""
+        import time
+
+        from appliance.barcodes.reader import outcome, read_symbols
+        from appliance.barcodes.verify import TrustContext
+        from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
+        from appliance.emrtd.pki.trust_store import TrustStore
+        from appliance.inspection.trust import TrustSnapshot
+        from appliance.ports import BarcodeScanner, Frame
+        from appliance.wiring import load_factory
+
+        pixels = photo(body.image_b64)
+        if not scanners:  # the configured decoder (zxing-cpp reads every VDS), made once
+            scanners.append(load_factory(service.config.hardware.barcode_scanner)("zxing"))
+        scanner: BarcodeScanner = scanners[0]
+        decoded = scanner.decode(Frame(pixels, time.time()))
+        with TrustStore(service.directory / TRUST_FILE) as store:
+            context = TrustContext(TrustSnapshot.of(store))
+        result = outcome(decoded, read_symbols(decoded, context, None))
+        return {
+            "status": result.status,
+            "reason": result.reason.value,
+            "symbols": [symbol.to_dict() for symbol in result.symbols],
         }
 
     return router

@@ -60,6 +60,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", f"{A}/checks/{{check_id}}/decision"): _OFFICE,
     ("GET", f"{A}/referrals"): _OFFICE,
     ("POST", f"{A}/mrz/read"): _OFFICE,
+    ("POST", f"{A}/barcodes/read"): _OFFICE,
     ("GET", f"{A}/selftest"): _TECH,
     ("GET", f"{A}/history"): {"auditor", "supervisor"},
     ("GET", f"{A}/sim/kinds"): {"anonymous-local", *_OFFICE},

@@ -153,3 +153,52 @@ def test_the_mrz_of_a_photo_of_the_data_page(service: LaneService) -> None:
         junk = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode()
         refused = client.post(f"{A}/mrz/read", json={"image_b64": junk})
         assert refused.status_code >= 400 and refused.json()["reason"].startswith("IMAGE")
+
+
+def test_the_officer_reads_a_visa_seal_from_a_photo(service: LaneService) -> None:
+    """A visa seal photographed by the handheld is decoded, parsed and verified against the
+    device's trust store: untrusted until its signer chains to a trusted CSCA, then valid."""
+    import base64
+    import hashlib
+
+    import cv2
+    import numpy as np
+
+    from appliance.emrtd.pki.importer import import_file
+    from appliance.emrtd.pki.trust_store import DEFAULT_FILE, TrustStore
+    from hardware_mocks import barcode_seals as bs
+
+    pki = bs.seal_pki("DE")
+    signer = bs.issue_seal_signer(pki, "TS", 0x1A2)
+    features = bs.visa_for("C01X00T47", "D", "640812", "MUSTERMANN", "ERIKA")
+    ok, png = cv2.imencode(".png", bs.symbol_image(bs.make_vds(signer, features=features),
+                                                  "datamatrix"))  # fmt: skip
+    assert ok
+    image = base64.b64encode(png.tobytes()).decode()
+    with local_client(create_app(service)) as client:
+        service.start()
+        deadline = time.monotonic() + 30
+        while client.get(f"{A}/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        log_in(client, service.directory, "officer")
+        first = client.post(f"{A}/barcodes/read", json={"image_b64": image})
+        assert first.status_code == 200, first.text
+        (symbol,) = first.json()["symbols"]
+        assert symbol["kind"] == "icao_vds"
+        assert symbol["fields"]["passport_number"] == "C01X00T47"
+        assert symbol["signature"]["status"] == "untrusted"
+        with TrustStore(service.directory / DEFAULT_FILE) as store:
+            anchor = hashlib.sha256(pki.csca_der).hexdigest()
+            assert import_file(pki.csca_der, store, "csca", anchors=[anchor]).ok
+            assert import_file(signer.certificate_der, store, "signer").ok
+        second = client.post(f"{A}/barcodes/read", json={"image_b64": image}).json()
+        assert second["symbols"][0]["signature"]["status"] == "valid", second
+        white = np.full((200, 200), 255, np.uint8)
+        blank = base64.b64encode(cv2.imencode(".png", white)[1].tobytes()).decode()
+        nothing = client.post(f"{A}/barcodes/read", json={"image_b64": blank}).json()
+        assert (nothing["status"], nothing["reason"], nothing["symbols"]) == (
+            "fail",
+            "BARCODE_NOT_FOUND",
+            [],
+        )
