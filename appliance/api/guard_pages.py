@@ -12,14 +12,11 @@ origin only, no inline script) and no caching of the pages.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from appliance.api.static_pages import PageFiles, page_dir
 
 GUARD_DIR_ENV = "APPLIANCE_GUARD_DIR"
 MOUNT = "/guard"
@@ -32,23 +29,7 @@ CSP = (
 
 
 def guard_dir() -> Path | None:
-    override = os.environ.get(GUARD_DIR_ENV)
-    candidates = [Path(override)] if override else []
-    candidates += [
-        Path(__file__).resolve().parents[2] / "guard_ui",  # the repository
-        Path(sys.prefix).parent / "guard_ui",  # /opt/appliance/guard_ui beside the venv
-    ]
-    return next((p for p in candidates if (p / "index.html").is_file()), None)
-
-
-class _GuardFiles(StaticFiles):
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+    return page_dir("guard_ui", GUARD_DIR_ENV)
 
 
 def install_guard_pages(app: FastAPI) -> bool:
@@ -56,5 +37,5 @@ def install_guard_pages(app: FastAPI) -> bool:
     directory = guard_dir()
     if directory is None:
         return False
-    app.mount(MOUNT, _GuardFiles(directory=directory, html=True), name="guard")
+    app.mount(MOUNT, PageFiles(directory=directory, html=True, csp=CSP), name="guard")
     return True

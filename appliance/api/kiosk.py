@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from functools import cache
 from pathlib import Path
@@ -32,12 +30,11 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from appliance.api.kiosk_speech import spoken
 from appliance.api.kiosk_view import KioskView
 from appliance.api.lane_service import LaneService
+from appliance.api.static_pages import PageFiles, page_dir
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.preview import FramePreview
 
@@ -58,13 +55,7 @@ CSP = (
 
 
 def kiosk_dir() -> Path | None:
-    override = os.environ.get(KIOSK_DIR_ENV)
-    candidates = [Path(override)] if override else []
-    candidates += [
-        Path(__file__).resolve().parents[2] / "kiosk_ui",  # the repository
-        Path(sys.prefix).parent / "kiosk_ui",  # /opt/appliance/kiosk_ui beside the venv
-    ]
-    return next((p for p in candidates if (p / "index.html").is_file()), None)
+    return page_dir("kiosk_ui", KIOSK_DIR_ENV)
 
 
 @cache
@@ -84,19 +75,6 @@ def language_of(nationality: str, directory: Path | None = None) -> str | None:
     return _nationalities(directory / "nationality-languages.json").get(
         nationality.strip("<").upper()
     )
-
-
-class _KioskFiles(StaticFiles):
-    """The page's files with the headers a kiosk page wants (own origin only, no caching of
-    the page, so an updated appliance is seen at the next load)."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
 
 class _Wakeup:
@@ -240,7 +218,7 @@ def install_kiosk(app: FastAPI, service: LaneService, api: str = "/api/v1") -> K
         async def kiosk_root() -> RedirectResponse:
             return RedirectResponse("/kiosk/")
 
-        app.mount("/kiosk", _KioskFiles(directory=directory, html=True), name="kiosk")
+        app.mount("/kiosk", PageFiles(directory=directory, html=True, csp=CSP), name="kiosk")
     return view
 
 
