@@ -61,7 +61,7 @@ const Report = {
       : G.el("div", { class: "none", text: "No chip photo" });
     const live = person.live_capture
       ? G.el("img", { src: person.live_capture, alt: "Live capture at the lane" })
-      : G.el("div", { class: "none", text: "Live capture not kept" });
+      : G.el("div", { class: "none", text: "No live capture (no face step, or an older check)" });
     const score = face.score === null || face.score === undefined ? "no score" : "score " + face.score;
     const threshold = face.threshold === null || face.threshold === undefined ? "" : ", threshold " + face.threshold;
     return G.el("section", { "aria-labelledby": "r-faces", "data-part": "faces" },

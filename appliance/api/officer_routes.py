@@ -176,6 +176,7 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
         face = _step(report, "biometrics")
         facts = face.get("facts", {}) if isinstance(face.get("facts"), dict) else {}
         reason = str(face.get("reason") or "")
+        record = service.loop.check(check_id) if service.loop is not None else None
         return {
             "check_id": check_id,
             "decision": view.leaf.outcome,
@@ -191,8 +192,8 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
                 "document_type": document.get("document_type"),
             },
             "chip_photo": _photo(personal.face_image),
-            # the lane does not keep the live capture after the comparison
-            "live_capture": None,
+            # kept in memory by the lane for its newest checks only (None: gone, or no face step)
+            "live_capture": _photo(record.live_capture) if record is not None else None,
             "face": {
                 "status": face.get("status"),
                 "reason": face.get("reason"),

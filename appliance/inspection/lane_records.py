@@ -7,11 +7,14 @@ the lane loop so the loop is about travellers and devices, and this about what o
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import cv2
 
 from appliance.inspection.workflow import CheckResult
 from appliance.ports import GateState
@@ -31,6 +34,9 @@ class CheckRecord:
     #: the station's reference of the presentation (the simulator's traveller), not shown
     ref: str | None = None
     gate_events: list[str] = field(default_factory=list)
+    #: the live capture as JPEG, for the officer's screen beside the chip photo; only the
+    #: newest `CheckRecords.keep_live` checks keep it, in memory (gone at restart)
+    live_capture: bytes | None = field(default=None, repr=False)
 
     @property
     def history_index(self) -> int | None:
@@ -66,12 +72,21 @@ class CheckRecord:
         }
 
 
+def _jpeg(image: Any) -> bytes | None:
+    """A live frame as JPEG (a few tens of KB, where the pixels take about a megabyte)."""
+    if image is None or getattr(image, "size", 0) == 0:
+        return None
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return data.tobytes() if ok else None
+
+
 class CheckRecords:
     """The last `keep` finished checks by check id (thread-safe: the API reads while the lane
     loop adds)."""
 
-    def __init__(self, keep: int = 500) -> None:
+    def __init__(self, keep: int = 500, keep_live: int = 50) -> None:
         self._keep = keep
+        self.keep_live = keep_live
         self._lock = threading.Lock()
         self._records: OrderedDict[str, CheckRecord] = OrderedDict()
         self._sequence = 0
@@ -98,15 +113,20 @@ class CheckRecords:
                 check_id=check_id,
                 sequence=self._sequence,
                 mode=mode,
-                result=result,
+                # the pixels go (about a megabyte a check); the JPEG stays for the newest only
+                result=dataclasses.replace(result, live_image=None),
                 gate=gate,
                 transaction_ms=transaction_ms,
                 finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
                 ref=ref,
+                live_capture=_jpeg(result.live_image),
             )
             self._records[check_id] = record
             while len(self._records) > self._keep:
                 self._records.popitem(last=False)
+            records = list(self._records.values())
+            for old in records[: max(len(records) - self.keep_live, 0)]:
+                old.live_capture = None
         return record
 
     def recent(self, count: int) -> list[CheckRecord]:

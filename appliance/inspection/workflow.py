@@ -26,9 +26,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.history import Event, EventType, History, PersonalData, Receipt
@@ -63,6 +63,8 @@ class CheckResult:
     decision: Decision
     #: proof the event is durable; None when recording failed
     receipt: Receipt | None
+    #: the live frame the face step compared (pixels; in memory only, never recorded or logged)
+    live_image: Any = field(default=None, repr=False, compare=False)
 
 
 def _run_with_timeout(step: Step, lane: Lane, tx: Transaction, timeout_s: float) -> Outcome:
@@ -176,8 +178,8 @@ class CheckSession:
             receipt = self.lane.history.append(event)
         except ApplianceError as exc:
             log.error("history append failed: %s", exc.reason.value)
-            return CheckResult(report, _unrecorded(decision), None)
-        return CheckResult(report, decision, receipt)
+            return CheckResult(report, _unrecorded(decision), None, tx.live_image)
+        return CheckResult(report, decision, receipt, tx.live_image)
 
     def act_on(self, result: CheckResult, gate: GateController | None) -> GateState:
         """Drive the exit door (see `act_on`) and record what it did, linked to the check."""

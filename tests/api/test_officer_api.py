@@ -55,6 +55,13 @@ def test_referral_person_decision_and_override(service: LaneService) -> None:
         assert person["dg1"]["document_number"] == profile.document_number
         assert person["chip_photo"].startswith("data:image/")
         assert person["face"]["status"] == "skipped" and person["live_capture"] is None
+        # with a face step, the lane keeps the live frame it compared (as JPEG, in memory)
+        loop = service.loop
+        record = loop.check(forged) if loop is not None else None
+        assert record is not None
+        record.live_capture = b"\xff\xd8\xff\xe0" + b"\0" * 16
+        live = client.get(f"{A}/checks/{forged}/person").json()["live_capture"]
+        assert live.startswith("data:image/jpeg;base64,")
         assert [e["check_id"] for e in person["timeline"]] == [forged]
         assert client.get(f"{A}/checks/nope/person").status_code == 404
 
