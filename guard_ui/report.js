@@ -50,6 +50,7 @@ const Report = {
       ),
     ));
     out.push(Report.timeline(person.timeline || []));
+    out.push(Report.central(person.central || { central: "not_enrolled", checks: [] }));
     out.push(Report.decisionForm(check, person, onDecided));
     return out;
   },
@@ -84,6 +85,28 @@ const Report = {
     return G.el("section", { "aria-labelledby": "r-dg1", "data-part": "dg1" },
       G.el("h2", { id: "r-dg1", text: "Data page (chip DG1)" }),
       G.el("dl", { class: "grid" }, rows.flatMap(([k, v]) => [G.el("dt", { text: k }), G.el("dd", { text: v || "-" })])));
+  },
+
+  central(answer) {
+    const why = {
+      not_enrolled: "This device is not enrolled with the central system.",
+      no_national_key: "No national pseudonymisation key on this device.",
+      offline: "The central system did not answer: only this device's history is shown.",
+      refused: "The central system refused the query.",
+      not_in_build: "This build has no central sync.",
+      no_document: "No document to look up.",
+    };
+    const checks = answer.checks || [];
+    return G.el("section", { "aria-labelledby": "r-central", "data-part": "central" },
+      G.el("h2", { id: "r-central", text: "This document at other checkpoints (central system)" }),
+      answer.central !== "ok" ? G.el("p", { class: "muted", text: why[answer.central] || answer.central }) :
+        checks.length === 0 ? G.el("p", { class: "muted", text: "No check known centrally." }) :
+          G.el("ol", { class: "timeline" }, checks.map((e) => G.el("li", {},
+            G.el("time", { datetime: e.time, text: String(e.time).replace("T", " ").slice(0, 19) + " UTC" }), " - ",
+            G.el("strong", { text: e.outcome || "" }), " ",
+            G.el("span", { class: "code", text: (e.reasons || []).join(", ") }), " ",
+            G.el("span", { class: "muted", text: (e.location || "") + " (" + (e.device_id || "?") + ")" }),
+          ))));
   },
 
   timeline(events) {

@@ -17,6 +17,7 @@ text may name the traveller), so erasure removes it with the rest.
 from __future__ import annotations
 
 import base64
+import importlib
 from typing import Any, Literal
 
 import cv2
@@ -142,6 +143,28 @@ def _timeline(history: Ledger, ref: DocumentRef | None) -> list[dict[str, Any]]:
     ]
 
 
+#: central's view of a document, from the device side of sync (loaded by name: a build
+#: without sync has none, as `appliance selftest`'s sync part)
+CENTRAL_CHECKS = "sync.device.service:central_checks"
+
+
+def _central(service: LaneService, ref: DocumentRef | None) -> dict[str, Any]:
+    """Where else the document was checked, asked of central by its national pseudonym with a
+    short time limit; offline, the officer sees this device's history only."""
+    if ref is None:
+        return {"central": "no_document", "checks": []}
+    module_name, attr = CENTRAL_CHECKS.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return {"central": "not_in_build", "checks": []}
+    try:
+        answer: dict[str, Any] = getattr(module, attr)(service.config, service.directory, ref)
+    except ApplianceError as exc:  # a broken [sync] configuration
+        return {"central": "refused", "reason": exc.reason.value, "checks": []}
+    return answer
+
+
 def _decisions(history: Ledger) -> dict[str, dict[str, Any]]:
     """The latest officer decision of each check among the newest records."""
     found: dict[str, dict[str, Any]] = {}
@@ -206,6 +229,7 @@ def officer_router(service: LaneService, prefix: str) -> APIRouter:
                 "reason": reason or None,
             },
             "timeline": _timeline(history, _document(view)),
+            "central": _central(service, _document(view)),
             "officer_decision": _decisions(history).get(check_id),
             "decision_reasons": DECISION_REASONS,
         }

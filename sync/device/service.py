@@ -13,7 +13,7 @@ from appliance.config import Config, ConfigError
 from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
-from appliance.history import Ledger
+from appliance.history import DocumentRef, Ledger
 from appliance.inputs import read_input_file
 from sync import protocol
 from sync.device.client import CentralClient, Unreachable, refusal
@@ -231,6 +231,39 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
         "revoked": current.revoked,
         "alarms": alarms,
     }
+
+
+def central_checks(
+    config: Config, data_dir: Path, document: DocumentRef, timeout_s: float = 3.0
+) -> dict[str, Any]:
+    """Where and how often central saw this document (the officer's timeline, D4FLY's
+    question): `{"central": "ok", "checks": [...]}`, or `"not_enrolled"`, `"no_national_key"`,
+    `"offline"` (central did not answer within `timeout_s`: the screen shows local checks
+    only) or `"refused"`. Asked by the national pseudonym only; nothing else leaves."""
+    state = SyncState(data_dir)
+    if state.enrolment() is None:
+        return {"central": "not_enrolled", "checks": []}
+    key = national_key(config)
+    if key is None:
+        return {"central": "no_national_key", "checks": []}
+    pseudonym = protocol.national_pseudonym(key, document)
+    quick = config.model_copy(
+        update={"sync": config.sync.model_copy(update={"timeout_s": timeout_s})}
+    )
+    client = client_for(quick, state)
+    try:
+        status_code, body = client.request(
+            "GET", f"{protocol.API_PREFIX}/documents/{pseudonym}/checks"
+        )
+    except Unreachable:
+        return {"central": "offline", "checks": []}
+    finally:
+        client.close()
+    if status_code != 200:
+        reason, _ = refusal(status_code, body)
+        return {"central": "refused", "reason": reason.value, "checks": []}
+    checks = body.get("checks", [])
+    return {"central": "ok", "checks": checks if isinstance(checks, list) else []}
 
 
 def _reason(text: str) -> Reason:

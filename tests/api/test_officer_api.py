@@ -63,6 +63,8 @@ def test_referral_person_decision_and_override(service: LaneService) -> None:
         live = client.get(f"{A}/checks/{forged}/person").json()["live_capture"]
         assert live.startswith("data:image/jpeg;base64,")
         assert [e["check_id"] for e in person["timeline"]] == [forged]
+        # not enrolled with central: the screen says so and shows this device's history only
+        assert person["central"] == {"central": "not_enrolled", "checks": []}
         assert client.get(f"{A}/checks/nope/person").status_code == 404
 
         admit = {"decision": "admit", "reason": "DOCUMENT_VERIFIED_MANUALLY"}
