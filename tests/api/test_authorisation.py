@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from tests.support.auth_support import (
     local_client,
     log_in,
 )
-from tests.support.lane_support import sim_config
+from tests.support.lane_support import sim_config, wait_ready
 
 ROLES = ("officer", "supervisor", "technician", "auditor")
 CALLERS = ("anonymous-local", "anonymous-remote", *ROLES)
@@ -127,15 +126,6 @@ def service(data_dir: Path, tmp_path: Path) -> Iterator[LaneService]:
     lane = LaneService(sim_config(tmp_path), data_dir)
     yield lane
     assert lane.stop(10)
-
-
-def wait_ready(client: TestClient, service: LaneService) -> None:
-    service.start()
-    deadline = time.monotonic() + 30
-    while client.get(f"{A}/health").status_code != 200:
-        assert service.error is None, service.error
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
 
 
 def callers(app: FastAPI, directory: Path) -> dict[str, TestClient]:

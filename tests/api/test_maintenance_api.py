@@ -17,7 +17,7 @@ import pytest
 from appliance.api.app import create_app
 from appliance.api.lane_service import LaneService
 from tests.support.auth_support import REMOTE, local_client, log_in
-from tests.support.lane_support import sim_config
+from tests.support.lane_support import sim_config, wait_ready
 
 A = "/api/v1"
 
@@ -32,11 +32,8 @@ def service(data_dir: Path, tmp_path: Path) -> Iterator[LaneService]:
 def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
     app = create_app(service)
     with local_client(app) as local:
-        service.start()
         deadline = time.monotonic() + 30
-        while local.get(f"{A}/health").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_ready(local, service)
         log_in(local, service.directory, "officer")
         refs = [
             local.post(f"{A}/sim/travellers", json={"kind": kind}).json()["ref"]

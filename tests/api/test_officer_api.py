@@ -5,7 +5,6 @@ recorded in the history, and the monitoring station's referrals with the pending
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from appliance.api.app import create_app
 from appliance.api.lane_service import LaneService
 from tests.support.auth_support import local_client, log_in
-from tests.support.lane_support import sim_config
+from tests.support.lane_support import sim_config, wait_ready
 
 A = "/api/v1"
 
@@ -28,11 +27,7 @@ def service(data_dir: Path, tmp_path: Path) -> Iterator[LaneService]:
 
 def test_referral_person_decision_and_override(service: LaneService) -> None:
     with local_client(create_app(service)) as client:
-        service.start()
-        deadline = time.monotonic() + 30
-        while client.get(f"{A}/health").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_ready(client, service)
         log_in(client, service.directory, "officer")
         placed = {}
         for kind in ("genuine", "forged_dg", "expired"):
@@ -103,11 +98,7 @@ def test_referral_person_decision_and_override(service: LaneService) -> None:
 def test_handheld_check_with_what_the_officer_typed(data_dir: Path, tmp_path: Path) -> None:
     service = LaneService(sim_config(tmp_path, device={"mode": "handheld"}), data_dir)
     with local_client(create_app(service)) as client:
-        service.start()
-        deadline = time.monotonic() + 30
-        while client.get(f"{A}/health").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_ready(client, service)
         log_in(client, service.directory, "officer")
 
         def check(start: dict[str, object]) -> dict[str, object]:
@@ -149,11 +140,7 @@ def test_the_mrz_of_a_photo_of_the_data_page(service: LaneService) -> None:
     ok, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 92])
     assert ok and lines
     with local_client(create_app(service)) as client:
-        service.start()
-        deadline = time.monotonic() + 30
-        while client.get(f"{A}/health").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_ready(client, service)
         log_in(client, service.directory, "officer")
         image = base64.b64encode(jpeg.tobytes()).decode()
         read = client.post(f"{A}/mrz/read", json={"image_b64": image})
@@ -185,11 +172,7 @@ def test_the_officer_reads_a_visa_seal_from_a_photo(service: LaneService) -> Non
     assert ok
     image = base64.b64encode(png.tobytes()).decode()
     with local_client(create_app(service)) as client:
-        service.start()
-        deadline = time.monotonic() + 30
-        while client.get(f"{A}/health").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_ready(client, service)
         log_in(client, service.directory, "officer")
         first = client.post(f"{A}/barcodes/read", json={"image_b64": image})
         assert first.status_code == 200, first.text

@@ -23,7 +23,7 @@ from appliance.signed.watchlist import build_watchlist, import_watchlist, load_w
 from hardware_mocks.sim_authority import AUTHORITY_KEY, DEMO_DIR, _authority_key
 from hardware_mocks.sim_lane import SimulatedStation
 from tests.support.auth_support import local_client
-from tests.support.lane_support import sim_config
+from tests.support.lane_support import sim_config, wait_ready
 
 
 @pytest.fixture
@@ -37,15 +37,6 @@ def traveller(client: TestClient, kind: str = "genuine") -> dict[str, Any]:
     answer = client.post("/api/v1/sim/travellers", json={"kind": kind})
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
-
-
-def start(client: TestClient, service: LaneService) -> None:
-    service.start()
-    deadline = time.monotonic() + 30
-    while client.get("/api/v1/health").status_code != 200:
-        assert service.error is None, service.error
-        assert time.monotonic() < deadline, "service not ready"
-        time.sleep(0.05)
 
 
 def sign_policy(data_dir: Path, **changes: Any) -> int:
@@ -64,7 +55,7 @@ def test_a_new_policy_and_watchlist_are_in_force_for_the_next_traveller(
     service: LaneService, data_dir: Path
 ) -> None:
     with local_client(create_app(service)) as client:
-        start(client, service)
+        wait_ready(client, service)
         first = traveller(client)
         assert first["decision"] == "OPEN", first
 
@@ -109,7 +100,7 @@ def test_material_that_does_not_verify_is_not_taken(service: LaneService, data_d
     stays in force (the gate keeps its rules); a tampered watchlist fails the watchlist step
     for the next traveller, as it would at start."""
     with local_client(create_app(service)) as client:
-        start(client, service)
+        wait_ready(client, service)
         assert traveller(client)["decision"] == "OPEN"
         policy = load_policy(data_dir)
         loose = policy.model_dump(mode="json")

@@ -22,7 +22,7 @@ from hardware_mocks import sim_authority
 from hardware_mocks.sim_lane import SimulatedStation
 from hardware_mocks.traveller_sim import TravellerSimulator
 from tests.support.auth_support import local_client, log_in
-from tests.support.lane_support import sim_config
+from tests.support.lane_support import sim_config, wait_ready
 
 
 @pytest.fixture
@@ -33,12 +33,7 @@ def service(data_dir: Path, tmp_path: Path) -> Iterator[LaneService]:
 
 
 def started(client: TestClient, service: LaneService, timeout_s: float = 30) -> None:
-    service.start()
-    deadline = time.monotonic() + timeout_s
-    while client.get("/api/v1/health").status_code != 200:
-        assert service.error is None, service.error
-        assert time.monotonic() < deadline, "service not ready"
-        time.sleep(0.05)
+    wait_ready(client, service, timeout_s)
     log_in(client, service.directory)  # a supervisor: checks, history and self-test
 
 

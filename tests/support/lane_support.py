@@ -84,3 +84,14 @@ def running_lane(
             stop.set()
             thread.join(15)
     assert not thread.is_alive(), "the lane loop did not stop"
+
+
+def wait_ready(client: Any, service: Any, timeout_s: float = 30) -> None:
+    """Start a `LaneService` and wait until its API answers healthy (a start error fails the
+    test at once, with the error)."""
+    service.start()
+    deadline = time.monotonic() + timeout_s
+    while client.get("/api/v1/health").status_code != 200:
+        assert service.error is None, service.error
+        assert time.monotonic() < deadline, "service not ready"
+        time.sleep(0.05)
