@@ -45,6 +45,16 @@ def load_factory(spec: str) -> Callable[..., Any]:
     return cast(Callable[..., Any], factory)
 
 
+def optional_factory(spec: str) -> Callable[..., Any] | None:
+    """As `load_factory`, for a part a build may leave out (the device side of sync): None
+    when its module is not installed."""
+    try:
+        importlib.import_module(spec.partition(":")[0])
+    except ModuleNotFoundError:
+        return None
+    return load_factory(spec)
+
+
 def open_card_transport(config: Config, reader: str | None = None) -> CardTransport:
     """The transport for `reader` (a PC/SC reader name, or ``virtual``), else the configured one."""
     name = reader or config.chip.reader

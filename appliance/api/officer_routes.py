@@ -17,7 +17,6 @@ text may name the traveller), so erasure removes it with the rest.
 from __future__ import annotations
 
 import base64
-import importlib
 from typing import Any, Literal
 
 import cv2
@@ -31,6 +30,7 @@ from appliance.errors import ApplianceError, Reason
 from appliance.history import Ledger
 from appliance.history.events import DocumentRef, Event, EventType, PersonalData
 from appliance.history.queries import RecordView
+from appliance.wiring import optional_factory
 
 #: how many of the newest history records the officer's lookups search
 LOOKUP = 500
@@ -153,13 +153,11 @@ def _central(service: LaneService, ref: DocumentRef | None) -> dict[str, Any]:
     short time limit; offline, the officer sees this device's history only."""
     if ref is None:
         return {"central": "no_document", "checks": []}
-    module_name, attr = CENTRAL_CHECKS.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
+    central_checks = optional_factory(CENTRAL_CHECKS)
+    if central_checks is None:
         return {"central": "not_in_build", "checks": []}
     try:
-        answer: dict[str, Any] = getattr(module, attr)(service.config, service.directory, ref)
+        answer: dict[str, Any] = central_checks(service.config, service.directory, ref)
     except ApplianceError as exc:  # a broken [sync] configuration
         return {"central": "refused", "reason": exc.reason.value, "checks": []}
     return answer

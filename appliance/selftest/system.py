@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import shutil
 import sqlite3
 from datetime import UTC, date
@@ -25,6 +24,7 @@ from appliance.selftest.result import (
     warned,
 )
 from appliance.signed.watchlist import CLOCK_SKEW
+from appliance.wiring import optional_factory
 
 
 def clock(ctx: Context) -> PartCheck:
@@ -104,10 +104,8 @@ SYNC_CHECK = "sync.device.service:selftest_check"
 
 def sync_check(ctx: Context) -> PartCheck:
     """Sync with central: backlog alarm, revocation, fork, refused artefacts (sync/device)."""
-    module_name, attr = SYNC_CHECK.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
+    check = optional_factory(SYNC_CHECK)
+    if check is None:
         return skipped("sync", "not in this build")
-    status, reason, detail = getattr(module, attr)(ctx.config, ctx.directory)
+    status, reason, detail = check(ctx.config, ctx.directory)
     return PartCheck("sync", CheckStatus(status), reason, detail)
