@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -88,8 +89,14 @@ def _deviation_fields(_config: Config, directory: Path) -> dict[str, Any]:
     return {"deviations": DeviationList.load(directory / DEVIATIONS_FILE)}
 
 
-#: the lane's signed material, as `Lane` fields, part by part
-_MATERIAL = (_policy_fields, _trust_fields, _watchlist_fields, _deviation_fields)
+#: the lane's signed material, part by part: how each is read (as `Lane` fields), and its files
+#: in the data directory
+_MATERIAL: tuple[tuple[Callable[[Config, Path], dict[str, Any]], tuple[str, ...]], ...] = (
+    (_policy_fields, (POLICY_FILE, POLICY_FILE + SIGNATURE_SUFFIX)),
+    (_trust_fields, (TRUST_FILE,)),
+    (_watchlist_fields, (WATCHLIST_FILE, WATCHLIST_FILE + SIGNATURE_SUFFIX)),
+    (_deviation_fields, (DEVIATIONS_FILE,)),
+)
 
 
 def open_lane(
@@ -103,8 +110,8 @@ def open_lane(
 ) -> Lane:
     """A ready lane; raises `ApplianceError` when the policy is refused."""
     material: dict[str, Any] = {}
-    for part in _MATERIAL:
-        material.update(part(config, directory))
+    for read, _files in _MATERIAL:
+        material.update(read(config, directory))
     return Lane(
         **material,
         history=Ledger.open_default(directory, config),
@@ -116,24 +123,13 @@ def open_lane(
     )
 
 
-#: the files of the lane's material, relative to the data directory
-MATERIAL_FILES = (
-    POLICY_FILE,
-    POLICY_FILE + SIGNATURE_SUFFIX,
-    WATCHLIST_FILE,
-    WATCHLIST_FILE + SIGNATURE_SUFFIX,
-    TRUST_FILE,
-    DEVIATIONS_FILE,
-)
-
-
 class MaterialWatch:
     """Brings what sync (or a technician) installed into a running lane, between travellers.
 
     A service runs for months; the watchlist it loaded at start goes stale in hours (and then
     refers everyone), CRLs and policies change. Before each check the watch compares the
-    material files' size and modification time with what the lane was built from and, when one
-    changed, reloads it part by part (policy, trust, watchlist, deviations) with the same
+    material files' size and modification time with what the lane was built from and reloads
+    the parts whose files changed (policy, trust, watchlist, deviations) with the same
     verification as at start. A watchlist refused is the watchlist step's failure, as at start;
     a policy (or deviation list) refused leaves the one in force, which was verified, and is kept
     in `error` and the log.
@@ -142,13 +138,17 @@ class MaterialWatch:
     def __init__(self, config: Config, directory: Path) -> None:
         self.config = config
         self.directory = directory
-        self._stamp = self._stamps()
-        #: the last refusal of a reload (None: the material in force is the newest on disk)
-        self.error: ApplianceError | None = None
+        self._stamps = [self._stamp(files) for _read, files in _MATERIAL]
+        self._errors: list[ApplianceError | None] = [None] * len(_MATERIAL)
 
-    def _stamps(self) -> tuple[tuple[int, int] | None, ...]:
+    @property
+    def error(self) -> ApplianceError | None:
+        """A part's refused reload (None: the material in force is the newest on disk)."""
+        return next((e for e in self._errors if e is not None), None)
+
+    def _stamp(self, files: tuple[str, ...]) -> tuple[tuple[int, int] | None, ...]:
         out: list[tuple[int, int] | None] = []
-        for name in MATERIAL_FILES:
+        for name in files:
             try:
                 st = (self.directory / name).stat()
             except OSError:
@@ -158,27 +158,30 @@ class MaterialWatch:
         return tuple(out)
 
     def refresh(self, lane: Lane) -> bool:
-        """Reload the lane's material when a file changed; True when the lane took some."""
-        stamp = self._stamps()
-        if stamp == self._stamp:
-            return False
-        self._stamp = stamp
-        self.error = None
+        """Reload the parts of the lane's material whose files changed; True when it took some."""
         took = False
-        for part in _MATERIAL:
+        for index, (read, files) in enumerate(_MATERIAL):
+            stamp = self._stamp(files)
+            if stamp == self._stamps[index]:
+                continue
+            self._stamps[index] = stamp
             try:
-                fields = part(self.config, self.directory)
+                fields = read(self.config, self.directory)
             except ApplianceError as exc:
-                self.error = exc
+                self._errors[index] = exc
                 log.warning("new lane material refused, the verified one stays",
                             extra={"reason": exc.reason})  # fmt: skip
                 continue
             except (OSError, sqlite3.Error) as exc:  # a file half-replaced: try next time
-                self._stamp = ()
-                self.error = ApplianceError(Reason.DATA_DIR_UNAVAILABLE, type(exc).__name__)
+                self._stamps[index] = ()
+                self._errors[index] = ApplianceError(
+                    Reason.DATA_DIR_UNAVAILABLE, type(exc).__name__
+                )
                 continue
+            self._errors[index] = None
             for name, value in fields.items():
                 setattr(lane, name, value)
             took = True
-        log.info("lane material reloaded", extra={"policy_version": lane.policy.version})
+        if took:
+            log.info("lane material reloaded", extra={"policy_version": lane.policy.version})
         return took

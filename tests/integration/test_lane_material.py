@@ -58,6 +58,8 @@ def test_a_new_policy_and_watchlist_are_in_force_for_the_next_traveller(
         wait_ready(client, service)
         first = traveller(client)
         assert first["decision"] == "OPEN", first
+        assert service.runtime is not None
+        trust = service.runtime.lane.trust
 
         # the authority stops serving this issuing state at this lane
         sign_policy(data_dir, egate={**load_policy(data_dir).egate.model_dump(mode="json"),
@@ -65,6 +67,7 @@ def test_a_new_policy_and_watchlist_are_in_force_for_the_next_traveller(
         refused = traveller(client)
         assert refused["decision"] == "REFER"
         assert "DOCUMENT_TYPE_NOT_ALLOWED" in refused["reasons"], refused
+        assert service.runtime.lane.trust is trust  # only the policy changed: only it reloaded
 
         # ... and serves it again, and lists the next traveller's passport as stolen
         sign_policy(data_dir, egate={**load_policy(data_dir).egate.model_dump(mode="json"),
