@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from appliance.cli_output import EXIT_FAILED, EXIT_FAULT, EXIT_OK
 from appliance.config import data_dir, load_config
 from appliance.emrtd.document import (
     ChipDocument,
@@ -27,8 +28,6 @@ from appliance.emrtd.session import AccessKey, MrzKey
 from appliance.errors import ApplianceError, Reason
 from appliance.mrz import MrzResult, parse_mrz
 from appliance.wiring import open_card_transport, open_trust_store, reader_options
-
-EXIT_OK, EXIT_FAILED, EXIT_FAULT = 0, 1, 2
 
 #: reasons that are faults of the set-up (exit 2), not verdicts on the document (exit 1)
 _FAULTS = {

@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 
 import click
 
+from appliance.cli_output import EXIT_FAILED as EXIT_REFER
+from appliance.cli_output import EXIT_FAULT, EXIT_OK
 from appliance.config import Config, data_dir, load_config
 from appliance.emrtd.officer_input import access_key_from_options
 from appliance.errors import ApplianceError, Reason
@@ -26,7 +28,6 @@ from appliance.logs import setup_logging
 from appliance.mrz import parse_mrz
 from appliance.ports import BarcodeScanner, DecodedSymbol, Frame
 
-EXIT_OK, EXIT_REFER, EXIT_FAULT = 0, 1, 2
 log = logging.getLogger("appliance.check")
 
 

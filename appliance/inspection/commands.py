@@ -15,7 +15,8 @@ from typing import NoReturn
 
 import click
 
-from appliance.cli_output import refuse
+from appliance.cli_output import EXIT_FAILED as EXIT_UNEXPECTED
+from appliance.cli_output import EXIT_OK, refuse
 from appliance.config import SIMULATED_CONFIG, data_dir, load_config
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.demo import (
@@ -26,7 +27,6 @@ from appliance.inspection.demo import (
     run_demo,
 )
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_FAULT = 0, 1, 2
 _NO_UI_COUNT = 5
 
 
