@@ -13,7 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,7 +26,7 @@ DATABASE_ENV = "APPLIANCE_CENTRAL_DATABASE"
 DEFAULT_DATABASE = "postgresql:///appliance_central"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATION_FILE = re.compile(r"(\d{3})_[a-z0-9_]+\.sql")
-_MIGRATION_LOCK = 0x53594E43  # pg_advisory_xact_lock key of the migration runner
+_MIGRATION_LOCK = 0x53594E43  # pg_advisory_lock key of the migration runner (session)
 _PARTITION_LOCK = 0x53594E44  # ... and of partition creation
 
 
@@ -49,28 +49,37 @@ def migration_files() -> list[tuple[int, Path]]:
 
 
 def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> int:
-    """Apply every migration not yet applied; return the schema version."""
-    with conn.transaction():
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version ("
-            " version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-    version = 0
-    for number, path in migration_files():
+    """Apply every migration not yet applied; return the schema version.
+
+    The whole run holds a session advisory lock: two workers (`serve --workers 2`) or replicas
+    starting on a fresh database would otherwise race on `CREATE TABLE IF NOT EXISTS
+    schema_version` (a UniqueViolation on the catalogue) or on a migration's own DDL. Inside the
+    lock the applied versions are read again, so the second one in finds them applied."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+    try:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            done = conn.execute(
-                "SELECT 1 FROM schema_version WHERE version = %s", (number,)
-            ).fetchone()
-            if done is None:
-                conn.execute(path.read_text(encoding="utf-8"))
-                conn.execute(
-                    "INSERT INTO schema_version (version, name) VALUES (%s, %s)",
-                    (number, path.name),
-                )
-        version = number
-    return version
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        version = 0
+        for number, path in migration_files():
+            with conn.transaction():
+                done = conn.execute(
+                    "SELECT 1 FROM schema_version WHERE version = %s", (number,)
+                ).fetchone()
+                if done is None:
+                    conn.execute(path.read_text(encoding="utf-8"))
+                    conn.execute(
+                        "INSERT INTO schema_version (version, name) VALUES (%s, %s)",
+                        (number, path.name),
+                    )
+            version = number
+        return version
+    finally:
+        with suppress(psycopg.Error):  # a broken connection releases its locks itself
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
 
 
 def month_start(moment: datetime) -> date:
