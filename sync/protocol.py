@@ -41,7 +41,9 @@ MAX_BATCH_EVENTS = 5000
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 NATIONAL_PSEUDONYM_LABEL = b"appliance-sync/national-pseudonym/v1\x00"
-ARTEFACT_KINDS = ("masterlist", "crl", "deviations", "watchlist", "policy", "config", "model")
+ARTEFACT_KINDS = (
+    "masterlist", "crl", "deviations", "watchlist", "policy", "config", "model", "watchlist-delta"
+)  # fmt: skip
 
 
 def b64e(data: bytes) -> str:

@@ -31,7 +31,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,17 +116,23 @@ def build_watchlist(
 ) -> bytes:
     """The file the central system publishes (to be signed): hashes only, entries sorted."""
     list_key = key or os.urandom(32)
-    entries = sorted(
-        ({"h": entry_hash(list_key, doc), "category": category} for doc, category in documents),
-        key=lambda e: e["h"],
-    )
+    entries = {entry_hash(list_key, doc): category for doc, category in documents}
+    return render_watchlist(version, issued_at, list_key, entries)
+
+
+def render_watchlist(
+    version: int, issued_at: datetime, key: bytes, entries: Mapping[str, str]
+) -> bytes:
+    """The one byte form of a list (entries sorted by hash): central renders a list and a
+    device rebuilds it from a delta (`watchlist_delta`) to the same bytes, so the sha256 and
+    the authority's signature of the result hold on both sides."""
     body = {
         "format": FORMAT,
         "version": version,
         "issued_at": issued_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "hash": "HMAC-SHA256",
-        "key": base64.b64encode(list_key).decode("ascii"),
-        "entries": entries,
+        "key": base64.b64encode(key).decode("ascii"),
+        "entries": [{"h": h, "category": entries[h]} for h in sorted(entries)],
     }
     return json.dumps(body, indent=1).encode("utf-8")
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from appliance.errors import ApplianceError, Reason
 from appliance.signed import artefacts as signed
+from appliance.signed.watchlist_delta import DELTA_KIND, make_delta
 from sync import protocol
 from sync.central.auth import Conn
 
@@ -60,47 +61,88 @@ def manifest_bytes(kind: str, version: int, content: bytes) -> bytes:
     return rfc8785.dumps(body)
 
 
+def _insert(conn: Conn, kind: str, version: int, content: bytes, key: Ed25519PrivateKey) -> None:
+    """Store one signed version (content signed as `kind`, manifest as `manifest`)."""
+    manifest = manifest_bytes(kind, version, content)
+    conn.execute(
+        "INSERT INTO artefacts (kind, version, content, sha256, signature, manifest,"
+        " manifest_signature) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            kind,
+            version,
+            content,
+            hashlib.sha256(content).hexdigest(),
+            signature_line(kind, content, key),
+            manifest.decode("ascii"),
+            signature_line(MANIFEST_KIND, manifest, key),
+        ),
+    )
+
+
+def _newest(conn: Conn, kind: str) -> tuple[int, bytes | None]:
+    row = conn.execute(
+        "SELECT version, content FROM artefacts WHERE kind = %s ORDER BY version DESC LIMIT 1",
+        (kind,),
+    ).fetchone()
+    if row is None:
+        return 0, None
+    return int(row[0]), bytes(row[1])  # type: ignore[call-overload]
+
+
 def publish(
     conn: Conn, kind: str, content: bytes, key: Ed25519PrivateKey, version: int | None = None
 ) -> int:
-    """Store a new version (default: the current one + 1); return it."""
+    """Store a new version (default: the current one + 1); return it.
+
+    Kind `watchlist-delta` takes a new full watchlist (under the newest published list's key)
+    and publishes, as one version N, both the full list (kind `watchlist`, in its one byte
+    form) and the delta from the newest list to it, so a device whose list is not the delta's
+    base fetches the full one of the same version."""
     if kind not in protocol.ARTEFACT_KINDS:
         raise ApplianceError(Reason.USAGE, f"unknown artefact kind {kind!r}")
     with conn.transaction():
         conn.execute("LOCK TABLE artefacts IN SHARE ROW EXCLUSIVE MODE")
-        row = conn.execute(
-            "SELECT coalesce(max(version), 0) FROM artefacts WHERE kind = %s", (kind,)
-        ).fetchone()
-        current = int(row[0]) if row else 0  # type: ignore[call-overload]
+        if kind == DELTA_KIND:
+            return _publish_delta(conn, content, key, version)
+        current, _ = _newest(conn, kind)
         if version is None:
             version = current + 1
         if version <= current:
             raise ApplianceError(
                 Reason.SYNC_ARTEFACT_VERSION, f"{kind} version {version} is not above {current}"
             )
-        manifest = manifest_bytes(kind, version, content)
-        conn.execute(
-            "INSERT INTO artefacts (kind, version, content, sha256, signature, manifest,"
-            " manifest_signature) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                kind,
-                version,
-                content,
-                hashlib.sha256(content).hexdigest(),
-                signature_line(kind, content, key),
-                manifest.decode("ascii"),
-                signature_line(MANIFEST_KIND, manifest, key),
-            ),
+        _insert(conn, kind, version, content, key)
+    return version
+
+
+def _publish_delta(conn: Conn, new_list: bytes, key: Ed25519PrivateKey, version: int | None) -> int:
+    base_version, base = _newest(conn, "watchlist")
+    if base is None:
+        raise ApplianceError(
+            Reason.USAGE, "no watchlist published yet: publish the first list as `watchlist`"
         )
+    floor = max(base_version, _newest(conn, DELTA_KIND)[0])
+    version = floor + 1 if version is None else version
+    if version <= floor:
+        raise ApplianceError(
+            Reason.SYNC_ARTEFACT_VERSION, f"watchlist version {version} is not above {floor}"
+        )
+    result, delta = make_delta(
+        base, base_version, new_list, lambda c: signature_line("watchlist", c, key)
+    )
+    _insert(conn, "watchlist", version, result, key)
+    _insert(conn, DELTA_KIND, version, delta, key)
     return version
 
 
 def current(conn: Conn) -> list[dict[str, Any]]:
-    """The newest version of each kind."""
+    """The newest version of each kind; a watchlist delta only while it leads to the newest
+    watchlist (one superseded by a full list is not offered: a device would call it older)."""
     rows = conn.execute(
         "SELECT DISTINCT ON (kind) kind, version, sha256, length(content), published_at"
         " FROM artefacts ORDER BY kind, version DESC"
     ).fetchall()
+    newest = {str(r[0]): int(r[1]) for r in rows}  # type: ignore[call-overload]
     return [
         {
             "kind": r[0],
@@ -110,6 +152,7 @@ def current(conn: Conn) -> list[dict[str, Any]]:
             "published_at": r[4].isoformat(),  # type: ignore[attr-defined]
         }
         for r in rows
+        if not (r[0] == DELTA_KIND and newest.get("watchlist", 0) > int(r[1]))  # type: ignore[call-overload]
     ]
 
 

@@ -29,7 +29,7 @@ _database = click.option(
 
 
 def _fail(error: ApplianceError, as_json: bool = False) -> NoReturn:
-    refused = error.reason is Reason.SYNC_ARTEFACT_VERSION
+    refused = error.reason in (Reason.SYNC_ARTEFACT_VERSION, Reason.WATCHLIST_INVALID)
     refuse(error.reason, error.detail, as_json, who="appliance central",
            exit_code=EXIT_FAILED if refused else EXIT_FAULT)  # fmt: skip
 
@@ -263,7 +263,16 @@ def checks(
 @click.argument(
     "kind",
     type=click.Choice(
-        ["masterlist", "crl", "deviations", "watchlist", "policy", "config", "model"]
+        [
+            "masterlist",
+            "crl",
+            "deviations",
+            "watchlist",
+            "policy",
+            "config",
+            "model",
+            "watchlist-delta",
+        ]
     ),
 )
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))

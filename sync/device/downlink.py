@@ -43,7 +43,8 @@ from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.files import write_private
 from appliance.inspection.policy import POLICY_FILE, parse_policy
 from appliance.signed import artefacts as signed
-from appliance.signed.watchlist import import_watchlist
+from appliance.signed.watchlist import WATCHLIST_FILE, import_watchlist, load_watchlist
+from appliance.signed.watchlist_delta import DELTA_KIND, apply_delta, parse_delta
 from sync import protocol
 from sync.device.client import CentralClient, Unreachable, refusal
 from sync.device.state import SyncState
@@ -163,14 +164,86 @@ class Downlink:
         return body
 
     def run(self) -> list[Outcome]:
-        """Fetch, verify and apply what is new; one outcome per kind offered."""
+        """Fetch, verify and apply what is new; one outcome per kind offered (a watchlist
+        delta before the full list of its version, which is then needed only when the delta
+        did not apply to the list in force)."""
         listing = self._get(f"{protocol.API_PREFIX}/artefacts").get("artefacts", [])
-        outcomes = []
+        offered: dict[str, int] = {}
         for item in listing if isinstance(listing, list) else []:
             kind, version = str(item.get("kind")), int(item.get("version", 0))
-            if kind in APPLIED_KINDS:
-                outcomes.append(self._one(kind, version))
+            if kind in APPLIED_KINDS or kind == DELTA_KIND:
+                offered[kind] = version
+        outcomes = []
+        if DELTA_KIND in offered:
+            outcome = self._delta(offered.pop(DELTA_KIND))
+            outcomes.append(outcome)
+            if not outcome.applied and outcome.reason is not Reason.OK:
+                offered.pop("watchlist", None)  # refused: the list in force stays this round
+        for kind, version in offered.items():
+            outcomes.append(self._one(kind, version))
         return outcomes
+
+    def _refused(self, kind: str, version: int, exc: ApplianceError) -> Outcome:
+        status = self.state.status()
+        status.refused[kind] = {
+            "version": version,
+            "reason": exc.reason.value,
+            "detail": exc.detail,
+        }
+        self.state.save_status(status)
+        return Outcome(kind, version, False, exc.reason, exc.detail)
+
+    def _applied(self, kind: str, version: int, *cleared: str) -> Outcome:
+        self.state.save_artefact(kind, version)
+        status = self.state.status()
+        if [status.refused.pop(k, None) for k in (kind, *cleared)] != [None] * (1 + len(cleared)):
+            self.state.save_status(status)
+        return Outcome(kind, version, True, Reason.OK, "applied")
+
+    def _delta(self, version: int) -> Outcome:
+        """Apply the watchlist delta of `version` on exactly the list in force, or say that
+        the full list is needed (a base that is not the list in force is not a refusal)."""
+        current = self.state.artefacts().get("watchlist", 0)
+        if version == current:
+            return Outcome(DELTA_KIND, version, False, Reason.OK, "already in force")
+        try:
+            if version < current:
+                raise ApplianceError(
+                    Reason.SYNC_ARTEFACT_ROLLBACK,
+                    f"{DELTA_KIND}: version {version} is older than watchlist {current} in force",
+                )
+            body = self._get(f"{protocol.API_PREFIX}/artefacts/{DELTA_KIND}/{version}")
+            delta = parse_delta(verify_artefact(body, DELTA_KIND, version, self.data_dir))
+            base = self._installed_watchlist(current)
+            if base is None or delta.base_artefact != current:
+                return Outcome(
+                    DELTA_KIND, version, False, Reason.OK,
+                    f"its base is watchlist v{delta.base_artefact}, in force v{current}:"
+                    " the full list is fetched",
+                )  # fmt: skip
+            if hashlib.sha256(base).hexdigest() != delta.base_sha256:
+                return Outcome(
+                    DELTA_KIND, version, False, Reason.OK,
+                    "the list in force is not the delta's base: the full list is fetched",
+                )  # fmt: skip
+            result = apply_delta(base, delta)
+            import_watchlist(self.data_dir, result, delta.result_signature.encode("ascii"))
+        except ApplianceError as exc:
+            if isinstance(exc, Refused):
+                raise
+            return self._refused(DELTA_KIND, version, exc)
+        self._applied("watchlist", version, DELTA_KIND)
+        return Outcome(DELTA_KIND, version, True, Reason.OK, "applied")
+
+    def _installed_watchlist(self, current: int) -> bytes | None:
+        """The bytes of the list in force, when it still verifies (else: fetch the full list)."""
+        if current == 0:
+            return None
+        try:
+            load_watchlist(self.data_dir)
+            return (self.data_dir / WATCHLIST_FILE).read_bytes()
+        except (ApplianceError, OSError):
+            return None
 
     def _one(self, kind: str, version: int) -> Outcome:
         current = self.state.artefacts().get(kind, 0)
@@ -188,16 +261,6 @@ class Downlink:
         except ApplianceError as exc:
             if isinstance(exc, Refused):
                 raise
-            status = self.state.status()
-            status.refused[kind] = {
-                "version": version,
-                "reason": exc.reason.value,
-                "detail": exc.detail,
-            }
-            self.state.save_status(status)
-            return Outcome(kind, version, False, exc.reason, exc.detail)
-        self.state.save_artefact(kind, version)
-        status = self.state.status()
-        if status.refused.pop(kind, None) is not None:
-            self.state.save_status(status)
-        return Outcome(kind, version, True, Reason.OK, "applied")
+            return self._refused(kind, version, exc)
+        cleared = (DELTA_KIND,) if kind == "watchlist" else ()
+        return self._applied(kind, version, *cleared)
