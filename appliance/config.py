@@ -23,6 +23,7 @@ from appliance.inputs import (
     DEFAULT_MAX_TRUST_FILE_BYTES,
     read_input_file,
 )
+from appliance.signed import remote_config
 
 #: the shipped config that selects the simulated hardware (in a repository checkout only)
 SIMULATED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "simulated.toml"
@@ -250,7 +251,7 @@ def load_config(path: str | Path | None = None) -> Config:
     """
     chosen = path or os.environ.get("APPLIANCE_CONFIG")
     if not chosen:
-        return Config()
+        return Config.model_validate(_with_remote({}))
     try:
         raw = tomllib.loads(read_input_file(chosen, _MAX_CONFIG_BYTES).decode())
     except ApplianceError as exc:  # missing, unreadable, a FIFO or device, too large
@@ -258,8 +259,16 @@ def load_config(path: str | Path | None = None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(Reason.CONFIG_INVALID, f"config {chosen}: not TOML ({exc})") from exc
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(_with_remote(raw))
     except ValidationError as exc:
         problems = [f"{_where(e)}: {e['msg']}" for e in exc.errors()]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(Reason.CONFIG_INVALID, f"config {chosen}: {problems[0]}{more}") from exc
+
+
+def _with_remote(raw: dict[str, object]) -> dict[str, object]:
+    """The few keys the border authority set through sync (`appliance.signed.remote_config`:
+    signed, verified on every load, left out when they do not verify) over the local file."""
+    env = os.environ.get("APPLIANCE_DATA_DIR")
+    directory = Path(env) if env else Path(str(raw.get("data_dir", "var")))
+    return remote_config.overlay(raw, directory)

@@ -4,6 +4,11 @@ Models are never fetched at run time: they sit in `models/` (or `APPLIANCE_MODEL
 device installed by scripts/install.sh, /opt/appliance/models beside the venv) and
 every file's sha256 must match `models/manifest.json` before a session is created, so a
 corrupted or swapped model fails closed with `MODEL_UNAVAILABLE`.
+
+Models the border authority sent through sync sit in the data directory's overlay
+(`appliance.model_overlay`); once a command or the service has named its data directory
+(`use_overlay`), a model looked up without an explicit directory comes from the overlay when
+the overlay holds it (verified against its signed entry), else from the shipped `models/`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,33 @@ from typing import Any
 
 import onnxruntime as ort
 
+from appliance import model_overlay
 from appliance.errors import ApplianceError, Reason
 
 _LOCK = threading.Lock()
+#: the data directory whose model overlay is consulted first (None: shipped models only)
+_overlay: list[Path | None] = [None]
+
+
+def use_overlay(data_dir: Path | None) -> None:
+    """Consult `data_dir`'s model overlay before the shipped models (process-wide; the lane,
+    `appliance check` and the self-test set it from the config's data directory)."""
+    _overlay[0] = data_dir
+
+
+def _resolve(name: str, directory: Path | None) -> tuple[Path, dict[str, Any]]:
+    """(base directory, manifest entry) of a model: the overlay's when it holds `name` and no
+    directory was named, else the shipped manifest's."""
+    data_dir = _overlay[0]
+    if directory is None and data_dir is not None:
+        found = model_overlay.overlay_entry(data_dir, name)
+        if found is not None:
+            return found
+    base = directory or models_dir()
+    entries = _manifest(base)
+    if name not in entries:
+        raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model {name} not in manifest")
+    return base, entries[name]
 
 
 def models_dir() -> Path:
@@ -48,11 +77,9 @@ def _manifest(directory: Path) -> dict[str, dict[str, Any]]:
 
 
 def manifest_entry(name: str, directory: Path | None = None) -> dict[str, Any]:
-    """The manifest record of one model (file, sha256, input spec, operating points...)."""
-    entries = _manifest(directory or models_dir())
-    if name not in entries:
-        raise ApplianceError(Reason.MODEL_UNAVAILABLE, f"model {name} not in manifest")
-    return entries[name]
+    """The manifest record of one model (file, sha256, input spec, operating points...): the
+    overlay's signed entry when it holds the model (see `use_overlay`)."""
+    return _resolve(name, directory)[1]
 
 
 def model_names(directory: Path | None = None) -> list[str]:
@@ -106,10 +133,15 @@ def load_session(
     name: str, directory: Path | None = None, intra_op_threads: int = 1
 ) -> ort.InferenceSession:
     """The process-wide session of a manifest model (created, and hash-checked, once)."""
-    base = directory or models_dir()
-    entry = manifest_entry(name, base)
+    base, entry = _resolve(name, directory)
     with _LOCK:
         return _load_session(base / entry["file"], entry["sha256"], intra_op_threads)
+
+
+def load_file_session(path: Path, sha256: str) -> ort.InferenceSession:
+    """The process-wide session of one model file, hash-checked against `sha256` first."""
+    with _LOCK:
+        return _load_session(path, sha256, 1)
 
 
 def selftest(directory: Path | None = None) -> list[dict[str, str]]:

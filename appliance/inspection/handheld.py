@@ -39,6 +39,7 @@ from appliance.inspection.station import camera_mrz_scanner
 from appliance.inspection.steps import STEPS, Lane, Outcome, Step, Transaction
 from appliance.inspection.steps import mrz as printed_mrz_step
 from appliance.inspection.workflow import CheckResult, CheckSession, DeviceInfo
+from appliance.models import use_overlay
 from appliance.ports import CardTransport, DecodedSymbol, FramedMrzScanner, MrzScanner
 from appliance.wiring import VIRTUAL_READER, open_card_transport
 
@@ -219,6 +220,7 @@ def run_handheld_check(
     """Check one document in handheld mode and record it; raises `ApplianceError` for faults
     before the check (policy refused, no reader, no document, camera refused)."""
     started = time.perf_counter()
+    use_overlay(directory)  # models sync installed come before the shipped ones
     cfg = handheld_config(config, request.camera)
     name = request.reader or cfg.chip.reader
     log.info(

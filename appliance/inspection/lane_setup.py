@@ -28,6 +28,7 @@ from appliance.inspection.lane_records import CheckRecord
 from appliance.inspection.station import DocumentStation, load_station
 from appliance.inspection.steps import FaceCheck, Lane
 from appliance.inspection.workflow import CheckSession, DeviceInfo
+from appliance.models import use_overlay
 from appliance.wiring import load_factory
 
 #: `inspection.gate_port` value that starts the configured gate simulator
@@ -104,6 +105,7 @@ def open_lane_runtime(
     now: datetime | None = None,
 ) -> LaneRuntime:
     """Open every device and the lane; raises `ApplianceError` (the caller exits 2)."""
+    use_overlay(directory)  # models sync installed come before the shipped ones
     stack = ExitStack()
     try:
         gate: LaneGate | None = None

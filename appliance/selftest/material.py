@@ -11,7 +11,14 @@ from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane import load_installed_watchlist
 from appliance.inspection.policy import PolicyConfig, load_policy
 from appliance.inspection.report import StepName
-from appliance.models import file_sha256, load_session, manifest_entry, model_names
+from appliance.model_overlay import overlay_entry
+from appliance.models import (
+    file_sha256,
+    load_file_session,
+    load_session,
+    manifest_entry,
+    model_names,
+)
 from appliance.selftest.result import (
     Context,
     PartCheck,
@@ -34,6 +41,10 @@ def model_checks(ctx: Context) -> list[PartCheck]:
     for name in names:
         label = f"model:{name}"
         started = time.perf_counter()
+        overlay = _overlay_check(ctx, name, label)
+        if overlay is not None:
+            out.append(timed(overlay, started))
+            continue
         try:
             entry = manifest_entry(name, ctx.models)
             path = ctx.models / entry["file"]
@@ -48,6 +59,20 @@ def model_checks(ctx: Context) -> list[PartCheck]:
             check = failed(label, exc.reason, exc.detail)
         out.append(timed(check, started))
     return out
+
+
+def _overlay_check(ctx: Context, name: str, label: str) -> PartCheck | None:
+    """A model sync installed in the data directory's overlay (in force instead of the shipped
+    one): its signed entry verified against the file now, and it loads; None: not installed."""
+    try:
+        found = overlay_entry(ctx.directory, name)
+        if found is None:
+            return None
+        directory, entry = found
+        load_file_session(directory / entry["file"], entry["sha256"])
+    except ApplianceError as exc:
+        return failed(label, exc.reason, f"overlay: {exc.detail}")
+    return passed(label, f"overlay v{entry['version']}: signed entry verified, loads")
 
 
 def trust_checks(ctx: Context) -> list[PartCheck]:

@@ -41,15 +41,21 @@ _ACCEPTED_DIR = "accepted-versions"
 class ArtefactKind(StrEnum):
     POLICY = "policy"
     WATCHLIST = "watchlist"
+    CONFIG = "config"  # remote_config: the keys central may set
+    MODEL = "model"  # a model package (appliance.model_overlay)
 
 
 _UNSIGNED = {
     ArtefactKind.POLICY: Reason.POLICY_UNSIGNED,
     ArtefactKind.WATCHLIST: Reason.WATCHLIST_INVALID,
+    ArtefactKind.CONFIG: Reason.CONFIG_INVALID,
+    ArtefactKind.MODEL: Reason.MODEL_UNAVAILABLE,
 }
 _INVALID = {
     ArtefactKind.POLICY: Reason.POLICY_INVALID,
     ArtefactKind.WATCHLIST: Reason.WATCHLIST_INVALID,
+    ArtefactKind.CONFIG: Reason.CONFIG_INVALID,
+    ArtefactKind.MODEL: Reason.MODEL_UNAVAILABLE,
 }
 
 

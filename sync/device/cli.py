@@ -114,6 +114,8 @@ def run(once: bool, attempts: int, as_json: bool) -> None:
             body, _ = _round(attempts, as_json)
             _print_round(body, as_json)
             failures = 0
+            config = load_config()  # a remote config applied this round sets the pace
+            backoff = Backoff(config.sync.backoff_min_s, config.sync.backoff_max_s)
             wait = config.sync.interval_s
         except (Transient, ApplianceError) as exc:
             reason = exc.reason
@@ -138,7 +140,7 @@ def _print_round(body: dict[str, Any], as_json: bool) -> None:
     )
     for outcome in body["downlink"]:
         if outcome["applied"]:
-            state = "applied"
+            state = outcome["detail"]
         elif outcome["reason"] == Reason.OK.value:
             state = "in force"
         else:
@@ -165,6 +167,12 @@ def status(as_json: bool) -> None:
     click.echo(f"backlog {body['backlog']}, acknowledged {body['acknowledged']}")
     versions = ", ".join(f"{k} v{v}" for k, v in sorted(body["artefacts"].items())) or "none"
     click.echo(f"artefacts: {versions}")
+    if body["models"]:
+        models = ", ".join(f"{k} v{v}" for k, v in sorted(body["models"].items()))
+        click.echo(f"models from central: {models}")
+    if body["remote_config"]:
+        remote = body["remote_config"]
+        click.echo(f"remote config v{remote['version']}: {', '.join(remote['keys'])}")
     if body["last_error"]:
         click.echo(f"last error: {body['last_error']['reason']}: {body['last_error']['detail']}")
     for alarm in body["alarms"]:

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from pydantic import ValidationError
 
+from appliance.config import Config
 from appliance.emrtd.pki.deviations import DEFAULT_FILE as DEVIATIONS_FILE
 from appliance.emrtd.pki.deviations import DeviationList
 from appliance.emrtd.pki.importer import import_file
@@ -42,7 +44,10 @@ from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.files import write_private
 from appliance.inspection.policy import POLICY_FILE, parse_policy
+from appliance.model_overlay import install_model
+from appliance.models import model_names
 from appliance.signed import artefacts as signed
+from appliance.signed.remote_config import install_remote, parse_remote
 from appliance.signed.watchlist import WATCHLIST_FILE, import_watchlist, load_watchlist
 from appliance.signed.watchlist_delta import DELTA_KIND, apply_delta, parse_delta
 from sync import protocol
@@ -50,7 +55,7 @@ from sync.device.client import CentralClient, Unreachable, refusal
 from sync.device.state import SyncState
 from sync.device.uplink import Refused, Transient
 
-APPLIED_KINDS = ("watchlist", "policy", "crl", "masterlist", "deviations")
+APPLIED_KINDS = ("watchlist", "policy", "crl", "masterlist", "deviations", "config", "model")
 MANIFEST_KIND = "manifest"
 
 
@@ -118,8 +123,11 @@ def verify_artefact(body: dict[str, Any], kind: str, version: int, data_dir: Pat
     return content
 
 
-def apply_artefact(data_dir: Path, kind: str, version: int, content: bytes, line: str) -> None:
-    """Install verified content with the appliance's own import rules (raises on refusal)."""
+def apply_artefact(
+    data_dir: Path, kind: str, version: int, content: bytes, line: str
+) -> str | None:
+    """Install verified content with the appliance's own import rules (raises on refusal);
+    what to say of it beyond "applied", if anything."""
     if kind == "watchlist":
         import_watchlist(data_dir, content, line.encode("ascii"))
     elif kind == "policy":
@@ -141,8 +149,20 @@ def apply_artefact(data_dir: Path, kind: str, version: int, content: bytes, line
     elif kind == "deviations":
         DeviationList.parse(content)  # refused (TRUST_LIST_INVALID) before anything is written
         write_private(data_dir / DEVIATIONS_FILE, content)
+    elif kind == "config":
+        _, sections = parse_remote(content)
+        try:  # the values against the appliance's own bounds, before anything is written
+            Config.model_validate(sections)
+        except ValidationError as exc:
+            detail = f"remote config: {exc.errors()[0]['msg']}"
+            raise ApplianceError(Reason.CONFIG_INVALID, detail) from exc
+        install_remote(data_dir, content, line.encode("ascii"))
+    elif kind == "model":
+        header = install_model(data_dir, content, line.encode("ascii"), set(model_names()))
+        return f"applied: {header['name']} v{header['version']}, in force at the lane's next start"
     else:  # pragma: no cover - APPLIED_KINDS guards the callers
         raise ApplianceError(Reason.USAGE, f"{kind}: not applied by this build")
+    return None
 
 
 class Downlink:
@@ -180,8 +200,23 @@ class Downlink:
             if not outcome.applied and outcome.reason is not Reason.OK:
                 offered.pop("watchlist", None)  # refused: the list in force stays this round
         for kind, version in offered.items():
-            outcomes.append(self._one(kind, version))
+            if kind == "model":
+                outcomes.extend(self._models(version))
+            else:
+                outcomes.append(self._one(kind, version))
         return outcomes
+
+    def _models(self, newest: int) -> list[Outcome]:
+        """Every model version above the one in force, in order: each version is one model
+        (another name, or a newer one of the same), so none is skipped; a refused one is kept
+        in status (until a later model applies) and not fetched again: its signed bytes would
+        be refused again."""
+        current = self.state.artefacts().get("model", 0)
+        refused = int(self.state.status().refused.get("model", {}).get("version", 0))
+        start = max(current, refused) + 1
+        if newest < start:
+            return [self._one("model", newest)] if newest <= current else []
+        return [self._one("model", version) for version in range(start, newest + 1)]
 
     def _refused(self, kind: str, version: int, exc: ApplianceError) -> Outcome:
         status = self.state.status()
@@ -193,12 +228,14 @@ class Downlink:
         self.state.save_status(status)
         return Outcome(kind, version, False, exc.reason, exc.detail)
 
-    def _applied(self, kind: str, version: int, *cleared: str) -> Outcome:
+    def _applied(
+        self, kind: str, version: int, *cleared: str, detail: str | None = None
+    ) -> Outcome:
         self.state.save_artefact(kind, version)
         status = self.state.status()
         if [status.refused.pop(k, None) for k in (kind, *cleared)] != [None] * (1 + len(cleared)):
             self.state.save_status(status)
-        return Outcome(kind, version, True, Reason.OK, "applied")
+        return Outcome(kind, version, True, Reason.OK, detail or "applied")
 
     def _delta(self, version: int) -> Outcome:
         """Apply the watchlist delta of `version` on exactly the list in force, or say that
@@ -257,10 +294,10 @@ class Downlink:
                 )
             body = self._get(f"{protocol.API_PREFIX}/artefacts/{kind}/{version}")
             content = verify_artefact(body, kind, version, self.data_dir)
-            apply_artefact(self.data_dir, kind, version, content, str(body["signature"]))
+            said = apply_artefact(self.data_dir, kind, version, content, str(body["signature"]))
         except ApplianceError as exc:
             if isinstance(exc, Refused):
                 raise
             return self._refused(kind, version, exc)
         cleared = (DELTA_KIND,) if kind == "watchlist" else ()
-        return self._applied(kind, version, *cleared)
+        return self._applied(kind, version, *cleared, detail=said)

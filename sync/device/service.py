@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from appliance import model_overlay
 from appliance.config import Config, ConfigError
 from appliance.emrtd.pki.trust_store import DEFAULT_FILE as TRUST_FILE
 from appliance.emrtd.pki.trust_store import TrustStore
 from appliance.errors import ApplianceError, Reason
 from appliance.history import DocumentRef, Ledger
 from appliance.inputs import read_input_file
+from appliance.signed import remote_config
 from sync import protocol
 from sync.device.client import CentralClient, Unreachable, refusal
 from sync.device.downlink import Downlink, Outcome
@@ -207,6 +209,9 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
                 "detail": f"{len(overdue)} issuer(s) with a CRL past its nextUpdate",
             }
         )
+    remote = remote_config.installed_problem(data_dir)
+    if remote is not None:
+        alarms.append({"reason": remote.reason.value, "detail": f"left out: {remote.detail}"})
     for kind, refused in sorted(current.refused.items()):
         alarms.append(
             {
@@ -224,6 +229,8 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
         "acknowledged": cursor.next_index - 1 if cursor.next_index > 0 else None,
         "witnessed_checkpoint_size": cursor.checkpoint_size,
         "artefacts": state.artefacts(),
+        "models": model_overlay.installed_versions(data_dir),
+        "remote_config": _remote_config(data_dir),
         "refused_artefacts": current.refused,
         "overdue_crls": overdue,
         "last_success": current.last_success,
@@ -231,6 +238,20 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
         "revoked": current.revoked,
         "alarms": alarms,
     }
+
+
+def _remote_config(data_dir: Path) -> dict[str, Any] | None:
+    """The config overlay in force: its version and the keys it sets (None: none, or it is
+    left out because it no longer verifies: see the alarms)."""
+    try:
+        installed = remote_config.read_installed(data_dir)
+    except ApplianceError:
+        return None
+    if installed is None:
+        return None
+    version, sections = installed
+    keys = sorted(f"{section}.{key}" for section, values in sections.items() for key in values)
+    return {"version": version, "keys": keys}
 
 
 def central_checks(
@@ -281,6 +302,8 @@ def selftest_check(config: Config, data_dir: Path) -> tuple[str, Reason, str]:
         return "skipped", Reason.OK, "not enrolled (appliance sync enrol)"
     body = status(config, data_dir)
     versions = ", ".join(f"{k} v{v}" for k, v in sorted(body["artefacts"].items())) or "none"
+    if body["models"]:
+        versions += "; models " + ", ".join(f"{k} v{v}" for k, v in sorted(body["models"].items()))
     detail = f"backlog {body['backlog']}, acknowledged {body['acknowledged']}; {versions}"
     alarms = [_reason(alarm["reason"]) for alarm in body["alarms"]]
     for fatal in (Reason.SYNC_DEVICE_REVOKED, Reason.SYNC_FORK_DETECTED):
