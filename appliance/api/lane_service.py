@@ -46,6 +46,7 @@ class LaneService:
         self.directory = directory
         self.events = EventLog()
         self.metrics = LaneMetrics()
+        self.metrics.attach_sync(config, directory)
         self.on_beat = on_beat
         self.on_ready = on_ready
         self.on_failed = on_failed

@@ -3,19 +3,27 @@
 Decisions by verdict and reason, per-step and per-transaction durations, chip errors by
 reason, lane faults, the lane's state, uptime and how long the models and the lane took to
 load. Labels are codes only (no personal data). Each service has its own `CollectorRegistry`,
-so tests can build several apps in one process.
+so tests can build several apps in one process. Sync's metrics (backlog, acknowledged index,
+last success, failures, artefact versions, alarms) join the same registry through
+`attach_sync`, loaded by name from `sync.device.metrics` (absent from a build without sync).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from appliance.config import Config
 from appliance.errors import Reason
 from appliance.inspection.lane_events import LaneState
 from appliance.inspection.lane_loop import CHIP_STEPS
 from appliance.inspection.lane_records import CheckRecord
+from appliance.wiring import optional_factory
+
+#: sync's collector lives with the device side of sync, loaded by name
+SYNC_COLLECTOR = "sync.device.metrics:collector"
 
 #: seconds; a step is milliseconds to a few seconds (a face capture with liveness)
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -79,6 +87,15 @@ class LaneMetrics:
 
     def loaded(self, part: str, seconds: float) -> None:
         self.load.labels(part).set(seconds)
+
+    def attach_sync(self, config: Config, directory: Path) -> bool:
+        """Add sync's metrics, read from `directory`'s sync state at each scrape; False when
+        this build has no sync."""
+        factory = optional_factory(SYNC_COLLECTOR)
+        if factory is None:
+            return False
+        self.registry.register(factory(config, directory))
+        return True
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

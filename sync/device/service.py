@@ -137,10 +137,10 @@ def run_round(
 
         with_backoff(fetch, backoff, attempts, on_retry=note, **kwargs)
     except Transient as exc:
-        state.record_error(exc.reason, exc.detail)
+        state.record_failed_round(exc.reason, exc.detail)
         raise
     except ApplianceError as exc:
-        state.record_error(exc.reason, exc.detail)
+        state.record_failed_round(exc.reason, exc.detail)
         raise
     finally:
         client.close()
@@ -235,6 +235,7 @@ def status(config: Config, data_dir: Path) -> dict[str, Any]:
         "overdue_crls": overdue,
         "last_success": current.last_success,
         "last_error": current.last_error,
+        "consecutive_failures": current.consecutive_failures,
         "revoked": current.revoked,
         "alarms": alarms,
     }

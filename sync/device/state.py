@@ -6,7 +6,8 @@
   `checkpoint_size` and `checkpoint_root` (the checkpoint it witnessed). Written only after a
   200 (or from the cursor central sends with a 409), so a crash can only make the device resend
 - `artefacts.json`: the version of each artefact kind in force (the anti-rollback floor)
-- `status.json`: the last error, the last refusal per artefact kind, revocation, last success
+- `status.json`: the last error, the last refusal per artefact kind, revocation, last success,
+  rounds failed since
 
 Every file is written with `appliance.files.write_private` (temporary file, fsync, rename,
 fsync of the directory): a reader after a power loss sees the old or the new state.
@@ -58,6 +59,8 @@ class Status:
     fork: bool = False
     #: per artefact kind, the last version refused and why (the version in force stays)
     refused: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: rounds failed since the last successful one (the metrics' alarm on a silent outage)
+    consecutive_failures: int = 0
 
 
 class SyncState:
@@ -162,9 +165,16 @@ class SyncState:
             status.fork = True
         self.save_status(status)
 
+    def record_failed_round(self, reason: Reason, detail: str) -> None:
+        self.record_error(reason, detail)
+        status = self.status()
+        status.consecutive_failures += 1
+        self.save_status(status)
+
     def record_success(self) -> None:
         status = self.status()
         status.last_error = None
+        status.consecutive_failures = 0
         status.last_success = now_iso()
         status.revoked = False
         self.save_status(status)

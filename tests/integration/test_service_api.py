@@ -127,6 +127,7 @@ def test_metrics_expose_decisions_steps_chip_errors_state_uptime(service: LaneSe
     assert "appliance_uptime_seconds " in text
     assert 'appliance_model_load_seconds{part="lane"}' in text
     assert "# TYPE appliance_chip_errors_total counter" in text
+    assert "appliance_sync_enrolled 0.0" in text  # sync's metrics in the same page
 
 
 def test_chip_errors_are_counted_by_reason(service: LaneService) -> None:
