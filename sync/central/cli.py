@@ -293,7 +293,10 @@ def checks(
 def publish(
     database: str | None, kind: str, file: Path, key_path: Path, version: int | None
 ) -> None:
-    """Sign an artefact with KEY and publish it as a new version for the devices."""
+    """Sign an artefact with KEY and publish it as a new version for the devices.
+
+    watchlist-delta: FILE is the next full watchlist under the newest list's key; it is
+    published as that version in full and as a delta from the newest list."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

@@ -142,7 +142,7 @@ def _print_round(body: dict[str, Any], as_json: bool) -> None:
         if outcome["applied"]:
             state = outcome["detail"]
         elif outcome["reason"] == Reason.OK.value:
-            state = "in force"
+            state = outcome["detail"]  # already in force; a delta for another base
         else:
             state = f"refused, {outcome['reason']}: {outcome['detail']}"
         click.echo(f"  {outcome['kind']} v{outcome['version']}: {state}")
