@@ -156,6 +156,54 @@ def test_officer_checks_a_document_and_overrides_a_referral(
     print(f"\nofficer page load {load_ms:.0f} ms, report fill {fill_ms:.0f} ms")
 
 
+#: records, in the page, when each check row and the full report are added to the report box
+FILL_OBSERVER = """() => {
+  window.fill = [];
+  new MutationObserver((changes) => {
+    const t = performance.now();
+    for (const change of changes) for (const node of change.addedNodes) {
+      if (node.nodeType !== 1) continue;
+      const step = node.dataset.step;
+      if (node.matches("#live-steps tr")) window.fill.push({ t, kind: "row", step });
+      else if (node.matches("[data-part=decide]")) window.fill.push({ t, kind: "report" });
+    }
+  }).observe(document.getElementById("report"), { childList: true, subtree: true });
+}"""
+
+
+def test_officer_report_fills_step_by_step(browser: Any, handheld: ServiceProcess) -> None:
+    page, _ = log_in(browser, handheld, "officer", **PHONE)
+    page.evaluate(FILL_OBSERVER)
+    page.click("#start-button")
+    expect(page.locator("#progress")).to_contain_text("Place")
+    page.select_option("#sim-kind", "expired")
+    page.click("#sim-present")
+    page.wait_for_selector("[data-part=decide] form", timeout=30_000)
+    fill = page.evaluate("window.fill")
+    rows = [f for f in fill if f["kind"] == "row"]
+    report = next(f["t"] for f in fill if f["kind"] == "report")
+    # every check's row arrived on its own, in the order of the checks, before the report
+    assert len(rows) >= 8 and all(r["t"] < report for r in rows)
+    assert rows[0]["step"] == "document_presence"
+    assert len({round(r["t"]) for r in rows}) > 1, rows  # more than one update, not one burst
+    assert rows[-1]["t"] - rows[0]["t"] > 10, rows
+    steps = [r["step"] for r in rows]
+    assert len(set(steps)) == len(steps)
+    assert page.locator("[data-part=checks] tbody tr").count() == len(rows)
+    # the validity row said why while the check was still going on (plain words and code)
+    validity = page.locator("[data-part=checks] tbody tr", has_text="Document validity")
+    assert "DOCUMENT_EXPIRED" in validity.inner_text()
+    first_row_ms = int(page.get_attribute("#report", "data-first-row-ms") or "0")
+    fill_ms = int(page.get_attribute("#report", "data-fill-ms") or "0")
+    assert 0 < first_row_ms < fill_ms
+    page.context.close()
+    print(
+        f"\nofficer report: first check row {first_row_ms} ms, full report {fill_ms} ms"
+        f" after the chip was placed; {len(rows)} rows in {len({round(r['t']) for r in rows})}"
+        " updates"
+    )
+
+
 def test_monitoring_station_counts_opens_and_decides(browser: Any, egate: ServiceProcess) -> None:
     answer = egate.post("/api/v1/sim/travellers", {"kind": "watchlisted"})
     assert answer["decision"] == "REFER"
