@@ -351,4 +351,5 @@ def test_a_supervisor_manages_accounts_and_the_history_says_so(service: LaneServ
     assert ("test-supervisor", "user_add", "ana") in changes
     assert ("test-supervisor", "user_disable", "test-officer") in changes
     assert ("test-supervisor", "user_reset", "test-officer") in changes
+    assert {leaf.public.get("via") for leaf in leaves if leaf.outcome == "config_change"} == {"api"}
     assert PASSWORD not in json.dumps([dict(leaf.public) for leaf in leaves])
