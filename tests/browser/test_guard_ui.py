@@ -252,3 +252,91 @@ def test_auditor_page_is_accessible(browser: Any, egate: ServiceProcess) -> None
     assert page.locator("#records tr").count() >= 1
     assert_accessible(page, "audit")
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A service of its own: this test logs in often, and logins are throttled per address."""
+    root = tmp_path_factory.mktemp("office")
+    with running_service(root / "data") as service:
+        yield service
+
+
+def nav_pages(page: Any) -> list[str]:
+    return [str(p) for p in page.eval_on_selector_all("#pages a", "l => l.map(a => a.dataset.nav)")]
+
+
+def try_log_in(browser: Any, service: ServiceProcess, name: str, password: str) -> Any:
+    page = new_page(browser, width=1280, height=900)
+    page.goto(f"{service.url}/guard/")
+    page.wait_for_selector("body[data-page=login]")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_supervisor_manages_accounts_on_the_users_page(
+    browser: Any, office: ServiceProcess
+) -> None:
+    page, load_ms = log_in(browser, office, "supervisor", width=1280, height=900)
+    assert nav_pages(page) == ["officer", "monitor", "maintenance", "audit", "users"]
+    started = time.perf_counter()
+    page.click("#pages a[data-nav=users]")
+    page.wait_for_selector("body[data-page=users][data-ready='1']")
+    users_ms = (time.perf_counter() - started) * 1000
+    assert page.locator("#pages a[aria-current=page]").inner_text() == "Accounts"
+    assert "ui-supervisor" in page.inner_text("#accounts")
+    assert_accessible(page, "users")
+
+    page.fill("#new-name", "ui-new-officer")
+    page.select_option("#new-role", "officer")
+    page.fill("#new-password", "short")
+    page.click("#add-user button[type=submit]")  # refused: the reason in words and its code
+    expect(page.locator("#users-result")).to_contain_text("PASSWORD_WEAK")
+    page.fill("#new-password", PASSWORD)
+    page.click("#add-user button[type=submit]")
+    expect(page.locator("#users-result")).to_contain_text("Added ui-new-officer (officer)")
+    row = page.locator("#accounts tr[data-account=ui-new-officer]")
+    expect(row).to_contain_text("active")
+    assert page.input_value("#new-password") == ""  # the password does not stay on the screen
+    shoot(page, "users")
+
+    officer = try_log_in(browser, office, "ui-new-officer", PASSWORD)  # the new account works
+    officer.wait_for_selector("body[data-page=officer][data-ready='1']", timeout=30_000)
+    assert nav_pages(officer) == ["officer", "monitor"]  # no accounts page for an officer
+    refused = officer.evaluate("fetch('/api/v1/users').then(r => r.status)")
+    assert refused == 403
+    officer.goto(f"{office.url}/guard/users.html")  # typed by hand: sent to its own page
+    officer.wait_for_selector("body[data-page=officer]")
+
+    page.click("button[aria-label='Disable ui-new-officer']")
+    expect(page.locator("#users-result")).to_contain_text("Disabled ui-new-officer")
+    expect(row).to_contain_text("disabled")
+    assert officer.evaluate("fetch('/api/v1/checks').then(r => r.status)") == 401  # ended now
+    officer.context.close()
+    again = try_log_in(browser, office, "ui-new-officer", PASSWORD)  # disabled: no login
+    expect(again.locator("#error")).to_contain_text("AUTH_FAILED")
+    assert again.evaluate("document.body.dataset.page") == "login"
+    again.context.close()
+
+    page.select_option("#reset-name", "ui-new-officer")
+    page.fill("#reset-password", "another long password")
+    page.click("#reset-user button[type=submit]")
+    expect(page.locator("#users-result")).to_contain_text("New password for ui-new-officer")
+    expect(row).to_contain_text("active")
+    back = try_log_in(browser, office, "ui-new-officer", "another long password")
+    back.wait_for_selector("body[data-page=officer][data-ready='1']", timeout=30_000)
+    back.context.close()
+    assert_accessible(page, "users after changes")
+    page.context.close()
+
+    for role in ("technician", "auditor"):  # one page each: no navigation, no accounts link
+        other, _ = log_in(browser, office, role, width=1280, height=900)
+        assert nav_pages(other) == []
+        assert other.evaluate("fetch('/api/v1/users').then(r => r.status)") == 403
+        other.context.close()
+    office.log_in("auditor")
+    records = office.get("/api/v1/history?recent=50")["records"]
+    assert sum(1 for r in records if r["outcome"] == "config_change") >= 3
+    print(f"\nsupervisor page load {load_ms:.0f} ms, accounts page {users_ms:.0f} ms")
