@@ -77,6 +77,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", f"{A}/users"): {"supervisor"},
     ("POST", f"{A}/users/{{name}}/disable"): {"supervisor"},
     ("POST", f"{A}/users/{{name}}/reset"): {"supervisor"},
+    ("GET", f"{A}/overrides"): {"supervisor"},
     ("*", "/guard"): _ALL,
     # the traveller's kiosk (#14): on the device itself only
     ("GET", f"{A}/kiosk/screen"): {"anonymous-local"},

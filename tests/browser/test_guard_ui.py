@@ -218,6 +218,21 @@ def test_monitoring_station_counts_opens_and_decides(browser: Any, egate: Servic
     page.click("#decision-form button[type=submit]")
     expect(page.locator("#d-result")).to_contain_text("Recorded")
     expect(page.locator("#pending")).to_have_text("0")
+    assert page.locator("#overrides tr").count() == 0  # second line of a REFER: no override
+    # a supervisor reviews the overrides: an expired passport admitted with a note
+    egate.post("/api/v1/sim/travellers", {"kind": "expired"})
+    referral = page.locator("#referrals tr", has_text="DOCUMENT_EXPIRED")
+    expect(referral).to_have_count(1)
+    referral.locator("button").click()
+    expect(page.locator("#report[data-check-id] [data-part=decide] form")).to_have_count(1)
+    page.check("input[name=decision][value=admit]")
+    page.fill("#d-note", "extension letter from the consulate seen")
+    page.click("#decision-form button[type=submit]")
+    expect(page.locator("#d-result")).to_contain_text("override")
+    review = page.locator("#overrides tr")
+    expect(review).to_have_count(1)
+    assert "extension letter" in review.inner_text() and "ui-supervisor" in review.inner_text()
+    assert "DOCUMENT_VERIFIED_MANUALLY" in review.inner_text()
     assert_accessible(page, "monitor report")
     shoot(page, "monitor")
     page.context.close()
@@ -309,6 +324,9 @@ def test_supervisor_manages_accounts_on_the_users_page(
     assert refused == 403
     officer.goto(f"{office.url}/guard/users.html")  # typed by hand: sent to its own page
     officer.wait_for_selector("body[data-page=officer]")
+    officer.goto(f"{office.url}/guard/monitor.html")  # no overrides to review for an officer
+    officer.wait_for_selector("body[data-page=monitor][data-ready='1']")
+    assert not officer.locator("[data-part=overrides]").is_visible()
 
     page.click("button[aria-label='Disable ui-new-officer']")
     expect(page.locator("#users-result")).to_contain_text("Disabled ui-new-officer")
