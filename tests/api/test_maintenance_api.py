@@ -10,12 +10,14 @@ import json
 import tarfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from appliance.api.app import create_app
 from appliance.api.lane_service import LaneService
+from appliance.api.maintenance_routes import trust_summary
 from tests.support.auth_support import REMOTE, local_client, log_in
 from tests.support.lane_support import sim_config, wait_ready
 
@@ -54,6 +56,10 @@ def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
         assert sum(trust["csca_per_country"].values()) >= 1
         assert trust["crls"] and trust["crls"][0]["next_update"] and not trust["crl_overdue"]
         assert trust["watchlist"]["version"] >= 1 and trust["policy"]["version"] >= 1
+        assert trust["watchlist"]["age_h"] >= 0 and trust["policy"]["age_h"] >= 0
+        # the alarm: once a CRL is past its nextUpdate, the page is told so
+        later = trust_summary(service.directory, datetime(2100, 1, 1, tzinfo=UTC))
+        assert later["crl_overdue"] and all(c["overdue"] for c in later["crls"])
 
         since = service.events.last_seq
         cycle = tech.post(f"{A}/maintenance/gate-test")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tarfile
 import time
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ import pytest
 from tests.support.auth_support import PASSWORD, ensure_account
 from tests.support.browser_support import axe_violations, new_page
 from tests.support.config_support import simulated_config
-from tests.support.service_support import ServiceProcess, running_service
+from tests.support.data_support import FACES
+from tests.support.kiosk_support import stop_service
+from tests.support.service_support import ServiceProcess, running_service, start_service
 
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 PHONE = {"width": 360, "height": 740}
@@ -136,6 +139,9 @@ def test_officer_checks_a_document_and_overrides_a_referral(
     assert page.locator("[data-part=timeline] li").count() >= 1
     assert page.locator("[data-part=checks] tbody tr").count() >= 8
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+    # works with no network: everything the page loaded came from the device itself
+    fetched = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert fetched and all(url.startswith(handheld.url + "/") for url in fetched), fetched
     assert_accessible(page, "officer report")
     shoot(page, "officer-report")
 
@@ -244,6 +250,10 @@ def test_technician_selftest_gate_test_and_bundle(browser: Any, egate: ServicePr
     page, load_ms = log_in(browser, egate, "technician", width=1280, height=900)
     assert page.evaluate("document.body.dataset.page") == "maintenance"
     assert_accessible(page, "maintenance")
+    # the parts' health at a glance: the self-test runs as the page opens
+    expect(page.locator("#selftest-status")).to_contain_text("Self-test:", timeout=60_000)
+    parts = page.inner_text("#selftest")
+    assert all(part in parts for part in ("reader", "camera", "gate", "mrz_scanner", "disk"))
     page.click("#run-selftest")
     expect(page.locator("#selftest-status")).to_contain_text("Self-test:", timeout=60_000)
     assert page.locator("#selftest tr").count() >= 5
@@ -266,6 +276,7 @@ def test_auditor_page_is_accessible(browser: Any, egate: ServiceProcess) -> None
     assert page.evaluate("document.body.dataset.page") == "audit"
     assert page.locator("#records tr").count() >= 1
     assert_accessible(page, "audit")
+    shoot(page, "audit")
     page.context.close()
 
 
@@ -358,3 +369,46 @@ def test_supervisor_manages_accounts_on_the_users_page(
     records = office.get("/api/v1/history?recent=50")["records"]
     assert sum(1 for r in records if r["outcome"] == "config_change") >= 3
     print(f"\nsupervisor page load {load_ms:.0f} ms, accounts page {users_ms:.0f} ms")
+
+
+@pytest.fixture(scope="module")
+def handheld_faces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A handheld whose simulated travellers have real faces (`APPLIANCE_SIM_FACES`): the face
+    step compares the live capture with the chip photo."""
+    root = tmp_path_factory.mktemp("handheld-faces")
+    config = simulated_config(root / "handheld.toml", device={"mode": "handheld"})
+    before = os.environ.get("APPLIANCE_SIM_FACES")
+    os.environ["APPLIANCE_SIM_FACES"] = str(FACES)
+    try:
+        service = start_service(root / "data", config, timeout_s=120)
+    finally:
+        if before is None:
+            del os.environ["APPLIANCE_SIM_FACES"]
+        else:
+            os.environ["APPLIANCE_SIM_FACES"] = before
+    try:
+        yield service
+    finally:
+        stop_service(service)
+
+
+@pytest.mark.slow
+def test_officer_sees_the_live_face_beside_the_chip_photo_with_score_and_threshold(
+    browser: Any, handheld_faces: ServiceProcess
+) -> None:
+    page, _ = log_in(browser, handheld_faces, "officer", **PHONE)
+    page.click("#start-button")
+    expect(page.locator("#progress")).to_contain_text("Place")
+    page.select_option("#sim-kind", "genuine")
+    page.click("#sim-present")
+    page.wait_for_selector("[data-part=decide] form", timeout=60_000)
+    faces = page.locator("[data-part=faces]")
+    assert faces.locator("img[alt='Photo stored in the chip']").count() == 1
+    assert faces.locator("img[alt='Live capture at the lane']").count() == 1
+    chip, live = (faces.locator("figure").nth(i).bounding_box() for i in (0, 1))
+    assert chip and live and abs(chip["y"] - live["y"]) < 2 and live["x"] > chip["x"]
+    said = faces.inner_text()
+    assert re.search(r"score -?\d+(\.\d+)?, threshold \d+(\.\d+)?", said), said
+    assert "Face: passed" in said and "Liveness:" in said
+    assert_accessible(page, "officer report with faces")  # no screenshot: real people's faces
+    page.context.close()
