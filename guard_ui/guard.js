@@ -41,6 +41,7 @@ const G = {
     }
     const who = document.getElementById("who");
     if (who) who.textContent = me.account + " (" + me.role + ")";
+    G.nav(me.role);
     const out = document.getElementById("logout");
     if (out) out.addEventListener("click", G.logout);
     return me;
@@ -48,6 +49,24 @@ const G = {
 
   async logout() {
     try { await G.api("DELETE", "/session"); } finally { location.href = "index.html"; }
+  },
+
+  /* The pages a role may open, in its header (none for a role with one page): the rules of
+     appliance/accounts/rules.py decide what each page may call, this only saves typing. */
+  PAGES: [["officer.html", "officer", "Document check", ["officer", "supervisor"]],
+          ["monitor.html", "monitor", "Monitoring", ["officer", "supervisor"]],
+          ["maintenance.html", "maintenance", "Maintenance", ["technician", "supervisor"]],
+          ["audit.html", "audit", "Audit", ["auditor", "supervisor"]],
+          ["users.html", "users", "Accounts", ["supervisor"]]],
+
+  nav(role) {
+    const header = document.querySelector("header.bar");
+    const pages = G.PAGES.filter((p) => p[3].includes(role));
+    if (!header || pages.length < 2) return;
+    const here = document.body.dataset.page;
+    header.querySelector("h1").after(G.el("nav", { "aria-label": "Pages", id: "pages" },
+      G.el("ul", {}, pages.map(([href, page, text]) => G.el("li", {},
+        G.el("a", { href, "data-nav": page, "aria-current": page === here ? "page" : null, text }))))));
   },
 
   home(role) {
@@ -122,5 +141,9 @@ const G = {
     AUTH_FAILED: "wrong account name or password", ACCOUNT_LOCKED: "account locked for a while",
     LOGIN_THROTTLED: "too many attempts: wait a minute", SESSION_EXPIRED: "the session ended",
     AUTH_REQUIRED: "please log in",
+    ACCOUNT_EXISTS: "an account of that name exists", ACCOUNT_UNKNOWN: "no such account",
+    PASSWORD_WEAK: "the password is too short (at least 12 characters)",
+    ROLE_FORBIDDEN: "not allowed for this role", CSRF_INVALID: "the page's token is stale: reload",
+    USAGE: "not accepted as typed",
   },
 };

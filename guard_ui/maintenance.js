@@ -90,4 +90,7 @@
 
   await Promise.all([overview(), trust(), models(), logs()]);
   document.body.dataset.ready = "1";
+  // health at a glance: each part (reader, camera, gate, MRZ scanner, disk, ...) from the
+  // self-test, run once as the page opens (the button runs it again)
+  selftest().catch((e) => { $("selftest-status").textContent = e.message; });
 })();

@@ -1,9 +1,27 @@
 /* The monitoring station: the lanes, the travellers they referred (with the reason), a pending
-   counter, and the full report of one with the officer's decision. Refreshed by lane events. */
+   counter, and the full report of one with the officer's decision; for a supervisor also the
+   overrides to review. Refreshed by lane events. */
 "use strict";
 (async () => {
-  await G.session(["officer", "supervisor"]);
+  const me = await G.session(["officer", "supervisor"]);
   const reportBox = document.getElementById("report");
+  const supervisor = me.role === "supervisor";
+  if (supervisor) document.querySelector("[data-part=overrides]").classList.remove("hidden");
+
+  // the supervisor's review: every override of the machine, with the officer's reason and note
+  async function overrides() {
+    if (!supervisor) return;
+    const list = (await G.api("GET", "/overrides?recent=50")).overrides;
+    document.getElementById("overrides").replaceChildren(...list.map((o) => G.el("tr", { "data-check": o.check_id },
+      G.el("td", {}, G.el("time", { datetime: o.time, text: o.time.replace("T", " ").slice(5, 19) })),
+      G.el("td", { text: o.account + " (" + o.role + ")" }),
+      G.el("td", {}, G.status(o.automated), " to ", G.el("strong", { text: o.decision }), " ",
+        G.el("span", { class: "code", text: o.reason })),
+      G.el("td", { text: o.note || "(" + o.note_status + ")" }),
+      G.el("td", {}, G.el("button", { type: "button", class: "secondary",
+        "aria-label": "Open the report of the override at " + o.time.slice(11, 19),
+        onclick: () => Report.show(reportBox, o.check_id, refresh), text: "Open" })))));
+  }
 
   async function refresh() {
     const board = await G.api("GET", "/referrals");
@@ -18,6 +36,7 @@
       G.el("td", {}, G.el("button", { type: "button", class: "secondary",
         "aria-label": "Open the report of the referral at " + r.time.slice(11, 19),
         onclick: () => Report.show(reportBox, r.check_id, refresh), text: "Open" })))));
+    await overrides();
   }
 
   await refresh();

@@ -1,5 +1,6 @@
 /* The officer's handheld screen: start a check (scanner, typed MRZ, number and dates, CAN),
-   follow the lane as the check goes on, and show the report when the decision comes. */
+   follow the lane as the check goes on (each check's row as its outcome arrives), and show the
+   full report when the decision comes. */
 "use strict";
 (async () => {
   await G.session(["officer", "supervisor"]);
@@ -10,6 +11,8 @@
     checking: "Reading the chip and checking the document...", remove_document: "Done: take the document back.",
     out_of_service: "The reader is out of service." };
   let lastCheck = null;
+  // the check under way: its rows as they come, and when it started (for the fill times)
+  let live = null;
 
   const how = () => form.querySelector("input[name=how]:checked").value;
   form.addEventListener("change", () => {
@@ -51,7 +54,7 @@
 
   async function open(checkId) {
     lastCheck = checkId;
-    const started = performance.now();
+    const started = live && live.checkId === checkId ? live.started : performance.now();
     await Report.show(reportBox, checkId, () => loadRecent());
     reportBox.dataset.fillMs = String(Math.round(performance.now() - started));
     progress.textContent = "Report ready.";
@@ -74,6 +77,18 @@
   events.addEventListener("state", (e) => {
     const data = JSON.parse(e.data);
     if (STATES[data.state] && data.state !== "ready") progress.textContent = STATES[data.state];
+    if (data.state === "checking" && data.check_id && (!live || live.checkId !== data.check_id)) {
+      live = { checkId: data.check_id, started: performance.now(), rows: Report.live(reportBox, data.check_id) };
+      delete reportBox.dataset.fillMs;
+      delete reportBox.dataset.firstRowMs;
+    }
+  });
+  // each check's outcome as soon as it is known: the report fills row by row
+  events.addEventListener("step_result", (e) => {
+    const data = JSON.parse(e.data);
+    if (!live || data.check_id !== live.checkId || lastCheck === data.check_id) return;
+    Report.liveRow(live.rows, data);
+    if (!reportBox.dataset.firstRowMs) reportBox.dataset.firstRowMs = String(Math.round(performance.now() - live.started));
   });
   events.addEventListener("decision", (e) => {
     const data = JSON.parse(e.data);

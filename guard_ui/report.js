@@ -15,6 +15,26 @@ const Report = {
     container.dataset.checkId = checkId;
   },
 
+  /* The check as it goes on: one row per step as its outcome arrives (the lane's
+     `step_result` events: status and reason code), before the full report. */
+  live(container, checkId) {
+    const rows = G.el("tbody", { id: "live-steps" });
+    container.replaceChildren(G.el("section", { "aria-labelledby": "r-live", "data-part": "live" },
+      G.el("h2", { id: "r-live", text: "Checks so far" }),
+      G.el("table", {},
+        G.el("thead", {}, G.el("tr", {}, ["Check", "Status", "Reason"].map((h) => G.el("th", { scope: "col", text: h })))),
+        rows)));
+    container.dataset.checkId = checkId;
+    return rows;
+  },
+
+  liveRow(rows, step) {
+    rows.append(G.el("tr", { "data-step": step.step },
+      G.el("td", { text: G.STEPS[step.step] || step.step }),
+      G.el("td", {}, G.status(step.status)),
+      G.el("td", {}, G.reason(step.reason))));
+  },
+
   render(check, person, onDecided) {
     const report = check.report || {};
     const steps = report.steps || [];

@@ -4,7 +4,10 @@
     appliance users list [--json] | users disable NAME | users reset NAME --password-stdin
 
 The password is read from stdin only (never an argument: it would show in `ps` and the shell's
-history). Exit codes: 0 done, 2 usage errors (a name taken or unknown, a weak password).
+history). Every change is a `config_change` event in the tamper-evident history, the same as the
+API's (`appliance/accounts/audit.py`: `via` `cli`, the account changed, never the password).
+Exit codes: 0 done, 2 usage errors (a name taken or unknown, a weak password) and faults (the
+history cannot be opened: nothing is changed).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import sys
 
 import click
 
-from appliance.accounts.store import AccountStore, Role
+from appliance.accounts.audit import CHANGES, account_event
+from appliance.accounts.store import Account, AccountStore, Role
 from appliance.config import data_dir, load_config
 from appliance.errors import ApplianceError
+from appliance.history import Ledger
 
 _password_stdin = click.option(
     "--password-stdin", is_flag=True, required=True, help="Read the password from stdin."
@@ -31,22 +36,39 @@ def _password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _change(store: AccountStore, action: str, name: str, password: str | None,
+            role: Role | None) -> Account:  # fmt: skip
+    if action == "add":
+        assert role is not None and password is not None
+        return store.add(name, role, password)
+    if action == "reset":
+        assert password is not None
+        return store.reset(name, password)
+    return store.disable(name)
+
+
 def _run(action: str, name: str, password: str | None = None, role: Role | None = None) -> None:
+    """Change the account, then record it in the history as the API does (`via` `cli`, no
+    acting account); a history that cannot be opened refuses the change before it is made."""
     try:
-        store = _store()
-        try:
-            if action == "add":
-                assert role is not None and password is not None
-                account = store.add(name, role, password)
-            elif action == "reset":
-                assert password is not None
-                account = store.reset(name, password)
-            else:
-                account = store.disable(name)
-        finally:
-            store.close()
+        config = load_config()
+        directory = data_dir(config)
+        with Ledger.open_default(directory, config) as history:
+            store = AccountStore.open(directory)
+            try:
+                account = _change(store, action, name, password, role)
+            finally:
+                store.close()
+            history.append(
+                account_event(
+                    "config_change", None, change=CHANGES[action], target=account.name, via="cli"
+                )
+            )
     except ApplianceError as exc:
         click.echo(f"appliance users {action}: {exc.reason.value}: {exc.detail}", err=True)
+        sys.exit(2)
+    except OSError:  # the history's directory or files cannot be made or read
+        click.echo(f"appliance users {action}: HISTORY_STORAGE: cannot open the history", err=True)
         sys.exit(2)
     click.echo(f"{account.name}: {account.role.value}{' (disabled)' if account.disabled else ''}")
 

@@ -82,6 +82,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{A}/users"): SUPERVISOR,
     ("POST", f"{A}/users/{{name}}/disable"): SUPERVISOR,
     ("POST", f"{A}/users/{{name}}/reset"): SUPERVISOR,
+    ("GET", f"{A}/overrides"): SUPERVISOR,
     # the guard's pages (static files: every call they make is checked on its own)
     ("*", "/guard"): PUBLIC,
     # the traveller's kiosk (kiosk_ui/, appliance/api/kiosk.py)

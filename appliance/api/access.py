@@ -34,11 +34,11 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from appliance.accounts.audit import account_event
 from appliance.accounts.rules import rule_for
 from appliance.accounts.sessions import COOKIE, CSRF_HEADER, Session, Sessions
 from appliance.accounts.store import AccountStore
 from appliance.errors import ApplianceError, Reason
-from appliance.history.events import Event, EventType
 from appliance.history.port import History
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -80,10 +80,7 @@ class AccessControl:
         history = self.history()
         if history is None:
             raise ApplianceError(Reason.LANE_OUT_OF_SERVICE, "the history is not open yet")
-        body: dict[str, str | None] = {"account": account, **public}
-        history.append(
-            Event(EventType.OFFICER_ACTION, outcome, reasons=(reason.value,), public=body)
-        )
+        history.append(account_event(outcome, account, reason, **public))
 
     def login(self, name: str, password: str, address: str) -> tuple[str, Session]:
         if self.history() is None:  # a login that cannot be recorded does not happen

@@ -37,6 +37,7 @@ from appliance.api.kiosk import install_kiosk
 from appliance.api.lane_service import LaneService
 from appliance.api.maintenance_routes import LogBuffer, maintenance_router
 from appliance.api.officer_routes import NotFound, officer_router
+from appliance.api.review_routes import review_router
 from appliance.api.session_routes import session_router
 from appliance.api.users_routes import users_router
 from appliance.emrtd.session import CanKey, MrzKey
@@ -165,6 +166,7 @@ def create_app(service: LaneService, access: AccessControl | None = None) -> Fas
     app.include_router(officer_router(service, API))
     app.include_router(maintenance_router(service, control, logs, API))
     app.include_router(users_router(control, API))
+    app.include_router(review_router(service, API))
     api = APIRouter(prefix=API)
 
     @app.exception_handler(AccessRefused)

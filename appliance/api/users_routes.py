@@ -5,8 +5,9 @@
     POST /api/v1/users/{name}/disable       no more logins; its sessions end now
     POST /api/v1/users/{name}/reset         {"password"}; enabled and unlocked; sessions end
 
-Each change is a `config_change` event in the history (who changed which account, never a
-password) before the answer.
+Each change is a `config_change` event in the history (who changed which account, `via`
+`api`, never a password) before the answer; `appliance users` records the same events
+(`appliance/accounts/audit.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from appliance.accounts.audit import CHANGES
 from appliance.accounts.store import Role
 from appliance.api.access import AccessControl, principal_of
 from appliance.errors import ApplianceError, Reason
@@ -38,9 +40,8 @@ def users_router(control: AccessControl, prefix: str) -> APIRouter:
 
     def changed(request: Request, change: str, name: str) -> None:
         session = principal_of(request.state)
-        control.audit(
-            "config_change", session.account if session else None, change=change, target=name
-        )
+        account = session.account if session else None
+        control.audit("config_change", account, change=change, target=name, via="api")
 
     @router.get("")
     def list_accounts() -> dict[str, Any]:
@@ -49,7 +50,7 @@ def users_router(control: AccessControl, prefix: str) -> APIRouter:
     @router.post("", status_code=201)
     def add(body: NewAccount, request: Request) -> dict[str, Any]:
         account = control.store.add(body.name, body.role, body.password)
-        changed(request, "user_add", account.name)
+        changed(request, CHANGES["add"], account.name)
         return account.to_json()
 
     @router.post("/{name}/disable")
@@ -59,14 +60,14 @@ def users_router(control: AccessControl, prefix: str) -> APIRouter:
             raise ApplianceError(Reason.USAGE, "an account cannot disable itself")
         account = control.store.disable(name)
         control.sessions.end_account(name)
-        changed(request, "user_disable", name)
+        changed(request, CHANGES["disable"], name)
         return account.to_json()
 
     @router.post("/{name}/reset")
     def reset(name: str, body: NewPassword, request: Request) -> dict[str, Any]:
         account = control.store.reset(name, body.password)
         control.sessions.end_account(name)
-        changed(request, "user_reset", name)
+        changed(request, CHANGES["reset"], name)
         return account.to_json()
 
     return router

@@ -71,6 +71,9 @@ class EventType(StrEnum):
     GATE = "gate"
     #: a step of the check started (`step`: a `StepName`); the kiosk follows the traveller
     STEP = "step"
+    #: a step of the check ended (`step`, `status`, `reason`: codes only, never its detail
+    #: text); the officer's report fills row by row
+    STEP_RESULT = "step_result"
     #: the language the document suggests (`language`: a code of the kiosk's catalogues, from
     #: DG1's nationality through a mapping file: the nationality itself is never in an event)
     LANGUAGE = "language"

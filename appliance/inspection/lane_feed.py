@@ -1,5 +1,6 @@
 """What the lane tells the traveller's screen besides its states: whose check, which step,
-which language, and what the camera sees.
+which language, and what the camera sees; each step's outcome (status and reason code) for the
+officer's report.
 
     events = TravellerFeed(EventLog(), "egate", session)   # the lane loop's `events`
     events.emit(EventType.STATE, state="checking")         # names a new check ...
@@ -23,7 +24,7 @@ from typing import Any
 
 from appliance.inspection.lane_events import EventLog, EventType, Instruction, LaneEvent, LaneState
 from appliance.inspection.preview import FramePreview
-from appliance.inspection.report import StepName
+from appliance.inspection.report import StepName, StepResult
 from appliance.inspection.steps import Transaction
 from appliance.inspection.workflow import CheckSession
 
@@ -52,6 +53,8 @@ class TravellerFeed:
             session.on_step = self.on_step
         if session.name_check is None:
             session.name_check = self.current
+        if session.on_step_done is None:
+            session.on_step_done = self.on_step_done
         face = session.lane.face
         if face is not None and hasattr(face, "on_frame") and face.on_frame is None:
             face.on_frame = self.preview.publish
@@ -94,6 +97,17 @@ class TravellerFeed:
 
     def remove_listener(self, listener: Callable[[], None]) -> None:
         self.log.remove_listener(listener)
+
+    def on_step_done(self, result: StepResult) -> None:
+        """A step ended: its status and reason code for the officer's report (no detail text,
+        no facts: the event log carries codes only)."""
+        self.emit(
+            EventType.STEP_RESULT,
+            step=result.name.value,
+            status=result.status.value,
+            reason=result.reason.value,
+            duration_ms=round(result.duration_ms, 1),
+        )
 
     def on_step(self, name: StepName, tx: Transaction) -> None:
         """A step starts: the kiosk's progress; once the chip is read, its language hint (from

@@ -106,6 +106,8 @@ class CheckSession:
         self.on_step: Callable[[StepName, Transaction], None] | None = None
         #: the id the lane gave the check under way (its screens name it before the record)
         self.name_check: Callable[[], uuid.UUID | None] | None = None
+        #: told each step's outcome as it is known (the officer's report fills step by step)
+        self.on_step_done: Callable[[StepResult], None] | None = None
 
     def inspect(self, tx: Transaction) -> InspectionReport:
         """Run every step and build the report (no decision, nothing recorded)."""
@@ -120,6 +122,7 @@ class CheckSession:
                         name, f"not run: {stopped_by} timed out", blocked_by=stopped_by
                     )
                 )
+                self._tell_done(results[-1])
                 continue
             if self.on_step is not None:
                 try:
@@ -144,6 +147,7 @@ class CheckSession:
                     timings_ms=out.timings_ms,
                 )
             )
+            self._tell_done(results[-1])
         fields = tx.fields
         document = (
             DocumentClass(
@@ -161,6 +165,13 @@ class CheckSession:
             document=document,
             total_ms=(time.perf_counter() - start) * 1000,
         )
+
+    def _tell_done(self, result: StepResult) -> None:
+        if self.on_step_done is not None:
+            try:
+                self.on_step_done(result)
+            except Exception:  # an observer's bug must not change the check
+                log.exception("step observer failed")
 
     def run(self, tx: Transaction, *, event_id: uuid.UUID | None = None) -> CheckResult:
         """Inspect, decide under the lane's policy, and record the event durably (as

@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from appliance.accounts.store import LOCK_S, MAX_FAILURES, AccountStore, Role
 from appliance.cli import cli
+from appliance.config import load_config
 from appliance.errors import ApplianceError, Reason
+from appliance.history import Ledger
 
 PASSWORD = "correct horse battery staple"
 
@@ -98,3 +100,39 @@ def test_users_command(data_dir: Path) -> None:
     assert store.authenticate("tom", "a brand new password").role is Role.TECHNICIAN
     assert run.invoke(cli, ["users", "disable", "nobody"]).exit_code == 2
     assert PASSWORD not in json.dumps(listed)
+
+
+def test_users_command_changes_are_in_the_history_like_the_api_ones(data_dir: Path) -> None:
+    run = CliRunner()
+    for args, stdin in (
+        (["add", "ana", "--role", "officer", "--password-stdin"], PASSWORD),
+        (["disable", "ana"], None),
+        (["reset", "ana", "--password-stdin"], "a brand new password"),
+        (["add", "ana", "--role", "auditor", "--password-stdin"], PASSWORD),  # refused
+    ):
+        run.invoke(cli, ["users", *args], input=None if stdin is None else stdin + "\n")
+    with Ledger.open_default(data_dir, load_config()) as history:
+        leaves = [v.leaf for v in history.recent(20)]
+        assert history.verify().ok
+    changes = [leaf for leaf in leaves if leaf.outcome == "config_change"]
+
+    # the API's event (appliance/api/users_routes.py), with the console as the actor
+    def key(kind: str, reasons: tuple[str, ...] | list[str], public: dict[str, object]) -> str:
+        return json.dumps([kind, list(reasons), public], sort_keys=True)
+
+    expected = {"account": None, "target": "ana", "via": "cli"}
+    assert sorted(key(c.type, c.reasons, dict(c.public)) for c in changes) == sorted(
+        key("officer_action", ["OK"], {**expected, "change": change})
+        for change in ("user_add", "user_disable", "user_reset")
+    )
+    text = json.dumps([dict(leaf.public) for leaf in leaves])
+    assert PASSWORD not in text and "brand new" not in text
+
+
+def test_users_command_refuses_a_change_it_cannot_record(data_dir: Path) -> None:
+    (data_dir / "history").write_text("not a directory")  # the history cannot be opened
+    run = CliRunner()
+    added = run.invoke(cli, ["users", "add", "ana", "--role", "officer", "--password-stdin"],
+                       input=PASSWORD + "\n")  # fmt: skip
+    assert added.exit_code == 2 and "Traceback" not in added.output
+    assert AccountStore.open(data_dir).list() == []

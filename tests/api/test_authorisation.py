@@ -77,6 +77,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", f"{A}/users"): {"supervisor"},
     ("POST", f"{A}/users/{{name}}/disable"): {"supervisor"},
     ("POST", f"{A}/users/{{name}}/reset"): {"supervisor"},
+    ("GET", f"{A}/overrides"): {"supervisor"},
     ("*", "/guard"): _ALL,
     # the traveller's kiosk (#14): on the device itself only
     ("GET", f"{A}/kiosk/screen"): {"anonymous-local"},
@@ -351,4 +352,5 @@ def test_a_supervisor_manages_accounts_and_the_history_says_so(service: LaneServ
     assert ("test-supervisor", "user_add", "ana") in changes
     assert ("test-supervisor", "user_disable", "test-officer") in changes
     assert ("test-supervisor", "user_reset", "test-officer") in changes
+    assert {leaf.public.get("via") for leaf in leaves if leaf.outcome == "config_change"} == {"api"}
     assert PASSWORD not in json.dumps([dict(leaf.public) for leaf in leaves])

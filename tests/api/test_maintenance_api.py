@@ -10,12 +10,17 @@ import json
 import tarfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from appliance.api.app import create_app
 from appliance.api.lane_service import LaneService
+from appliance.api.maintenance_routes import trust_summary
+from appliance.signed import artefacts as sc
+from appliance.signed.watchlist import build_watchlist
+from hardware_mocks.sim_authority import _authority_key
 from tests.support.auth_support import REMOTE, local_client, log_in
 from tests.support.lane_support import sim_config, wait_ready
 
@@ -54,6 +59,10 @@ def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
         assert sum(trust["csca_per_country"].values()) >= 1
         assert trust["crls"] and trust["crls"][0]["next_update"] and not trust["crl_overdue"]
         assert trust["watchlist"]["version"] >= 1 and trust["policy"]["version"] >= 1
+        assert trust["watchlist"]["age_h"] >= 0 and trust["policy"]["age_h"] >= 0
+        # the alarm: once a CRL is past its nextUpdate, the page is told so
+        later = trust_summary(service.directory, datetime(2100, 1, 1, tzinfo=UTC))
+        assert later["crl_overdue"] and all(c["overdue"] for c in later["crls"])
 
         since = service.events.last_seq
         cycle = tech.post(f"{A}/maintenance/gate-test")
@@ -85,6 +94,20 @@ def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
         unsigned = {"kind": "watchlist", "content_b64": base64.b64encode(b"{}").decode()}
         refused = tech.post(f"{A}/maintenance/import", json=unsigned)
         assert refused.status_code >= 400 and refused.json()["reason"].startswith("WATCHLIST")
+        # signed by the authority, but older than the installed one: refused (anti-rollback)
+        key = _authority_key(service.directory / "demo")
+        version = trust["watchlist"]["version"]
+
+        def signed_watchlist(number: int) -> dict[str, str]:
+            content = build_watchlist([], number, datetime.now(UTC))
+            signature = sc.sign(sc.ArtefactKind.WATCHLIST, content, key)
+            return {"kind": "watchlist", "content_b64": base64.b64encode(content).decode(),
+                    "signature_b64": base64.b64encode(signature).decode()}  # fmt: skip
+
+        newer = tech.post(f"{A}/maintenance/import", json=signed_watchlist(version + 2))
+        assert newer.status_code == 200 and newer.json()["version"] == version + 2, newer.text
+        older = tech.post(f"{A}/maintenance/import", json=signed_watchlist(version + 1))
+        assert older.status_code >= 400 and "older" in older.json()["detail"], older.text
         policy = {"kind": "policy", "content_b64": base64.b64encode(b"version = 99").decode()}
         refused = tech.post(f"{A}/maintenance/import", json=policy)
         assert refused.status_code >= 400 and refused.json()["reason"].startswith("POLICY")
@@ -113,5 +136,5 @@ def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
     assert ("config_change", "import:crl", "pass") in changes or any(
         c[0] == "config_change" and c[2] == "pass" for c in changes
     )
-    assert sum(1 for c in changes if c[0] == "config_change" and c[2] == "fail") == 3
+    assert sum(1 for c in changes if c[0] == "config_change" and c[2] == "fail") == 4
     assert any(c[0] == "gate_test" for c in changes)

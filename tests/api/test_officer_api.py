@@ -85,6 +85,20 @@ def test_referral_person_decision_and_override(service: LaneService) -> None:
             ("check", "REFER"),
             ("override", "admit"),
         ]
+        # the supervisor reviews the overrides (the officer may not list them)
+        assert client.get(f"{A}/overrides").status_code == 403
+        log_in(client, service.directory, "supervisor")
+        (review,) = client.get(f"{A}/overrides").json()["overrides"]
+        expected = {
+            "check_id": forged,
+            "account": "test-officer",
+            "role": "officer",
+            "automated": "REFER",
+            "decision": "admit",
+            "reason": "DOCUMENT_VERIFIED_MANUALLY",
+            "note": note,
+        }
+        assert {k: review[k] for k in expected} == expected
     records = service.history.recent(20, reveal=True)  # type: ignore[union-attr]
     override = next(v for v in records if v.leaf.type == "override")
     assert override.leaf.public["account"] == "test-officer"

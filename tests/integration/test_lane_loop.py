@@ -53,7 +53,7 @@ def test_egate_traveller_goes_through_in_ordered_events(data_dir: Path, tmp_path
     first = flow[flow.index("state:checking") : flow.index("decision:OPEN") + 1]
     # the kiosk follows the steps; once the chip is read, the document can go (no language
     # hint here: the lane has no mapping of nationalities unless the service gives it one)
-    assert [f for f in first if not f.startswith("step:")] == [
+    assert [f for f in first if not f.startswith(("step:", "step_result:"))] == [
         "state:checking", "instruction:keep_document", "instruction:remove_document",
         "decision:OPEN",
     ]  # fmt: skip
@@ -77,6 +77,22 @@ def test_egate_traveller_goes_through_in_ordered_events(data_dir: Path, tmp_path
         "gate:passed",
     ]
     assert "instruction:see_officer" in flow[flow.index("decision:REFER") :]
+    # each step's outcome follows its start, before the next step: the officer's report fills
+    # row by row (status and reason code only)
+    second = flow[flow.index("decision:OPEN") + 1 : flow.index("decision:REFER")]
+    started = [f.removeprefix("step:") for f in second if f.startswith("step:")]
+    ended = [f for f in second if f.startswith("step_result:")]
+    assert [f.split("=")[0].removeprefix("step_result:") for f in ended] == started
+    for name in started:
+        assert second.index(f"step:{name}") < next(
+            i for i, f in enumerate(second) if f.startswith(f"step_result:{name}=")
+        )
+    assert "step_result:authenticity=fail/PA_DG_HASH_MISMATCH" in ended
+    assert all(
+        set(e.data) == {"step", "status", "reason", "duration_ms", "check_id"}
+        for e in events
+        if e.type is EventType.STEP_RESULT
+    )
     text = repr([e.to_json() for e in events])
     for traveller in (genuine, forged):
         for value in personal_strings(traveller):
@@ -92,6 +108,7 @@ def _label(event: LaneEvent) -> str:
         EventType.GATE: ",".join(data.get("events", [])),
         EventType.FAULT: data.get("reason"),
         EventType.STEP: data.get("step"),
+        EventType.STEP_RESULT: f"{data.get('step')}={data.get('status')}/{data.get('reason')}",
         EventType.LANGUAGE: data.get("language"),
     }[event.type]
     return f"{event.type.value}:{value}"
