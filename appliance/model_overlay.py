@@ -23,6 +23,7 @@ takes a new model at its next start (systemd restart, or the service's restart a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -149,7 +150,14 @@ def overlay_entry(data_dir: Path, name: str) -> tuple[Path, dict[str, Any]] | No
         return None
     except OSError as exc:
         raise _refused(f"model {name}: overlay entry unreadable") from exc
-    key = (data_dir, name, (stamp.st_mtime_ns, stamp.st_size, stamp.st_ino))
+    # the cache is keyed by the entry's and the model files' stamps: a file altered on disk
+    # is verified again (and refused), not served from what was verified before
+    stamps = [(stamp.st_mtime_ns, stamp.st_size, stamp.st_ino)]
+    for path in sorted(directory.glob(f"{name}-v*.onnx")):
+        with contextlib.suppress(FileNotFoundError):  # an old file removed by an install
+            found_stat = path.stat()
+            stamps.append((found_stat.st_mtime_ns, found_stat.st_size, found_stat.st_ino))
+    key = (data_dir, name, tuple(n for s in stamps for n in s))
     with _lock:
         if key in _cache:
             return _cache[key]

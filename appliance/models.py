@@ -82,6 +82,12 @@ def manifest_entry(name: str, directory: Path | None = None) -> dict[str, Any]:
     return _resolve(name, directory)[1]
 
 
+def model_location(name: str) -> tuple[Path, dict[str, Any]]:
+    """(directory, entry) of the model in force: the overlay's (sent through sync) or the
+    shipped one; `MODEL_UNAVAILABLE` when an overlay model does not verify."""
+    return _resolve(name, None)
+
+
 def model_names(directory: Path | None = None) -> list[str]:
     """The names of every model in the manifest (`MODEL_UNAVAILABLE` when it is unreadable)."""
     return list(_manifest(directory or models_dir()))

@@ -28,6 +28,8 @@
   async function trust() {
     const t = await G.api("GET", "/maintenance/trust");
     rows("cscas", Object.entries(t.csca_per_country), ([country, n]) => [country, String(n)]);
+    rows("master-lists", t.master_lists || [], (l) => [l.signed_at || "-", l.signer_country || "?",
+      String(l.entries), String(l.added), G.el("span", { class: "code", text: String(l.sha256).slice(0, 16) })]);
     rows("crls", t.crls, (c) => [c.issuer || "?", c.next_update || "-",
       c.overdue ? G.el("span", { class: "alarm", text: "OVERDUE" }) : G.status("pass")]);
     $("crl-alarm").textContent = t.crl_overdue ? "A revocation list is past its next update: import a new CRL." : "";
@@ -40,7 +42,9 @@
 
   async function models() {
     const m = (await G.api("GET", "/maintenance/models")).models;
-    rows("models", m, (x) => [x.name, x.version || "-", G.el("span", { class: "code", text: x.sha256 })]);
+    rows("models", m, (x) => [x.name, x.origin === "sync" ? "sent by the authority" : "shipped",
+      x.reason ? G.el("span", { class: "alarm", text: G.plain(x.reason) + " (" + x.reason + ")" }) : String(x.version || "-"),
+      G.el("span", { class: "code", text: x.sha256 || "-" })]);
   }
 
   async function logs(event) {

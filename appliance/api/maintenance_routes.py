@@ -48,7 +48,7 @@ from appliance.errors import ApplianceError, Reason
 from appliance.inspection.lane import load_installed_watchlist
 from appliance.inspection.policy import POLICY_FILE, load_policy, parse_policy
 from appliance.logs import JsonLineFormatter
-from appliance.models import manifest_entry, model_names, models_dir
+from appliance.models import model_location, model_names, models_dir
 from appliance.signed import artefacts as sc
 from appliance.signed.watchlist import import_watchlist
 
@@ -150,6 +150,7 @@ def trust_summary(directory: Path, now: datetime) -> dict[str, Any]:
     countries: dict[str, int] = {}
     crls: list[dict[str, Any]] = []
     sources: set[str] = set()
+    master_lists: list[dict[str, object]] = []
     if path.is_file():
         with TrustStore(path) as store:
             for cert in store.certificates():
@@ -157,6 +158,7 @@ def trust_summary(directory: Path, now: datetime) -> dict[str, Any]:
                     country = cert.country or "?"
                     countries[country] = countries.get(country, 0) + 1
                     sources.add(cert.source)
+            master_lists = store.master_lists()
             for row in store.crl_rows():
                 next_update = _parse(row.get("next_update"))
                 crls.append(
@@ -183,6 +185,7 @@ def trust_summary(directory: Path, now: datetime) -> dict[str, Any]:
         "crls": crls,
         "crl_overdue": any(c["overdue"] for c in crls),
         "sources": sorted(sources),
+        "master_lists": master_lists,
         "watchlist": (
             {
                 "version": watchlist.version,
@@ -271,13 +274,19 @@ def maintenance_router(
 
     @router.get("/models")
     def models() -> dict[str, Any]:
-        directory = models_dir()
-        found = []
-        for name in model_names(directory):
-            entry = manifest_entry(name, directory)
+        """Every model in force: shipped, or sent by the authority through sync (`origin`)."""
+        shipped = models_dir()
+        found: list[dict[str, Any]] = []
+        for name in model_names(shipped):
+            try:
+                directory, entry = model_location(name)
+            except ApplianceError as exc:
+                found.append({"name": name, "origin": "sync", "reason": exc.reason.value})
+                continue
             found.append(
                 {
                     "name": name,
+                    "origin": "shipped" if directory == shipped else "sync",
                     "file": entry.get("file"),
                     "version": entry.get("version"),
                     "sha256": entry.get("sha256"),

@@ -55,11 +55,13 @@ def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
         assert overview["uptime_s"] > 0 and overview["disk"]["free_bytes"] > 0
         models = tech.get(f"{A}/maintenance/models").json()["models"]
         assert models and all(len(m["sha256"]) == 64 and m["present"] for m in models)
+        assert {m["origin"] for m in models} == {"shipped"}
         trust = tech.get(f"{A}/maintenance/trust").json()
         assert sum(trust["csca_per_country"].values()) >= 1
         assert trust["crls"] and trust["crls"][0]["next_update"] and not trust["crl_overdue"]
         assert trust["watchlist"]["version"] >= 1 and trust["policy"]["version"] >= 1
         assert trust["watchlist"]["age_h"] >= 0 and trust["policy"]["age_h"] >= 0
+        assert isinstance(trust["master_lists"], list)
         # the alarm: once a CRL is past its nextUpdate, the page is told so
         later = trust_summary(service.directory, datetime(2100, 1, 1, tzinfo=UTC))
         assert later["crl_overdue"] and all(c["overdue"] for c in later["crls"])
@@ -138,3 +140,40 @@ def test_maintenance_routes_and_the_bundle(service: LaneService) -> None:
     )
     assert sum(1 for c in changes if c[0] == "config_change" and c[2] == "fail") == 4
     assert any(c[0] == "gate_test" for c in changes)
+
+
+def test_models_sent_through_sync_show_as_such_and_a_broken_one_as_refused(
+    service: LaneService,
+) -> None:
+    """The technician sees which models are in force: a model the authority sent (the sync
+    overlay) replaces the shipped one in the list, and one that no longer verifies is shown
+    refused, not silently as the shipped one."""
+    from appliance import model_overlay, models
+
+    name = "mrz_glyphs"
+    shipped = models.manifest_entry(name, models.models_dir())
+    content = model_overlay.build_package(
+        {**shipped, "name": name, "version": 2},
+        (models.models_dir() / shipped["file"]).read_bytes(),
+    )
+    app = create_app(service)
+    try:
+        with local_client(app) as local:
+            wait_ready(local, service)
+            key = _authority_key(service.directory / "demo")  # made with the simulated lane
+            signature = sc.sign(sc.ArtefactKind.MODEL, content, key)
+            model_overlay.install_model(service.directory, content, signature, {name})
+            models.use_overlay(service.directory)
+            tech = local_client(app, REMOTE)
+            log_in(tech, service.directory, "technician")
+            listed = {m["name"]: m for m in tech.get(f"{A}/maintenance/models").json()["models"]}
+            assert (listed[name]["origin"], listed[name]["version"]) == ("sync", 2)
+            assert listed[name]["file"] == "mrz_glyphs-v2.onnx" and listed[name]["present"]
+            assert {m["origin"] for n, m in listed.items() if n != name} == {"shipped"}
+            model = service.directory / "models" / "mrz_glyphs-v2.onnx"
+            model.write_bytes(model.read_bytes() + b"\0")
+            listed = {m["name"]: m for m in tech.get(f"{A}/maintenance/models").json()["models"]}
+            assert listed[name] == {"name": name, "origin": "sync", "reason": "MODEL_UNAVAILABLE"}
+    finally:
+        models.use_overlay(None)
+        model_overlay._cache.clear()

@@ -14,6 +14,7 @@ never trusted just because the file carries it: that is how a forged list vouche
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from appliance.emrtd.pki.certificates import Certificate, load_certificates
 from appliance.emrtd.pki.checks import CheckStatus
 from appliance.emrtd.pki.crl import Crl, load_crl
 from appliance.emrtd.pki.masterlist import parse_master_list, verify_master_list
-from appliance.emrtd.pki.trust_store import Candidate, TrustStore
+from appliance.emrtd.pki.trust_store import Candidate, MasterListRecord, TrustStore
 from appliance.errors import LdsError, Reason
 
 
@@ -162,7 +163,14 @@ def _import_master_list(
     if not verification.valid or verification.anchor is None or verification.anchored_by is None:
         refuse = _untrusted if verification.untrusted else _invalid
         return refuse(kind, verification.detail, total)
-    added = store.add_certificates(master_list.entries, source)
+    signer_cert = verification.signer
+    record = MasterListRecord(
+        sha256=hashlib.sha256(data).hexdigest(),
+        signer=signer_cert.subject if signer_cert else None,
+        signer_country=signer_cert.country if signer_cert else None,
+        signed_at=master_list.signed.signer.signing_time,
+    )
+    added = store.add_master_list(master_list.entries, source, record)
     unparseable = [entry.error or "unparseable" for entry in master_list.unparseable]
     signer = verification.signer.subject if verification.signer else "?"
     detail = f"signed by {signer!r}: {verification.detail}"

@@ -19,7 +19,7 @@ from appliance.emrtd.pki.certificates import Certificate
 from appliance.emrtd.pki.crl import Crl
 from appliance.errors import LdsError
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS certificates (
     fingerprint TEXT PRIMARY KEY,
@@ -54,9 +54,30 @@ CREATE TABLE IF NOT EXISTS crls (
     revoked_count INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS crls_issuer ON crls (issuer_key);
+CREATE TABLE IF NOT EXISTS master_lists (
+    sha256 TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    signer TEXT,
+    signer_country TEXT,
+    signed_at TEXT,
+    entries INTEGER NOT NULL,
+    added INTEGER NOT NULL
+);
 """
 
 DEFAULT_FILE = "trust_store.sqlite3"
+
+
+@dataclass(frozen=True)
+class MasterListRecord:
+    """What identifies an imported master list: ICAO's CscaMasterList carries only version 0,
+    so the file's sha256 and the CMS signing time are its version."""
+
+    sha256: str
+    signer: str | None
+    signer_country: str | None
+    signed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -166,6 +187,34 @@ class TrustStore:
 
     def add_certificates(self, candidates: Iterable[Candidate], source: str) -> int:
         """Store every candidate in one transaction; returns how many were new."""
+        with self._db:
+            return self._insert_certificates(candidates, source)
+
+    def add_master_list(
+        self, candidates: Iterable[Candidate], source: str, record: MasterListRecord
+    ) -> int:
+        """A verified master list's certificates and its record (what the maintenance page shows
+        as the master list versions), in one transaction; returns how many certificates were new.
+        """
+        entries = list(candidates)
+        with self._db:
+            added = self._insert_certificates(entries, source)
+            self._db.execute(
+                "INSERT OR IGNORE INTO master_lists VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    record.sha256,
+                    source,
+                    datetime.now(UTC).isoformat(),
+                    record.signer,
+                    record.signer_country,
+                    _iso(record.signed_at),
+                    len(entries),
+                    added,
+                ),
+            )
+            return added
+
+    def _insert_certificates(self, candidates: Iterable[Candidate], source: str) -> int:
         now = datetime.now(UTC).isoformat()
         rows = []
         for item in candidates:
@@ -190,12 +239,11 @@ class TrustStore:
                     int(cert.is_ca) if cert else None,
                 )
             )
-        with self._db:
-            before = self._db.total_changes
-            self._db.executemany(
-                "INSERT OR IGNORE INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
-            return self._db.total_changes - before
+        before = self._db.total_changes
+        self._db.executemany(
+            "INSERT OR IGNORE INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+        )
+        return self._db.total_changes - before
 
     def add_crl(self, crl: Crl, source: str) -> bool:
         """Store a CRL (already verified by the caller); False when it was already there."""
@@ -315,6 +363,16 @@ class TrustStore:
                 ski=ski,
                 is_ca=None if is_ca is None else bool(is_ca),
             )
+
+    def master_lists(self) -> list[dict[str, object]]:
+        """Every master list imported, newest signature first: its sha256 and signing time are
+        the version a technician compares with the authority's publication."""
+        cursor = self._db.execute(
+            "SELECT sha256, source, imported_at, signer, signer_country, signed_at, entries, added "
+            "FROM master_lists ORDER BY signed_at DESC, imported_at DESC"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def crl_rows(self) -> list[dict[str, object]]:
         cursor = self._db.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import warnings
 from pathlib import Path
 
@@ -46,6 +48,23 @@ def test_german_master_list_imports_every_csca(store: TrustStore, tmp_path: Path
     assert len(rows) == 588
     assert {"DE", "FR", "US", "GB"} <= {r.country for r in rows}
     assert all(r.parse_error is None for r in rows)
+
+
+def test_each_imported_master_list_is_recorded_with_its_version(store: TrustStore) -> None:
+    """The maintenance page's master list versions: ICAO lists carry only version 0, so the
+    record is the file's sha256 and the CMS signing time, written with the certificates."""
+    data = MASTER_LIST.read_bytes()
+    assert import_file(data, store, "DE.ml", at=NOW, anchors=de_anchor()).ok
+    assert import_file(data, store, "DE-again.ml", at=NOW).ok
+    (record,) = store.master_lists()  # the same file twice is one master list
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["signer_country"] == "DE" and record["entries"] == 588
+    assert str(record["signed_at"]).startswith("20")
+    tampered = bytearray(data)
+    tampered[len(data) // 2] ^= 1
+    with contextlib.suppress(LdsError):
+        import_file(bytes(tampered), store, "bad.ml", at=NOW)
+    assert len(store.master_lists()) == 1  # a refused list leaves no record
 
 
 def test_tampered_master_list_imports_nothing(store: TrustStore) -> None:
