@@ -318,7 +318,11 @@ class ChipSession:
         result = terminal.finish(r4)
         self.sm = SecureMessaging(result.keys)
         self._pace_option = option
-        self.eac.pace_chip_key = result.chip_public_key
+        self.eac.pace_established(
+            result.chip_public_key,
+            result.terminal_public_key,
+            cam=result.protocol.mapping == "CAM",
+        )
         if result.protocol.mapping == "CAM":
             try:
                 self.cam_evidence = cam_evidence(result, terminal.mapping)
