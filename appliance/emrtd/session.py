@@ -318,11 +318,7 @@ class ChipSession:
         result = terminal.finish(r4)
         self.sm = SecureMessaging(result.keys)
         self._pace_option = option
-        self.eac.pace_established(
-            result.chip_public_key,
-            result.terminal_public_key,
-            cam=result.protocol.mapping == "CAM",
-        )
+        self.eac.after_pace(result)
         if result.protocol.mapping == "CAM":
             try:
                 self.cam_evidence = cam_evidence(result, terminal.mapping)

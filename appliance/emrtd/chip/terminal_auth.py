@@ -20,6 +20,7 @@ from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
 from appliance.emrtd.protocol import cvc
 from appliance.emrtd.protocol.apdu import ApduError
 from appliance.emrtd.protocol.files import DATA_GROUPS, EF_CVCA, ElementaryFile
+from appliance.emrtd.protocol.pace import PaceResult
 from appliance.emrtd.protocol.sm import SmError
 from appliance.emrtd.protocol.terminal_auth import (
     GET_CHALLENGE,
@@ -183,6 +184,10 @@ class TerminalAuthState:
         self.pace_chip_key = chip_key
         self.pace_cam_key = terminal_key if cam and terminal_key else None
         self.ca_key = None
+
+    def after_pace(self, result: PaceResult) -> None:
+        cam = result.protocol.mapping == "CAM"
+        self.pace_established(result.chip_public_key, result.terminal_public_key, cam=cam)
 
     @property
     def binding_key(self) -> bytes | None:
