@@ -181,7 +181,7 @@ class SimulatedTraveller:
         from hardware_mocks.virtual_iris_camera import VirtualIrisCamera
 
         if self._iris_camera is None or self._iris_camera.closed:
-            self._iris_camera = VirtualIrisCamera(self.iris_identity, session=self.sequence % 50)
+            self._iris_camera = VirtualIrisCamera.for_session(self.iris_identity, self.sequence)
         return self._iris_camera
 
     def camera(self) -> Camera:

@@ -27,48 +27,55 @@ FIRST_LIVE_CAPTURE = 1
 
 
 class VirtualIrisCamera:
-    """Frames of one eye; `frames()` yields `count` captures, then ends."""
+    """Frames of one eye: the synthetic `captures` of `identity`, then the stream ends;
+    `variation` fixes what `IrisSynth.capture` would draw (upper_lid=0.2: a closed eye)."""
 
     def __init__(
         self,
         identity: int,
         *,
-        session: int = 0,
-        count: int = 3,
+        captures: tuple[int, ...] = (1, 2, 3),
         blinks: int = 0,
         gray: bool = False,
         fps: float = 30.0,
+        **variation: float,
     ) -> None:
+        if 0 in captures:
+            raise ValueError("capture 0 is the enrolment image on the chip, not a live one")
         self.identity = identity
-        self.session = session
-        self.count = count
+        self.captures = captures
         self.blinks = blinks
         self.gray = gray
         self.fps = fps
+        self.variation = variation
         self._closed = False
         self._rendered: dict[int, NDArray[np.uint8]] = {}
 
+    @classmethod
+    def for_session(cls, identity: int, session: int, frames: int = 3) -> VirtualIrisCamera:
+        """The camera of one passage: captures no other passage of this eye sees."""
+        first = FIRST_LIVE_CAPTURE + session * frames
+        return cls(identity, captures=tuple(range(first, first + frames)))
+
     def _render(self, index: int) -> NDArray[np.uint8]:
         if index not in self._rendered:
-            number = FIRST_LIVE_CAPTURE + self.session * self.count + index
-            closed = index < self.blinks
-            synth = IrisSynth(self.identity)
-            image, _ = synth.capture(number, upper_lid=0.12, lower_lid=0.15) if closed else (
-                synth.capture(number)
-            )  # fmt: skip
+            variation = dict(self.variation)
+            if index < self.blinks:
+                variation.update(upper_lid=0.12, lower_lid=0.15)
+            image, _ = IrisSynth(self.identity).capture(self.captures[index], **variation)  # type: ignore[arg-type]
             self._rendered[index] = image if self.gray else np.repeat(image[:, :, None], 3, 2)
         return self._rendered[index]
 
     def prepare(self, frames: int = 1) -> VirtualIrisCamera:
         """Render the first `frames` frames now."""
-        for index in range(min(frames, self.count)):
+        for index in range(min(frames, len(self.captures))):
             self._render(index)
         return self
 
     def frames(self) -> Iterator[Frame]:
         if self._closed:
             raise CameraError("virtual iris camera closed")
-        for index in range(self.count):
+        for index in range(len(self.captures)):
             if self._closed:
                 return
             yield Frame(image=self._render(index).copy(), timestamp_s=index / self.fps)

@@ -124,3 +124,25 @@ def test_the_simulated_service_takes_its_iris_share_from_the_environment(
     plain = open_station(config)
     assert plain.iris_check() is None and plain.terminal_credentials() is None
     assert "iris_impostor" not in plain.traveller_kinds()
+
+
+def test_the_iris_camera_factory_for_the_config_and_its_captures() -> None:
+    """`[iris] camera = "hardware_mocks.virtual_iris_camera:open_virtual_iris_camera"` gives a
+    camera; a passage's camera never shows the chip's enrolment capture, nor another's."""
+    from appliance.wiring import load_factory
+
+    camera = load_factory("hardware_mocks.virtual_iris_camera:open_virtual_iris_camera")()
+    assert isinstance(camera, VirtualIrisCamera)
+    first, second = VirtualIrisCamera.for_session(5, 1), VirtualIrisCamera.for_session(5, 2)
+    assert not set(first.captures) & set(second.captures) and 0 not in first.captures
+    with pytest.raises(ValueError, match="enrolment"):
+        VirtualIrisCamera(5, captures=(0, 1))
+
+
+def test_a_colour_camera_frame_is_refused_not_matched() -> None:
+    from hardware_mocks.virtual_camera import VirtualCamera
+
+    eye = _references_of(9)[0]
+    colour = np.stack([eye, eye // 2, np.full_like(eye, 40)], axis=2)
+    result = IrisVerifier(lambda: VirtualCamera([colour]))(_references_of(9))
+    assert (result.status, result.reason) == ("fail", Reason.IRIS_NOT_NIR)
