@@ -111,6 +111,9 @@ class ChipConfig:
     strict_le: bool = False
     #: no PACE: no EF.CardAccess, MSE:Set AT for PACE refused
     bac_only: bool = False
+    #: after PACE, Terminal Authentication takes the document number (MRZ password) or the CAN
+    #: as ID_PICC, the "static binding" some States issued (TR-03110-1 §3.5), not Comp(PK_PICC)
+    ta_static_binding: bool = False
     #: source of RND.IC, K.IC, PACE nonces and keys (inject fixed bytes to replay ICAO examples)
     rng: Random = field(default=os.urandom, compare=False)
 
@@ -386,6 +389,9 @@ class VirtualChip:
         password = pace_password(PasswordRef(ref[0]), contents.mrz_information, contents.can)
         if password is None:
             return Response.status(SW_DATA_NOT_FOUND)
+        # the identifier a static-binding chip expects in TA: what the password was made of
+        self._static_id_picc = (contents.mrz_information[:-14] if ref[0] == 1
+                                else contents.can or "").encode("ascii")  # fmt: skip
         try:
             self._pace = CardPace(
                 option, password, self.config.rng, contents.chip_authentication_key
@@ -482,7 +488,11 @@ class VirtualChip:
         if session is not None:
             self._pace = None
             self._access = Access.PACE
-            self._id_picc = compress(pace.chip_public_key)
+            self._id_picc = (
+                self._static_id_picc
+                if self.config.ta_static_binding
+                else compress(pace.chip_public_key)
+            )
             # after PACE-CAM the terminal's PACE key is the one TA binds to; a plain PACE
             # leaves nothing to bind to until Chip Authentication
             self._ca_terminal_key = pace.terminal_public_key if pace.chip_authenticating else None

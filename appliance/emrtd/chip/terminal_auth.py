@@ -86,6 +86,10 @@ class EacChannel(SecureChannel, Protocol):
         """The file's content, None when the chip lacks or refuses it."""
         ...
 
+    def restart_access(self) -> None:
+        """A new PACE (or BAC) session: TA runs once per session, a retry needs a new one."""
+        ...
+
 
 def authenticate_terminal(
     channel: EacChannel,
@@ -205,6 +209,41 @@ class TerminalAuthState:
         """TA, then DG3/DG4 into `result` (see `read_eac_protected`)."""
         ids = (id_picc(self.pace_chip_key, mrz_information), self.binding_key)
         self.check = read_eac_protected(channel, credentials, ids, result, read_into)
+        if mrz_information and self._static_binding_worth_a_try():
+            self._retry_static(channel, credentials, mrz_information, result, read_into)
+
+    def _static_binding_worth_a_try(self) -> bool:
+        """TR-03110-1 §3.5: after PACE, a chip that refused the signature with the dynamic
+        binding may be one of the early ones with the static binding. Tried after PACE-CAM
+        only, whose new session is bound without a new Chip Authentication."""
+        check = self.check
+        return (
+            check is not None
+            and check.reason is Reason.TA_FAILED
+            and check.detail.startswith("chip refused")
+            and self.pace_cam_key is not None
+            and self.ca_key is None
+        )
+
+    def _retry_static(
+        self,
+        channel: EacChannel,
+        credentials: TerminalCredentials,
+        mrz_information: str,
+        result: R,
+        read_into: Callable[[R, ElementaryFile], object],
+    ) -> None:
+        channel.restart_access()  # a new PACE-CAM session: new keys, TA may run again
+        refused = {ef.dump_name: result.unavailable.pop(ef.dump_name, None)
+                   for ef in result.eac_protected}  # fmt: skip
+        ids = (id_picc_from_mrz(mrz_information), self.binding_key)
+        retry = read_eac_protected(channel, credentials, ids, result, read_into)
+        if retry.status is CheckStatus.PASS:
+            self.check = Check.passed(_NAME, f"{retry.detail} (static binding: document number)")
+            return
+        for name, reason in refused.items():  # the dynamic binding's refusal is the news
+            if reason is not None:
+                result.unavailable[name] = reason
 
 
 def _role(cert: cvc.CvCertificate) -> str:

@@ -25,7 +25,12 @@ from appliance.emrtd.protocol import files
 from appliance.emrtd.protocol.apdu import ApduError
 from appliance.emrtd.session import ChipSession, MrzKey, ReaderOptions
 from appliance.errors import Reason
-from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip, make_profile
+from hardware_mocks.virtual_chip import (
+    VirtualCardTransport,
+    VirtualChip,
+    make_chip,
+    make_profile,
+)
 from hardware_mocks.virtual_chip.card_pace import PaceOption
 
 CAM_PROFILE = make_profile(iris=True, pace_options=(PaceOption.mapped("CAM"),))
@@ -148,3 +153,36 @@ def test_the_chip_accepts_one_terminal_authentication_per_session() -> None:
             today=TODAY,
         )
     assert again.status is CheckStatus.FAIL
+
+
+def test_a_static_binding_chip_is_read_on_the_second_try() -> None:
+    """TR-03110-1 §3.5: some States' chips take the document number as ID_PICC after PACE; a
+    terminal whose dynamic binding is refused tries the static one in a new PACE-CAM session."""
+    chip = make_chip(profile=CAM_PROFILE, ta_static_binding=True)
+    options = ReaderOptions(terminal=EAC.credentials())
+    document = read_chip(VirtualCardTransport(chip), KEY, options)
+    assert document.eac is not None and document.eac.status is CheckStatus.PASS, document.eac
+    assert "static binding" in document.eac.detail
+    assert "DG4.bin" in document.files and "DG4.bin" not in document.unavailable
+    # a dynamic chip passes at once, and says nothing of a static binding
+    dynamic = read_chip(VirtualCardTransport(VirtualChip(CAM_PROFILE)), KEY, options)
+    assert dynamic.eac is not None and "static" not in dynamic.eac.detail
+
+
+def test_a_chip_refusing_both_bindings_keeps_the_first_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = VirtualChip._set_at_pace
+
+    def expects_nothing_a_terminal_sends(self: VirtualChip, objects: dict[int, bytes]) -> object:
+        answer = original(self, objects)
+        self._static_id_picc = b"X"  # type: ignore[attr-defined]
+        return answer
+
+    monkeypatch.setattr(VirtualChip, "_set_at_pace", expects_nothing_a_terminal_sends)
+    chip = make_chip(profile=CAM_PROFILE, ta_static_binding=True)
+    document = read_chip(VirtualCardTransport(chip), KEY, ReaderOptions(terminal=EAC.credentials()))
+    assert document.eac is not None and document.eac.reason is Reason.TA_FAILED
+    assert "static" not in document.eac.detail
+    assert document.unavailable["DG4.bin"] == Reason.TA_FAILED.value
+    assert "DG1.bin" in document.files
