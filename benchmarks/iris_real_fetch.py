@@ -16,7 +16,13 @@ one folder per eye as `benchmarks/iris.py --data` reads them. Benchmarks only.
 
 Looked at and rejected: `open-iris` (Worldcoin; its sdist and wheel hold no image),
 `iris-iqm`, `g6-iris-recognition` (no images), `cheshm` and `eye-annotation-tool` (only GUI
-screenshots and logos).
+screenshots and logos). Searched again later (December 2026): the wheels of `irisseg` 0.3,
+`iris-system` 0.1.0, `ehdg-pupil-detector` 4.0.4 and `meyelens` 2.0.2 hold no image (meyelens
+only its segmentation model), and the sdists of the first three are the same code (6.7, 20
+and 173 kB); the `bob.db.*` iris and periocular
+packages (`bob-db-pericrosseye`, `bob-bio-pericrosseye-competition`) are accessors whose data
+must be fetched from the owners under their own terms; npm has no iris image package (its
+`@vladmandic/human` works on visible-light faces).
 """
 
 from __future__ import annotations

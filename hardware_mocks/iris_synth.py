@@ -251,9 +251,9 @@ def write_dataset(directory: Path, identities: int, captures: int, seed: int = 0
 
 
 def virtual_iris_camera(identity: int, captures: tuple[int, ...] = (1, 2, 3), **kw: float) -> Any:
-    """A simulated NIR iris camera (a `Camera`: `hardware_mocks.virtual_camera`) whose frames
-    are captures of `identity`'s eye; `kw` fixes variations (upper_lid=0.2: a closed eye)."""
-    from hardware_mocks.virtual_camera import VirtualCamera
+    """A simulated NIR iris camera (`hardware_mocks.virtual_iris_camera`, grayscale frames)
+    whose frames are captures of `identity`'s eye; `kw` fixes variations (upper_lid=0.2: a
+    closed eye)."""
+    from hardware_mocks.virtual_iris_camera import VirtualIrisCamera
 
-    synth = IrisSynth(identity)
-    return VirtualCamera([synth.capture(c, **kw)[0] for c in captures])  # type: ignore[arg-type]
+    return VirtualIrisCamera(identity, captures=captures, gray=True, **kw)

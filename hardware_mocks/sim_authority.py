@@ -90,6 +90,7 @@ def provision(
     require_biometrics: bool,
     now: datetime,
     max_watchlist_age_h: float = 48.0,
+    require_iris: bool = False,
 ) -> list[str]:
     """First-use set-up (and watchlist refresh); returns what it did, for the user."""
     done: list[str] = []
@@ -110,11 +111,14 @@ def provision(
                     raise ApplianceError(report.reason, report.detail)
         sc.write_private(demo_dir / TRUST_MARKER, b"1\n")
         done.append("imported the simulated issuing state's CSCA and CRLs into the trust store")
-    version = _policy_to_sign(directory, require_biometrics)
+    version = _policy_to_sign(directory, require_biometrics, require_iris)
     if version is not None:
-        content = default_policy_toml(version, require_biometrics=require_biometrics)
+        content = default_policy_toml(
+            version, require_biometrics=require_biometrics, require_iris=require_iris
+        )
         sc.write_signed(directory / POLICY_FILE, sc.ArtefactKind.POLICY, content, key)
         needs = "biometrics required" if require_biometrics else "no biometrics"
+        needs += ", iris required" if require_iris else ""
         done.append(f"signed and installed the decision policy v{version} ({POLICY_FILE}, {needs})")
     watchlist, error = load_installed_watchlist(directory)
     stale = watchlist is not None and watchlist.age(now) > timedelta(hours=max_watchlist_age_h / 2)
@@ -132,15 +136,19 @@ def provision(
     return done
 
 
-def _policy_to_sign(directory: Path, require_biometrics: bool) -> int | None:
+def _policy_to_sign(directory: Path, require_biometrics: bool, require_iris: bool) -> int | None:
     """The version of a new policy when none is installed or the installed one disagrees
-    with whether this run can verify faces; None to keep it. A policy that does not verify is
-    left alone, for the lane to refuse (the demo does not paper over tampering)."""
+    with whether this run can verify faces or irises; None to keep it. A policy that does not
+    verify is left alone, for the lane to refuse (the demo does not paper over tampering)."""
     if not (directory / POLICY_FILE).exists():
         return 1
     try:
         installed = load_policy(directory)
     except ApplianceError:
         return None
-    requires = StepName.BIOMETRICS in installed.egate.required_steps
-    return None if requires == require_biometrics else installed.version + 1
+    required = installed.egate.required_steps
+    same = (StepName.BIOMETRICS in required, StepName.IRIS in required) == (
+        require_biometrics,
+        require_iris,
+    )
+    return None if same else installed.version + 1

@@ -15,6 +15,12 @@ simulated service's travellers have real faces, as `appliance demo --faces DIR` 
 carries a portrait of the holder, the camera shows another photo (someone else's for an
 `impostor`), and the station brings the lane's face step (the models load once; the liveness
 challenge is off, since a still photo cannot turn its head).
+
+With `APPLIANCE_SIM_IRIS` set to a share (0 to 1, e.g. "1") that share of the travellers carry
+DG4 behind Extended Access Control, the station brings the lane's iris step (an
+`IrisVerifier` over the current traveller's virtual iris camera) and the terminal's EAC
+credentials (the simulated issuing state's test chain), and the simulated authority signs a
+policy that requires the iris step, as `appliance demo --iris SHARE` does.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from appliance.config import Config, data_dir
+from appliance.emrtd.protocol.terminal_auth import TerminalCredentials
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.demo import next_run
 from appliance.inspection.gate_events import GateSimulator
+from appliance.inspection.iris_step import IrisCheck
 from appliance.inspection.station import Presented, StationFault
 from appliance.inspection.steps import FaceCheck
-from appliance.ports import Camera, CardTransport
+from appliance.ports import Camera, CameraError, CardTransport
 from appliance.wiring import VIRTUAL_READER, load_factory, open_card_transport
 from hardware_mocks import sim_authority
 from hardware_mocks.traveller_sim import (
@@ -45,9 +53,12 @@ from hardware_mocks.traveller_sim import (
     TravellerSimulator,
     open_simulator,
 )
+from hardware_mocks.virtual_chip import make_profile
 
 #: a folder of photos per person: the simulated service's travellers get real faces
 FACES_ENV = "APPLIANCE_SIM_FACES"
+#: the share of the simulated service's travellers whose chips carry iris data (DG4)
+IRIS_ENV = "APPLIANCE_SIM_IRIS"
 
 
 class SimulatedStation:
@@ -134,11 +145,38 @@ class SimulatedStation:
 
     def provision(self, directory: Path, *, require_biometrics: bool, now: datetime) -> list[str]:
         return sim_authority.provision(
-            directory, self.source, require_biometrics=require_biometrics, now=now
+            directory,
+            self.source,
+            require_biometrics=require_biometrics,
+            require_iris=self.source.iris_required,
+            now=now,
         )
 
     def face_check(self) -> FaceCheck | None:
         return self.face
+
+    def iris_check(self) -> IrisCheck | None:
+        """The lane's iris step over the current traveller's iris camera (iris data only)."""
+        if self.source.iris_share <= 0:
+            return None
+        from appliance.biometrics.iris.verifier import IrisVerifier
+
+        iris = self.config.iris
+        return IrisVerifier(self.iris_camera, threshold=iris.threshold, max_shift=iris.max_shift)
+
+    def terminal_credentials(self) -> TerminalCredentials | None:
+        """The inspection system's EAC chain of the simulated issuing state (iris data only)."""
+        if self.source.iris_share <= 0:
+            return None
+        return make_profile().eac_pki().credentials()
+
+    def iris_camera(self) -> Camera:
+        """The iris camera with the current traveller's eye in front of it."""
+        with self._cond:
+            current = self._current
+        if current is None:
+            raise CameraError("no traveller at the iris camera")
+        return current[1].iris_camera()
 
     def camera(self) -> Camera:
         """The lane camera with the current traveller in front of it (real faces only)."""
@@ -230,6 +268,12 @@ def open_station(
         spec = config.hardware.traveller_simulator
         factory: Any = load_factory(spec) if spec else open_simulator
         options: dict[str, Any] = {"seed": seed, "run": next_run(data_dir(config))}
+        iris_share = os.environ.get(IRIS_ENV)
+        if iris_share:
+            try:
+                options["iris_share"] = float(iris_share)
+            except ValueError as exc:
+                raise ApplianceError(Reason.USAGE, f"{IRIS_ENV}: a share from 0 to 1") from exc
         faces = os.environ.get(FACES_ENV)
         if faces:
             from appliance.biometrics.face.compare import OperatingPoint

@@ -14,6 +14,14 @@ With a `FaceAlbum` (`appliance demo --faces DIR`) every traveller is a real pers
 carries an ICAO portrait made from one photo, `camera()` shows another, and `impostor`
 travellers present someone else's face (without an album that kind is left out of the mix).
 
+With `iris_share` (`appliance demo --iris SHARE`, `APPLIANCE_SIM_IRIS` for the service) that
+share of the travellers carry a chip with DG4 (a synthetic NIR image of their right eye, behind
+Extended Access Control: the issuing state's test CVCA, `hardware_mocks.eac_pki`) and every
+traveller faces the virtual iris camera (`iris_camera()`, `hardware_mocks.virtual_iris_camera`)
+with a fresh capture of their own eye, or, for the `iris_impostor` kind, of someone else's
+(that kind is left out of the mix without iris). `iris_required`: the signed policy requires
+the lane's iris step, so a traveller whose chip has no DG4 is expected to be referred.
+
 Each traveller gives the appliance its devices: `scanner()` (the MRZ), and the chip either
 in-process (`transport()`) or behind real pcscd (`on_pcsc_reader()`, via vpcd).
 """
@@ -27,9 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from appliance.errors import Reason
+from appliance.ports import CameraError
 from hardware_mocks.virtual_chip import (
     TravellerProfile,
     VirtualCardTransport,
@@ -48,6 +57,7 @@ if TYPE_CHECKING:  # the face models load only when the demo runs with --faces
     from appliance.biometrics.face.verifier import FaceVerifier
     from appliance.ports import Camera
     from hardware_mocks.face_album import FaceAlbum, Portraits
+    from hardware_mocks.virtual_iris_camera import VirtualIrisCamera
 
 
 #: who comes to the lane: the lane's own scenarios, then one kind per chip defect variant
@@ -67,10 +77,14 @@ Kind = StrEnum(
         ("IMPOSTOR", "impostor"),
         # the chip photo is a morph of the holder and an accomplice (needs `--faces`)
         ("MORPHED", "morphed"),
+        # the holder's genuine passport with DG4, someone else's eye at the iris camera
+        ("IRIS_IMPOSTOR", "iris_impostor"),
     ],
 )
 #: kinds that need real faces (`--faces`)
 FACE_KINDS = frozenset({Kind.IMPOSTOR, Kind.MORPHED})
+#: kinds that need iris data on the chips (`iris_share` above 0)
+IRIS_KINDS = frozenset({Kind.IRIS_IMPOSTOR})
 
 
 #: relative frequency of each kind in a simulated crowd
@@ -85,6 +99,7 @@ DEFAULT_MIX: dict[Kind, int] = {
     **{Kind(d.value): 2 for d in Defect},
     Kind.IMPOSTOR: 5,
     Kind.MORPHED: 3,
+    Kind.IRIS_IMPOSTOR: 4,
 }
 
 _KIND_REASON: dict[Kind, Reason] = {
@@ -132,15 +147,42 @@ class SimulatedTraveller:
     album: FaceAlbum | None = field(default=None, repr=False)
     #: walks away instead of through the open gate (the lane times out: the kiosk's test)
     leaves: bool = False
+    #: whose eye the iris camera sees (None: this simulation has no iris camera)
+    iris_identity: int | None = None
+    #: the policy requires the iris step
+    iris_required: bool = False
+    _iris_camera: VirtualIrisCamera | None = field(default=None, repr=False)
+
+    @property
+    def carries_iris(self) -> bool:
+        """The chip holds DG4 (behind Extended Access Control)."""
+        return self.profile.iris
 
     @property
     def expected_reason(self) -> Reason:
         """The reason the e-gate must refer this traveller for (OK: it should open); the
-        document's own problem first, else what the face step should find."""
+        document's own problem first, else what the face step, then the iris step should
+        find."""
         reason = _KIND_REASON.get(self.kind, Reason.OK)
         if reason is Reason.OK and self.album is not None and self.portraits is not None:
-            return self.album.expected(self.portraits)
+            reason = self.album.expected(self.portraits)
+        if reason is Reason.OK and self.iris_required:
+            if not self.carries_iris:
+                return Reason.IRIS_REFERENCE_MISSING
+            if self.kind is Kind.IRIS_IMPOSTOR:
+                return Reason.IRIS_NO_MATCH
         return reason
+
+    def iris_camera(self) -> Camera:
+        """The iris camera with this traveller's eye (someone else's for an iris impostor);
+        a fresh camera each time, its first frame rendered when the traveller was made."""
+        if self.iris_identity is None:
+            raise CameraError("simulated without iris: no iris camera")
+        from hardware_mocks.virtual_iris_camera import VirtualIrisCamera
+
+        if self._iris_camera is None or self._iris_camera.closed:
+            self._iris_camera = VirtualIrisCamera.for_session(self.iris_identity, self.sequence)
+        return self._iris_camera
 
     def camera(self) -> Camera:
         """The e-gate camera with this traveller in front of it (needs `--faces`)."""
@@ -183,13 +225,20 @@ class TravellerSimulator:
         run: int = 0,
         mix: dict[Kind, int] | None = None,
         album: FaceAlbum | None = None,
+        *,
+        iris_share: float = 0.0,
+        iris_required: bool = False,
     ) -> None:
+        if not 0.0 <= iris_share <= 1.0:
+            raise ValueError("the share of travellers with iris data is between 0 and 1")
         self.seed = seed
         self.run = run
         self.album = album
+        self.iris_share = iris_share
+        self.iris_required = iris_required and iris_share > 0
         mix = mix or DEFAULT_MIX
         # an impostor needs real faces: without an album there is no one to mismatch
-        self.mix = mix if album else {k: w for k, w in mix.items() if k not in FACE_KINDS}
+        self.mix = {k: w for k, w in mix.items() if self._can_make(k)}
         self._passed: list[TravellerProfile] = []
         self._portraits: dict[str, Portraits] = {}
         self._rng = random.Random(seed)
@@ -208,9 +257,23 @@ class TravellerSimulator:
                 kind = Kind.GENUINE  # nothing has passed yet that could be reused
             yield self._make(sequence, kind, rng)
 
+    def _can_make(self, kind: Kind) -> bool:
+        if kind in FACE_KINDS:
+            return self.album is not None
+        return kind not in IRIS_KINDS or self.iris_share > 0
+
     def kinds(self) -> list[Kind]:
-        """The kinds `traveller` can make now (impostors need real faces)."""
-        return [k for k in Kind if k not in FACE_KINDS or self.album is not None]
+        """The kinds `traveller` can make now (impostors need real faces, iris impostors
+        iris data)."""
+        return [k for k in Kind if self._can_make(k)]
+
+    def _carries_iris(self, sequence: int, kind: Kind) -> bool:
+        """Whether this traveller's chip holds DG4: a share of them, drawn from a hash so the
+        rest of the crowd is the same with or without iris."""
+        if kind in IRIS_KINDS:
+            return True
+        digest = hashlib.sha256(f"iris/{self.seed}/{self.run}/{sequence}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") < self.iris_share * 2**32
 
     def traveller(
         self, kind: Kind, *, nationality: str | None = None, leaves: bool = False
@@ -223,7 +286,8 @@ class TravellerSimulator:
         faces, a reused document before any genuine one went through.
         """
         if kind not in self.kinds():
-            raise ValueError(f"{kind.value} needs real faces (--faces)")
+            needs = "iris data (--iris)" if kind in IRIS_KINDS else "real faces (--faces)"
+            raise ValueError(f"{kind.value} needs {needs}")
         if kind is Kind.REUSED and not self._passed:
             raise ValueError("reused: no genuine traveller has gone through yet")
         self._placed += 1
@@ -243,19 +307,21 @@ class TravellerSimulator:
                 rng, impostor=kind is Kind.IMPOSTOR, morphed=kind is Kind.MORPHED
             )
             face = self.album.reference(portraits.reference_photo, portraits.accomplice_photo)
+        iris = self._carries_iris(sequence, kind)
         if kind is Kind.REUSED:
             profile = rng.choice(self._passed)
             earlier = self._portraits.get(profile.document_number)
             if self.album is not None and earlier is not None:
                 portraits = self.album.again(rng, earlier)
         elif kind is Kind.WATCHLISTED:
-            profile = _profile(rng.choice(STOLEN_POOL), face)
+            profile = _profile(rng.choice(STOLEN_POOL), face, iris=iris)
         elif kind is Kind.EXPIRED:
-            profile = _profile(doc_seed, face, date_of_expiry=f"{20 + rng.randrange(5):02d}0615")
+            profile = _profile(doc_seed, face, date_of_expiry=f"{20 + rng.randrange(5):02d}0615",
+                               iris=iris)  # fmt: skip
         elif kind is Kind.ID_CARD:
-            profile = _profile(doc_seed, face, document_code="ID")
+            profile = _profile(doc_seed, face, document_code="ID", iris=iris)
         else:
-            profile = _profile(doc_seed, face)
+            profile = _profile(doc_seed, face, iris=iris)
         if nationality:
             profile = replace(profile, nationality=nationality)
         if kind is Kind.TAILGATING:
@@ -268,6 +334,12 @@ class TravellerSimulator:
             defect = None
         chip = VirtualChip(defective_contents(profile, defect) if defect else profile)
         traveller = SimulatedTraveller(sequence, kind, profile, chip, events, portraits, self.album)
+        if self.iris_share > 0:
+            # the eye at the camera: the holder's own, or for an iris impostor another one's
+            other = 1_000_000_000 + self._document_seed(sequence + 7_777)
+            traveller.iris_identity = other if kind is Kind.IRIS_IMPOSTOR else profile.seed
+            traveller.iris_required = self.iris_required
+            cast(Any, traveller.iris_camera()).prepare()  # a real camera renders nothing
         if kind is Kind.GENUINE and traveller.expected_reason is Reason.OK:
             self._passed.append(profile)  # only a document that went through can be reused
             if portraits is not None:
@@ -315,9 +387,11 @@ def open_simulator(
     faces: Path | None = None,
     verifier: FaceVerifier | None = None,
     burst_frames: int = 3,
+    iris_share: float = 0.0,
 ) -> TravellerSimulator:
     """Factory for `appliance.wiring` (config `hardware.traveller_simulator`); with `faces`
-    (a folder of photos per person) and the lane's `verifier`, travellers have real faces."""
+    (a folder of photos per person) and the lane's `verifier`, travellers have real faces;
+    with `iris_share` above 0 that share carries DG4 and the policy requires the iris step."""
     album = None
     if faces is not None:
         if verifier is None:
@@ -325,4 +399,6 @@ def open_simulator(
         from hardware_mocks.face_album import FaceAlbum
 
         album = FaceAlbum(faces, verifier, burst_frames)
-    return TravellerSimulator(seed, run, album=album)
+    return TravellerSimulator(
+        seed, run, album=album, iris_share=iris_share, iris_required=iris_share > 0
+    )

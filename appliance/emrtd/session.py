@@ -318,7 +318,7 @@ class ChipSession:
         result = terminal.finish(r4)
         self.sm = SecureMessaging(result.keys)
         self._pace_option = option
-        self.eac.pace_chip_key = result.chip_public_key
+        self.eac.after_pace(result)
         if result.protocol.mapping == "CAM":
             try:
                 self.cam_evidence = cam_evidence(result, terminal.mapping)

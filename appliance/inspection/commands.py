@@ -71,8 +71,23 @@ class _Progress:
     help="A folder of photos per person: chips carry real portraits, a different photo is "
     "captured live, impostors appear, and the policy requires biometrics.",
 )
+@click.option(
+    "--iris",
+    "iris_share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    help="Share of chips (0 to 1) carrying a synthetic iris in DG4 behind Terminal "
+    "Authentication: a virtual NIR camera shows each eye, iris impostors appear, and the "
+    "policy requires the iris step.",
+)
 def demo(
-    headless: bool, count: int, seed: int, as_json: bool, pcsc: bool, faces: Path | None
+    headless: bool,
+    count: int,
+    seed: int,
+    as_json: bool,
+    pcsc: bool,
+    faces: Path | None,
+    iris_share: float,
 ) -> None:
     """Run simulated travellers through the whole e-gate pipeline on simulated hardware."""
     if not headless:
@@ -101,7 +116,8 @@ def demo(
         click.echo(line, err=True)
 
     try:
-        summary = run_demo(config, directory, DemoOptions(count, seed, pcsc, faces), emit, notes)
+        options = DemoOptions(count, seed, pcsc, faces, iris_share)
+        summary = run_demo(config, directory, options, emit, notes)
     except ApplianceError as exc:
         progress.clear()
         _fail(exc.reason, exc.detail, as_json)

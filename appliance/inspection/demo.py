@@ -195,6 +195,9 @@ class DemoOptions:
     pcsc: bool = False
     #: one folder of photos per person: travellers get real faces and biometrics is required
     faces: Path | None = None
+    #: share of travellers whose chips carry iris data (DG4); above 0 the policy requires the
+    #: iris step and `iris_impostor` travellers join the crowd
+    iris_share: float = 0.0
 
 
 def _traveller_source(config: Config, options: DemoOptions, run: int) -> tuple[Any, Any]:
@@ -208,15 +211,16 @@ def _traveller_source(config: Config, options: DemoOptions, run: int) -> tuple[A
             "config (use config/simulated.toml)",
         )
     factory = load_factory(spec)
+    iris: dict[str, float] = {"iris_share": options.iris_share} if options.iris_share else {}
     if options.faces is None:
-        return factory(seed=options.seed, run=run), None
+        return factory(seed=options.seed, run=run, **iris), None
     from appliance.biometrics.face.compare import OperatingPoint
     from appliance.biometrics.face.verifier import FaceVerifier
 
     verifier = FaceVerifier.load(OperatingPoint(config.face.operating_point))
     burst = min(config.face.burst_frames, 3)  # a still photo: more identical frames add nothing
     source = factory(seed=options.seed, run=run, faces=options.faces, verifier=verifier,
-                     burst_frames=burst)  # fmt: skip
+                     burst_frames=burst, **iris)  # fmt: skip
     return source, verifier
 
 
@@ -269,6 +273,10 @@ def run_demo(
         elif verifier is not None:
             notes("biometrics: real photos, live capture without the liveness challenge "
                   f"(policy '{lane.policy.name}' v{lane.policy.version})")  # fmt: skip
+        if options.iris_share and lane.iris is not None:
+            notes(f"iris: {options.iris_share:.0%} of the chips carry DG4 behind Terminal "
+                  "Authentication, a virtual NIR camera shows each traveller's eye, the policy "
+                  "requires the iris step")  # fmt: skip
         stop = threading.Event()
         started = time.perf_counter()
         for traveller in source.travellers(options.count):
@@ -294,6 +302,8 @@ def run_demo(
         "real faces, liveness challenge off" if verifier is not None
         else "configured verifier" if runtime.lane.face is not None else "off"
     )  # fmt: skip
+    if options.iris_share:
+        summary["iris_share"] = options.iris_share
     return summary
 
 

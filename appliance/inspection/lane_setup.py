@@ -13,14 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 from appliance.config import Config
+from appliance.emrtd.protocol.terminal_auth import TerminalCredentials
 from appliance.errors import ApplianceError, Reason
 from appliance.inspection.gate_events import GateSimulator
+from appliance.inspection.iris_step import IrisCheck
 from appliance.inspection.lane import MaterialWatch, face_check, morph_check, open_lane
 from appliance.inspection.lane_events import EventLog
 from appliance.inspection.lane_loop import LaneGate, LaneLoop
@@ -49,6 +51,16 @@ class FaceProvider(Protocol):
     """A station that brings its own face step (the simulated one, with real faces)."""
 
     def face_check(self) -> FaceCheck | None: ...
+
+
+@runtime_checkable
+class IrisProvider(Protocol):
+    """A station that brings its own iris step and EAC terminal (the simulated one, with iris
+    data on its travellers' chips)."""
+
+    def iris_check(self) -> IrisCheck | None: ...
+
+    def terminal_credentials(self) -> TerminalCredentials | None: ...
 
 
 class _ShutdownGate(LaneGate, Protocol):
@@ -134,8 +146,14 @@ def open_lane_runtime(
             moment = now or datetime.now().astimezone()
             notes = station.provision(directory, require_biometrics=face is not None, now=moment)
         t = time.perf_counter()
-        lane = open_lane(config, directory, gate_events=gate, face=face, morph=morph)
+        iris = None
+        if not config.iris.camera and isinstance(station, IrisProvider):
+            iris = station.iris_check()
+        lane = open_lane(config, directory, gate_events=gate, face=face, morph=morph, iris=iris)
         stack.callback(lane.history.close)
+        if isinstance(station, IrisProvider) and lane.reader_options.terminal is None:
+            terminal = station.terminal_credentials()  # DG4 opens to the station's terminal
+            lane.reader_options = replace(lane.reader_options, terminal=terminal)
         times["lane"] = time.perf_counter() - t
         device = DeviceInfo(config.device.device_id, config.device.location, config.device.mode)
         loop = LaneLoop(

@@ -344,8 +344,11 @@ def load_policy(data_dir: Path, path: Path | None = None) -> PolicyConfig:
     return policy
 
 
-def default_policy_toml(version: int = 1, *, require_biometrics: bool = True) -> bytes:
-    """A policy file with the defaults above, for the central system (or demo) to sign."""
+def default_policy_toml(
+    version: int = 1, *, require_biometrics: bool = True, require_iris: bool = False
+) -> bytes:
+    """A policy file with the defaults above, for the central system (or demo) to sign;
+    `require_iris` adds the e-gate's iris step (a registered travellers' lane)."""
     import tomli_w
 
     policy = PolicyConfig(version=version)
@@ -356,4 +359,7 @@ def default_policy_toml(version: int = 1, *, require_biometrics: bool = True) ->
             data[mode]["required_steps"] = [
                 s for s in data[mode]["required_steps"] if s != StepName.BIOMETRICS.value
             ]
+    if require_iris:
+        data["name"] += "+iris"
+        data["egate"]["required_steps"].append(StepName.IRIS.value)
     return tomli_w.dumps(data).encode("utf-8")

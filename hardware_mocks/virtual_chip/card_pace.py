@@ -149,6 +149,17 @@ class CardPace:
         """The chip's ephemeral public key (encoded): ID_PICC for Terminal Authentication."""
         return bytes(self.group.encode(self._pk_ic))
 
+    @property
+    def terminal_public_key(self) -> bytes:
+        """The terminal's ephemeral key of the key agreement: after PACE-CAM, what Terminal
+        Authentication binds to (TR-03110-1 §3.5)."""
+        return bytes(self.group.encode(self._pk_ifd))
+
+    @property
+    def chip_authenticating(self) -> bool:
+        """True for PACE-CAM: this run authenticates the chip as Chip Authentication would."""
+        return self.option.mapping_arc == CAM_ARC
+
     def general_authenticate(self, data: bytes) -> tuple[bytes, CardSecureMessaging | None]:
         """One step: dynamic authentication data (7C) in and out; the session after step 4."""
         try:

@@ -8,8 +8,9 @@ role may follow the issuer's (CVCA -> CVCA link or DV -> IS), and it has not exp
 chip's date. The keys imported so live for the session only, except a CVCA link certificate,
 which replaces the trust point. MSE:Set AT names the terminal's certificate, GET CHALLENGE
 draws r_PICC, and EXTERNAL AUTHENTICATE must carry the terminal key's signature over
-ID_PICC || r_PICC || Comp(the ephemeral key of this session's Chip Authentication). The rights
-granted are those every certificate of the chain holds.
+ID_PICC || r_PICC || Comp(the terminal's ephemeral key of this session's Chip Authentication, or
+of its PACE run when that was PACE-CAM). The rights granted are those every certificate of the
+chain holds, once per session.
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ class CardTerminalAuth:
         return SW_OK
 
     def set_at(self, chr_: bytes) -> int:
+        if self.rights is not None:
+            return SW_CONDITIONS  # one Terminal Authentication per session (TR-03110-1 §3.5.2)
         entry = self._imported.get(chr_.decode("ascii", "replace"))
         if entry is None or entry.role is not cvc.Role.IS:
             self._terminal = None

@@ -111,6 +111,9 @@ class ChipConfig:
     strict_le: bool = False
     #: no PACE: no EF.CardAccess, MSE:Set AT for PACE refused
     bac_only: bool = False
+    #: after PACE, Terminal Authentication takes the document number (MRZ password) or the CAN
+    #: as ID_PICC, the "static binding" some States issued (TR-03110-1 §3.5), not Comp(PK_PICC)
+    ta_static_binding: bool = False
     #: source of RND.IC, K.IC, PACE nonces and keys (inject fixed bytes to replay ICAO examples)
     rng: Random = field(default=os.urandom, compare=False)
 
@@ -217,7 +220,9 @@ class VirtualChip:
         self.chip_authenticated = False
         #: keys of a PACE run completed under SM: they take over once its answer is protected
         self._pending_sm: CardSecureMessaging | None = None
-        #: Terminal Authentication: ID_PICC of this session, the CA key it binds to, its state
+        #: Terminal Authentication: ID_PICC of this session, the terminal's newest ephemeral key
+        #: that authenticated the chip (Chip Authentication's, or PACE's after PACE-CAM), which
+        #: TA binds to, and its state
         self._id_picc = self.contents.mrz_information[:-14].encode("ascii")
         self._ca_terminal_key: bytes | None = None
         self._ta = self._new_ta()
@@ -266,6 +271,7 @@ class VirtualChip:
         self._pace = None
         self._ca_cipher = None
         self.chip_authenticated = False
+        self._ca_terminal_key = None
         self._ta = self._new_ta()
 
     def _new_ta(self) -> CardTerminalAuth | None:
@@ -383,6 +389,9 @@ class VirtualChip:
         password = pace_password(PasswordRef(ref[0]), contents.mrz_information, contents.can)
         if password is None:
             return Response.status(SW_DATA_NOT_FOUND)
+        # the identifier a static-binding chip expects in TA: what the password was made of
+        self._static_id_picc = (contents.mrz_information[:-14] if ref[0] == 1
+                                else contents.can or "").encode("ascii")  # fmt: skip
         try:
             self._pace = CardPace(
                 option, password, self.config.rng, contents.chip_authentication_key
@@ -427,6 +436,7 @@ class VirtualChip:
         self._install_session(session)
         self.chip_authenticated = True
         self._ca_terminal_key = terminal_key
+        self._ta = self._new_ta()  # TA's rights are bound to the SM of the newest key
         return Response(answer, SW_OK)
 
     def _install_session(self, session: CardSecureMessaging) -> None:
@@ -478,7 +488,16 @@ class VirtualChip:
         if session is not None:
             self._pace = None
             self._access = Access.PACE
-            self._id_picc = compress(pace.chip_public_key)
+            self._id_picc = (
+                self._static_id_picc
+                if self.config.ta_static_binding
+                else compress(pace.chip_public_key)
+            )
+            # after PACE-CAM the terminal's PACE key is the one TA binds to; a plain PACE
+            # leaves nothing to bind to until Chip Authentication
+            self._ca_terminal_key = pace.terminal_public_key if pace.chip_authenticating else None
+            self.chip_authenticated = False
+            self._ta = self._new_ta()
             self._install_session(session)
         return Response(answer, SW_OK)
 
@@ -496,10 +515,10 @@ class VirtualChip:
     # --- Terminal Authentication (card_ta.py) -----------------------------------------------------
 
     def _ta_ready(self) -> CardTerminalAuth | Response:
-        """TA needs EAC on this chip and Chip Authentication in this SM session."""
+        """TA needs EAC on this chip and Chip Authentication or PACE-CAM in this SM session."""
         if self._ta is None:
             return Response.status(SW_INS_NOT_SUPPORTED)
-        if self._sm is None or not self.chip_authenticated:
+        if self._sm is None or self._ca_terminal_key is None:
             return Response.status(SW_SECURITY_STATUS)
         return self._ta
 
@@ -528,7 +547,7 @@ class VirtualChip:
         ta = self._ta_ready()
         if isinstance(ta, Response):
             return Response.status(SW_CONDITIONS)
-        assert self._ca_terminal_key is not None  # set with chip_authenticated
+        assert self._ca_terminal_key is not None  # checked by _ta_ready
         sw = ta.external_authenticate(command.data, self._id_picc, self._ca_terminal_key)
         return Response.status(sw)
 

@@ -120,6 +120,8 @@ class TravellerProfile:
     #: DG4 with a synthetic NIR image of the right eye (identity `seed`, see iris_synth), and
     #: Extended Access Control: the chip trusts the issuing state's test CVCA (eac_pki)
     iris: bool = False
+    #: DG4's iris record format: ISO/IEC 19794-6:2005 (EAC v1 passports) or 39794-6 (LDS 1.8+)
+    iris_standard: Literal["19794-6", "39794-6"] = "19794-6"
 
     def __repr__(self) -> str:
         return f"TravellerProfile(seed={self.seed}, document_code={self.document_code!r})"
@@ -331,7 +333,9 @@ def _build(profile: TravellerProfile) -> ChipFiles:
     if profile.iris:
         groups[4] = dg4.encode(
             dg4.for_images(
-                {EyeSubtype.RIGHT: iris_jp2(profile.seed)}, IrisImageFormat.MONO_JPEG2000
+                {EyeSubtype.RIGHT: iris_jp2(profile.seed)},
+                IrisImageFormat.MONO_JPEG2000,
+                profile.iris_standard,
             )
         )
     infos = _chip_authentication_infos(profile) + _pace_infos(profile)

@@ -21,6 +21,7 @@ def test_kinds_keep_their_names_and_order() -> None:
         *(defect.value for defect in Defect),
         "impostor",
         "morphed",
+        "iris_impostor",
     ]
     assert Kind.CLONED.name == "CLONED" and Kind("no_sod") is Kind.NO_SOD
 

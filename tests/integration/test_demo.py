@@ -119,8 +119,10 @@ def test_every_exception_case_is_caught_end_to_end(
     code, lines, stderr = run("--headless", "--travellers", "60", "--seed", "4", "--json")
     assert code == 0, stderr
     *passages, last = lines
-    # impostors need real faces (`--faces`, tests/integration/test_demo_faces.py)
-    assert {p["simulated"] for p in passages} == {k.value for k in Kind} - {"impostor", "morphed"}
+    # impostors need real faces (`--faces`, tests/integration/test_demo_faces.py), iris
+    # impostors iris data (`--iris`, tests/integration/test_demo_iris.py)
+    needs_more = {"impostor", "morphed", "iris_impostor"}
+    assert {p["simulated"] for p in passages} == {k.value for k in Kind} - needs_more
     assert last["summary"]["as_expected"] == 60  # type: ignore[index]
 
 

@@ -13,8 +13,11 @@ so a colour photo would be matched at an error rate nobody measured.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from appliance import imaging
 from appliance.biometrics.iris.segment import Gray
@@ -44,6 +47,14 @@ def decode_eye(data: bytes, max_pixels: int = imaging.DEFAULT_MAX_PIXELS) -> Gra
         image = (np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8)
     elif image.dtype != np.uint8:
         raise ApplianceError(Reason.IMAGE_UNREADABLE, f"unsupported pixel type {image.dtype}")
+    return to_gray(image)
+
+
+def to_gray(image: NDArray[Any]) -> Gray:
+    """8-bit pixels, grayscale or grey stored as colour (a file, or a V4L2 NIR camera's BGR
+    frames), as one channel; a real colour image is `IRIS_NOT_NIR`."""
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
+        raise ApplianceError(Reason.IRIS_NOT_NIR, "not an 8-bit grayscale eye image")
     if image.ndim == 3:
         channels = image[:, :, :3].astype(np.int16)
         if channels.shape[2] == 3:

@@ -1,7 +1,8 @@
 """1:1 iris verification at the lane: a live NIR capture against the chip's DG4 images.
 
 The iris camera is a `Camera` port whose frames are grayscale NIR eye images (a real one
-through its driver, a simulated one from `hardware_mocks/virtual_iris_camera.py`). Up to
+through its driver, a simulated one from `hardware_mocks/virtual_iris_camera.py`; grey
+delivered as BGR, as V4L2 gives an NIR sensor's frames to OpenCV, is taken as grey). Up to
 `frames` frames are tried until one passes the quality gate, so a blink costs a frame, not the
 traveller's passage; then the best (lowest) normalised Hamming distance against the chip's
 images decides at the configured threshold. Every way it can fail has its reason: no camera
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from appliance.biometrics.iris.image import to_gray
 from appliance.biometrics.iris.match import MAX_SHIFT, compare
 from appliance.biometrics.iris.pipeline import EncodedEye, encode_eye
 from appliance.biometrics.iris.segment import Gray
@@ -36,10 +38,8 @@ class IrisResult:
 
 
 def _gray(image: Any) -> Gray:
-    array = np.asarray(image)
-    if array.ndim != 2 or array.dtype != np.uint8:
-        raise ApplianceError(Reason.IRIS_NOT_NIR, "the iris camera gave no 8-bit grayscale frame")
-    return array
+    """The frame as 8-bit grayscale: an NIR camera behind V4L2 delivers grey as BGR."""
+    return to_gray(np.asarray(image))
 
 
 class IrisVerifier:

@@ -1,10 +1,11 @@
 """Terminal Authentication over a chip session, reported as the `terminal_authentication` check.
 
 Runs the sans-I/O `TerminalAuthentication` (appliance.emrtd.protocol.terminal_auth) after Chip
-Authentication: the chain for the CVCA EF.CVCA names, then the challenge's signature. What went
-wrong gets its own reason so an officer (and the tests) can tell a terminal whose chain the
-chip does not trust (`TA_CHAIN_UNTRUSTED`) from an expired one (`TA_CERT_EXPIRED`) and from a
-refused signature (`TA_FAILED`). Transport faults propagate.
+Authentication or PACE-CAM (`TerminalAuthState` keeps the key it binds to): the chain for the
+CVCA EF.CVCA names, then the challenge's signature. What went wrong gets its own reason so an
+officer (and the tests) can tell a terminal whose chain the chip does not trust
+(`TA_CHAIN_UNTRUSTED`) from an expired one (`TA_CERT_EXPIRED`) and from a refused signature
+(`TA_FAILED`). Transport faults propagate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
 from appliance.emrtd.protocol import cvc
 from appliance.emrtd.protocol.apdu import ApduError
 from appliance.emrtd.protocol.files import DATA_GROUPS, EF_CVCA, ElementaryFile
+from appliance.emrtd.protocol.pace import PaceResult
 from appliance.emrtd.protocol.sm import SmError
 from appliance.emrtd.protocol.terminal_auth import (
     GET_CHALLENGE,
@@ -84,6 +86,10 @@ class EacChannel(SecureChannel, Protocol):
         """The file's content, None when the chip lacks or refuses it."""
         ...
 
+    def restart_access(self) -> None:
+        """A new PACE (or BAC) session: TA runs once per session, a retry needs a new one."""
+        ...
+
 
 def authenticate_terminal(
     channel: EacChannel,
@@ -92,11 +98,14 @@ def authenticate_terminal(
     id_picc: bytes | None,
     ca_ephemeral: bytes | None,
 ) -> Check:
-    """TA v1 in a live session, bound to its Chip Authentication (none: nothing to bind to),
-    for the CVCA EF.CVCA names, on today's date (UTC)."""
+    """TA v1 in a live session, bound to `ca_ephemeral`, the terminal's key of this session's
+    Chip Authentication or PACE-CAM (none: nothing to bind to), for the CVCA EF.CVCA names, on
+    today's date (UTC)."""
     if ca_ephemeral is None:
         return Check.failed(
-            _NAME, Reason.TA_FAILED, "no Chip Authentication in this session to bind TA to"
+            _NAME,
+            Reason.TA_FAILED,
+            "no Chip Authentication or PACE-CAM in this session to bind TA to",
         )
     if id_picc is None:
         return Check.failed(_NAME, Reason.TA_FAILED, "no chip identifier (ID_PICC) known")
@@ -156,16 +165,38 @@ def read_eac_protected(
 
 @dataclass
 class TerminalAuthState:
-    """A session's Terminal Authentication: the keys it binds to, and its outcome (`check`)."""
+    """A session's Terminal Authentication: the keys it binds to, and its outcome (`check`).
+
+    TA binds to the terminal's newest ephemeral key that authenticated the chip (TR-03110-1
+    §3.5): Chip Authentication's, else, after PACE-CAM, PACE's own; after plain PACE or BAC
+    without CA there is none. A new PACE run (SM restarted) forgets an earlier CA key.
+    """
 
     #: the chip's ephemeral PACE key (ID_PICC after PACE)
     pace_chip_key: bytes | None = None
     #: the terminal's ephemeral Chip Authentication key (TA signs over it)
     ca_key: bytes | None = None
     check: Check | None = None
+    #: the terminal's ephemeral PACE key when the mapping was CAM (the chip authenticated by it)
+    pace_cam_key: bytes | None = None
 
     def chip_authenticated(self, ephemeral_public: bytes) -> None:
         self.ca_key = ephemeral_public
+
+    def pace_established(self, chip_key: bytes, terminal_key: bytes, *, cam: bool) -> None:
+        """A PACE run finished: ID_PICC from the chip's key; with CAM, the key TA binds to."""
+        self.pace_chip_key = chip_key
+        self.pace_cam_key = terminal_key if cam and terminal_key else None
+        self.ca_key = None
+
+    def after_pace(self, result: PaceResult) -> None:
+        cam = result.protocol.mapping == "CAM"
+        self.pace_established(result.chip_public_key, result.terminal_public_key, cam=cam)
+
+    @property
+    def binding_key(self) -> bytes | None:
+        """The ephemeral key TA signs over: CA's (the newer) or PACE-CAM's; None: neither ran."""
+        return self.ca_key if self.ca_key is not None else self.pace_cam_key
 
     def read(
         self,
@@ -176,8 +207,43 @@ class TerminalAuthState:
         read_into: Callable[[R, ElementaryFile], object],
     ) -> None:
         """TA, then DG3/DG4 into `result` (see `read_eac_protected`)."""
-        ids = (id_picc(self.pace_chip_key, mrz_information), self.ca_key)
+        ids = (id_picc(self.pace_chip_key, mrz_information), self.binding_key)
         self.check = read_eac_protected(channel, credentials, ids, result, read_into)
+        if mrz_information and self._static_binding_worth_a_try():
+            self._retry_static(channel, credentials, mrz_information, result, read_into)
+
+    def _static_binding_worth_a_try(self) -> bool:
+        """TR-03110-1 §3.5: after PACE, a chip that refused the signature with the dynamic
+        binding may be one of the early ones with the static binding. Tried after PACE-CAM
+        only, whose new session is bound without a new Chip Authentication."""
+        check = self.check
+        return (
+            check is not None
+            and check.reason is Reason.TA_FAILED
+            and check.detail.startswith("chip refused")
+            and self.pace_cam_key is not None
+            and self.ca_key is None
+        )
+
+    def _retry_static(
+        self,
+        channel: EacChannel,
+        credentials: TerminalCredentials,
+        mrz_information: str,
+        result: R,
+        read_into: Callable[[R, ElementaryFile], object],
+    ) -> None:
+        channel.restart_access()  # a new PACE-CAM session: new keys, TA may run again
+        refused = {ef.dump_name: result.unavailable.pop(ef.dump_name, None)
+                   for ef in result.eac_protected}  # fmt: skip
+        ids = (id_picc_from_mrz(mrz_information), self.binding_key)
+        retry = read_eac_protected(channel, credentials, ids, result, read_into)
+        if retry.status is CheckStatus.PASS:
+            self.check = Check.passed(_NAME, f"{retry.detail} (static binding: document number)")
+            return
+        for name, reason in refused.items():  # the dynamic binding's refusal is the news
+            if reason is not None:
+                result.unavailable[name] = reason
 
 
 def _role(cert: cvc.CvCertificate) -> str:

@@ -174,3 +174,6 @@ class PaceResult:
     chip_public_key: bytes
     #: DOs of the last response beyond the token (8A = encrypted CAM data, 87/88 = CARs)
     extra: dict[int, bytes]
+    #: the terminal's own ephemeral public key of the key agreement (encoded): after PACE-CAM
+    #: Terminal Authentication binds to it (TR-03110-1 §3.5)
+    terminal_public_key: bytes = b""

@@ -181,6 +181,7 @@ class PaceTerminal:
             parameter_id=self.parameter_id,
             chip_public_key=self.group.encode(self._chip_public),
             extra=extra,
+            terminal_public_key=self.group.encode(self._public),
         )
 
 

@@ -8,10 +8,14 @@ fetches r_PICC, and EXTERNAL AUTHENTICATE carries its signature over
 
     ID_PICC || r_PICC || Comp(PK_PCD)
 
-where PK_PCD is the ephemeral key the terminal used in Chip Authentication (binding TA to the
-session CA opened) and ID_PICC is the document number with its check digit after BAC, or
-Comp(the chip's ephemeral PACE key) after PACE. This is TA version 1, the one EAC v1 chips
-(every ePassport guarding DG3/DG4 behind CA v1) run; version 2 belongs to the eID's EAC v2.
+where PK_PCD is the terminal's newest ephemeral key that authenticated the chip: the one it
+sent in Chip Authentication, or, when PACE with Chip Authentication Mapping made CA needless,
+its ephemeral key of PACE's key agreement (TR-03110-1 v2.20 §3.5: "C"); TA so binds the
+rights to the Secure Messaging that key opened. ID_PICC is the document number with its check
+digit after BAC, or Comp(the chip's ephemeral PACE key) after PACE ("dynamic binding"). TA
+version 1 needs CA or PACE-CAM first: there is nothing else to bind to. This is TA version 1,
+the one EAC v1 chips (every ePassport guarding DG3/DG4 behind CA v1) run; version 2 belongs to
+the eID's EAC v2.
 
 Sans-I/O: `TerminalAuthentication` turns the chip's trusted CARs (EF.CVCA) and challenge into
 command APDUs; `run_terminal_authentication` (appliance.emrtd.chip) moves the bytes.
