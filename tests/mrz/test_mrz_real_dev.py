@@ -36,6 +36,7 @@ READ = (
     "pe-lux-pass",
     "pe-lva-photo",
     "pe-mac-id",
+    "pe-nld-pass-2001",
     "pe-pol-pass",
     "pe-pol-passfactory",
     "pe-pol-visa-passfactory",

@@ -201,7 +201,7 @@ def cut_cells(strip: LineStrip, grid: Grid, centres: npt.NDArray[np.float64]) ->
     cy = (strip.top + strip.bottom) / 2
     half_h = 0.78 * height
     half_w = 0.62 * grid.pitch
-    padded = cv2.copyMakeBorder(strip.ink, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.copyMakeBorder(strip.glyphs, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=0)
     out = np.empty((len(centres), GLYPH_H, GLYPH_W), np.float32)
     y_lo = max(0, round(cy - half_h) + _PAD)
     y_hi = max(y_lo + 2, round(cy + half_h) + _PAD)

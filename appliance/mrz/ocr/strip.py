@@ -21,6 +21,16 @@ from appliance.mrz.ocr.localize import GrayImage, LineBox, percentile_u8
 
 #: Height in strip pixels that a located line box is scaled to.
 STRIP_LINE_H = 24
+#: Width of the black-hat that lifts the ink off the paper (`_flatten_light`) for finding the
+#: text band, the line's extent and its pitch: it keeps thin strokes and little else.
+BLACKHAT = 11
+#: The same for the glyph cells the model reads (`LineStrip.glyphs`): wider than the darkest
+#: blob of one glyph. A low-resolution glyph (5-10 px per character), scaled up to the strip,
+#: is a soft blob most of a text height wide; the narrow window hollows it out (the stem of a K
+#: fades and it reads as '<'). The grid is fitted to the same ink (`LineStrip.columns`), so
+#: cells fall where the model's training cells did; the band and the line's extent still come
+#: from the narrow window, which keeps less of the print round the line.
+GLYPH_BLACKHAT = 19
 
 FloatArray = npt.NDArray[np.float32]
 CvArray = npt.NDArray[Any]
@@ -28,7 +38,8 @@ CvArray = npt.NDArray[Any]
 
 @dataclass(frozen=True)
 class LineStrip:
-    """An upright line: `ink` in [0, 1] (1 = darkest), the text band and the inked extent."""
+    """An upright line: `ink` in [0, 1] (1 = darkest), the text band and the inked extent;
+    `glyphs`, the same pixels flattened for the glyph cells (`GLYPH_BLACKHAT`)."""
 
     ink: FloatArray
     top: int
@@ -37,6 +48,7 @@ class LineStrip:
     x1: int
     #: 2x3 affine map from the image's pixel coordinates into this strip's
     to_strip: npt.NDArray[np.float64]
+    glyphs: FloatArray
 
     @property
     def text_height(self) -> int:
@@ -58,8 +70,8 @@ class LineStrip:
 
     @cached_property
     def columns(self) -> npt.NDArray[np.float64]:
-        """Ink per column of the text band."""
-        band = self.ink[self.top : self.bottom + 1]
+        """Ink per column of the text band (of the glyph cells' ink, `glyphs`)."""
+        band = self.glyphs[self.top : self.bottom + 1]
         return np.asarray(band.sum(axis=0), dtype=np.float64)
 
     @cached_property
@@ -132,17 +144,20 @@ def _extract(gray: GrayImage, box: LineBox, upside_down: bool) -> LineStrip | No
     # image -> roi -> (shrunk) roi -> strip, as one affine map
     to_roi = np.array([[sx, 0.0, -x_lo * sx], [0.0, sy, -y_lo * sy], [0.0, 0.0, 1.0]])
     to_strip = (matrix @ to_roi).astype(np.float64)
-    return _find_text(_flatten_light(strip), to_strip)
+    found = _find_text(_flatten_light(strip, BLACKHAT), to_strip)
+    if found is None:
+        return None
+    return replace(found, glyphs=_flatten_light(strip, GLYPH_BLACKHAT))
 
 
-def _flatten_light(strip: CvArray) -> FloatArray:
+def _flatten_light(strip: CvArray, window: int) -> FloatArray:
     """Ink darkness relative to the local paper brightness, scaled to [0, 1].
 
     A black-hat (closing minus image) with a window wider than a stroke keeps exactly the
     thin dark strokes, whatever the light gradient, glare or background print behind them.
     """
     smooth = cv2.GaussianBlur(strip, (3, 3), 0)
-    dark = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, np.ones((11, 11), np.uint8))
+    dark = cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, np.ones((window, window), np.uint8))
     top = percentile_u8(dark, 99.5)
     if top < 8.0:  # no contrast at all: nothing printed here
         return np.zeros(dark.shape, np.float32)
@@ -193,7 +208,7 @@ def _find_text(ink: FloatArray, to_strip: npt.NDArray[np.float64]) -> LineStrip 
         else:
             clusters.append([start, end])
     x0, x1 = max(clusters, key=lambda c: c[1] - c[0])
-    return LineStrip(ink, top, bottom, x0, x1, to_strip)
+    return LineStrip(ink, top, bottom, x0, x1, to_strip, ink)
 
 
 def _periodic_pitch(profile: npt.NDArray[np.float64], lo: float, hi: float) -> float | None:
