@@ -249,6 +249,67 @@ def build(
     return pairs_file
 
 
+def _dense_jobs(
+    out: Path, people: dict[str, list[str]], seed: int, rng: random.Random
+) -> tuple[list[tuple[Path, str, list[str], int]], list[tuple[Any, ...]]]:
+    """Every photo a bona fide reference; every pair of people morphed (a random photo each)."""
+    bona = []
+    for name, photos in people.items():
+        for k in range(len(photos)):  # one folder per photo index: the file names stay apart
+            (out / f"photo{k}" / "refs").mkdir(parents=True, exist_ok=True)
+            bona.append((out / f"photo{k}", name, [photos[k], *photos[:k], *photos[k + 1 :]], seed))
+    names = sorted(people)
+    morphs: list[tuple[Any, ...]] = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            pa, pb = list(people[a]), list(people[b])
+            rng.shuffle(pa)
+            rng.shuffle(pb)
+            morphs.append((out, (a, pa), (b, pb), seed))
+    return bona, morphs
+
+
+def build_dense(
+    data: Path, out: Path, exclude: set[str], seed: int = 18, jobs: int = 1, log: bool = True
+) -> Path:
+    """A small set of sharper photos (a folder per person), all for training: every photo is
+    a bona fide reference and every pair of people is morphed, so a few people give hundreds of
+    attacks. `exclude`: folder names left out (the people the demo and the tests show)."""
+    pairs_file = out / "pairs.jsonl"
+    recipe = {"version": RECIPE_VERSION, "dense": True, "data": str(data.resolve()),
+              "seed": seed, "exclude": sorted(exclude)}  # fmt: skip
+    stamp = out / "recipe.json"
+    if pairs_file.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == recipe:
+        return pairs_file
+    (out / "refs").mkdir(parents=True, exist_ok=True)
+    people = {n: [str(p) for p in ph] for n, ph in people_photos_any(data).items()}
+    people = {n: ph for n, ph in people.items() if n not in exclude}
+    bona_jobs, morph_jobs = _dense_jobs(out, people, seed, random.Random(seed))
+    if log:
+        print(f"dense morph set: {len(people)} people, {len(morph_jobs)} pairs -> {out}")
+    with ProcessPoolExecutor(max(jobs, 1)) as pool:
+        lines: list[dict[str, object]] = []
+        for job, found in zip(bona_jobs, pool.map(_bona_fide_job, bona_jobs), strict=True):
+            # the reference lies in the photo's own folder: make its path the pairs file's
+            lines += [{**e, "reference": f"{job[0].name}/{e['reference']}"} for e in found]
+        lines += [e for r in pool.map(_morph_job, morph_jobs) for e in r]
+    for line in lines:
+        line["split"] = "train"
+    pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    stamp.write_text(json.dumps(recipe))
+    return pairs_file
+
+
+def people_photos_any(data: Path) -> dict[str, list[Path]]:
+    """Folders with at least one photo (a person with one photo can still be a contributor)."""
+    found = {}
+    for folder in sorted(p for p in data.iterdir() if p.is_dir()):
+        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if photos:
+            found[folder.name] = photos
+    return found
+
+
 def load_reference(pairs_file: Path, entry: Entry) -> bytes:
     return (pairs_file.parent / entry.reference).read_bytes()
 
@@ -262,10 +323,12 @@ __all__ = [
     "Entry",
     "Probe",
     "build",
+    "build_dense",
     "identity_split",
     "load_probe",
     "load_reference",
     "people_photos",
+    "people_photos_any",
     "person_id",
     "read_pairs",
 ]
@@ -290,7 +353,7 @@ class Features:
 
 
 #: bump when `appliance.biometrics.morph.features` changes: the per-image cache is keyed by it
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 
 def image_record(
@@ -310,7 +373,9 @@ def image_record(
         face = DetectedFace(
             tuple(float(v) for v in saved["box"]), saved["keypoints"], float(saved["score"])
         )  # type: ignore[arg-type]
-        analysis = FaceAnalysis(face, np.zeros((1, 1, 3), np.uint8), saved["embedding"])
+        analysis = FaceAnalysis(
+            face, np.zeros((1, 1, 3), np.uint8), saved["embedding"], saved["flipped"]
+        )
         return analysis, saved["single"]
     store.mkdir(parents=True, exist_ok=True)
     try:
@@ -326,6 +391,7 @@ def image_record(
         keypoints=analysis.face.keypoints,
         score=analysis.face.score,
         embedding=analysis.embedding,
+        flipped=analysis.flipped,
         single=single,
     )
     return analysis, single
@@ -348,13 +414,14 @@ def prefill(out: Path, data: Path) -> None:
 
 def compute_features(pairs_file: Path, log: bool = True, cache: Path | None = None) -> Features:
     """Features of every entry, cached in `cache` (default: `features.npz` beside the pairs
-    file), recomputed when the pairs file changes."""
+    file), recomputed when the pairs file or `FEATURES_VERSION` changes."""
     from appliance.biometrics.face.verifier import FaceVerifier
     from appliance.biometrics.morph.features import DMAD_DIM, SMAD_DIM, differential_features
 
     entries = read_pairs(pairs_file)
     cache = cache or pairs_file.parent / "features.npz"
-    digest = hashlib.sha256(pairs_file.read_bytes()).hexdigest()
+    # the features' version is part of the key: a cache of older features is never reused
+    digest = f"v{FEATURES_VERSION}:" + hashlib.sha256(pairs_file.read_bytes()).hexdigest()
     if cache.is_file():
         saved = np.load(cache, allow_pickle=False)
         if str(saved["digest"]) == digest:

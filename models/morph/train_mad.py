@@ -1,7 +1,7 @@
 """Train the two morphing attack detectors on morphs of training identities only.
 
     .venv/bin/python -m models.morph.train_mad --data DIR [--jobs 2] \
-        [--onnx-python /work/venvs/convert/bin/python]
+        [--hires DIR2] [--models morph_dmad] [--onnx-python /work/venvs/convert/bin/python]
 
 Data recipe (`hardware_mocks/morph_set.py`): DIR holds a folder of photos per person (we used
 LFW, 901 people, from the project's shared data folder, passed on the command line, never a
@@ -11,6 +11,14 @@ Identities are split by a hash of their folder name: `train` (60%) fits the mode
 `benchmarks/morph.py`. Morphs are full and spliced, alpha 0.3-0.7, of look-alike pairs, JPEG or
 JPEG 2000 at 12-20 KB, a quarter print-and-scanned; bona fide references get the same
 post-processing. The set and its features are cached under var/cache/morph/.
+
+`--hires DIR2` adds a small set of sharper photos (we used the project's 19-person face folder)
+to the D-MAD training only: every photo a bona fide reference, every pair of people morphed
+(`morph_set.build_dense`), repeated `--hires-repeat` times. The people of `--hires-exclude`
+(default tests/data/faces: the ones the demo and the tests show) are left out, so the demo's
+morphs are of people the model never saw. LFW's 250-pixel web photos alone taught the model
+nothing about morphs made from sharp photos; S-MAD did not gain from the set and is trained on
+LFW alone.
 
 Models: a logistic regression or a one-hidden-layer MLP (numpy, Adam, class-balanced, L2),
 picked by calibration D-EER; written as ONNX by `export_onnx.py` (run in the conversion venv,
@@ -31,11 +39,21 @@ from pathlib import Path
 import numpy as np
 
 from appliance.biometrics.morph.detector import DMAD_MODEL, SMAD_MODEL, dmad_input, smad_input
-from hardware_mocks.morph_set import SPLIT_RULE, Features, build, compute_features
+from hardware_mocks.morph_set import (
+    SPLIT_RULE,
+    Features,
+    build,
+    build_dense,
+    compute_features,
+    people_photos_any,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "var" / "cache" / "morph"
-CONFIGS = ({"hidden": 0, "l2": 1e-3}, {"hidden": 0, "l2": 1e-2}, {"hidden": 32, "l2": 1e-3})
+CONFIGS = {
+    SMAD_MODEL: ({"hidden": 0, "l2": 1e-3}, {"hidden": 0, "l2": 1e-2}, {"hidden": 32, "l2": 1e-3}),
+    DMAD_MODEL: ({"hidden": 0, "l2": 1e-2}, {"hidden": 0, "l2": 1e-1}, {"hidden": 32, "l2": 1e-2}),
+}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -143,8 +161,20 @@ def check_onnx(path: Path, weights: dict[str, np.ndarray], x: np.ndarray) -> flo
     return float(np.abs(got - forward(f32, x.astype(np.float32))).max())
 
 
+HIRES_DATA = (
+    "; for D-MAD also photos of 13 public figures (the project's shared face folder, from the "
+    "example and test folders of the MIT-licensed face_recognition and deepface projects, see "
+    "tests/data/SOURCES.md; the 6 people of tests/data/faces left out) and morphs made of them"
+)
+
+
 def manifest_entry(
-    name: str, path: Path, dim: int, chosen: dict[str, float], figures: dict[str, object]
+    name: str,
+    path: Path,
+    dim: int,
+    chosen: dict[str, float],
+    figures: dict[str, object],
+    hires: bool = False,
 ) -> dict[str, object]:
     mode = "differential" if name == DMAD_MODEL else "single"
     return {
@@ -172,7 +202,8 @@ def manifest_entry(
         "source": "trained in this repository: models/morph/train_mad.py (data recipe in its "
         "docstring and hardware_mocks/morph_set.py); ONNX written by models/morph/export_onnx.py",
         "training_command": ".venv/bin/python -m models.morph.train_mad --data DIR "
-        "(DIR: LFW, a folder per person) --onnx-python /work/venvs/convert/bin/python",
+        "(DIR: LFW, a folder per person) --onnx-python /work/venvs/convert/bin/python"
+        + (" --hires DIR2 (DIR2: the shared face folder, a folder per person)" if hires else ""),
         "licence": {
             "weights": "Apache-2.0 (trained here)",
             "training_data": "LFW (Labeled Faces in the Wild, University of Massachusetts "
@@ -180,7 +211,7 @@ def manifest_entry(
             "collected from news sites without their consent) and morphs made of them: the "
             "weights are small and carry no images, but an authority should retrain on "
             "licensed, consented data (and morphs from several generators) before operational "
-            "use",
+            "use" + (HIRES_DATA if hires else ""),
         },
         "model": {"hidden": int(chosen["hidden"]), "l2": chosen["l2"]},
         "split": SPLIT_RULE,
@@ -205,18 +236,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-people", type=int, default=None)
     parser.add_argument("--onnx-python", type=Path, default=Path("/work/venvs/convert/bin/python"))
     parser.add_argument("--set-dir", type=Path, default=None, help="where the set is cached")
+    parser.add_argument("--hires", type=Path, default=None, help="sharper photos, D-MAD only")
+    parser.add_argument("--hires-exclude", type=Path, default=ROOT / "tests" / "data" / "faces")
+    parser.add_argument("--hires-repeat", type=int, default=4)
+    parser.add_argument("--models", nargs="+", default=[SMAD_MODEL, DMAD_MODEL])
     args = parser.parse_args(argv)
     started = time.time()
     out = args.set_dir or CACHE / args.data.resolve().name
     pairs = build(args.data, out, max_people=args.max_people, jobs=args.jobs)
     features = compute_features(pairs)
     train, calib = datasets(features, "train"), datasets(features, "calibration")
+    if args.hires is not None:
+        exclude = set(people_photos_any(args.hires_exclude)) if args.hires_exclude else set()
+        dense = build_dense(args.hires, CACHE / f"dense-{args.hires.resolve().name}", exclude,
+                            jobs=args.jobs)  # fmt: skip
+        hx, hy = datasets(compute_features(dense), "train")[DMAD_MODEL]
+        x, y = train[DMAD_MODEL]
+        reps = args.hires_repeat
+        train[DMAD_MODEL] = (np.concatenate([x, *[hx] * reps]), np.concatenate([y, *[hy] * reps]))
+        print(f"{DMAD_MODEL}: + {len(hy)} pairs of sharper photos x {reps}", flush=True)
     entries = []
-    for name in (SMAD_MODEL, DMAD_MODEL):
+    for name in args.models:
         x, y = train[name]
         cx, cy = calib[name]
         results = []
-        for config in CONFIGS:
+        for config in CONFIGS[name]:
             weights = fit(x, y, int(config["hidden"]), config["l2"])
             scores = forward(weights, cx)
             results.append((eer(scores[cy == 0], scores[cy == 1]), config, weights, scores))
@@ -246,7 +290,8 @@ def main(argv: list[str] | None = None) -> None:
             "calibration_d_eer": round(best_eer, 4),
             "operating_points": points,
         }
-        entries.append(manifest_entry(name, path, x.shape[1], chosen, figures))
+        hires = args.hires is not None and name == DMAD_MODEL
+        entries.append(manifest_entry(name, path, x.shape[1], chosen, figures, hires))
     write_manifest(entries)
     print(f"done in {time.time() - started:.0f} s; held-out figures: python -m benchmarks.morph")
 

@@ -49,14 +49,14 @@ def smad_input(single: NDArray[np.float32]) -> NDArray[np.float32]:
 def dmad_input(
     differential: NDArray[np.float32], single: NDArray[np.float32]
 ) -> NDArray[np.float32]:
-    """D-MAD model input: the pair's embedding difference and its squares (a morph's
-    difference points along another identity, with either sign: its energy per direction is
-    what tells), the cosine, the geometry difference and its magnitude, the chip photo's own."""
+    """D-MAD model input: the pair's embedding difference, the cosines, the geometry
+    difference and its magnitude, and the chip photo's own S-MAD features (the differences'
+    squares were dropped: on held-out identities they overfit more than they told)."""
     diff = np.asarray(differential, np.float32).reshape(-1, differential.shape[-1])
     one = np.asarray(single, np.float32).reshape(-1, single.shape[-1])
-    emb, rest = diff[:, :128], diff[:, 128:]
-    geometry = rest[:, 1:]
-    return np.concatenate([emb, emb**2, rest, np.abs(geometry), one], axis=1)
+    rest = diff[:, 128:]
+    geometry = rest[:, 5:]
+    return np.concatenate([diff[:, :128], rest, np.abs(geometry), one], axis=1)
 
 
 @dataclass

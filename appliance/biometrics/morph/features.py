@@ -2,8 +2,10 @@
 
 Differential (D-MAD, chip photo + trusted live capture): the difference of the two face
 embeddings (a morph's embedding sits between its two contributors', so its difference to either
-one's live face points in a characteristic direction), their cosine, and how the eye-nose-mouth
-geometry differs (a morph has the average of two faces' geometry).
+one's live face points in a characteristic direction; Scherhag et al.'s deep-feature
+difference), each embedding the mean of the aligned chip's and its mirror image's (steadier
+than either alone), the cosines between the plain and the mirrored embeddings, and how the
+eye-nose-mouth geometry differs (a morph has the average of two faces' geometry).
 
 Single image (S-MAD, chip photo alone): the portrait is brought to the ICAO token geometry and
 described by cheap texture statistics where morphing leaves traces (two interpolating warps and
@@ -44,7 +46,9 @@ _FACE = (slice(73, 160), slice(37, 124))
 #: a second face at least this large beside the main one makes the portrait unusable
 SECOND_FACE_RATIO = 0.5
 
-DMAD_DIM = 128 + 1 + 4
+DMAD_DIM = 128 + 5 + 4
+#: index in `differential_features` of the plain embedding cosine (what the face matcher scores)
+MATCH_COSINE = 128 + 4
 SMAD_DIM = 128 + 3 * 3 * 10 + 10 + 2 * 11 + 16 + 3 * 16
 
 
@@ -55,6 +59,8 @@ class FaceAnalysis:
     face: DetectedFace
     image: NDArray[np.uint8]
     embedding: Vector
+    #: the embedding of the mirrored chip
+    flipped: Vector
 
 
 def analyse(
@@ -68,7 +74,8 @@ def analyse(
     if len(faces) > 1 and faces[1].width >= SECOND_FACE_RATIO * faces[0].width:
         raise ApplianceError(Reason.FACE_QUALITY, "several faces in the image")
     chip = align_face(image_bgr, faces[0])
-    return FaceAnalysis(faces[0], image_bgr, embedder.embed(chip)[0])
+    both = embedder.embed(np.stack([chip, np.ascontiguousarray(chip[:, ::-1])]))
+    return FaceAnalysis(faces[0], image_bgr, both[0], both[1])
 
 
 def _geometry(face: DetectedFace) -> NDArray[np.float64]:
@@ -79,11 +86,25 @@ def _geometry(face: DetectedFace) -> NDArray[np.float64]:
     return pts.reshape(-1)
 
 
+def _mean_embedding(analysis: FaceAnalysis) -> Vector:
+    both = analysis.embedding + analysis.flipped
+    mean: Vector = both / max(float(np.linalg.norm(both)), 1e-12)
+    return mean
+
+
 def differential_features(reference: FaceAnalysis, live: FaceAnalysis) -> Vector:
-    diff = reference.embedding - live.embedding
-    cosine = float(reference.embedding @ live.embedding)
+    """Mean-embedding difference (128), cosines (mean, mirrored, the reference's and the live
+    face's plain-to-mirrored, plain: `MATCH_COSINE`), eye-frame nose and mouth offsets (4)."""
+    ref, probe = _mean_embedding(reference), _mean_embedding(live)
+    cosines = [
+        float(ref @ probe),
+        float(reference.flipped @ live.flipped),
+        float(reference.embedding @ reference.flipped),
+        float(live.embedding @ live.flipped),
+        float(reference.embedding @ live.embedding),
+    ]
     geometry = _geometry(reference.face) - _geometry(live.face)
-    return np.concatenate([diff, [cosine], geometry]).astype(np.float32)
+    return np.concatenate([ref - probe, cosines, geometry]).astype(np.float32)
 
 
 def portrait(analysis: FaceAnalysis) -> NDArray[np.uint8]:

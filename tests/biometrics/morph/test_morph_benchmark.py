@@ -3,6 +3,7 @@ tests/data/faces by the project's own generator), and the metric arithmetic itse
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -10,8 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from appliance.biometrics.morph.features import DMAD_DIM, SMAD_DIM
 from benchmarks import morph as bench
-from hardware_mocks.morph_set import build, identity_split, read_pairs
+from hardware_mocks.morph_set import (
+    build,
+    build_dense,
+    compute_features,
+    identity_split,
+    person_id,
+    read_pairs,
+)
 from tests.support.face_support import FACES
 
 
@@ -75,3 +84,37 @@ def test_benchmark_reports_every_figure(
     assert matcher["residual_with_smad"] <= matcher["mmpmr"]
     latency = report["latency_ms"]["on_top_of_face_verification"]
     assert latency["single"]["median"] > 0 and latency["differential"]["median"] > 0
+
+
+def test_dense_set_uses_every_photo_and_pair_and_leaves_out_the_excluded(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "faces"
+    for person in ("obama", "biden", "person02", "person05"):
+        shutil.copytree(FACES / person, root / person)
+    pairs_file = build_dense(root, tmp_path / "set", exclude={"obama"}, log=False)
+    entries = read_pairs(pairs_file)
+    assert {e.split for e in entries} == {"train"}  # a training-only set
+    bona = [e for e in entries if e.label == "bona_fide"]
+    # every photo of the people kept is a chip photo of its own (5 photos; person05 has one)
+    assert len(bona) == 5 and len({e.reference for e in bona}) == 5
+    assert all((pairs_file.parent / e.reference).is_file() for e in entries)
+    people = {p for e in bona for p in e.people}
+    morphed = {frozenset(e.people) for e in entries if e.label == "morph"}
+    assert len(people) == 3 and len(morphed) == 3  # every pair of the three
+    assert person_id("obama") not in {p for e in entries for p in e.people}
+    assert all("obama" not in p.path for e in entries for p in e.probes)
+
+
+def test_features_cached_by_an_older_version_are_recomputed(
+    pairs_file: Path, tmp_path: Path
+) -> None:
+    # a features file written before the features changed, for the very same pairs file
+    cache = tmp_path / "features.npz"
+    stale = np.zeros((1, 3), np.float32)
+    np.savez(cache, digest=hashlib.sha256(pairs_file.read_bytes()).hexdigest(), single=stale,
+             single_ok=np.ones(1, bool), pair_entry=np.zeros(1, np.int64),
+             pair_person=np.array(["x"]), pair_x=stale)  # fmt: skip
+    features = compute_features(pairs_file, log=False, cache=cache)
+    assert features.single.shape == (len(read_pairs(pairs_file)), SMAD_DIM)
+    assert features.pair_x.shape[1] == DMAD_DIM and len(features.pair_x) > 1

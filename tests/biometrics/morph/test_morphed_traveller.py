@@ -18,6 +18,10 @@ from tests.support.face_support import FACES, verifier
 
 __all__ = ["verifier"]
 
+#: a holder (chip photo, photo at the camera) and an accomplice none of the models trained on
+HOLDER = ("person02/img27.jpg", "person02/img26.jpg")
+ACCOMPLICE = "person05/img13.jpg"
+
 
 def _embedding(verifier: FaceVerifier, image: np.ndarray) -> np.ndarray:
     face = max(verifier.detector.detect(image), key=lambda f: f.width)
@@ -55,3 +59,31 @@ def test_album_needs_no_folder_names(tmp_path: Path) -> None:
 
     shown = repr(Portraits(0, tmp_path / "a.jpg", 0, tmp_path / "b.jpg", tmp_path / "c.jpg"))
     assert "a.jpg" not in shown and "c.jpg" not in shown
+
+
+@pytest.fixture(scope="module")
+def holder_weighted() -> tuple[bytes, bytes, np.ndarray]:
+    """The demo's attack: a full morph weighted to the holder (alpha 0.35) of two sharp photos,
+    the holder's genuine chip photo, and the holder's other photo at the camera."""
+    from appliance.biometrics.face.icao_token import TokenFormat, encode_to_size, token_image
+    from hardware_mocks.morphing import MorphGenerator, Variant
+
+    gen = MorphGenerator.load()
+    holder = decode_image((FACES / HOLDER[0]).read_bytes())
+    accomplice = decode_image((FACES / ACCOMPLICE).read_bytes())
+    morph = gen.morph(gen.contributor(holder), gen.contributor(accomplice), 0.35, Variant.FULL)
+    face = max(gen.detector.detect(holder), key=lambda f: f.width)
+    genuine = encode_to_size(token_image(holder, face), TokenFormat.JPEG)
+    live = decode_image((FACES / HOLDER[1]).read_bytes())
+    return encode_to_size(morph, TokenFormat.JPEG), genuine, live
+
+
+def test_differential_detection_refers_the_demos_morph_and_passes_the_holder(
+    holder_weighted: tuple[bytes, bytes, np.ndarray],
+) -> None:
+    from appliance.biometrics.morph.detector import MorphDetector
+
+    morph, genuine, live = holder_weighted
+    detector = MorphDetector.load()
+    assert detector.check(morph, live).reason is Reason.MORPH_SUSPECTED
+    assert detector.check(genuine, live).reason is Reason.OK
