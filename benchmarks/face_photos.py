@@ -187,10 +187,12 @@ def _prepare_many(paths: Sequence[tuple[str, Path]], jobs: int) -> list[Photo]:
 
 
 def pipeline_fingerprint() -> str:
-    """Changes with any model file or any line of the code that prepares a photo."""
+    """Changes with any model file, the embedder's test-time flip, or any line of the code
+    that prepares a photo."""
     digest = hashlib.sha256()
     for model in ("blazeface_back_256", "blazeface_front_128", "face_embedder"):
         digest.update(str(manifest_entry(model)["sha256"]).encode())
+    digest.update(str(manifest_entry("face_embedder").get("test_time_flip", False)).encode())
     face_package = Path(decode_image.__code__.co_filename).parent
     for source in [*sorted(face_package.glob("*.py")), Path(__file__)]:
         digest.update(source.read_bytes())
