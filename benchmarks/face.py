@@ -274,9 +274,14 @@ def measure_latency(
             done += 1
             continue
         reference = encode_to_size(token_image(image, faces[0]), TokenFormat.JPEG2000)
+        cpu = time.process_time()
         result = verifier.verify(reference, [live])
+        cpu_ms = (time.process_time() - cpu) * 1000.0
         for stage, ms in result.timings_ms.items():
             stages.setdefault(stage, []).append(ms)
+        if "embed" in result.timings_ms:  # a verification that got as far as comparing
+            # CPU time is what the per-core target means; wall time grows with other load
+            stages.setdefault("total_cpu", []).append(cpu_ms)
         done += 1
     return {stage: round(statistics.median(v), 2) for stage, v in stages.items()}
 
@@ -444,8 +449,8 @@ def run(
     stage_s: dict[str, float] = {}
     pad = None
     if pad_samples > 0:
-        cache = bona_fide_cache or BONA
-        pad = liveness_evaluation(data, verifier, pad_samples, turn_degs, cache)
+        clips = bona_fide_cache or BONA
+        pad = liveness_evaluation(data, verifier, pad_samples, turn_degs, clips)
         stage_s["pad"] = round(time.perf_counter() - start, 1)
     if pad_only:
         return {"pad": pad, "wall_s": round(time.perf_counter() - start, 1)}
@@ -557,7 +562,8 @@ def run(
         },
         "per_group": group_report,
         "latency_ms": latency,
-        "latency_note": "median per stage of full verifications, onnxruntime 1 intra-op thread"
+        "latency_note": "median per stage of full verifications (wall ms; total_cpu: the "
+        "process's CPU ms per verification), onnxruntime 1 intra-op thread"
         + (f", on {latency_data.name}" if latency_data is not None else ""),
         "pad": pad,
         "jobs": jobs,

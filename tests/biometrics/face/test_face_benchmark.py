@@ -293,3 +293,27 @@ def test_cached_embeddings_are_not_reused_across_the_test_time_flip(
 
     monkeypatch.setattr(face_photos, "manifest_entry", toggled)
     assert face_photos.pipeline_fingerprint() != first
+
+
+def test_the_photo_cache_stays_where_asked_when_liveness_is_measured_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The liveness stage's clip folder once replaced the photo cache, so a run with PAD
+    cached the embeddings in the wrong folder and the next run without PAD started cold."""
+    seen: dict[str, object] = {}
+
+    def fake_liveness(*args: object) -> dict[str, object]:
+        seen["clips"] = args[-1]
+        return {}
+
+    def fake_prepare(paths: object, jobs: int, cache: Path | None = None) -> list[object]:
+        seen["cache"] = cache
+        raise SystemExit("stop after preparing")
+
+    monkeypatch.setattr(bench, "liveness_evaluation", fake_liveness)
+    monkeypatch.setattr(bench, "prepare_all", fake_prepare)
+    with pytest.raises(SystemExit):
+        bench.run(
+            FACES, 0, pad_samples=1, bona_fide_cache=tmp_path / "clips", cache=tmp_path / "photos"
+        )
+    assert seen == {"clips": tmp_path / "clips", "cache": tmp_path / "photos"}
