@@ -41,18 +41,27 @@ def similarity_transform(
     return matrix
 
 
-def alignment_matrix(face: DetectedFace, size: int = CHIP_SIZE) -> NDArray[np.float64]:
+def alignment_matrix(
+    face: DetectedFace, size: int = CHIP_SIZE, weights: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """`weights` (right eye, left eye, nose, mouth) other than the product's are for
+    benchmarks/face_candidates.py, which compares alignments."""
     src = face.keypoints[list(_POINTS)]
-    return similarity_transform(src, TEMPLATE_150 * (size / CHIP_SIZE), _WEIGHTS)
+    chosen = _WEIGHTS if weights is None else weights
+    return similarity_transform(src, TEMPLATE_150 * (size / CHIP_SIZE), chosen)
 
 
-def align_face(image_bgr: NDArray[np.uint8], face: DetectedFace) -> NDArray[np.uint8]:
+def align_face(
+    image_bgr: NDArray[np.uint8],
+    face: DetectedFace,
+    weights: NDArray[np.float64] | None = None,
+) -> NDArray[np.uint8]:
     """The RGB 150x150 chip the embedder expects.
 
     Only the window the chip covers is cut out of the frame and, when the face is much larger
     than the chip, area-averaged down first, so the warp neither aliases nor touches the whole
     (possibly multi-megapixel) image."""
-    matrix = alignment_matrix(face)
+    matrix = alignment_matrix(face, weights=weights)
     inverse = cv2.invertAffineTransform(matrix)
     corners = np.array([[0, 0, 1], [CHIP_SIZE, 0, 1], [0, CHIP_SIZE, 1], [CHIP_SIZE, CHIP_SIZE, 1]])
     src = corners @ inverse.T

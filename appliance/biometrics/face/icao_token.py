@@ -54,10 +54,16 @@ def _encode(image: NDArray[np.uint8], fmt: TokenFormat, level: int) -> bytes:
 
 
 def encode_to_size(
-    image: NDArray[np.uint8], fmt: TokenFormat, target_bytes: int = DG2_TARGET_BYTES
+    image: NDArray[np.uint8],
+    fmt: TokenFormat,
+    target_bytes: int = DG2_TARGET_BYTES,
+    slack: float = 0.0,
 ) -> bytes:
     """The best-quality encoding that fits in target_bytes: the highest quality level whose
     encoding fits (the lowest level's when none does), size being monotonic in the level.
+    With `slack` > 0 the first encoding that fits and fills at least (1 - slack) of the target
+    is taken without looking higher: a benchmark making thousands of chip-like references
+    saves the second JPEG 2000 encoding (half its time) for a file a few per cent smaller.
 
     JPEG 2000's level is a rate (about raw bytes x level / 1000), so the search starts at the
     level that rate predicts and usually ends after two encodings instead of ten; JPEG's
@@ -73,6 +79,8 @@ def encode_to_size(
             encoded[level] = _encode(image, fmt, level)
         return len(encoded[level]) <= target_bytes
 
+    if slack > 0.0 and fits(start) and len(encoded[start]) >= (1.0 - slack) * target_bytes:
+        return encoded[start]
     good, bad = _bracket(fits, start, lo, hi)
     while bad - good > 1:  # invariant: good fits (or is lo - 1), bad does not (or is hi + 1)
         mid = (good + bad) // 2

@@ -206,7 +206,7 @@ class FaceVerifier:
                 Reason.FACE_NOT_LIVE, timer, subject="live", quality=quality, liveness=live_summary
             )
         t = time.perf_counter()
-        embeddings = self.embedder.embed(np.stack([ref.chip, best.chip]))
+        embeddings = self.embedder.embed_for_match(np.stack([ref.chip, best.chip]))
         t = timer.add("embed", t)
         score = cosine_similarity(embeddings[0], embeddings[1])
         matched = is_match(score, self.threshold)

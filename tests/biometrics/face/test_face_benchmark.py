@@ -252,3 +252,68 @@ def test_prepared_photos_are_cached_by_their_bytes(
             np.testing.assert_array_equal(emb, other)
     stored = list(tmp_path.glob("*/*.npz"))
     assert len(stored) == 3 and stored[0].parent.name == face_photos.pipeline_fingerprint()
+
+
+def test_thresholds_come_from_every_probe_when_none_passes_the_gate() -> None:
+    """A calibration set whose probes all fail the live gate (LFW's web crops) still gives
+    thresholds, taken from every probe and labelled so; a set with gated pairs uses those."""
+    ungated = {
+        "threshold_at_fmr_0.001": 0.93,
+        "threshold_at_fmr_0.0005": 0.94,
+        "eer": 0.02,
+    }
+    report: dict[str, object] = {
+        "threshold_at_fmr_0.001": None,
+        "threshold_at_fmr_0.0005": None,
+        "fta": 1.0,
+        "without_quality_gate": ungated,
+    }
+    source, probes = bench.calibration_source(report)
+    assert source is ungated and "without the live quality gate" in probes
+    gated = {**report, "threshold_at_fmr_0.001": 0.95, "threshold_at_fmr_0.0005": 0.96}
+    source, probes = bench.calibration_source(gated)
+    assert source is gated and probes == "probes that pass the live quality gate"
+    empty = {**report, "without_quality_gate": {"threshold_at_fmr_0.001": None}}
+    with pytest.raises(SystemExit):
+        bench.calibration_source(empty)
+
+
+def test_cached_embeddings_are_not_reused_across_the_test_time_flip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Turning the embedder's flip on or off changes every embedding: the cache must miss."""
+    real = face_photos.manifest_entry
+    first = face_photos.pipeline_fingerprint()
+
+    def toggled(name: str) -> dict[str, object]:
+        entry = dict(real(name))
+        if name == "face_embedder":
+            entry["test_time_flip"] = not entry.get("test_time_flip", False)
+        return entry
+
+    monkeypatch.setattr(face_photos, "manifest_entry", toggled)
+    assert face_photos.pipeline_fingerprint() != first
+
+
+def test_the_photo_cache_stays_where_asked_when_liveness_is_measured_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The liveness stage's clip folder once replaced the photo cache, so a run with PAD
+    cached the embeddings in the wrong folder and the next run without PAD started cold."""
+    seen: dict[str, object] = {}
+
+    def fake_liveness(*args: object) -> dict[str, object]:
+        seen["clips"] = args[-1]
+        return {}
+
+    def fake_prepare(paths: object, jobs: int, cache: Path | None = None) -> list[object]:
+        seen["cache"] = cache
+        raise SystemExit("stop after preparing")
+
+    monkeypatch.setattr(bench, "liveness_evaluation", fake_liveness)
+    monkeypatch.setattr(bench, "prepare_all", fake_prepare)
+    with pytest.raises(SystemExit):
+        bench.run(
+            FACES, 0, pad_samples=1, bona_fide_cache=tmp_path / "clips", cache=tmp_path / "photos"
+        )
+    assert seen == {"clips": tmp_path / "clips", "cache": tmp_path / "photos"}

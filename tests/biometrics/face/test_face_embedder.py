@@ -76,3 +76,34 @@ def test_selftest_reports_each_model(tmp_path: Path) -> None:
         "reason": "MODEL_UNAVAILABLE",
     }
     assert broken["face_embedder"]["status"] == "pass"
+
+
+def test_flip_averaged_match_embedding_is_the_same_for_a_chip_and_its_mirror() -> None:
+    """Test-time flip: the compared embedding is the mean of the chip's and its mirror's, so a
+    traveller's face is compared the same whichever way the model's left/right noise falls."""
+    golden = np.load(GOLDEN)
+    chips = golden["inputs"].astype(np.uint8)
+    flipping = FaceEmbedder(load_session("face_embedder"), test_time_flip=True)
+    plain = FaceEmbedder(load_session("face_embedder"), test_time_flip=False)
+    ours = flipping.embed_for_match(chips)
+    np.testing.assert_allclose(ours, flipping.embed_for_match(chips[:, :, ::-1]), atol=1e-5)
+    expected = plain.embed(chips) + plain.embed(np.ascontiguousarray(chips[:, :, ::-1]))
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    np.testing.assert_allclose(plain.embed_for_match(chips), plain.embed(chips), atol=0)
+    # the morph detectors were trained on the plain embedding: embed() never flips
+    np.testing.assert_allclose(flipping.embed(chips), plain.embed(chips), atol=0)
+
+
+def test_the_manifest_says_whether_verification_flips(tmp_path: Path) -> None:
+    import json
+
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir(), copy, ignore=shutil.ignore_patterns("*.py", "*.cjs"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    entry = next(m for m in manifest["models"] if m["name"] == "face_embedder")
+    shipped = bool(entry.get("test_time_flip", False))
+    assert FaceEmbedder.from_models_dir().test_time_flip is shipped
+    entry["test_time_flip"] = not shipped
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert FaceEmbedder.from_models_dir(copy).test_time_flip is (not shipped)
