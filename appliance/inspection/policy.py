@@ -33,7 +33,7 @@ from pydantic import (
 
 from appliance.emrtd.pki.checks import GATE_MANDATORY_CHECKS, CheckStatus
 from appliance.errors import ApplianceError, Reason
-from appliance.inspection.report import InspectionReport, StepName
+from appliance.inspection.report import Fact, InspectionReport, StepName
 from appliance.signed import artefacts as sc
 
 POLICY_FILE = "policy.toml"
@@ -91,6 +91,46 @@ class MorphPolicy(_Model):
         return {key: value for key, value in data.items() if value is not None}
 
 
+class FacePolicy(_Model):
+    """The face step's decision threshold, signed with the rest of the policy.
+
+    The embedder's manifest carries thresholds calibrated on the project's calibration set; an
+    authority that calibrated on its own captures (its lanes' cameras, its travellers) signs its
+    threshold here with where it came from, so the decision rule and its provenance arrive and
+    are verified together and a running lane takes a new one between travellers. Absent: the
+    manifest's threshold for the device's configured operating point.
+    """
+
+    #: cosine similarity at or above which the live face matches the chip photo
+    threshold: float | None = Field(default=None, ge=-1, le=1)
+    #: the calibration behind it (set, identities, impostor pairs, target FMR), for the report
+    calibration: str = Field(default="", max_length=300)
+
+    def facts(self, score: float | None, model_threshold: float) -> dict[str, Fact]:
+        """The face step's facts: its score, and the threshold in force and where it came from."""
+        signed = self.threshold
+        return {
+            "score": None if score is None else round(score, 4),
+            "threshold": round(model_threshold if signed is None else signed, 4),
+            "threshold_from": "model" if signed is None else "policy",
+        }
+
+    def passes(self, status: str, reason: Reason, score: float | None) -> bool:
+        """Whether the face step passes: by the signed threshold when one is signed and the
+        comparison ran, else by the verifier's own result (a capture that failed before
+        comparing, on quality, liveness or no face, stays failed)."""
+        compared = score is not None and reason in (Reason.OK, Reason.FACE_NO_MATCH)
+        if self.threshold is not None and compared:
+            return bool(score is not None and score >= self.threshold)
+        return status == "pass" and reason is Reason.OK
+
+    @model_serializer(mode="wrap")
+    def _absent_not_null(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An unset threshold is left out: TOML, the policy's format, has no null."""
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
 _EGATE_REQUIRED = (
     StepName.DOCUMENT_PRESENCE,
     StepName.MRZ,
@@ -140,6 +180,8 @@ class PolicyConfig(_Model):
     seal_required_nationalities: tuple[str, ...] = ()
     #: morphing attack detection: thresholds and whether a suspected morph refers
     morph: MorphPolicy = MorphPolicy()
+    #: the face step's threshold and its calibration (absent: the model's calibrated one)
+    face: FacePolicy = FacePolicy()
 
     def mode(self, mode: Literal["egate", "handheld"]) -> ModePolicy:
         return self.egate if mode == "egate" else self.handheld

@@ -372,11 +372,8 @@ def biometrics(lane: Lane, tx: Transaction) -> Outcome:
         return Outcome.skipped("no chip photo", blocked_by="data_groups")
     result = lane.face(reference)
     tx.live_image = getattr(result, "live_image", None)
-    facts: dict[str, Fact] = {
-        "score": None if result.score is None else round(result.score, 4),
-        "threshold": round(result.threshold, 4),
-    }
-    if result.status == "pass" and result.reason is Reason.OK:
+    facts = lane.policy.face.facts(result.score, result.threshold)
+    if lane.policy.face.passes(result.status, result.reason, result.score):
         return Outcome(CheckStatus.PASS, Reason.OK, "face matches the chip photo", facts)
     reason = result.reason if result.reason is not Reason.OK else Reason.FACE_NO_MATCH
     return Outcome(CheckStatus.FAIL, reason, "face not verified", facts)
