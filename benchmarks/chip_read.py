@@ -28,6 +28,7 @@ from typing import Any
 
 from appliance.emrtd.session import CanKey, ChipSession, MrzKey, ReaderOptions
 from hardware_mocks.virtual_chip import make_chip, make_profile
+from hardware_mocks.virtual_chip.card_pace import PaceOption
 from hardware_mocks.virtual_chip.transport import VirtualCardTransport
 
 
@@ -38,6 +39,10 @@ class Case:
     extended: bool
     via_pcsc: bool = False
     eac: bool = False
+    #: the PACE mapping the chip offers (GM, IM or CAM; CAM: TA binds to PACE's key, no CA)
+    mapping: str | None = None
+    #: DG4's iris encoding: ISO/IEC 19794-6:2005 or the extensible 39794-6
+    iris_standard: str = "19794-6"
 
 
 CASES = [
@@ -52,6 +57,20 @@ CASES = [
     Case("in-process PACE+EAC extended", "PACE", True, eac=True),
     Case("pcscd PACE+EAC short", "PACE", False, via_pcsc=True, eac=True),
     Case("pcscd PACE+EAC extended", "PACE", True, via_pcsc=True, eac=True),
+    Case(
+        "in-process PACE+EAC extended, DG4 39794-6", "PACE", True, eac=True, iris_standard="39794-6"
+    ),
+    Case("in-process PACE-CAM+EAC extended", "PACE", True, eac=True, mapping="CAM"),
+    Case("pcscd PACE-CAM+EAC extended", "PACE", True, via_pcsc=True, eac=True, mapping="CAM"),
+    Case(
+        "pcscd PACE-CAM+EAC extended, DG4 39794-6",
+        "PACE",
+        True,
+        via_pcsc=True,
+        eac=True,
+        mapping="CAM",
+        iris_standard="39794-6",
+    ),
 ]
 
 
@@ -73,7 +92,10 @@ class CountingTransport:
 
 
 def run_case(case: Case, reads: int, reader: str | None) -> dict[str, Any]:
-    profile = make_profile(iris=case.eac)
+    knobs: dict[str, Any] = {"iris": case.eac, "iris_standard": case.iris_standard}
+    if case.mapping is not None:
+        knobs["pace_options"] = (PaceOption.mapped(case.mapping),)
+    profile = make_profile(**knobs)
     options = ReaderOptions(terminal=profile.eac_pki().credentials() if case.eac else None)
     number, dob, doe = _mrz_key(profile.mrz_information)
     key: Any = MrzKey(number, dob, doe) if case.protocol == "BAC" else CanKey(profile.can)
