@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from appliance.emrtd.lds.ext39794 import Ext39794
 from appliance.emrtd.lds.images import ImageFormat, declared_format_warning, detect_format
 from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
@@ -77,40 +78,8 @@ class FaceImageDataBlock:
     year: int = 2019
 
 
-def _fields(value: bytes, what: str) -> dict[int, tlv.Tlv]:
-    """Context-specific fields of a SEQUENCE by number; unknown tags (extensions) pass."""
-    fields: dict[int, tlv.Tlv] = {}
-    for item in tlv.iter_tlvs(value):
-        if item.tag > 0xFF or item.tag & 0xC0 != 0x80:
-            continue
-        number = item.tag & 0x1F
-        if number in fields:
-            raise LdsError(f"39794-5: {what} field [{number}] repeated")
-        fields[number] = item
-    return fields
-
-
-def _required(fields: dict[int, tlv.Tlv], number: int, constructed: bool, what: str) -> tlv.Tlv:
-    item = fields.get(number)
-    if item is None:
-        raise LdsError(f"39794-5: {what} [{number}] missing")
-    if item.constructed != constructed:
-        raise LdsError(f"39794-5: {what} [{number}] has the wrong form")
-    return item
-
-
-def _uint(item: tlv.Tlv, what: str) -> int:
-    if item.constructed or not 1 <= len(item.value) <= 8 or item.value[0] & 0x80:
-        raise LdsError(f"39794-5: {what} is not a non-negative INTEGER")
-    return int.from_bytes(item.value, "big")
-
-
-def _code(item: tlv.Tlv, what: str) -> int:
-    """A CHOICE { code [0] INTEGER, extensionBlock [1] ... }; extension codes are unsupported."""
-    choice = _fields(item.value, what)
-    if 0 not in choice:
-        raise LdsError(f"39794-5: {what} uses an extension block", Reason.LDS_UNSUPPORTED)
-    return _uint(_required(choice, 0, False, what), what)
+_EXT = Ext39794("39794-5")
+_fields, _required, _uint, _code = _EXT.fields, _EXT.required, _EXT.uint, _EXT.code
 
 
 def _optional_code(fields: dict[int, tlv.Tlv], number: int, what: str) -> int | None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
+from appliance.emrtd.lds.ext39794 import Ext39794
 from appliance.emrtd.lds.iris_19794 import EyeSubtype
 from appliance.emrtd.protocol import tlv
 from appliance.errors import ApplianceError, LdsError, Reason
@@ -94,40 +95,8 @@ class IrisImageDataBlock:
     year: int = 2021
 
 
-def _fields(value: bytes, what: str) -> dict[int, tlv.Tlv]:
-    """Context-specific fields of a SEQUENCE by number; other classes (extensions) pass."""
-    fields: dict[int, tlv.Tlv] = {}
-    for item in tlv.iter_tlvs(value):
-        if item.tag > 0xFF or item.tag & 0xC0 != 0x80:
-            continue
-        number = item.tag & 0x1F
-        if number in fields:
-            raise LdsError(f"39794-6: {what} field [{number}] repeated")
-        fields[number] = item
-    return fields
-
-
-def _required(fields: dict[int, tlv.Tlv], number: int, constructed: bool, what: str) -> tlv.Tlv:
-    item = fields.get(number)
-    if item is None:
-        raise LdsError(f"39794-6: {what} [{number}] missing")
-    if item.constructed != constructed:
-        raise LdsError(f"39794-6: {what} [{number}] has the wrong form")
-    return item
-
-
-def _uint(item: tlv.Tlv, what: str) -> int:
-    if item.constructed or not 1 <= len(item.value) <= 4 or item.value[0] & 0x80:
-        raise LdsError(f"39794-6: {what} is not a small non-negative INTEGER")
-    return int.from_bytes(item.value, "big")
-
-
-def _code(item: tlv.Tlv, what: str) -> int:
-    """A CHOICE { code [0] INTEGER, extensionBlock [1] ... }; extension codes are unsupported."""
-    choice = _fields(item.value, what)
-    if 0 not in choice:
-        raise LdsError(f"39794-6: {what} uses an extension block", Reason.LDS_UNSUPPORTED)
-    return _uint(_required(choice, 0, False, what), what)
+_EXT = Ext39794("39794-6", max_int_octets=4)
+_fields, _required, _uint, _code = _EXT.fields, _EXT.required, _EXT.uint, _EXT.code
 
 
 def _representation(item: tlv.Tlv) -> IrisRepresentation:
