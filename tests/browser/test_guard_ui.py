@@ -377,15 +377,9 @@ def handheld_faces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service
     step compares the live capture with the chip photo."""
     root = tmp_path_factory.mktemp("handheld-faces")
     config = simulated_config(root / "handheld.toml", device={"mode": "handheld"})
-    before = os.environ.get("APPLIANCE_SIM_FACES")
-    os.environ["APPLIANCE_SIM_FACES"] = str(FACES)
-    try:
-        service = start_service(root / "data", config, timeout_s=120)
-    finally:
-        if before is None:
-            del os.environ["APPLIANCE_SIM_FACES"]
-        else:
-            os.environ["APPLIANCE_SIM_FACES"] = before
+    service = start_service(
+        root / "data", config, timeout_s=120, env={"APPLIANCE_SIM_FACES": str(FACES)}
+    )
     try:
         yield service
     finally:

@@ -4,7 +4,6 @@ impostor is sent to an officer."""
 
 from __future__ import annotations
 
-import os
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -27,15 +26,7 @@ pytestmark = pytest.mark.slow
 def faces_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     require_chromium()
     data = tmp_path_factory.mktemp("kiosk-faces")
-    before = os.environ.get("APPLIANCE_SIM_FACES")
-    os.environ["APPLIANCE_SIM_FACES"] = str(FACES)
-    try:
-        service = start_service(data, timeout_s=120)
-    finally:
-        if before is None:
-            del os.environ["APPLIANCE_SIM_FACES"]
-        else:
-            os.environ["APPLIANCE_SIM_FACES"] = before
+    service = start_service(data, timeout_s=120, env={"APPLIANCE_SIM_FACES": str(FACES)})
     try:
         yield service
     finally:

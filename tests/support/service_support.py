@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +68,15 @@ class ServiceProcess:
 
 
 def start_service(
-    data_dir: Path, config: Path = SIMULATED_CONFIG, *args: str, timeout_s: float = 60
+    data_dir: Path,
+    config: Path = SIMULATED_CONFIG,
+    *args: str,
+    timeout_s: float = 60,
+    env: Mapping[str, str] | None = None,
 ) -> ServiceProcess:
-    env = {**os.environ, "APPLIANCE_DATA_DIR": str(data_dir)}
+    """`appliance serve` on a free loopback port; `env` adds to this process's environment for
+    the service only (e.g. `APPLIANCE_SIM_FACES`)."""
+    env = {**os.environ, **(env or {}), "APPLIANCE_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "appliance.cli", "serve", "--config", str(config), "--port", "0",
          *args],
