@@ -237,18 +237,24 @@ class Downlink:
             self.state.save_status(status)
         return Outcome(kind, version, True, Reason.OK, detail or "applied")
 
+    def _not_newer(self, kind: str, version: int, current: int, of: str = "") -> Outcome | None:
+        """The outcome of an offer that is not above the version in force (`of` names what
+        is in force when it is another kind): nothing to do, or a rollback refused and kept
+        in status. None: newer, to be fetched."""
+        if version == current:
+            return Outcome(kind, version, False, Reason.OK, "already in force")
+        if version > current:
+            return None
+        older = f"{kind}: version {version} is older than {of}{current} in force"
+        return self._refused(kind, version, ApplianceError(Reason.SYNC_ARTEFACT_ROLLBACK, older))
+
     def _delta(self, version: int) -> Outcome:
         """Apply the watchlist delta of `version` on exactly the list in force, or say that
         the full list is needed (a base that is not the list in force is not a refusal)."""
         current = self.state.artefacts().get("watchlist", 0)
-        if version == current:
-            return Outcome(DELTA_KIND, version, False, Reason.OK, "already in force")
+        if (not_newer := self._not_newer(DELTA_KIND, version, current, "watchlist ")) is not None:
+            return not_newer
         try:
-            if version < current:
-                raise ApplianceError(
-                    Reason.SYNC_ARTEFACT_ROLLBACK,
-                    f"{DELTA_KIND}: version {version} is older than watchlist {current} in force",
-                )
             body = self._get(f"{protocol.API_PREFIX}/artefacts/{DELTA_KIND}/{version}")
             delta = parse_delta(verify_artefact(body, DELTA_KIND, version, self.data_dir))
             base = self._installed_watchlist(current)
@@ -284,14 +290,9 @@ class Downlink:
 
     def _one(self, kind: str, version: int) -> Outcome:
         current = self.state.artefacts().get(kind, 0)
-        if version == current:
-            return Outcome(kind, version, False, Reason.OK, "already in force")
+        if (not_newer := self._not_newer(kind, version, current)) is not None:
+            return not_newer
         try:
-            if version < current:
-                raise ApplianceError(
-                    Reason.SYNC_ARTEFACT_ROLLBACK,
-                    f"{kind}: version {version} is older than {current} in force",
-                )
             body = self._get(f"{protocol.API_PREFIX}/artefacts/{kind}/{version}")
             content = verify_artefact(body, kind, version, self.data_dir)
             said = apply_artefact(self.data_dir, kind, version, content, str(body["signature"]))
