@@ -38,9 +38,10 @@ from appliance.emrtd.protocol.terminal_auth import (
     id_picc_from_mrz,
     parse_cvca_file,
 )
-from appliance.errors import LdsError, Reason
+from appliance.errors import ApplianceError, LdsError, Reason
 
 _NAME = CheckName.TERMINAL_AUTHENTICATION
+_TRANSPORT_FAULTS = (Reason.CHIP_REMOVED, Reason.CHIP_COMMUNICATION, Reason.CHIP_NOT_PRESENT)
 
 
 def _rights_text(credentials: TerminalCredentials) -> str:
@@ -247,7 +248,12 @@ class TerminalAuthState:
         session's key: PACE-CAM's own, or (after PACE-GM/IM) a new Chip Authentication's,
         which must pass again. A failed retry leaves the dynamic binding's refusal standing."""
         renew_ca = self.ca_key is not None
-        channel.restart_access()  # a new PACE session: new keys, TA may run again
+        try:
+            channel.restart_access()  # a new PACE session: new keys, TA may run again
+        except ApplianceError as exc:
+            if _transport_fault(exc):
+                raise
+            return  # the chip would not open another session: the first refusal stands
         if self._ran_this_session:
             return  # no new PACE session came of it: never TA twice in one
         if renew_ca and not renew_chip_authentication(channel, self.rng, self.chip_authenticated):
@@ -263,6 +269,13 @@ class TerminalAuthState:
         for name, reason in refused.items():  # the dynamic binding's refusal is the news
             if reason is not None:
                 result.unavailable[name] = reason
+
+
+def _transport_fault(exc: ApplianceError) -> bool:
+    """The card left or cannot be reached: that ends the whole read, not just a retry. A status
+    word (ApduError, even one reported as CHIP_COMMUNICATION) or a bad SM answer is the chip's
+    refusal."""
+    return not isinstance(exc, ApduError | SmError) and exc.reason in _TRANSPORT_FAULTS
 
 
 def _role(cert: cvc.CvCertificate) -> str:

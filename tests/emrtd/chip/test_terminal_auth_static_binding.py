@@ -18,7 +18,7 @@ from appliance.emrtd.document import ChipDocument, read_chip
 from appliance.emrtd.lds import dg4
 from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
 from appliance.emrtd.session import ChipSession, MrzKey, ReaderOptions
-from appliance.errors import Reason
+from appliance.errors import ApplianceError, Reason
 from hardware_mocks.virtual_chip import VirtualCardTransport, VirtualChip, make_chip, make_profile
 from hardware_mocks.virtual_chip.card_pace import PaceOption
 from hardware_mocks.virtual_chip.status import SW_WRONG_DATA, Response
@@ -137,3 +137,47 @@ def test_terminal_authentication_runs_once_per_access_session(chip_log: list[str
                          session.file_reader.read_into)  # fmt: skip
     assert chip_log == log == ["pace", "ca", "ta", "pace", "ca", "ta"]
     assert session.eac.check is first and first is not None and first.status is CheckStatus.PASS
+
+
+def test_a_chip_refusing_the_retrys_new_session_keeps_the_first_refusal(
+    monkeypatch: pytest.MonkeyPatch, chip_log: list[str]
+) -> None:
+    """The retry is a courtesy to old chips: when the chip will not open a second PACE session,
+    the document is still read and reported, with the dynamic binding's refusal."""
+    set_at_pace = VirtualChip._set_at_pace  # logged by `chip_log`
+
+    def one_session_only(self: VirtualChip, objects: dict[int, bytes]) -> object:
+        if "pace" in chip_log:
+            chip_log.append("pace")
+            return Response.status(SW_WRONG_DATA)
+        return set_at_pace(self, objects)
+
+    monkeypatch.setattr(VirtualChip, "_set_at_pace", one_session_only)
+    chip = make_chip(profile=GM_PROFILE, ta_static_binding=True)
+    document = read_chip(VirtualCardTransport(chip), KEY, OPTIONS)
+    assert document.eac is not None and document.eac.reason is Reason.TA_FAILED
+    assert document.eac.detail.startswith("chip refused")
+    assert document.unavailable["DG4.bin"] == Reason.TA_FAILED.value
+    assert "DG1.bin" in document.files
+    assert _checks(document)[CheckName.CHIP_AUTHENTICATION].status is CheckStatus.PASS
+    assert chip_log[:4] == ["pace", "ca", "ta", "pace"] and chip_log.count("ta") == 1
+
+
+def test_a_card_pulled_during_the_retry_ends_the_read_as_removed(
+    monkeypatch: pytest.MonkeyPatch, chip_log: list[str]
+) -> None:
+    """Only the chip's refusals end the retry quietly: a card that leaves the field is reported
+    as such, as anywhere else in the read."""
+    set_at_pace = VirtualChip._set_at_pace  # logged by `chip_log`
+    transport = VirtualCardTransport(make_chip(profile=GM_PROFILE, ta_static_binding=True))
+
+    def pulled_before_the_second_session(self: VirtualChip, objects: dict[int, bytes]) -> object:
+        if "pace" in chip_log:
+            transport.remove()
+        return set_at_pace(self, objects)
+
+    monkeypatch.setattr(VirtualChip, "_set_at_pace", pulled_before_the_second_session)
+    with pytest.raises(ApplianceError) as caught:
+        read_chip(transport, KEY, OPTIONS)
+    assert caught.value.reason is Reason.CHIP_REMOVED
+    assert chip_log == ["pace", "ca", "ta", "pace"]
