@@ -41,6 +41,7 @@ from appliance.emrtd.protocol.terminal_auth import (
 from appliance.errors import ApplianceError, LdsError, Reason
 
 _NAME = CheckName.TERMINAL_AUTHENTICATION
+#: what ends the whole read, not just a retry (see `_transport_fault`)
 _TRANSPORT_FAULTS = (Reason.CHIP_REMOVED, Reason.CHIP_COMMUNICATION, Reason.CHIP_NOT_PRESENT)
 
 
@@ -184,7 +185,7 @@ class TerminalAuthState:
     #: draws the ephemeral key of the Chip Authentication a static-binding retry runs again
     rng: Random = field(default=os.urandom, repr=False, compare=False)
     #: TA ran in the current access session (the chip allows it once per session)
-    _ran_this_session: bool = field(default=False, repr=False)
+    _ran_this_session: bool = field(default=False, init=False, repr=False)
 
     def chip_authenticated(self, ephemeral_public: bytes) -> None:
         self.ca_key = ephemeral_public
