@@ -24,8 +24,8 @@ from appliance.model_overlay import build_package
 from appliance.selftest.material import model_checks
 from appliance.selftest.result import Context
 from appliance.signed.remote_config import REMOTE_FILE
-from tests.sync.conftest import CentralServer
 from sync.device.uplink import Transient
+from tests.sync.conftest import CentralServer
 from tests.sync.device.conftest import publish
 
 MODEL = "mrz_glyphs"
