@@ -10,11 +10,17 @@ Exit codes (DESIGN.md): 0 every check passed, 1 a check failed or a document was
 
 from __future__ import annotations
 
+import errno
 import importlib
+import sqlite3
 import sys
+import traceback
 from typing import Any
 
 import click
+
+from appliance.cli_output import refuse
+from appliance.errors import Reason
 
 # command name -> "module:attribute" of a click command or group
 _COMMANDS: dict[str, str] = {
@@ -91,8 +97,30 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point; click turns usage errors into exit code 2."""
-    return cli.main(args=argv, prog_name="appliance")
+    """Console-script entry point; click turns usage errors into exit code 2, and what no
+    command caught ends as a reason and exit code 2, never a traceback: a data directory
+    that cannot be written (a full disk, a read-only file system, a locked database) as
+    `DATA_DIR_UNAVAILABLE`, anything else as `INTERNAL_ERROR`. The detail names the error's
+    kind and the line of code it came from, never its message (which may carry data)."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        return cli.main(args=argv, prog_name="appliance")
+    except (OSError, sqlite3.OperationalError) as exc:
+        code = errno.errorcode.get(getattr(exc, "errno", None) or 0, type(exc).__name__)
+        detail = f"the data directory cannot be read or written ({code} at {_where(exc)})"
+        refuse(Reason.DATA_DIR_UNAVAILABLE, detail, "--json" in args, who="appliance")
+    except Exception as exc:  # the last net: a bug is a fault with a reason, not a traceback
+        detail = f"{type(exc).__name__} at {_where(exc)}"
+        refuse(Reason.INTERNAL_ERROR, detail, "--json" in args, who="appliance")
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of `exc`'s traceback in this project: file and line only."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/appliance/" in f.filename
+              or "/sync/" in f.filename or "/drivers/" in f.filename]  # fmt: skip
+    frame = frames[-1] if frames else traceback.extract_tb(exc.__traceback__)[-1]
+    path = frame.filename.replace("\\", "/")
+    return f"{'/'.join(path.split('/')[-2:])}:{frame.lineno}"
 
 
 if __name__ == "__main__":

@@ -22,7 +22,10 @@ only its segmentation model), and the sdists of the first three are the same cod
 and 173 kB); the `bob.db.*` iris and periocular
 packages (`bob-db-pericrosseye`, `bob-bio-pericrosseye-competition`) are accessors whose data
 must be fetched from the owners under their own terms; npm has no iris image package (its
-`@vladmandic/human` works on visible-light faces).
+`@vladmandic/human` works on visible-light faces). Checked once more (December 2026): the sdist
+of `open-iris` 1.11.2 (Worldcoin, MIT; 101 kB: 87 Python files, configuration, no image, and
+it does not build without its missing requirements files) and of `pupil-detectors` 2.0.2 (Pupil
+Labs, whose eye cameras are near-infrared; 69 kB of C++/Cython, no image).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ clear line and exit 2, never a Python traceback (appliance/config.py, appliance/
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from appliance.cli import cli
 from appliance.config import SIMULATED_CONFIG, ConfigError, InputsConfig, load_config
 from appliance.config import data_dir as state_dir
 from appliance.errors import Reason
+from tests.support.data_support import MASTER_LIST
 
 REPO = Path(__file__).resolve().parents[1]
 #: the console script users run, else the same entry point through the interpreter
@@ -178,3 +181,39 @@ def test_a_real_process_prints_one_line_and_no_traceback(
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("appliance: ")
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_full_disk_under_a_command_is_one_line_and_exit_2_not_a_traceback(
+    tmp_path: Path, as_json: bool
+) -> None:
+    """The kernel refuses (EFBIG) every write past 2 kB, for that process only: the trust
+    store's database cannot be created. No command catches that; the last net in
+    `appliance.cli.main` must, naming where it came from and not what was being written."""
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    run_env |= {"APPLIANCE_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(REPO)}
+    args = ["trust", "import", str(MASTER_LIST), *(["--json"] if as_json else [])]
+
+    def full_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, resource.RLIM_INFINITY))
+
+    proc = subprocess.run(
+        [*APPLIANCE, *args],
+        cwd=tmp_path,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=full_disk,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    if as_json:
+        said = json.loads(proc.stdout)
+        assert (said["status"], said["reason"]) == ("fail", "DATA_DIR_UNAVAILABLE")
+        detail = said["detail"]
+    else:
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith("appliance: DATA_DIR_UNAVAILABLE: ")
+        detail = line
+    assert "trust_store.py:" in detail  # where, for the technician

@@ -204,7 +204,7 @@ class ChipSession:
         #: what PACE-CAM showed, judged later against EF.CardSecurity and the trust store
         self.cam_evidence: CamEvidence | None = None
         #: Terminal Authentication (DG3/DG4): what it binds to in this session, its check
-        self.eac = TerminalAuthState()
+        self.eac = TerminalAuthState(rng=rng)
 
     # -- bookkeeping -------------------------------------------------------------------------
 

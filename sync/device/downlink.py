@@ -1,6 +1,6 @@
 """The downlink: signed artefacts from central, verified before use and applied atomically.
 
-For each kind this build applies (watchlist, policy, crl, masterlist, deviations) whose newest
+For each kind this build applies (`APPLIED_KINDS`, and watchlist deltas) whose newest
 version at central is above the one in force, the device fetches it and checks, before touching
 anything: the content's SHA-256 and size against central's manifest; the manifest (RFC 8785 JSON
 `{kind, version, sha256, size}`) signed as kind `manifest`, and the content signed as its kind,
@@ -15,19 +15,26 @@ the one in force (no rollback). Then it applies it with the appliance's own impo
   be signed by a stored CSCA; a master list must chain to one), in one SQLite transaction;
 - deviations: `DeviationList.parse` (every entry names the one DS certificate it excuses),
   then `deviations.json` written with `write_private`; a running lane takes it before its
-  next check (`appliance.inspection.lane.MaterialWatch`).
+  next check (`appliance.inspection.lane.MaterialWatch`);
+- config: the few keys central may set (`appliance.signed.remote_config`), checked against
+  the appliance's own bounds; model: `appliance.model_overlay.install_model`, in force at the
+  lane's next start.
 
 A refusal (`SYNC_ARTEFACT_UNSIGNED`, `SYNC_ARTEFACT_INVALID`, `SYNC_ARTEFACT_ROLLBACK`, or the
 importer's own reason) leaves the version in force untouched and is kept in `sync status`.
-Config and model files are listed but not applied by this build.
+A data directory that cannot take a verified artefact (a full disk) is not a refusal: the
+round fails (`DATA_DIR_UNAVAILABLE`) and the version is fetched again next round.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +172,21 @@ def apply_artefact(
     return None
 
 
+@contextlib.contextmanager
+def _storage(kind: str, version: int) -> Iterator[None]:
+    """A verified artefact the data directory could not take (a full disk, a file system gone
+    read-only, the trust store's database locked or full) is not refused: nothing is wrong
+    with it. The round fails as `Transient` and the version is fetched again next time."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        cause = getattr(exc, "strerror", None) or type(exc).__name__
+        raise Transient(
+            Reason.DATA_DIR_UNAVAILABLE,
+            f"{kind} v{version}: not written to the data directory ({cause})",
+        ) from exc
+
+
 class Downlink:
     def __init__(self, data_dir: Path, client: CentralClient, state: SyncState) -> None:
         self.data_dir = data_dir
@@ -237,18 +259,24 @@ class Downlink:
             self.state.save_status(status)
         return Outcome(kind, version, True, Reason.OK, detail or "applied")
 
+    def _not_newer(self, kind: str, version: int, current: int, of: str = "") -> Outcome | None:
+        """The outcome of an offer that is not above the version in force (`of` names what
+        is in force when it is another kind): nothing to do, or a rollback refused and kept
+        in status. None: newer, to be fetched."""
+        if version == current:
+            return Outcome(kind, version, False, Reason.OK, "already in force")
+        if version > current:
+            return None
+        older = f"{kind}: version {version} is older than {of}{current} in force"
+        return self._refused(kind, version, ApplianceError(Reason.SYNC_ARTEFACT_ROLLBACK, older))
+
     def _delta(self, version: int) -> Outcome:
         """Apply the watchlist delta of `version` on exactly the list in force, or say that
         the full list is needed (a base that is not the list in force is not a refusal)."""
         current = self.state.artefacts().get("watchlist", 0)
-        if version == current:
-            return Outcome(DELTA_KIND, version, False, Reason.OK, "already in force")
+        if (not_newer := self._not_newer(DELTA_KIND, version, current, "watchlist ")) is not None:
+            return not_newer
         try:
-            if version < current:
-                raise ApplianceError(
-                    Reason.SYNC_ARTEFACT_ROLLBACK,
-                    f"{DELTA_KIND}: version {version} is older than watchlist {current} in force",
-                )
             body = self._get(f"{protocol.API_PREFIX}/artefacts/{DELTA_KIND}/{version}")
             delta = parse_delta(verify_artefact(body, DELTA_KIND, version, self.data_dir))
             base = self._installed_watchlist(current)
@@ -264,7 +292,8 @@ class Downlink:
                     "the list in force is not the delta's base: the full list is fetched",
                 )  # fmt: skip
             result = apply_delta(base, delta)
-            import_watchlist(self.data_dir, result, delta.result_signature.encode("ascii"))
+            with _storage(DELTA_KIND, version):
+                import_watchlist(self.data_dir, result, delta.result_signature.encode("ascii"))
         except ApplianceError as exc:
             if isinstance(exc, Refused):
                 raise
@@ -284,17 +313,14 @@ class Downlink:
 
     def _one(self, kind: str, version: int) -> Outcome:
         current = self.state.artefacts().get(kind, 0)
-        if version == current:
-            return Outcome(kind, version, False, Reason.OK, "already in force")
+        if (not_newer := self._not_newer(kind, version, current)) is not None:
+            return not_newer
         try:
-            if version < current:
-                raise ApplianceError(
-                    Reason.SYNC_ARTEFACT_ROLLBACK,
-                    f"{kind}: version {version} is older than {current} in force",
-                )
             body = self._get(f"{protocol.API_PREFIX}/artefacts/{kind}/{version}")
             content = verify_artefact(body, kind, version, self.data_dir)
-            said = apply_artefact(self.data_dir, kind, version, content, str(body["signature"]))
+            line = str(body["signature"])
+            with _storage(kind, version):
+                said = apply_artefact(self.data_dir, kind, version, content, line)
         except ApplianceError as exc:
             if isinstance(exc, Refused):
                 raise

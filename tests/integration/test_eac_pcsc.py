@@ -20,7 +20,7 @@ from appliance.errors import Reason
 from appliance.ports import CardEventKind
 from drivers.pcsc import PcscReader
 from hardware_mocks.eac_pki import build_eac_pki
-from hardware_mocks.virtual_chip import VirtualChip, make_profile
+from hardware_mocks.virtual_chip import VirtualChip, make_chip, make_profile
 from hardware_mocks.vpcd import VpcdBridge
 
 pytestmark = pytest.mark.pcsc
@@ -38,8 +38,13 @@ def reader(pcsc_stack: str) -> Iterator[PcscReader]:
     yield reader
 
 
-def _read(reader: PcscReader, credentials: TerminalCredentials, **options: bool) -> ChipDocument:
-    with VpcdBridge(VirtualChip(PROFILE), port=PORT):
+def _read(
+    reader: PcscReader,
+    credentials: TerminalCredentials,
+    chip: VirtualChip | None = None,
+    **options: bool,
+) -> ChipDocument:
+    with VpcdBridge(chip or VirtualChip(PROFILE), port=PORT):
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
             event = reader.wait_for_event(max(0.1, deadline - time.monotonic()))
@@ -63,3 +68,14 @@ def test_refusals_through_pcscd_keep_their_reasons(reader: PcscReader) -> None:
     assert foreign.eac is not None and foreign.eac.reason is Reason.TA_CHAIN_UNTRUSTED
     assert foreign.unavailable["DG4.bin"] == Reason.TA_CHAIN_UNTRUSTED.value
     assert "DG1.bin" in foreign.files
+
+
+def test_static_binding_retry_after_pace_gm_and_ca_through_pcscd(reader: PcscReader) -> None:
+    """A chip taking only the document number as ID_PICC: the retry's new PACE session and new
+    Chip Authentication run through pcscd like the first, and DG4 is read."""
+    chip = make_chip(profile=PROFILE, ta_static_binding=True)
+    document = _read(reader, PROFILE.eac_pki().credentials(), chip)
+    assert document.access is not None and document.access.mapping == "GM"
+    assert document.eac is not None and document.eac.status is CheckStatus.PASS, document.eac
+    assert "static binding" in document.eac.detail
+    assert dg4.parse(document.files["DG4.bin"]).eyes[0].pixels().shape == (480, 640)

@@ -11,6 +11,8 @@ Authentication when DG15 exists.
 `active_authentication` checks; `pace_cam` is judged with the trust store (`pace_cam.py`).
 `apply_clone_verdict` turns a failed genuineness check into `CHIP_CLONE_SUSPECTED` when the
 data itself verified: the signature of a genuine document on a chip that cannot prove itself.
+`renew_chip_authentication` runs CA again in a new access session (Terminal Authentication's
+static-binding retry binds to it) and fails the session's CA check when the chip does not pass.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ class GenuinenessSession(SecureChannel, Protocol):
         ...
 
 
+class RenewableSession(GenuinenessSession, Protocol):
+    """A chip session whose genuineness checks a renewed Chip Authentication may overturn."""
+
+    #: the chip_authentication and active_authentication checks measured so far
+    genuineness: list[Check]
+
+
 def authenticate_chip(
     session: GenuinenessSession,
     data_groups: list[int],
@@ -85,6 +94,29 @@ def authenticate_chip(
     return [ca, run_active_authentication(session, dg15, dg14, rng)]
 
 
+def renew_chip_authentication(
+    session: RenewableSession, rng: Random, on_chip_authenticated: Callable[[bytes], None]
+) -> bool:
+    """Chip Authentication again, in the new access session `session` just opened: True when
+    it passed (`on_chip_authenticated` got the new key). The chip passed it once in this
+    presentation; anything short of a pass now is a chip that cannot prove itself twice, so
+    the session's chip_authentication check becomes a FAIL (fail closed), and access restarts
+    as after any failed CA."""
+    dg14 = session.read_optional(data_group(14))
+    renewed = run_chip_authentication(session, dg14, rng, on_chip_authenticated) if dg14 else None
+    if renewed is not None and renewed.status is CheckStatus.PASS:
+        return True
+    name = CheckName.CHIP_AUTHENTICATION
+    why = renewed.detail if renewed is not None else "DG14 no longer offers it"
+    failed = Check.failed(name, Reason.CA_FAILED, f"passed, then failed in a new session: {why}")
+    checks = session.genuineness
+    at = next((i for i, c in enumerate(checks) if c.name is name), len(checks))
+    checks[at : at + 1] = [failed]
+    if renewed is not None and renewed.status is CheckStatus.FAIL:
+        session.restart_access()
+    return False
+
+
 def apply_clone_verdict(checks: list[Check]) -> list[Check]:
     """Valid data on a chip failing CA/AA/CAM -> that check's reason is CHIP_CLONE_SUSPECTED.
 
@@ -114,4 +146,10 @@ def apply_clone_verdict(checks: list[Check]) -> list[Check]:
     return out
 
 
-__all__ = ["GenuinenessSession", "apply_clone_verdict", "authenticate_chip"]
+__all__ = [
+    "GenuinenessSession",
+    "RenewableSession",
+    "apply_clone_verdict",
+    "authenticate_chip",
+    "renew_chip_authentication",
+]

@@ -6,19 +6,26 @@ CVCA EF.CVCA names, then the challenge's signature. What went wrong gets its own
 officer (and the tests) can tell a terminal whose chain the chip does not trust
 (`TA_CHAIN_UNTRUSTED`) from an expired one (`TA_CERT_EXPIRED`) and from a refused signature
 (`TA_FAILED`). Transport faults propagate.
+
+A chip that refuses the dynamic binding after PACE gets one retry with the static one (the
+document number as ID_PICC) in a new access session; after PACE-GM or -IM that session needs a
+new Chip Authentication too (`genuineness.renew_chip_authentication`), which must pass again.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol, TypeVar
 
 from appliance.emrtd.chip.chip_auth import SecureChannel
+from appliance.emrtd.chip.genuineness import RenewableSession, renew_chip_authentication
 from appliance.emrtd.pki.checks import Check, CheckName, CheckStatus
 from appliance.emrtd.protocol import cvc
 from appliance.emrtd.protocol.apdu import ApduError
+from appliance.emrtd.protocol.crypto import Random
 from appliance.emrtd.protocol.files import DATA_GROUPS, EF_CVCA, ElementaryFile
 from appliance.emrtd.protocol.pace import PaceResult
 from appliance.emrtd.protocol.sm import SmError
@@ -31,9 +38,11 @@ from appliance.emrtd.protocol.terminal_auth import (
     id_picc_from_mrz,
     parse_cvca_file,
 )
-from appliance.errors import LdsError, Reason
+from appliance.errors import ApplianceError, LdsError, Reason
 
 _NAME = CheckName.TERMINAL_AUTHENTICATION
+#: what ends the whole read, not just a retry (see `_transport_fault`)
+_TRANSPORT_FAULTS = (Reason.CHIP_REMOVED, Reason.CHIP_COMMUNICATION, Reason.CHIP_NOT_PRESENT)
 
 
 def _rights_text(credentials: TerminalCredentials) -> str:
@@ -79,16 +88,10 @@ def run_terminal_authentication(
     return Check.passed(_NAME, f"TA v1 as {credentials.terminal.chr}: {_rights_text(credentials)}")
 
 
-class EacChannel(SecureChannel, Protocol):
-    """A chip session after Chip Authentication, as Terminal Authentication drives it."""
-
-    def read_optional(self, ef: ElementaryFile) -> bytes | None:
-        """The file's content, None when the chip lacks or refuses it."""
-        ...
-
-    def restart_access(self) -> None:
-        """A new PACE (or BAC) session: TA runs once per session, a retry needs a new one."""
-        ...
+class EacChannel(RenewableSession, Protocol):
+    """A chip session after Chip Authentication, as Terminal Authentication drives it:
+    `restart_access` opens the new session a retry needs (TA runs once per session), in which
+    Chip Authentication is run again (`renew_chip_authentication`)."""
 
 
 def authenticate_terminal(
@@ -179,6 +182,10 @@ class TerminalAuthState:
     check: Check | None = None
     #: the terminal's ephemeral PACE key when the mapping was CAM (the chip authenticated by it)
     pace_cam_key: bytes | None = None
+    #: draws the ephemeral key of the Chip Authentication a static-binding retry runs again
+    rng: Random = field(default=os.urandom, repr=False, compare=False)
+    #: TA ran in the current access session (the chip allows it once per session)
+    _ran_this_session: bool = field(default=False, init=False, repr=False)
 
     def chip_authenticated(self, ephemeral_public: bytes) -> None:
         self.ca_key = ephemeral_public
@@ -188,6 +195,7 @@ class TerminalAuthState:
         self.pace_chip_key = chip_key
         self.pace_cam_key = terminal_key if cam and terminal_key else None
         self.ca_key = None
+        self._ran_this_session = False
 
     def after_pace(self, result: PaceResult) -> None:
         cam = result.protocol.mapping == "CAM"
@@ -206,7 +214,11 @@ class TerminalAuthState:
         result: R,
         read_into: Callable[[R, ElementaryFile], object],
     ) -> None:
-        """TA, then DG3/DG4 into `result` (see `read_eac_protected`)."""
+        """TA, then DG3/DG4 into `result` (see `read_eac_protected`); TA runs once per access
+        session, the static-binding retry in a new one."""
+        if self._ran_this_session:
+            return  # the chip would refuse it; the first run's check stands
+        self._ran_this_session = True
         ids = (id_picc(self.pace_chip_key, mrz_information), self.binding_key)
         self.check = read_eac_protected(channel, credentials, ids, result, read_into)
         if mrz_information and self._static_binding_worth_a_try():
@@ -214,15 +226,15 @@ class TerminalAuthState:
 
     def _static_binding_worth_a_try(self) -> bool:
         """TR-03110-1 §3.5: after PACE, a chip that refused the signature with the dynamic
-        binding may be one of the early ones with the static binding. Tried after PACE-CAM
-        only, whose new session is bound without a new Chip Authentication."""
+        binding may be one of the early ones with the static binding. After BAC ID_PICC
+        already is the document number: nothing else to try."""
         check = self.check
         return (
             check is not None
             and check.reason is Reason.TA_FAILED
             and check.detail.startswith("chip refused")
-            and self.pace_cam_key is not None
-            and self.ca_key is None
+            and self.pace_chip_key is not None
+            and self.binding_key is not None
         )
 
     def _retry_static(
@@ -233,7 +245,21 @@ class TerminalAuthState:
         result: R,
         read_into: Callable[[R, ElementaryFile], object],
     ) -> None:
-        channel.restart_access()  # a new PACE-CAM session: new keys, TA may run again
+        """One TA with the document number as ID_PICC in a new session, bound to that
+        session's key: PACE-CAM's own, or (after PACE-GM/IM) a new Chip Authentication's,
+        which must pass again. A failed retry leaves the dynamic binding's refusal standing."""
+        renew_ca = self.ca_key is not None
+        try:
+            channel.restart_access()  # a new PACE session: new keys, TA may run again
+        except ApplianceError as exc:
+            if _transport_fault(exc):
+                raise
+            return  # the chip would not open another session: the first refusal stands
+        if self._ran_this_session:
+            return  # no new PACE session came of it: never TA twice in one
+        if renew_ca and not renew_chip_authentication(channel, self.rng, self.chip_authenticated):
+            return  # CA's verdict is now failed (fail closed); DG3/DG4 stay refused
+        self._ran_this_session = True
         refused = {ef.dump_name: result.unavailable.pop(ef.dump_name, None)
                    for ef in result.eac_protected}  # fmt: skip
         ids = (id_picc_from_mrz(mrz_information), self.binding_key)
@@ -244,6 +270,13 @@ class TerminalAuthState:
         for name, reason in refused.items():  # the dynamic binding's refusal is the news
             if reason is not None:
                 result.unavailable[name] = reason
+
+
+def _transport_fault(exc: ApplianceError) -> bool:
+    """The card left or cannot be reached: that ends the whole read, not just a retry. A status
+    word (ApduError, even one reported as CHIP_COMMUNICATION) or a bad SM answer is the chip's
+    refusal."""
+    return not isinstance(exc, ApduError | SmError) and exc.reason in _TRANSPORT_FAULTS
 
 
 def _role(cert: cvc.CvCertificate) -> str:

@@ -1,4 +1,4 @@
-"""The reading both ISO/IEC 39794 extensible formats in the LDS share (DG2's face, part 5; DG4's
+"""What both ISO/IEC 39794 extensible formats in the LDS share (DG2's face, part 5; DG4's
 iris, part 6): context-tagged fields of a SEQUENCE by number, required fields and their form,
 small INTEGERs and coded CHOICEs.
 
@@ -10,8 +10,35 @@ error names the part, so a refusal says which data group's format was malformed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
+
+#: the application profile's wrapper around a data block inside 7F2E (tolerated absent)
+WRAPPER_TAG = 0xA1
+
+
+@dataclass(frozen=True)
+class DataBlock:
+    """A data block opened: its version block's generation and year, its representations."""
+
+    generation: int
+    year: int
+    representations: tlv.Tlv
+
+
+def encode_uint(tag: int, value: int) -> bytes:
+    """A non-negative INTEGER under a context tag, in as few octets as DER allows."""
+    return tlv.encode(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def encode_block(block_tag: int, generation: int, year: int, representations: bytes) -> bytes:
+    """The value of a 7F2E biometric data block: the wrapper around the data block, its
+    version block and its representation blocks (already encoded, one after another)."""
+    version = tlv.encode(0xA0, encode_uint(0x80, generation) + encode_uint(0x81, year))
+    block = tlv.encode(block_tag, version + tlv.encode(0xA1, representations))
+    return tlv.encode(WRAPPER_TAG, block)
 
 
 class Ext39794:
@@ -21,6 +48,23 @@ class Ext39794:
     def __init__(self, part: str, max_int_octets: int = 8) -> None:
         self.part = part
         self.max_int_octets = max_int_octets
+
+    def open_block(self, bdb: bytes, block_tag: int, what: str) -> DataBlock:
+        """The value of a 7F2E biometric data block, opened down to its representations:
+        the wrapper may be absent, nothing may follow the block, the version is required."""
+        outer = tlv.parse_one(bdb)
+        if outer.size != len(bdb):
+            raise LdsError(f"{self.part}: bytes after the data block")
+        if outer.tag == WRAPPER_TAG:
+            outer = tlv.parse_exact(outer.value, block_tag, f"{self.part} data block")
+        elif outer.tag != block_tag:
+            raise LdsError(f"{self.part}: biometric data block holds no {what}")
+        fields = self.fields(outer.value, what)
+        version = self.fields(self.required(fields, 0, True, "versionBlock").value, "versionBlock")
+        generation = self.uint(self.required(version, 0, False, "generation"), "generation")
+        year = self.uint(self.required(version, 1, False, "year"), "year")
+        representations = self.required(fields, 1, True, "representationBlocks")
+        return DataBlock(generation, year, representations)
 
     def fields(self, value: bytes, what: str) -> dict[int, tlv.Tlv]:
         """Context-specific fields of a SEQUENCE by number; other classes (extensions) pass."""

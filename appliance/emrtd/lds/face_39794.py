@@ -31,13 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from appliance.emrtd.lds.ext39794 import Ext39794
+from appliance.emrtd.lds.ext39794 import Ext39794, encode_block
+from appliance.emrtd.lds.ext39794 import encode_uint as _int
 from appliance.emrtd.lds.images import ImageFormat, declared_format_warning, detect_format
 from appliance.emrtd.protocol import tlv
 from appliance.errors import LdsError, Reason
 
 FACE_IMAGE_DATA_BLOCK_TAG: Final = 0x65
-_WRAPPER_TAG: Final = 0xA1
 #: imageDataFormat codes ICAO allows; PNG/PGM/PPM (5-7) and raw are not eMRTD formats
 JPEG: Final = 2
 JPEG2000_LOSSY: Final = 3
@@ -128,26 +128,12 @@ def _representation(item: tlv.Tlv) -> Representation | None:
 
 def parse(bdb: bytes) -> FaceImageDataBlock:
     """Parse the value of a 7F2E biometric data block."""
-    outer = tlv.parse_one(bdb)
-    if outer.size != len(bdb):
-        raise LdsError("39794-5: bytes after the data block")
-    if outer.tag == _WRAPPER_TAG:  # the application profile's A1; tolerate its absence
-        outer = tlv.parse_exact(outer.value, FACE_IMAGE_DATA_BLOCK_TAG, "39794-5 data block")
-    elif outer.tag != FACE_IMAGE_DATA_BLOCK_TAG:
-        raise LdsError("39794-5: biometric data block holds no FaceImageDataBlock")
-    fields = _fields(outer.value, "FaceImageDataBlock")
-    version = _fields(_required(fields, 0, True, "versionBlock").value, "versionBlock")
-    generation = _uint(_required(version, 0, False, "generation"), "generation")
-    year = _uint(_required(version, 1, False, "year"), "year")
-    blocks = tlv.parse_all(_required(fields, 1, True, "representationBlocks").value)
+    block = _EXT.open_block(bdb, FACE_IMAGE_DATA_BLOCK_TAG, "FaceImageDataBlock")
+    blocks = tlv.parse_all(block.representations.value)
     representations = tuple(r for r in map(_representation, blocks) if r is not None)
     if not representations:
         raise LdsError("39794-5: no 2D face image", Reason.LDS_UNSUPPORTED)
-    return FaceImageDataBlock(representations, generation=generation, year=year)
-
-
-def _int(tag: int, value: int) -> bytes:
-    return tlv.encode(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+    return FaceImageDataBlock(representations, generation=block.generation, year=block.year)
 
 
 def _code_choice(tag: int, value: int) -> bytes:
@@ -169,6 +155,5 @@ def _encode_representation(rep: Representation) -> bytes:
 
 def encode(model: FaceImageDataBlock) -> bytes:
     """The value of a 7F2E biometric data block (A1 around the FaceImageDataBlock)."""
-    version = tlv.encode(0xA0, _int(0x80, model.generation) + _int(0x81, model.year))
-    reps = tlv.encode(0xA1, b"".join(_encode_representation(r) for r in model.representations))
-    return tlv.encode(_WRAPPER_TAG, tlv.encode(FACE_IMAGE_DATA_BLOCK_TAG, version + reps))
+    reps = b"".join(_encode_representation(r) for r in model.representations)
+    return encode_block(FACE_IMAGE_DATA_BLOCK_TAG, model.generation, model.year, reps)

@@ -36,14 +36,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
-from appliance.emrtd.lds.ext39794 import Ext39794
+from appliance.emrtd.lds.ext39794 import Ext39794, encode_block
+from appliance.emrtd.lds.ext39794 import encode_uint as _int
 from appliance.emrtd.lds.iris_19794 import EyeSubtype
 from appliance.emrtd.protocol import tlv
 from appliance.errors import ApplianceError, LdsError, Reason
 from appliance.imaging import declared_size
 
 IRIS_IMAGE_DATA_BLOCK_TAG: Final = 0x66
-_WRAPPER_TAG: Final = 0xA1
 #: more representations than any passport has eyes and captures: refuse, do not walk on
 MAX_REPRESENTATIONS: Final = 16
 _SEQUENCE: Final = 0x30
@@ -136,29 +136,15 @@ def _representation(item: tlv.Tlv) -> IrisRepresentation:
 
 def parse(bdb: bytes) -> IrisImageDataBlock:
     """Parse the value of a 7F2E biometric data block (`LdsError` with the reason)."""
-    outer = tlv.parse_one(bdb)
-    if outer.size != len(bdb):
-        raise LdsError("39794-6: bytes after the data block")
-    if outer.tag == _WRAPPER_TAG:  # the application profile's A1; tolerate its absence
-        outer = tlv.parse_exact(outer.value, IRIS_IMAGE_DATA_BLOCK_TAG, "39794-6 data block")
-    elif outer.tag != IRIS_IMAGE_DATA_BLOCK_TAG:
-        raise LdsError("39794-6: biometric data block holds no IrisImageDataBlock")
-    fields = _fields(outer.value, "IrisImageDataBlock")
-    version = _fields(_required(fields, 0, True, "versionBlock").value, "versionBlock")
-    generation = _uint(_required(version, 0, False, "generation"), "generation")
-    year = _uint(_required(version, 1, False, "year"), "year")
+    block = _EXT.open_block(bdb, IRIS_IMAGE_DATA_BLOCK_TAG, "IrisImageDataBlock")
     blocks: list[tlv.Tlv] = []
-    for item in tlv.iter_tlvs(_required(fields, 1, True, "representationBlocks").value):
+    for item in tlv.iter_tlvs(block.representations.value):
         if len(blocks) == MAX_REPRESENTATIONS:
             raise LdsError(f"39794-6: more than {MAX_REPRESENTATIONS} representations")
         blocks.append(item)
     if not blocks:
         raise LdsError("39794-6: no iris image")
-    return IrisImageDataBlock(tuple(map(_representation, blocks)), generation, year)
-
-
-def _int(tag: int, value: int) -> bytes:
-    return tlv.encode(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+    return IrisImageDataBlock(tuple(map(_representation, blocks)), block.generation, block.year)
 
 
 def _encode_representation(rep: IrisRepresentation) -> bytes:
@@ -182,9 +168,8 @@ def _encode_representation(rep: IrisRepresentation) -> bytes:
 
 def encode(model: IrisImageDataBlock) -> bytes:
     """The value of a 7F2E biometric data block (A1 around the IrisImageDataBlock)."""
-    version = tlv.encode(0xA0, _int(0x80, model.generation) + _int(0x81, model.year))
-    reps = tlv.encode(0xA1, b"".join(map(_encode_representation, model.representations)))
-    return tlv.encode(_WRAPPER_TAG, tlv.encode(IRIS_IMAGE_DATA_BLOCK_TAG, version + reps))
+    reps = b"".join(map(_encode_representation, model.representations))
+    return encode_block(IRIS_IMAGE_DATA_BLOCK_TAG, model.generation, model.year, reps)
 
 
 __all__ = [

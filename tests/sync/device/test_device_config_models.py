@@ -6,7 +6,9 @@ older, disallowed and half-written ones are refused or left out, the previous in
 from __future__ import annotations
 
 import json
+import resource
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance import model_overlay, models
 from appliance.config import load_config
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, Reason
 from appliance.model_overlay import build_package
 from appliance.selftest.material import model_checks
 from appliance.selftest.result import Context
 from appliance.signed.remote_config import REMOTE_FILE
+from sync.device.uplink import Transient
 from tests.sync.conftest import CentralServer
 from tests.sync.device.conftest import publish
 
@@ -191,3 +194,38 @@ def test_models_published_while_offline_are_all_applied_in_order(
     assert [(o.version, o.applied) for o in outcomes] == [(1, True), (2, True)]
     assert device.status()["models"] == {MODEL: 3}
     assert not (device.data_dir / "models" / "mrz_glyphs-v2.onnx").exists()
+
+
+@contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """A data directory that is full, for this process: the kernel refuses (EFBIG) any write
+    that would make a file larger than `limit` (Python ignores SIGXFSZ, so writes raise)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_model_the_full_disk_cannot_take_is_fetched_again_not_refused(
+    central: CentralServer, make_device: Any, overlay_off: None
+) -> None:
+    device = make_device("models-disk-full")
+    device.enrol(central)
+    package = _package(2)
+    publish(central.database, "model", package)
+    with _file_size_limit(len(package) // 2), pytest.raises(Transient) as failed:
+        device.sync(attempts=1)
+    assert failed.value.reason is Reason.DATA_DIR_UNAVAILABLE
+    assert "model v1: not written" in failed.value.detail
+    status = device.status()
+    assert "model" not in status.get("refused", {})  # nothing wrong with the model itself
+    assert status.get("models", {}) == {}
+    assert not list((device.data_dir / "models").glob("*.onnx"))  # no half-written file left
+    shown = json.loads(device.cli("status", "--json").stdout)
+    assert shown["last_error"]["reason"] == "DATA_DIR_UNAVAILABLE"
+    # space again: the same version is fetched and applied at the next round
+    (outcome,) = [o for o in device.sync().artefacts if o.kind == "model"]
+    assert (outcome.version, outcome.applied) == (1, True)
+    assert device.status()["models"] == {MODEL: 2}
