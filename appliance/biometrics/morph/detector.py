@@ -28,6 +28,8 @@ from appliance.biometrics.face.decode import MAX_PIXELS, decode_image
 from appliance.biometrics.face.detect import BlazeFaceDetector
 from appliance.biometrics.face.embed import FaceEmbedder
 from appliance.biometrics.morph.features import (
+    DMAD_DIM,
+    SMAD_DIM,
     FaceAnalysis,
     analyse,
     differential_features,
@@ -57,6 +59,12 @@ def dmad_input(
     rest = diff[:, 128:]
     geometry = rest[:, 5:]
     return np.concatenate([diff[:, :128], rest, np.abs(geometry), one], axis=1)
+
+
+#: the D-MAD model's input width
+DMAD_WIDTH = dmad_input(
+    np.zeros((1, DMAD_DIM), np.float32), np.zeros((1, SMAD_DIM), np.float32)
+).shape[1]
 
 
 @dataclass
@@ -98,6 +106,18 @@ def _threshold(name: str, operating_point: str, directory: Path | None) -> float
         ) from exc
 
 
+def _session(name: str, width: int, directory: Path | None) -> ort.InferenceSession:
+    """The model, refused (`MODEL_UNAVAILABLE`) when it was trained on features of another
+    width (an older model beside newer code): it would fail on every check."""
+    session = load_session(name, directory)
+    shape = session.get_inputs()[0].shape
+    if not shape or shape[-1] != width:
+        raise ApplianceError(
+            Reason.MODEL_UNAVAILABLE, f"{name}: input width {shape[-1:]} but {width} features"
+        )
+    return session
+
+
 class MorphDetector:
     def __init__(
         self,
@@ -121,8 +141,8 @@ class MorphDetector:
         return cls(
             BlazeFaceDetector.from_models_dir(models_dir),
             FaceEmbedder.from_models_dir(models_dir),
-            load_session(SMAD_MODEL, models_dir),
-            load_session(DMAD_MODEL, models_dir),
+            _session(SMAD_MODEL, SMAD_DIM, models_dir),
+            _session(DMAD_MODEL, DMAD_WIDTH, models_dir),
             {
                 "single": _threshold(SMAD_MODEL, operating_point, models_dir),
                 "differential": _threshold(DMAD_MODEL, operating_point, models_dir),
