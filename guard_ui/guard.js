@@ -90,6 +90,29 @@ const G = {
     return node;
   },
 
+  /* Fill a table body from `rows`, but only when they differ from what it shows: a page that
+     refreshes on every lane event must not replace a button under the pointer, or take the
+     keyboard focus away from it, when nothing in the table changed. */
+  shown: new WeakMap(),
+
+  /* A loader whose answers may come back out of order (the service answers requests in
+     parallel, and lane events call it in bursts): only the newest call's answer is rendered,
+     so a staler answer arriving last cannot take a new referral off the screen. */
+  newest(fetch, render) {
+    let latest = 0;
+    return async () => {
+      const mine = ++latest;
+      const data = await fetch();
+      if (mine === latest) render(data);
+    };
+  },
+  rows(body, rows, build) {
+    const key = JSON.stringify(rows);
+    if (G.shown.get(body) === key) return;
+    G.shown.set(body, key);
+    body.replaceChildren(...rows.map(build));
+  },
+
   status(value) {
     return G.el("span", { class: "status " + value, text: G.STATUS[value] || value });
   },

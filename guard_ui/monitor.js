@@ -9,10 +9,8 @@
   if (supervisor) document.querySelector("[data-part=overrides]").classList.remove("hidden");
 
   // the supervisor's review: every override of the machine, with the officer's reason and note
-  async function overrides() {
-    if (!supervisor) return;
-    const list = (await G.api("GET", "/overrides?recent=50")).overrides;
-    document.getElementById("overrides").replaceChildren(...list.map((o) => G.el("tr", { "data-check": o.check_id },
+  function showOverrides(list) {
+    G.rows(document.getElementById("overrides"), list, (o) => G.el("tr", { "data-check": o.check_id },
       G.el("td", {}, G.el("time", { datetime: o.time, text: o.time.replace("T", " ").slice(5, 19) })),
       G.el("td", { text: o.account + " (" + o.role + ")" }),
       G.el("td", {}, G.status(o.automated), " to ", G.el("strong", { text: o.decision }), " ",
@@ -20,24 +18,26 @@
       G.el("td", { text: o.note || "(" + o.note_status + ")" }),
       G.el("td", {}, G.el("button", { type: "button", class: "secondary",
         "aria-label": "Open the report of the override at " + o.time.slice(11, 19),
-        onclick: () => Report.show(reportBox, o.check_id, refresh), text: "Open" })))));
+        onclick: () => Report.show(reportBox, o.check_id, refresh), text: "Open" }))));
   }
 
-  async function refresh() {
-    const board = await G.api("GET", "/referrals");
+  function show([board, overrides]) {
     document.getElementById("pending").textContent = String(board.pending);
-    document.getElementById("lanes").replaceChildren(...board.lanes.map((l) => G.el("tr", {},
+    G.rows(document.getElementById("lanes"), board.lanes, (l) => G.el("tr", {},
       G.el("td", { text: l.device_id }), G.el("td", {}, G.status(l.state)),
-      G.el("td", {}, G.status(l.health)), G.el("td", { text: String(l.checks) }))));
-    document.getElementById("referrals").replaceChildren(...board.referrals.map((r) => G.el("tr", {},
+      G.el("td", {}, G.status(l.health)), G.el("td", { text: String(l.checks) })));
+    G.rows(document.getElementById("referrals"), board.referrals, (r) => G.el("tr", {},
       G.el("td", {}, G.el("time", { datetime: r.time, text: r.time.slice(11, 19) })),
       G.el("td", {}, r.reasons.map((code) => G.el("div", {}, G.reason(code)))),
       G.el("td", { text: r.officer_decision ? r.officer_decision.decision + " (" + r.officer_decision.account + ")" : "pending" }),
       G.el("td", {}, G.el("button", { type: "button", class: "secondary",
         "aria-label": "Open the report of the referral at " + r.time.slice(11, 19),
-        onclick: () => Report.show(reportBox, r.check_id, refresh), text: "Open" })))));
-    await overrides();
+        onclick: () => Report.show(reportBox, r.check_id, refresh), text: "Open" }))));
+    if (overrides) showOverrides(overrides.overrides);
   }
+
+  const refresh = G.newest(() => Promise.all([G.api("GET", "/referrals"),
+    supervisor ? G.api("GET", "/overrides?recent=50") : null]), show);
 
   await refresh();
   const lane = await G.api("GET", "/lane");

@@ -52,6 +52,13 @@
     }
   }
 
+  // the officer's recent checks (only the newest answer shown: see G.newest)
+  const loadRecent = G.newest(() => G.api("GET", "/checks?recent=10"), ({ checks }) =>
+    G.rows(document.getElementById("recent"), checks, (c) => G.el("li", {},
+      G.el("button", { type: "button", class: "link", onclick: () => open(c.check_id),
+        text: (c.finished_at || c.time || "").replace("T", " ").slice(0, 19) + " " + c.decision }),
+      " ", G.el("span", { class: "code", text: (c.reasons || []).join(", ") }))));
+
   async function open(checkId) {
     lastCheck = checkId;
     const started = live && live.checkId === checkId ? live.started : performance.now();
@@ -113,14 +120,6 @@
     });
   }
 
-  async function loadRecent() {
-    const list = document.getElementById("recent");
-    const checks = (await G.api("GET", "/checks?recent=10")).checks;
-    list.replaceChildren(...checks.map((c) => G.el("li", {},
-      G.el("button", { type: "button", class: "link", onclick: () => open(c.check_id),
-        text: (c.finished_at || c.time || "").replace("T", " ").slice(0, 19) + " " + c.decision }),
-      " ", G.el("span", { class: "code", text: (c.reasons || []).join(", ") }))));
-  }
   loadRecent();
   document.body.dataset.ready = "1";
 })();

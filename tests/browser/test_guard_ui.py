@@ -245,6 +245,37 @@ def test_monitoring_station_counts_opens_and_decides(browser: Any, egate: Servic
     print(f"\nmonitor page load {load_ms:.0f} ms")
 
 
+def test_a_staler_answer_arriving_last_does_not_undo_a_newer_one(browser: Any) -> None:
+    """The monitoring station refreshes on every lane event, and the service answers those
+    requests in parallel: an older answer (without the newest referral) that arrived last
+    took the referral off the screen until the next event. Only the newest call's answer is
+    shown now, and an unchanged table keeps its nodes (a button under the pointer or holding
+    the keyboard focus stays)."""
+    page = new_page(browser)
+    page.set_content("<ul id='list'></ul>")
+    page.add_script_tag(path=str(Path(__file__).resolve().parents[2] / "guard_ui" / "guard.js"))
+    shown = page.evaluate(
+        """async () => {
+          const answers = [], shown = [];
+          const list = document.getElementById("list");
+          const load = G.newest(() => new Promise((resolve) => answers.push(resolve)), (rows) => {
+            shown.push(rows.join(","));
+            G.rows(list, rows, (r) => G.el("li", {}, G.el("button", { text: r })));
+          });
+          const older = load(), newer = load();
+          answers[1](["watchlist", "expired"]); await newer;
+          answers[0](["watchlist"]); await older;
+          const button = list.querySelector("li:last-child button");
+          button.focus();
+          const again = load();
+          answers[2](["watchlist", "expired"]); await again;
+          return { shown, rows: list.children.length, kept: document.activeElement === button };
+        }"""
+    )
+    assert shown == {"shown": ["watchlist,expired", "watchlist,expired"], "rows": 2, "kept": True}
+    page.context.close()
+
+
 def test_technician_selftest_gate_test_and_bundle(browser: Any, egate: ServiceProcess) -> None:
     egate.post("/api/v1/sim/travellers", {"kind": "genuine"})
     page, load_ms = log_in(browser, egate, "technician", width=1280, height=900)
