@@ -3,7 +3,8 @@
 `make_chip(seed=..., **knobs)` is the one-line way to get a chip for tests, benchmarks and the
 demo: `seed` picks the traveller (None: the specimen passport of `TravellerProfile()`), the
 knobs are `ChipConfig` fields (`max_read_size`, `rejects_le_on_select`, `rejects_tag84`,
-`extended_length`, `announce_extended_length`, `strict_le`, `bac_only`, `rng`) or profile
+`extended_length`, `announce_extended_length`, `strict_le`, `bac_only`, `ta_static_binding`,
+`ta_refuses_every_binding`, `rng`) or profile
 fields (`pace_options`, `face_image`, `pki_algorithm`...), and `variant`: one of the defects of
 `defects.Defect` (`forged_dg`, `bad_sod_signature`, `unknown_csca`, `revoked_ds`,
 `expired_csca`, `country_mismatch`, `dg_not_in_sod`, `cloned`, `no_sod`, `stripped_chip_keys`)

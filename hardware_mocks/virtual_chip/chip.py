@@ -114,6 +114,8 @@ class ChipConfig:
     #: after PACE, Terminal Authentication takes the document number (MRZ password) or the CAN
     #: as ID_PICC, the "static binding" some States issued (TR-03110-1 §3.5), not Comp(PK_PICC)
     ta_static_binding: bool = False
+    #: Terminal Authentication expects an ID_PICC no terminal sends: both bindings refused
+    ta_refuses_every_binding: bool = False
     #: source of RND.IC, K.IC, PACE nonces and keys (inject fixed bytes to replay ICAO examples)
     rng: Random = field(default=os.urandom, compare=False)
 
@@ -489,7 +491,9 @@ class VirtualChip:
             self._pace = None
             self._access = Access.PACE
             self._id_picc = (
-                self._static_id_picc
+                b"not an identifier a terminal has"
+                if self.config.ta_refuses_every_binding
+                else self._static_id_picc
                 if self.config.ta_static_binding
                 else compress(pace.chip_public_key)
             )

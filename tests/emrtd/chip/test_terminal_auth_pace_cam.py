@@ -169,18 +169,8 @@ def test_a_static_binding_chip_is_read_on_the_second_try() -> None:
     assert dynamic.eac is not None and "static" not in dynamic.eac.detail
 
 
-def test_a_chip_refusing_both_bindings_keeps_the_first_refusal(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    original = VirtualChip._set_at_pace
-
-    def expects_nothing_a_terminal_sends(self: VirtualChip, objects: dict[int, bytes]) -> object:
-        answer = original(self, objects)
-        self._static_id_picc = b"X"  # type: ignore[attr-defined]
-        return answer
-
-    monkeypatch.setattr(VirtualChip, "_set_at_pace", expects_nothing_a_terminal_sends)
-    chip = make_chip(profile=CAM_PROFILE, ta_static_binding=True)
+def test_a_chip_refusing_both_bindings_keeps_the_first_refusal() -> None:
+    chip = make_chip(profile=CAM_PROFILE, ta_refuses_every_binding=True)
     document = read_chip(VirtualCardTransport(chip), KEY, ReaderOptions(terminal=EAC.credentials()))
     assert document.eac is not None and document.eac.reason is Reason.TA_FAILED
     assert "static" not in document.eac.detail

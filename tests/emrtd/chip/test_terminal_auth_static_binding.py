@@ -78,18 +78,8 @@ def test_a_dynamic_chip_is_read_at_once_without_a_retry(chip_log: list[str]) -> 
     assert chip_log == ["pace", "ca", "ta"]
 
 
-def test_a_chip_refusing_both_bindings_keeps_the_first_refusal(
-    monkeypatch: pytest.MonkeyPatch, chip_log: list[str]
-) -> None:
-    set_at_pace = VirtualChip._set_at_pace
-
-    def expects_nothing_a_terminal_sends(self: VirtualChip, objects: dict[int, bytes]) -> object:
-        answer = set_at_pace(self, objects)
-        self._static_id_picc = b"X"  # type: ignore[attr-defined]
-        return answer
-
-    monkeypatch.setattr(VirtualChip, "_set_at_pace", expects_nothing_a_terminal_sends)
-    chip = make_chip(profile=GM_PROFILE, ta_static_binding=True)
+def test_a_chip_refusing_both_bindings_keeps_the_first_refusal(chip_log: list[str]) -> None:
+    chip = make_chip(profile=GM_PROFILE, ta_refuses_every_binding=True)
     document = read_chip(VirtualCardTransport(chip), KEY, OPTIONS)
     assert document.eac is not None
     assert (document.eac.status, document.eac.reason) == (CheckStatus.FAIL, Reason.TA_FAILED)
