@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,7 +126,7 @@ def _write(out: Path, key: str, data: bytes, fmt: TokenFormat) -> str:
     return name
 
 
-def _bona_fide_job(args: tuple[Path, str, list[str], int]) -> list[dict[str, object]]:
+def bona_fide_job(args: tuple[Path, str, list[str], int]) -> list[dict[str, object]]:
     out, name, photos, seed = args
     rng = random.Random(f"{seed}:{name}")
     try:
@@ -149,7 +148,7 @@ def _bona_fide_job(args: tuple[Path, str, list[str], int]) -> list[dict[str, obj
     return [asdict(entry)]
 
 
-def _morph_job(
+def morph_job(
     args: tuple[Path, tuple[str, list[str]], tuple[str, list[str]], int],
 ) -> list[dict[str, object]]:
     out, (name_a, photos_a), (name_b, photos_b), seed = args
@@ -183,7 +182,7 @@ def _morph_job(
     return entries
 
 
-def _enrolment_embeddings(
+def enrolment_embeddings(
     people: dict[str, list[Path]],
 ) -> dict[str, np.ndarray]:
     from appliance.biometrics.face.verifier import FaceVerifier
@@ -224,7 +223,7 @@ def build(
     if max_people is not None:
         chosen = sorted(people, key=lambda n: person_id("select:" + n))[:max_people]
         people = {n: people[n] for n in sorted(chosen)}
-    embeddings = _enrolment_embeddings(people)
+    embeddings = enrolment_embeddings(people)
     pairs: list[tuple[str, str]] = []
     for split in ("train", "calibration", "test"):
         members = {n: e for n, e in embeddings.items() if identity_split(n) == split}
@@ -234,30 +233,52 @@ def build(
     morph_jobs = [(out, (a, as_str[a]), (b, as_str[b]), seed) for a, b in pairs]
     if log:
         print(f"morph set: {len(bona_jobs)} people, {len(morph_jobs)} pairs -> {out}", flush=True)
-    lines: list[dict[str, object]] = []
-    results: Iterable[list[dict[str, object]]]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            lines += [e for r in pool.map(_bona_fide_job, bona_jobs, chunksize=8) for e in r]
-            results = pool.map(_morph_job, morph_jobs, chunksize=4)
-            lines += [e for r in results for e in r]
-    else:
-        lines += [e for job in bona_jobs for e in _bona_fide_job(job)]
-        lines += [e for job in morph_jobs for e in _morph_job(job)]
+    lines = run_jobs(out, bona_jobs, morph_jobs, jobs)
     pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
     stamp.write_text(json.dumps(recipe))
     return pairs_file
+
+
+def every_photo_jobs(
+    out: Path, people: dict[str, list[str]], seed: int, first: int = 0
+) -> list[tuple[Path, str, list[str], int]]:
+    """A bona fide job per photo (from the `first`-th on) of every person, the person's other
+    photos its live ones; photo k's chip photo goes to folder `photo{k}`, so that the file
+    names, which only name the person, stay apart."""
+    jobs = []
+    for name, photos in people.items():
+        for k in range(first, len(photos)):
+            (out / f"photo{k}" / "refs").mkdir(parents=True, exist_ok=True)
+            jobs.append((out / f"photo{k}", name, [photos[k], *photos[:k], *photos[k + 1 :]], seed))
+    return jobs
+
+
+def run_jobs(
+    out: Path,
+    bona_jobs: list[tuple[Path, str, list[str], int]],
+    morph_jobs: list[tuple[Any, ...]],
+    jobs: int,
+) -> list[dict[str, object]]:
+    """The entries the jobs make, references relative to `out` (the pairs file's folder)."""
+    lines: list[dict[str, object]] = []
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        run = map if pool is None else pool.map
+        for job, made in zip(bona_jobs, run(bona_fide_job, bona_jobs), strict=True):
+            folder = job[0].relative_to(out)  # "." or "photo{k}"
+            lines += [{**e, "reference": str(folder / str(e["reference"]))} for e in made]
+        lines += [e for made in run(morph_job, morph_jobs) for e in made]
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return lines
 
 
 def _dense_jobs(
     out: Path, people: dict[str, list[str]], seed: int, rng: random.Random
 ) -> tuple[list[tuple[Path, str, list[str], int]], list[tuple[Any, ...]]]:
     """Every photo a bona fide reference; every pair of people morphed (a random photo each)."""
-    bona = []
-    for name, photos in people.items():
-        for k in range(len(photos)):  # one folder per photo index: the file names stay apart
-            (out / f"photo{k}" / "refs").mkdir(parents=True, exist_ok=True)
-            bona.append((out / f"photo{k}", name, [photos[k], *photos[:k], *photos[k + 1 :]], seed))
+    bona = every_photo_jobs(out, people, seed)
     names = sorted(people)
     morphs: list[tuple[Any, ...]] = []
     for i, a in enumerate(names):
@@ -287,12 +308,7 @@ def build_dense(
     bona_jobs, morph_jobs = _dense_jobs(out, people, seed, random.Random(seed))
     if log:
         print(f"dense morph set: {len(people)} people, {len(morph_jobs)} pairs -> {out}")
-    with ProcessPoolExecutor(max(jobs, 1)) as pool:
-        lines: list[dict[str, object]] = []
-        for job, found in zip(bona_jobs, pool.map(_bona_fide_job, bona_jobs), strict=True):
-            # the reference lies in the photo's own folder: make its path the pairs file's
-            lines += [{**e, "reference": f"{job[0].name}/{e['reference']}"} for e in found]
-        lines += [e for r in pool.map(_morph_job, morph_jobs) for e in r]
+    lines = run_jobs(out, bona_jobs, morph_jobs, jobs)
     for line in lines:
         line["split"] = "train"
     pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))

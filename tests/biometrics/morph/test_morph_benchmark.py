@@ -78,6 +78,11 @@ def test_benchmark_reports_every_figure(
             assert {"apcer_at_bpcer_10pct", "apcer_at_bpcer_1pct", "operating_point"} <= set(
                 figures
             )
+    # D-MAD per band of the live person's share in the morph: every morph pair in one band
+    bands = report["detection"]["differential_by_live_weight"]
+    assert set(bands) <= {"below 0.45", "0.45-0.55", "0.55 and above"} and bands
+    in_bands = sum(b["attacks"] for b in bands.values())
+    assert in_bands == report["detection"]["differential"]["all"]["attacks"]
     matcher = report["face_matcher"]["per_variant"]["all"]
     assert matcher["morphs"] > 0
     assert matcher["residual_with_dmad"] <= matcher["mmpmr"]
