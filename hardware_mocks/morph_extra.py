@@ -27,6 +27,7 @@ from hardware_mocks.morph_set import (
     every_photo_jobs,
     identity_split,
     people_photos,
+    random_photo_jobs,
     run_jobs,
 )
 from hardware_mocks.morphing import pair_by_similarity
@@ -41,16 +42,8 @@ def extra_jobs(
     jobs (the pairs of the 2nd..`partners`-th look-alikes)."""
     bona = every_photo_jobs(out, {n: people[n] for n in sorted(embeddings)}, seed, first=1)
     known = set(pair_by_similarity(embeddings, per_person=1))
-    rng = random.Random(f"extra:{seed}")
-    morphs: list[tuple[Any, ...]] = []
-    for a, b in pair_by_similarity(embeddings, per_person=partners):
-        if (a, b) in known:
-            continue
-        pa, pb = list(people[a]), list(people[b])
-        rng.shuffle(pa)
-        rng.shuffle(pb)
-        morphs.append((out, (a, pa), (b, pb), seed))
-    return bona, morphs
+    pairs = [p for p in pair_by_similarity(embeddings, per_person=partners) if p not in known]
+    return bona, random_photo_jobs(out, people, pairs, seed, random.Random(f"extra:{seed}"))
 
 
 def build_extra(

@@ -253,6 +253,24 @@ def every_photo_jobs(
     return jobs
 
 
+def random_photo_jobs(
+    out: Path,
+    people: dict[str, list[str]],
+    pairs: list[tuple[str, str]],
+    seed: int,
+    rng: random.Random,
+) -> list[tuple[Any, ...]]:
+    """A morph job per pair of people, each morphed from a random photo of theirs (the photo
+    lists shuffled by `rng`, in the pairs' order), their other photos the live ones."""
+    jobs: list[tuple[Any, ...]] = []
+    for a, b in pairs:
+        pa, pb = list(people[a]), list(people[b])
+        rng.shuffle(pa)
+        rng.shuffle(pb)
+        jobs.append((out, (a, pa), (b, pb), seed))
+    return jobs
+
+
 def run_jobs(
     out: Path,
     bona_jobs: list[tuple[Path, str, list[str], int]],
@@ -278,16 +296,9 @@ def _dense_jobs(
     out: Path, people: dict[str, list[str]], seed: int, rng: random.Random
 ) -> tuple[list[tuple[Path, str, list[str], int]], list[tuple[Any, ...]]]:
     """Every photo a bona fide reference; every pair of people morphed (a random photo each)."""
-    bona = every_photo_jobs(out, people, seed)
     names = sorted(people)
-    morphs: list[tuple[Any, ...]] = []
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            pa, pb = list(people[a]), list(people[b])
-            rng.shuffle(pa)
-            rng.shuffle(pb)
-            morphs.append((out, (a, pa), (b, pb), seed))
-    return bona, morphs
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    return every_photo_jobs(out, people, seed), random_photo_jobs(out, people, pairs, seed, rng)
 
 
 def build_dense(
