@@ -30,7 +30,9 @@ not gain from the set and is trained on LFW alone.
 Models: a logistic regression or a one-hidden-layer MLP (numpy, Adam, class-balanced, L2),
 picked by calibration D-EER; written as ONNX by `export_onnx.py` (run in the conversion venv,
 which has `onnx`), checked against the numpy scores, and entered in models/manifest.json with
-their sha256, thresholds at BPCER 10% / 1% on the calibration identities and training figures.
+their sha256 and training figures. Last, `fit_fusion.py` fits how each one's score is fused with
+the portrait network's logit (`train_portrait.py`, trained before) and sets the thresholds of
+the fused score at BPCER 10% / 1% on the calibration identities.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def manifest_entry(
             )
             + "; score = probability of a morph"
         ),
-        "version": "1.1.0",
+        "version": "1.2.0",
         "file": f"morph/{path.name}",
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "input": {
@@ -327,6 +329,10 @@ def main(argv: list[str] | None = None) -> None:
         hires = args.hires is not None and name == DMAD_MODEL
         entries.append(manifest_entry(name, path, x.shape[1], chosen, figures, hires))
     write_manifest(entries)
+    # new feature models need new fusion weights with the portrait network (and thresholds)
+    from models.morph.fit_fusion import fit_and_write
+
+    fit_and_write(pairs)
     print(f"done in {time.time() - started:.0f} s; held-out figures: python -m benchmarks.morph")
 
 

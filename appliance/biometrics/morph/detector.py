@@ -8,9 +8,11 @@ The result carries `status` (`pass` = bona fide, `fail`), `reason` (`OK`, `MORPH
 the image/face reason that stopped the check), `score` (0..1, higher = more likely a morph), the
 threshold, `mode` (`differential` or `single`) and `timings_ms`. Both models are small networks
 over `features.py`'s vectors, trained by `models/morph/train_mad.py` on morphs of training
-identities only; their thresholds (at a bona fide refusal rate measured on calibration
-identities) are in `models/manifest.json`, and the inspection may override them from the signed
-policy. Nothing personal (no pixels, no embedding) is in the result.
+identities only; each one's score is fused with the portrait network's (`portrait_net.py`, a
+CNN on the chip photo's pixels) by the weights in its manifest entry. The thresholds (at a bona
+fide refusal rate measured on calibration identities) apply to the fused score and are in
+`models/manifest.json`; the inspection may override them from the signed policy. Nothing
+personal (no pixels, no embedding) is in the result.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ from appliance.biometrics.morph.features import (
     FaceAnalysis,
     analyse,
     differential_features,
+    portrait,
     single_features,
+)
+from appliance.biometrics.morph.portrait_net import (
+    CROP_H,
+    CROP_W,
+    PORTRAIT_MODEL,
+    Fusion,
+    portrait_logits,
 )
 from appliance.errors import ApplianceError, Reason
 from appliance.models import load_session, manifest_entry
@@ -118,6 +128,16 @@ def _session(name: str, width: int, directory: Path | None) -> ort.InferenceSess
     return session
 
 
+def _portrait_session(directory: Path | None) -> ort.InferenceSession:
+    session = load_session(PORTRAIT_MODEL, directory)
+    shape = session.get_inputs()[0].shape
+    if list(shape[1:]) != [3, CROP_H, CROP_W]:
+        raise ApplianceError(
+            Reason.MODEL_UNAVAILABLE, f"{PORTRAIT_MODEL}: input {shape[1:]}, not 3x192x144"
+        )
+    return session
+
+
 class MorphDetector:
     def __init__(
         self,
@@ -125,12 +145,17 @@ class MorphDetector:
         embedder: FaceEmbedder,
         single: ort.InferenceSession,
         differential: ort.InferenceSession,
+        portrait_net: ort.InferenceSession,
+        fusion: dict[str, Fusion],
         thresholds: dict[str, float],
     ) -> None:
         self.detector = detector
         self.embedder = embedder
         self._single = single
         self._differential = differential
+        self._portrait = portrait_net
+        #: per mode: how the model's score and the portrait network's logit are combined
+        self.fusion = fusion
         #: per mode ("single", "differential"): the manifest's threshold at the operating point
         self.thresholds = thresholds
 
@@ -143,6 +168,11 @@ class MorphDetector:
             FaceEmbedder.from_models_dir(models_dir),
             _session(SMAD_MODEL, SMAD_DIM, models_dir),
             _session(DMAD_MODEL, DMAD_WIDTH, models_dir),
+            _portrait_session(models_dir),
+            {
+                "single": Fusion.from_entry(manifest_entry(SMAD_MODEL, models_dir)),
+                "differential": Fusion.from_entry(manifest_entry(DMAD_MODEL, models_dir)),
+            },
             {
                 "single": _threshold(SMAD_MODEL, operating_point, models_dir),
                 "differential": _threshold(DMAD_MODEL, operating_point, models_dir),
@@ -156,19 +186,35 @@ class MorphDetector:
         out = session.run(["score"], {"features": x.astype(np.float32)})[0]
         return float(np.asarray(out).reshape(-1)[0])
 
-    def batch_scores(self, mode: str, x: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Scores of many prepared model inputs at once (benchmarks)."""
+    def portrait_logit(self, reference: FaceAnalysis) -> float:
+        """The portrait network's logit for an analysed chip photo."""
+        return float(portrait_logits(self._portrait, portrait(reference)[None])[0])
+
+    def model_scores(self, mode: str, x: NDArray[np.float32]) -> NDArray[np.float64]:
+        """The feature model's own scores of many prepared inputs, before the fusion (what
+        `models/morph/fit_fusion.py` fits the fusion on)."""
         session = self._single if mode == "single" else self._differential
         out = session.run(["score"], {"features": x.astype(np.float32)})[0]
         return np.asarray(out, np.float64).reshape(-1)
 
+    def batch_scores(
+        self, mode: str, x: NDArray[np.float32], portrait: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Fused scores of many prepared model inputs and their chip photos' portrait logits
+        at once (benchmarks)."""
+        raw = self.model_scores(mode, x)
+        return self.fusion[mode].scores(raw, np.asarray(portrait, np.float64).reshape(-1))
+
     def score(self, reference: FaceAnalysis, live: FaceAnalysis | None = None) -> float:
         """The morph score of an analysed chip photo, with a live face when there is one."""
         single = single_features(reference)
+        logit = np.array([self.portrait_logit(reference)])
         if live is None:
-            return self._run(self._single, smad_input(single))
+            raw = self._run(self._single, smad_input(single))
+            return float(self.fusion["single"].scores(np.array([raw]), logit)[0])
         diff = differential_features(reference, live)
-        return self._run(self._differential, dmad_input(diff, single))
+        raw = self._run(self._differential, dmad_input(diff, single))
+        return float(self.fusion["differential"].scores(np.array([raw]), logit)[0])
 
     def check(
         self,

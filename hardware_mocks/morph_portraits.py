@@ -1,0 +1,81 @@
+"""The chip photos of a morph set as the portrait network sees them, cached beside the set.
+
+    python -m hardware_mocks.morph_portraits DIR [DIR...]     # DIR: a set's folder (pairs.jsonl)
+
+`portraits(pairs_file)` brings every reference to the token geometry (`features.portrait`,
+160x214 BGR, the largest face) once and keeps them in `portraits-v1.npz` beside the pairs file:
+the portrait network is trained on them (`models/morph/train_portrait.py`, in the training venv,
+which reads the npz and the pairs file only) and the benchmark scores them. `portrait_logits`
+runs the shipped network on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from appliance.biometrics.face.decode import decode_image
+from appliance.errors import ApplianceError
+from hardware_mocks.morph_set import read_pairs
+
+#: bump when `features.portrait` or the face choice changes
+PORTRAITS_VERSION = 1
+
+
+def portraits(
+    pairs_file: Path, log: bool = True, cache: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(portraits (k, 214, 160, 3) uint8, entry index (k,)) of every reference with a face,
+    cached in `cache` (default: beside the pairs file)."""
+    from appliance.biometrics.face.verifier import FaceVerifier
+    from appliance.biometrics.morph.features import FaceAnalysis, portrait
+
+    cache = cache or pairs_file.parent / f"portraits-v{PORTRAITS_VERSION}.npz"
+    digest = hashlib.sha256(pairs_file.read_bytes()).hexdigest()
+    if cache.is_file():
+        saved = np.load(cache, allow_pickle=False)
+        if str(saved["digest"]) == digest:
+            return saved["x"], saved["index"]
+    detector = FaceVerifier.load().detector
+    blank = np.zeros(128, np.float32)
+    images, index = [], []
+    for i, entry in enumerate(read_pairs(pairs_file)):
+        if log and i % 500 == 0:
+            print(f"portraits: {i}", flush=True)
+        try:
+            image = decode_image((pairs_file.parent / entry.reference).read_bytes())
+        except (ApplianceError, OSError):
+            continue
+        faces = sorted(detector.detect(image), key=lambda f: -f.width)
+        if faces:
+            images.append(portrait(FaceAnalysis(faces[0], image, blank, blank)))
+            index.append(i)
+    x = np.stack(images) if images else np.zeros((0, 214, 160, 3), np.uint8)
+    ix = np.array(index, np.int64)
+    np.savez_compressed(cache, digest=digest, x=x, index=ix)
+    return x, ix
+
+
+def portrait_logits(pairs_file: Path, log: bool = True, cache: Path | None = None) -> np.ndarray:
+    """The shipped portrait network's logit per entry of the pairs file (NaN: no face)."""
+    from appliance.biometrics.morph.portrait_net import PORTRAIT_MODEL
+    from appliance.biometrics.morph.portrait_net import portrait_logits as run
+    from appliance.models import load_session
+
+    x, index = portraits(pairs_file, log, cache)
+    logits = np.full(len(read_pairs(pairs_file)), np.nan)
+    logits[index] = run(load_session(PORTRAIT_MODEL), x)
+    return logits
+
+
+def main(argv: list[str] | None = None) -> None:
+    for folder in argv if argv is not None else sys.argv[1:]:
+        x, _ = portraits(Path(folder) / "pairs.jsonl")
+        print(f"{folder}: {len(x)} portraits")
+
+
+if __name__ == "__main__":
+    main()
