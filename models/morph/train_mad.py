@@ -150,6 +150,19 @@ def threshold_at_bpcer(bona: np.ndarray, target: float) -> float:
     return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
 
 
+def operating_points(bona: np.ndarray, attack: np.ndarray) -> dict[str, dict[str, float]]:
+    """Thresholds at BPCER 10 % and 1 % on calibration scores, with the rates they give."""
+    points = {}
+    for label, target in (("bpcer_0.1", 0.1), ("bpcer_0.01", 0.01)):
+        t = threshold_at_bpcer(bona, target)
+        points[label] = {
+            "threshold": round(t, 6),
+            "calibration_bpcer": round(float((bona >= t).mean()), 4),
+            "calibration_apcer": round(float((attack < t).mean()), 4),
+        }
+    return points
+
+
 def datasets(features: Features, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     rows = features.rows(split) & features.single_ok
     labels = np.array([e.label == "morph" for e in features.entries], float)
@@ -302,15 +315,7 @@ def main(argv: list[str] | None = None) -> None:
             results.append((eer(scores[cy == 0], scores[cy == 1]), config, weights, scores))
             print(f"{name} {config}: calibration D-EER {results[-1][0]:.4f}", flush=True)
         best_eer, chosen, weights, scores = min(results, key=lambda r: r[0])
-        bona, attack = scores[cy == 0], scores[cy == 1]
-        points = {}
-        for label, target in (("bpcer_0.1", 0.1), ("bpcer_0.01", 0.01)):
-            t = threshold_at_bpcer(bona, target)
-            points[label] = {
-                "threshold": round(t, 6),
-                "calibration_bpcer": round(float((bona >= t).mean()), 4),
-                "calibration_apcer": round(float((attack < t).mean()), 4),
-            }
+        points = operating_points(scores[cy == 0], scores[cy == 1])
         path = export(weights, name, args.onnx_python)
         diff = check_onnx(path, weights, cx)
         print(f"{name}: chose {chosen}, max |onnx - numpy| = {diff:.2e}", flush=True)
