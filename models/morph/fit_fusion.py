@@ -113,20 +113,21 @@ def fit_and_write(pairs_file: Path, summary: dict[str, Any] | None = None) -> No
     rows = features.rows("calibration") & features.single_ok & ~np.isnan(portrait)
     labels = np.array([e.label == "morph" for e in features.entries], float)
     pair_rows = rows[features.pair_entry]
-    entry = features.pair_entry[pair_rows]
+    chip = features.pair_entry[pair_rows]
     inputs = {
         SMAD_MODEL: (smad_input(features.single[rows]), portrait[rows], labels[rows]),
         DMAD_MODEL: (
-            dmad_input(features.pair_x[pair_rows], features.single[entry]),
-            portrait[entry],
-            labels[entry],
+            dmad_input(features.pair_x[pair_rows], features.single[chip]),
+            portrait[chip],
+            labels[chip],
         ),
     }
     for name, (x, plogit, y) in inputs.items():
         raw = load_session(name).run(["score"], {"features": x.astype(np.float32)})[0]
         model_logit = _logit(np.asarray(raw, np.float64).reshape(-1))
         w, b = fit_logistic(np.column_stack([model_logit, plogit]), y)
-        fusion = Fusion(float(w[0]), float(w[1]), b)
+        # rounded as the manifest keeps them, so the thresholds are those of the shipped score
+        fusion = Fusion(round(float(w[0]), 6), round(float(w[1]), 6), round(b, 6))
         fused = fusion.scores(np.asarray(raw, np.float64).reshape(-1), plogit)
         bona, attack = fused[y == 0], fused[y == 1]
         calib = {
