@@ -16,7 +16,6 @@ Post-processing as `build` (chip sizes, JPEG / JPEG 2000, a quarter print-and-sc
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,11 @@ from hardware_mocks.morph_set import (
     enrolment_embeddings,
     every_photo_jobs,
     identity_split,
+    made_for,
     people_photos,
     random_photo_jobs,
     run_jobs,
+    write_set,
 )
 from hardware_mocks.morphing import pair_by_similarity
 
@@ -54,8 +55,7 @@ def build_extra(
     pairs_file = out / "pairs.jsonl"
     recipe = {"version": RECIPE_VERSION, "extra": True, "data": str(data.resolve()),
               "seed": seed, "partners": partners}  # fmt: skip
-    stamp = out / "recipe.json"
-    if pairs_file.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == recipe:
+    if made_for(out, recipe):
         return pairs_file
     (out / "refs").mkdir(parents=True, exist_ok=True)
     found = people_photos(data)
@@ -66,9 +66,7 @@ def build_extra(
     if log:
         print(f"extra morph set: {len(bona_jobs)} chip photos, {len(morph_jobs)} pairs -> {out}")
     lines = run_jobs(out, bona_jobs, morph_jobs, jobs)
-    pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    stamp.write_text(json.dumps(recipe))
-    return pairs_file
+    return write_set(out, lines, recipe)
 
 
 __all__ = ["build_extra", "extra_jobs"]

@@ -199,6 +199,24 @@ def enrolment_embeddings(
     return found
 
 
+def made_for(out: Path, recipe: dict[str, object]) -> bool:
+    """Whether `out` already holds a set made by this recipe (its pairs file and stamp)."""
+    stamp = out / "recipe.json"
+    return (
+        (out / "pairs.jsonl").is_file()
+        and stamp.is_file()
+        and json.loads(stamp.read_text()) == recipe
+    )
+
+
+def write_set(out: Path, lines: list[dict[str, object]], recipe: dict[str, object]) -> Path:
+    """Write the set's pairs file, then the recipe stamp that marks it complete."""
+    pairs_file = out / "pairs.jsonl"
+    pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (out / "recipe.json").write_text(json.dumps(recipe))
+    return pairs_file
+
+
 def build(
     data: Path,
     out: Path,
@@ -215,8 +233,7 @@ def build(
         "seed": seed,
         "max_people": max_people,
     }
-    stamp = out / "recipe.json"
-    if pairs_file.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == recipe:
+    if made_for(out, recipe):
         return pairs_file
     (out / "refs").mkdir(parents=True, exist_ok=True)
     people = people_photos(data)
@@ -234,9 +251,7 @@ def build(
     if log:
         print(f"morph set: {len(bona_jobs)} people, {len(morph_jobs)} pairs -> {out}", flush=True)
     lines = run_jobs(out, bona_jobs, morph_jobs, jobs)
-    pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    stamp.write_text(json.dumps(recipe))
-    return pairs_file
+    return write_set(out, lines, recipe)
 
 
 def every_photo_jobs(
@@ -310,8 +325,7 @@ def build_dense(
     pairs_file = out / "pairs.jsonl"
     recipe = {"version": RECIPE_VERSION, "dense": True, "data": str(data.resolve()),
               "seed": seed, "exclude": sorted(exclude)}  # fmt: skip
-    stamp = out / "recipe.json"
-    if pairs_file.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == recipe:
+    if made_for(out, recipe):
         return pairs_file
     (out / "refs").mkdir(parents=True, exist_ok=True)
     people = {n: [str(p) for p in ph] for n, ph in people_photos_any(data).items()}
@@ -322,9 +336,7 @@ def build_dense(
     lines = run_jobs(out, bona_jobs, morph_jobs, jobs)
     for line in lines:
         line["split"] = "train"
-    pairs_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    stamp.write_text(json.dumps(recipe))
-    return pairs_file
+    return write_set(out, lines, recipe)
 
 
 def people_photos_any(data: Path) -> dict[str, list[Path]]:

@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 
 from appliance.biometrics.morph.detector import DMAD_MODEL, SMAD_MODEL, dmad_input, smad_input
-from appliance.biometrics.morph.portrait_net import CROP_H, CROP_W, PORTRAIT_MODEL, Fusion
+from appliance.biometrics.morph.portrait_net import (
+    CROP_H,
+    CROP_W,
+    PORTRAIT_MODEL,
+    Fusion,
+    logit,
+)
 from appliance.models import load_session
 from hardware_mocks.morph_portraits import portrait_logits
 from hardware_mocks.morph_set import SPLIT_RULE, compute_features
@@ -51,12 +57,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.nda
         if np.abs(step).max() < 1e-10:
             break
     return w[:-1], float(w[-1])
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    result: np.ndarray = np.log(q / (1 - q))
-    return result
 
 
 def portrait_entry(summary: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def fit_and_write(pairs_file: Path, summary: dict[str, Any] | None = None) -> No
     }
     for name, (x, plogit, y) in inputs.items():
         raw = load_session(name).run(["score"], {"features": x.astype(np.float32)})[0]
-        model_logit = _logit(np.asarray(raw, np.float64).reshape(-1))
+        model_logit = logit(np.asarray(raw, np.float64).reshape(-1))
         w, b = fit_logistic(np.column_stack([model_logit, plogit]), y)
         # rounded as the manifest keeps them, so the thresholds are those of the shipped score
         fusion = Fusion(round(float(w[0]), 6), round(float(w[1]), 6), round(b, 6))

@@ -54,7 +54,8 @@ def portrait_logits(
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+def logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """log(p / (1 - p)), p kept off 0 and 1."""
     q = np.clip(p, 1e-6, 1 - 1e-6)
     result: NDArray[np.float64] = np.log(q / (1 - q))
     return result
@@ -82,7 +83,7 @@ class Fusion:
     def scores(
         self, model: NDArray[np.float64], portrait: NDArray[np.float64]
     ) -> NDArray[np.float64]:
-        z = self.model_weight * _logit(model) + self.portrait_weight * portrait + self.bias
+        z = self.model_weight * logit(model) + self.portrait_weight * portrait + self.bias
         result: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         return result
 
