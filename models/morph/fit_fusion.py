@@ -34,7 +34,7 @@ from appliance.biometrics.morph.portrait_net import (
 from appliance.models import load_session
 from hardware_mocks.morph_portraits import portrait_logits
 from hardware_mocks.morph_set import SPLIT_RULE, compute_features
-from models.morph.train_mad import eer, operating_points
+from models.morph.train_mad import HIRES_DATA, eer, operating_points, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "models" / "manifest.json"
@@ -79,15 +79,16 @@ def portrait_entry(summary: dict[str, Any]) -> dict[str, Any]:
         "of hardware_mocks/morph_portraits.py (train identities of train_mad's sets); ONNX "
         "written by torch.onnx.export in the same script",
         "training_command": "/work/venvs/train/bin/python models/morph/train_portrait.py --sets "
-        "DIR DIR-extra12 (train_mad's LFW set and its extra set, after "
-        "`python -m hardware_mocks.morph_portraits DIR DIR-extra12`)",
+        "DIR DIR-extra12 --hires DENSE --hires-share 0.2 (train_mad's LFW set, its extra set "
+        "and its set of sharper photos, after "
+        "`python -m hardware_mocks.morph_portraits DIR DIR-extra12 DENSE`)",
         "licence": {
             "weights": "Apache-2.0 (trained here)",
             "training_data": "LFW (Labeled Faces in the Wild, University of Massachusetts "
             "Amherst; published for research, no licence stated; photos of public figures "
             "collected from news sites without their consent) and morphs made of them: an "
             "authority should retrain on licensed, consented data and morphs from several "
-            "generators before operational use",
+            "generators before operational use" + HIRES_DATA,
         },
         "split": SPLIT_RULE,
         "training_metrics": summary,
@@ -103,11 +104,7 @@ def fit_and_write(pairs_file: Path, summary: dict[str, Any] | None = None) -> No
     before = models.get(PORTRAIT_MODEL, {})
     if before.get("sha256") == entry["sha256"] and "accuracy" in before:
         entry["accuracy"] = before["accuracy"]  # measured on this very file
-    models[PORTRAIT_MODEL] = entry
-    MANIFEST.write_text(
-        json.dumps({**manifest, "models": list(models.values())}, indent=2, ensure_ascii=False)
-        + "\n"
-    )
+    write_manifest([entry])
     features = compute_features(pairs_file)
     portrait = portrait_logits(pairs_file)
     rows = features.rows("calibration") & features.single_ok & ~np.isnan(portrait)
@@ -151,10 +148,7 @@ def fit_and_write(pairs_file: Path, summary: dict[str, Any] | None = None) -> No
             "shape": ["N", 1],
             "range": "0..1, higher = morph; fused with morph_portrait (see fusion)",
         }
-    MANIFEST.write_text(
-        json.dumps({**manifest, "models": list(models.values())}, indent=2, ensure_ascii=False)
-        + "\n"
-    )
+    write_manifest([models[SMAD_MODEL], models[DMAD_MODEL]])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -260,11 +261,13 @@ def manifest_entry(
     }
 
 
-def write_manifest(entries: list[dict[str, object]]) -> None:
+def write_manifest(entries: list[Any]) -> None:
+    """Replace the manifest's entries of the same names where they stand; add new ones last."""
     path = ROOT / "models" / "manifest.json"
     manifest = json.loads(path.read_text())
-    names = {str(e["name"]) for e in entries}
-    manifest["models"] = [m for m in manifest["models"] if m["name"] not in names] + entries
+    new = {str(e["name"]): e for e in entries}
+    kept = [new.pop(m["name"], m) for m in manifest["models"]]
+    manifest["models"] = kept + list(new.values())
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 

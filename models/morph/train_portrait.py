@@ -44,9 +44,9 @@ SHIFT = 6
 
 
 class PortraitNet(nn.Module):
-    def __init__(self, width: int = 8) -> None:
+    def __init__(self, width: int = 8, in_channels: int = 3) -> None:
         super().__init__()
-        ch = [3, 2 * width, 4 * width, 8 * width, 12 * width, 16 * width]
+        ch = [in_channels, 2 * width, 4 * width, 8 * width, 12 * width, 16 * width]
         self.convs = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(ch[i], ch[i + 1], 3, stride=2 if i == 0 else 1, padding=1, bias=False),

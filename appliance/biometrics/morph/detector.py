@@ -186,9 +186,9 @@ class MorphDetector:
         out = session.run(["score"], {"features": x.astype(np.float32)})[0]
         return float(np.asarray(out).reshape(-1)[0])
 
-    def portrait_logit(self, reference: FaceAnalysis) -> float:
-        """The portrait network's logit for an analysed chip photo."""
-        return float(portrait_logits(self._portrait, portrait(reference)[None])[0])
+    def portrait_logit(self, colour: NDArray[np.uint8]) -> float:
+        """The portrait network's logit for a chip photo's `features.portrait`."""
+        return float(portrait_logits(self._portrait, colour[None])[0])
 
     def model_scores(self, mode: str, x: NDArray[np.float32]) -> NDArray[np.float64]:
         """The feature model's own scores of many prepared inputs, before the fusion (what
@@ -207,8 +207,9 @@ class MorphDetector:
 
     def score(self, reference: FaceAnalysis, live: FaceAnalysis | None = None) -> float:
         """The morph score of an analysed chip photo, with a live face when there is one."""
-        single = single_features(reference)
-        logit = np.array([self.portrait_logit(reference)])
+        colour = portrait(reference)  # warped once, for the features and the network
+        single = single_features(reference, colour)
+        logit = np.array([self.portrait_logit(colour)])
         if live is None:
             raw = self._run(self._single, smad_input(single))
             return float(self.fusion["single"].scores(np.array([raw]), logit)[0])

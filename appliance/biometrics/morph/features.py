@@ -181,8 +181,9 @@ def _regions(colour: NDArray[np.uint8], gray: NDArray[np.uint8]) -> NDArray[np.f
     return np.concatenate([c.ravel() for c in out]).astype(np.float64)
 
 
-def single_features(reference: FaceAnalysis) -> Vector:
-    colour = portrait(reference)
+def single_features(reference: FaceAnalysis, colour: NDArray[np.uint8] | None = None) -> Vector:
+    """S-MAD's vector of a chip photo; `colour`: its `portrait`, when the caller has it."""
+    colour = portrait(reference) if colour is None else colour
     gray = np.asarray(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), np.uint8)
     face = gray[_FACE]
     codes = _lbp_riu2(face)

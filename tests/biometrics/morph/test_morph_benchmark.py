@@ -13,6 +13,7 @@ import pytest
 
 from appliance.biometrics.morph.features import DMAD_DIM, SMAD_DIM
 from benchmarks import morph as bench
+from hardware_mocks.morph_portraits import live_portraits
 from hardware_mocks.morph_set import (
     build,
     build_dense,
@@ -83,12 +84,31 @@ def test_benchmark_reports_every_figure(
     assert set(bands) <= {"below 0.45", "0.45-0.55", "0.55 and above"} and bands
     in_bands = sum(b["attacks"] for b in bands.values())
     assert in_bands == report["detection"]["differential"]["all"]["attacks"]
+    # the portrait network alone, per chip photo (as many as S-MAD scored), without a threshold
+    alone = report["detection"]["portrait_network_alone"]["all"]
+    assert 0.0 <= alone["d_eer"] <= 1.0 and "operating_point" not in alone
+    assert alone["attacks"] == report["detection"]["single"]["all"]["attacks"]
     matcher = report["face_matcher"]["per_variant"]["all"]
     assert matcher["morphs"] > 0
     assert matcher["residual_with_dmad"] <= matcher["mmpmr"]
     assert matcher["residual_with_smad"] <= matcher["mmpmr"]
     latency = report["latency_ms"]["on_top_of_face_verification"]
     assert latency["single"]["median"] > 0 and latency["differential"]["median"] > 0
+
+
+def test_live_portraits_are_those_of_the_pairs_the_features_score(
+    pairs_file: Path, tmp_path: Path
+) -> None:
+    features = compute_features(pairs_file, log=False, cache=tmp_path / "features.npz")
+    lives, pair_entry, pair_live = live_portraits(pairs_file, False, tmp_path / "live.npz")
+    # one row per D-MAD pair, in the features' order
+    np.testing.assert_array_equal(pair_entry, features.pair_entry)
+    # each live photo brought to the portrait once, however many pairs it is in
+    assert lives.shape[1:] == (214, 160, 3) and set(pair_live) == set(range(len(lives)))
+    assert len(lives) < len(pair_live)
+    # the eyes sit where the token geometry puts them: darker than the skin between them
+    mean = lives.mean(axis=(0, 3))
+    assert mean[96, 60] < mean[96, 80] and mean[96, 100] < mean[96, 80]
 
 
 def test_dense_set_uses_every_photo_and_pair_and_leaves_out_the_excluded(
