@@ -201,7 +201,7 @@ def check_onnx(path: Path, weights: dict[str, np.ndarray], x: np.ndarray) -> flo
 
 
 HIRES_DATA = (
-    "; for D-MAD also photos of 13 public figures (the project's shared face folder, from the "
+    "; also photos of 13 public figures (the project's shared face folder, from the "
     "example and test folders of the MIT-licensed face_recognition and deepface projects, see "
     "tests/data/SOURCES.md; the 6 people of tests/data/faces left out) and morphs made of them"
 )
