@@ -27,7 +27,6 @@ are reported after every few epochs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -35,7 +34,17 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from train_portrait import CROP_H, CROP_W, LEFT, SHIFT, TOP, PortraitNet, eer
+from train_portrait import (
+    CROP_H,
+    CROP_W,
+    LEFT,
+    SHIFT,
+    TOP,
+    PortraitNet,
+    eer,
+    export_checked,
+    training_arguments,
+)
 
 PairSet = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]
 
@@ -93,33 +102,14 @@ def logits(net: PortraitNet, chips: np.ndarray, lives: np.ndarray) -> np.ndarray
 
 
 def export(net: PortraitNet, path: Path, chips: np.ndarray, lives: np.ndarray) -> float:
-    """Write the ONNX graph; the largest difference of its logits to PyTorch's."""
-    import onnxruntime as ort
-
-    net.eval()
     c = chips[:, TOP : TOP + CROP_H, LEFT : LEFT + CROP_W]
     v = lives[:, TOP : TOP + CROP_H, LEFT : LEFT + CROP_W]
-    x = to_tensor(c, v)
-    torch.onnx.export(
-        net, (x[:2],), str(path), input_names=["pair"], output_names=["logit"],
-        dynamic_axes={"pair": {0: "N"}, "logit": {0: "N"}}, opset_version=17, dynamo=False,
-    )  # fmt: skip
-    with torch.no_grad():
-        expected = net(x).numpy()
-    got = ort.InferenceSession(str(path)).run(["logit"], {"pair": x.numpy()})[0]
-    return float(np.abs(got - expected).max())
+    return export_checked(net, path, to_tensor(c, v), "pair")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=Path, nargs="+", required=True)
-    parser.add_argument("--hires", type=Path, default=None, help="a set of sharper photos")
-    parser.add_argument("--hires-share", type=float, default=0.25)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser = training_arguments(__doc__.splitlines()[0], hires_share=0.25, epochs=12)
     parser.add_argument("--per-epoch", type=int, default=16384)
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.manual_seed(args.seed)

@@ -29,9 +29,9 @@ Class-balanced logistic loss, AdamW with a one-cycle schedule, batches of 64. Th
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from argparse import ArgumentParser
 from pathlib import Path
 
 import numpy as np
@@ -106,32 +106,42 @@ def eer(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(min(max((bona >= t).mean(), (attack < t).mean()) for t in np.unique(scores)))
 
 
-def export(net: PortraitNet, path: Path, sample: np.ndarray) -> float:
-    """Write the ONNX graph; the largest difference of its logits to PyTorch's."""
+def export_checked(net: PortraitNet, path: Path, x: torch.Tensor, input_name: str) -> float:
+    """Write the ONNX graph (input `input_name`, output `logit`, any batch size); the largest
+    difference of its logits on `x` to PyTorch's."""
     import onnxruntime as ort
 
     net.eval()
-    dummy = to_tensor(sample[:2, TOP : TOP + CROP_H, LEFT : LEFT + CROP_W])
     torch.onnx.export(
-        net, (dummy,), str(path), input_names=["portrait"], output_names=["logit"],
-        dynamic_axes={"portrait": {0: "N"}, "logit": {0: "N"}}, opset_version=17, dynamo=False,
+        net, (x[:2],), str(path), input_names=[input_name], output_names=["logit"],
+        dynamic_axes={input_name: {0: "N"}, "logit": {0: "N"}}, opset_version=17, dynamo=False,
     )  # fmt: skip
-    x = to_tensor(sample[:, TOP : TOP + CROP_H, LEFT : LEFT + CROP_W])
     with torch.no_grad():
         expected = net(x).numpy()
-    got = ort.InferenceSession(str(path)).run(["logit"], {"portrait": x.numpy()})[0]
+    got = ort.InferenceSession(str(path)).run(["logit"], {input_name: x.numpy()})[0]
     return float(np.abs(got - expected).max())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def export(net: PortraitNet, path: Path, sample: np.ndarray) -> float:
+    x = to_tensor(sample[:, TOP : TOP + CROP_H, LEFT : LEFT + CROP_W])
+    return export_checked(net, path, x, "portrait")
+
+
+def training_arguments(description: str, hires_share: float, epochs: int) -> ArgumentParser:
+    """The options this script and `train_pair.py` share."""
+    parser = ArgumentParser(description=description)
     parser.add_argument("--sets", type=Path, nargs="+", required=True)
     parser.add_argument("--hires", type=Path, default=None, help="a set of sharper photos")
-    parser.add_argument("--hires-share", type=float, default=0.2)
-    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--hires-share", type=float, default=hires_share)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--width", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def main() -> None:
+    parser = training_arguments(__doc__.splitlines()[0], hires_share=0.2, epochs=24)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "morph_portrait.onnx")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
