@@ -45,6 +45,7 @@ from train_portrait import (
     export_checked,
     learn,
     training_arguments,
+    write_summary,
 )
 
 PairSet = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]
@@ -170,17 +171,8 @@ def main() -> None:
             line += f", calibration D-EER {eer(logits(net, cc, cv), cy):.4f}"
         print(f"{line} ({time.time() - started:.0f} s)", flush=True)
     export(net, args.out, cc[:16], cv[:16])
-    summary = {
-        "train_pairs": len(y),
-        "train_attacks": int(y.sum()),
-        "calibration_d_eer": round(eer(logits(net, cc, cv), cy), 4),
-        "epochs": args.epochs,
-        "pairs_per_epoch": steps * 64,
-        "width": args.width,
-        "seed": args.seed,
-        "hires_share": args.hires_share if args.hires is not None else 0,
-    }
-    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    counts = {"train_pairs": len(y), "train_attacks": int(y.sum()), "pairs_per_epoch": steps * 64}
+    write_summary(args, counts, eer(logits(net, cc, cv), cy))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import time
-from argparse import ArgumentParser
+from argparse import ArgumentParser, Namespace
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +155,19 @@ def training_arguments(description: str, hires_share: float, epochs: int) -> Arg
     return parser
 
 
+def write_summary(args: Namespace, counts: dict[str, int], calibration_d_eer: float) -> None:
+    """The run's figures and settings beside its ONNX file (`fit_fusion.py` reads them)."""
+    summary = {
+        **counts,
+        "calibration_d_eer": round(calibration_d_eer, 4),
+        "epochs": args.epochs,
+        "width": args.width,
+        "seed": args.seed,
+        "hires_share": args.hires_share if args.hires is not None else 0,
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
 def main() -> None:
     parser = training_arguments(__doc__.splitlines()[0], hires_share=0.2, epochs=24)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "morph_portrait.onnx")
@@ -196,16 +209,8 @@ def main() -> None:
             line += f", calibration D-EER {eer(logits(net, cx), cy):.4f}"
         print(f"{line} ({time.time() - started:.0f} s)", flush=True)
     export(net, args.out, cx[:16])
-    summary = {
-        "train_portraits": len(y),
-        "train_attacks": int(y.sum()),
-        "calibration_d_eer": round(eer(logits(net, cx), cy), 4),
-        "epochs": args.epochs,
-        "width": args.width,
-        "seed": args.seed,
-        "hires_share": args.hires_share if args.hires is not None else 0,
-    }
-    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    counts = {"train_portraits": len(y), "train_attacks": int(y.sum())}
+    write_summary(args, counts, eer(logits(net, cx), cy))
 
 
 if __name__ == "__main__":
