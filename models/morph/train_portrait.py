@@ -156,7 +156,8 @@ def training_arguments(description: str, hires_share: float, epochs: int) -> Arg
 
 
 def write_summary(args: Namespace, counts: dict[str, int], calibration_d_eer: float) -> None:
-    """The run's figures and settings beside its ONNX file (`fit_fusion.py` reads them)."""
+    """The run's figures and settings beside its ONNX file (`fit_fusion.py` reads the portrait
+    network's)."""
     summary = {
         **counts,
         "calibration_d_eer": round(calibration_d_eer, 4),
