@@ -16,6 +16,7 @@ import hashlib
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,21 @@ from hardware_mocks.morph_set import read_pairs
 
 #: bump when `features.portrait` or the face choice changes
 PORTRAITS_VERSION = 1
+
+
+def _cached(cache: Path, digest: str) -> Any | None:
+    """The saved arrays of `cache` when it was made from the same input (`digest`)."""
+    if not cache.is_file():
+        return None
+    saved = np.load(cache, allow_pickle=False)
+    return saved if str(saved["digest"]) == digest else None
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    """The portraits as one (k, PORTRAIT_H, PORTRAIT_W, 3) uint8 array, k possibly 0."""
+    from appliance.biometrics.morph.features import PORTRAIT_H, PORTRAIT_W
+
+    return np.stack(images) if images else np.zeros((0, PORTRAIT_H, PORTRAIT_W, 3), np.uint8)
 
 
 def portraits(
@@ -37,10 +53,9 @@ def portraits(
 
     cache = cache or pairs_file.parent / f"portraits-v{PORTRAITS_VERSION}.npz"
     digest = hashlib.sha256(pairs_file.read_bytes()).hexdigest()
-    if cache.is_file():
-        saved = np.load(cache, allow_pickle=False)
-        if str(saved["digest"]) == digest:
-            return saved["x"], saved["index"]
+    saved = _cached(cache, digest)
+    if saved is not None:
+        return saved["x"], saved["index"]
     detector = FaceVerifier.load().detector
     blank = np.zeros(128, np.float32)
     images, index = [], []
@@ -55,7 +70,7 @@ def portraits(
         if faces:
             images.append(portrait(FaceAnalysis(faces[0], image, blank, blank)))
             index.append(i)
-    x = np.stack(images) if images else np.zeros((0, 214, 160, 3), np.uint8)
+    x = _stack(images)
     ix = np.array(index, np.int64)
     np.savez_compressed(cache, digest=digest, x=x, index=ix)
     return x, ix
@@ -88,10 +103,9 @@ def live_portraits(
 
     cache = cache or pairs_file.parent / f"live-portraits-v{PORTRAITS_VERSION}.npz"
     digest = f"v{FEATURES_VERSION}:" + hashlib.sha256(pairs_file.read_bytes()).hexdigest()
-    if cache.is_file():
-        saved = np.load(cache, allow_pickle=False)
-        if str(saved["digest"]) == digest:
-            return saved["x"], saved["pair_entry"], saved["pair_live"]
+    saved = _cached(cache, digest)
+    if saved is not None:
+        return saved["x"], saved["pair_entry"], saved["pair_live"]
     verifier = FaceVerifier.load()
     store = pairs_file.parent / f"analysis-v{FEATURES_VERSION}"
     slots: dict[str, int] = {}
@@ -113,7 +127,7 @@ def live_portraits(
                 images.append(portrait(replace(record[0], image=image)))
             pair_entry.append(i)
             pair_live.append(slots[probe.path])
-    x = np.stack(images) if images else np.zeros((0, 214, 160, 3), np.uint8)
+    x = _stack(images)
     entries, live = np.array(pair_entry, np.int64), np.array(pair_live, np.int64)
     np.savez_compressed(cache, digest=digest, x=x, pair_entry=entries, pair_live=live)
     return x, entries, live
